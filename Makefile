@@ -1,0 +1,51 @@
+# Sprechstunde: each habit is one command. See README.md.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint pytest bench messages system-deps clean
+
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { bash scripts/system-deps.sh python && $(PYTHON) -m venv $(VENV); }
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+run: install
+	@bash scripts/system-deps.sh runtime
+	$(MANAGE) migrate --no-input
+	$(MANAGE) load_demo_data
+	$(MANAGE) serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
+	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) makemigrations --check --dry-run
+
+pytest: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: install system-deps lint pytest
+
+bench: install
+	@bash scripts/system-deps.sh bench
+	$(BIN)/python bench/run_all.py
+
+messages: install
+	cd src/sprechstunde && ../../$(MANAGE) makemessages -l de -l en --no-obsolete --ignore 'tests/*'
+	$(MANAGE) compilemessages --ignore .venv
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Sprechstunde needs, when they are missing and we may (root).
+# Usage: system-deps.sh [python|runtime|test|bench]   (default: test)
+set -euo pipefail
+what="${1:-test}"
+
+need=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+want() { for p in "$@"; do have_pkg "$p" || need+=("$p"); done; }
+
+case "$what" in
+  python) want python3-venv python3-dev ;;
+  runtime) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core ;;
+  test) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium gettext ;;
+  bench) want libpango-1.0-0 libpangoft2-1.0-0 chromium wrk ;;
+  *) echo "unknown group: $what" >&2; exit 2 ;;
+esac
+
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+    echo "Missing Debian packages: ${need[*]}. Install them with: apt-get install ${need[*]}" >&2
+    exit 1
+  fi
+else
+  SUDO=
+fi
+echo "Installing Debian packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null
+$SUDO apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null

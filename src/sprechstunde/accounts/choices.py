@@ -1,0 +1,15 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    """What a user account is for; staff roles decide what they may see."""
+
+    CASE_MANAGER = "case_manager", _("Case manager")
+    TEAM_LEAD = "team_lead", _("Team lead")
+    ADMIN = "admin", _("Administrator")
+    DATA_PROTECTION_OFFICER = "dpo", _("Data protection officer")
+    CLIENT = "client", _("Client")
+
+
+STAFF_ROLES = frozenset({Role.CASE_MANAGER, Role.TEAM_LEAD, Role.ADMIN, Role.DATA_PROTECTION_OFFICER})

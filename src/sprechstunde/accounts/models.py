@@ -1,0 +1,136 @@
+"""Staff accounts, teams and substitutions. Clients also log in as a User (role client)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from sprechstunde.core.models import TimeStampedModel
+
+from .choices import STAFF_ROLES, Role
+
+
+class UserManager(BaseUserManager["User"]):
+    """Users are identified by e-mail address; there is no username."""
+
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        extra.setdefault("role", Role.ADMIN)
+        return self.create_user(email, password, **extra)
+
+
+class Team(TimeStampedModel):
+    """An interdisciplinary team of case managers with one team lead."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who logs in: staff (case manager, team lead, admin, DPO) or a client."""
+
+    username = None  # type: ignore[assignment]
+    email = models.EmailField(_("e-mail address"), unique=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CLIENT)
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+    )
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=10, blank=True, default=""
+    )
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()  # type: ignore[misc]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+    @property
+    def is_staff_member(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_client(self) -> bool:
+        return self.role == Role.CLIENT
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.email
+
+
+class Substitution(TimeStampedModel):
+    """A case manager stands in for an absent colleague during a date range (Vertretung)."""
+
+    absent = models.ForeignKey(
+        User,
+        verbose_name=_("absent colleague"),
+        on_delete=models.CASCADE,
+        related_name="substituted_by",
+    )
+    substitute = models.ForeignKey(
+        User,
+        verbose_name=_("substitute"),
+        on_delete=models.CASCADE,
+        related_name="substitutions",
+    )
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("created by")
+    )
+
+    class Meta:
+        ordering = ["-starts_on"]
+        verbose_name = _("substitution")
+        verbose_name_plural = _("substitutions")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="substitution_range_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(absent=models.F("substitute")),
+                name="substitution_not_self",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.substitute} → {self.absent} ({self.starts_on}–{self.ends_on})"
+
+    def is_active_on(self, day: datetime.date) -> bool:
+        return self.starts_on <= day <= self.ends_on

@@ -1,0 +1,57 @@
+"""Serve the ASGI app with uvicorn; in embedded mode also run the task worker in-process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import uvicorn
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+logger = logging.getLogger(__name__)
+
+
+def start_embedded_worker() -> threading.Thread:
+    """Run django-tasks-db's worker loop in a daemon thread of this process."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    worker = Worker(
+        queue_names=["*"],
+        interval=1.0,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="embedded",
+        excluded_queue_names=[],
+    )
+    thread = threading.Thread(target=worker.run, name="task-worker", daemon=True)
+    thread.start()
+    return thread
+
+
+class Command(BaseCommand):
+    help = "Serve Sprechstunde over ASGI (uvicorn), with the embedded task worker if enabled."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=1)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.EMBEDDED_TASK_WORKER:
+            start_embedded_worker()
+            self.stdout.write("Task worker runs in this process.")
+        url = f"http://{options['host']}:{options['port']}"
+        self.stdout.write(self.style.SUCCESS(f"Sprechstunde is served at {url}"))
+        uvicorn.run(
+            "config.asgi:application",
+            host=options["host"],
+            port=options["port"],
+            workers=options["workers"],
+            lifespan="off",
+            log_level="info",
+            proxy_headers=True,
+        )
