@@ -1,16 +1,65 @@
-"""The append-only audit trail. Each entry is chained to the one before it by a hash."""
+"""The append-only audit trail. Each entry is chained to the one before it by a hash.
+
+The guards here (a model and queryset that refuse updates and deletes, and on PostgreSQL a
+trigger, see migration 0003) stop mistakes, not attackers: whoever controls the database can
+drop a trigger or write raw SQL. The proof that the trail is intact is the hash chain, checked
+by `manage.py audit_verify`, together with head hashes kept outside the database.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class AuditEntry(models.Model):
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or remove a row of the audit trail."""
+
+
+class AppendOnlyQuerySet(models.QuerySet[Any]):
+    """A queryset that can add and read rows, but refuses bulk updates and deletes.
+
+    `bulk_create` is refused too: it would skip the hash chain kept by `audit_record`.
+    """
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError(f"{self.model.__name__} rows cannot be updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(f"{self.model.__name__} rows cannot be deleted.")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        raise AppendOnlyError(f"{self.model.__name__} rows cannot be updated.")
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        raise AppendOnlyError(f"{self.model.__name__} rows are added one by one, in order.")
+
+
+class AppendOnlyModel(models.Model):
+    """A model whose rows are written once and then never changed or deleted through the ORM."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields"):
+            raise AppendOnlyError(f"{type(self).__name__} rows cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(f"{type(self).__name__} rows cannot be deleted.")
+
+
+class AuditEntry(AppendOnlyModel):
     """Who did what to which object of which client, when. Never any content.
 
-    `entry_hash` = SHA-256 over the previous entry's hash and this entry's fields, so an
-    edited, deleted or reordered row breaks the chain (see `audit_verify`).
+    `entry_hash` = SHA-256 over this entry's fields and the previous entry's hash, so an
+    edited, deleted or reordered row breaks the chain (see `audit_verify`). The append-only
+    guards only prevent accidents; the chain is the proof.
     """
 
     sequence = models.PositiveBigIntegerField(unique=True, editable=False)
@@ -23,7 +72,9 @@ class AuditEntry(models.Model):
     client_id = models.BigIntegerField(
         _("client"), null=True, blank=True, editable=False, db_index=True
     )
-    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True, editable=False)
+    ip_address = models.GenericIPAddressField(
+        _("IP address"), null=True, blank=True, editable=False
+    )
     previous_hash = models.CharField(max_length=64, editable=False)
     entry_hash = models.CharField(max_length=64, editable=False, unique=True)
 
@@ -34,3 +85,24 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} {self.target_type}:{self.target_id}"
+
+
+class AuditAnchor(AppendOnlyModel):
+    """A checkpoint: the chain's head (sequence and hash) as it was verified at one moment.
+
+    `audit_verify` checks that every anchored entry still exists with the same hash, which
+    reveals a chain cut off or rewritten behind the anchor. Anchors live in the same
+    database, so operators should also copy the printed head somewhere else.
+    """
+
+    created_at = models.DateTimeField(_("created at"), editable=False)
+    sequence = models.PositiveBigIntegerField(_("sequence"), editable=False)
+    entry_hash = models.CharField(_("hash"), max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["-sequence"]
+        verbose_name = _("audit anchor")
+        verbose_name_plural = _("audit anchors")
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.entry_hash[:12]}"
