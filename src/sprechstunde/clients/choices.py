@@ -31,3 +31,11 @@ class InvitationStatus(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted")
     REVOKED = "revoked", _("Revoked")
     EXPIRED = "expired", _("Expired")
+
+
+# Short names for compact places (the caseload list); the full label is ConsentPurpose.label.
+PURPOSE_SHORT_LABELS = {
+    ConsentPurpose.PORTAL: _("Portal"),
+    ConsentPurpose.VIDEO: _("Video"),
+    ConsentPurpose.ELECTRONIC_DELIVERY: _("Documents"),
+}

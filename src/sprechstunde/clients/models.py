@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -9,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.core.models import TimeStampedModel
 
-from .choices import ConsentMethod, ConsentPurpose, InvitationChannel
+from .choices import ConsentMethod, ConsentPurpose, InvitationChannel, InvitationStatus
 
 
 class Client(TimeStampedModel):
@@ -69,6 +71,9 @@ class Invitation(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # Set by the mail hook after commit, so staff can see whether the e-mail really left.
+    mail_sent_at = models.DateTimeField(_("e-mail sent at"), null=True, blank=True)
+    mail_failed_at = models.DateTimeField(_("e-mail failed at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -78,6 +83,11 @@ class Invitation(TimeStampedModel):
     def __str__(self) -> str:
         return f"Invitation {self.pk}"
 
+    @staticmethod
+    def hash_token(token: str) -> str:
+        """The SHA-256 (hex) under which a token is stored; the token itself never is."""
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
     @property
     def is_open(self) -> bool:
         return (
@@ -85,6 +95,17 @@ class Invitation(TimeStampedModel):
             and self.revoked_at is None
             and self.expires_at > timezone.now()
         )
+
+    @property
+    def status(self) -> InvitationStatus:
+        """Accepted and revoked are final; an untouched invitation expires with time."""
+        if self.accepted_at is not None:
+            return InvitationStatus.ACCEPTED
+        if self.revoked_at is not None:
+            return InvitationStatus.REVOKED
+        if self.expires_at <= timezone.now():
+            return InvitationStatus.EXPIRED
+        return InvitationStatus.PENDING
 
 
 class ConsentText(TimeStampedModel):

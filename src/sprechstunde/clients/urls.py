@@ -5,7 +5,48 @@ from . import views
 app_name = "clients"
 
 urlpatterns = [
+    # Staff: the caseload
     path("", views.ClientListView.as_view(), name="list"),
-    path("portal/", views.ClientListView.as_view(), name="portal_home"),
-    path("portal/datenschutz/", views.ClientListView.as_view(), name="privacy"),
+    path("neu/", views.ClientCreateView.as_view(), name="create"),
+    path("<int:pk>/", views.ClientDetailView.as_view(), name="detail"),
+    path("<int:pk>/bearbeiten/", views.ClientUpdateView.as_view(), name="update"),
+    path("<int:pk>/einladung/senden/", views.InvitationSendView.as_view(), name="invitation_send"),
+    path(
+        "<int:pk>/einladung/widerrufen/",
+        views.InvitationRevokeView.as_view(),
+        name="invitation_revoke",
+    ),
+    path(
+        "<int:pk>/einladung/erneut/",
+        views.InvitationResendView.as_view(),
+        name="invitation_resend",
+    ),
+    # The client's phone: the invitation link, no login
+    path(
+        "einladung/angenommen/",
+        views.InvitationAcceptedView.as_view(),
+        name="invitation_accepted",
+    ),
+    path("einladung/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),
+    path("zugang-beendet/", views.AccessEndedView.as_view(), name="access_ended"),
+    # The client portal
+    path("portal/", views.PortalHomeView.as_view(), name="portal_home"),
+    path("portal/datenschutz/", views.PrivacyView.as_view(), name="privacy"),
+    path(
+        "portal/datenschutz/quittung.pdf",
+        views.ConsentReceiptView.as_view(),
+        name="consent_receipt",
+    ),
+    path(
+        "portal/datenschutz/<str:purpose>/widerrufen/",
+        views.ConsentWithdrawView.as_view(),
+        name="consent_withdraw",
+    ),
+    path(
+        "portal/datenschutz/<str:purpose>/erteilen/",
+        views.ConsentGiveView.as_view(),
+        name="consent_give",
+    ),
+    path("portal/video/", views.PortalVideoView.as_view(), name="portal_video"),
+    path("portal/postfach/", views.PortalPostboxView.as_view(), name="portal_postbox"),
 ]

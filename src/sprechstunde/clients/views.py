@@ -1,6 +1,569 @@
+"""Client pages: the caseload for staff, the invitation for the client's phone, the portal.
+
+Views parse input, call one service or selector and render. Client data is reached only
+through the selectors and permissions; anything outside the rules answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.views.generic import TemplateView
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils import translation
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.cache import never_cache
+
+from sprechstunde.accounts.choices import Role
+from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+
+from . import permissions, receipts, selectors, services
+from .choices import PURPOSE_SHORT_LABELS, REQUIRED_PURPOSES, ConsentMethod, ConsentPurpose
+from .forms import (
+    ClientCreateForm,
+    ClientSearchForm,
+    ClientUpdateForm,
+    ConsentGiveForm,
+    InvitationAcceptForm,
+)
+from .models import Client
+
+CASELOAD_PAGE_SIZE = 50
+ACCEPTED_EMAIL_SESSION_KEY = "clients.accepted_email"
+CLIENT_LOGIN_URL = reverse_lazy("account_request_login_code")
 
 
-class ClientListView(LoginRequiredMixin, TemplateView):
-    template_name = "clients/list.html"
+def _form_error(form: Any, error: ApplicationError) -> None:
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, str(error.message))
+
+
+def _contact() -> dict[str, str]:
+    """The Jobcenter's ways of contact without the portal (shown wherever a step fails)."""
+    return {
+        "jobcenter_phone": getattr(settings, "JOBCENTER_PHONE", ""),
+        "jobcenter_address": getattr(settings, "JOBCENTER_ADDRESS", ""),
+    }
+
+
+# --- staff -----------------------------------------------------------------------------------
+
+
+class CaseloadStaffMixin(LoginRequiredMixin):
+    """Case managers and team leads; everybody else gets 404."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated and not permissions.is_caseload_staff(user=request.user):
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_client(self, pk: int, *, record_view: bool = True) -> Client:
+        return selectors.client_get_for_user(
+            user=self.request.user,  # type: ignore[attr-defined]
+            pk=pk,
+            request=self.request,  # type: ignore[attr-defined]
+            record_view=record_view,
+        )
+
+
+def _caseload_row(client: Client) -> dict[str, Any]:
+    """What one line of the caseload shows: portal state and a mark per purpose."""
+    active = {consent.purpose for consent in getattr(client, "active_consents", [])}
+    if client.user is not None and client.user.is_active and ConsentPurpose.PORTAL in active:
+        portal = "active"
+    elif getattr(client, "open_invitation_expires_at", None) is not None:
+        portal = "invited"
+    elif client.user is not None:
+        portal = "ended"
+    else:
+        portal = "none"
+    return {
+        "client": client,
+        "portal": portal,
+        "consents": [
+            {"short": PURPOSE_SHORT_LABELS[purpose], "active": purpose in active}
+            for purpose in ConsentPurpose
+        ],
+    }
+
+
+class ClientListView(LoginRequiredMixin, View):
+    """The caseload: search by name, consent and invitation state at a glance."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if getattr(user, "role", None) == Role.CLIENT:
+            return redirect("clients:portal_home")
+        if not permissions.is_caseload_staff(user=user):
+            # Admins and DPOs: no client data, but a page that says so.
+            return render(request, "clients/list.html", {"no_access": True})
+        form = ClientSearchForm(request.GET)
+        search = form.cleaned_data["q"] if form.is_valid() else ""
+        clients = selectors.client_list_for_user(user=user, search=search, request=request)
+        page = Paginator(clients, CASELOAD_PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(
+            request,
+            "clients/list.html",
+            {
+                "form": form,
+                "search": search,
+                "page": page,
+                "rows": [_caseload_row(client) for client in page.object_list],
+                # A column for the case manager only where the list mixes caseloads.
+                "show_case_manager": any(
+                    client.case_manager_id != user.pk for client in page.object_list
+                ),
+                "can_create": permissions.can_create_clients(user=user),
+            },
+        )
+
+
+class ClientCreateView(CaseloadStaffMixin, View):
+    """New client: name, e-mail and/or mobile number, language; optionally invite at once."""
+
+    def _form(self, data: Any = None) -> ClientCreateForm:
+        return ClientCreateForm(
+            data,
+            case_managers=permissions.case_managers_assignable_by(user=self.request.user),
+        )
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "clients/create.html", {"form": self._form()})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = self._form(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                client = services.client_create(
+                    actor=request.user,
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    email=data["email"],
+                    mobile_number=data["mobile_number"],
+                    preferred_language=data["preferred_language"],
+                    case_manager=data.get("case_manager"),
+                    send_invitation=data["send_invitation"],
+                    request=request,
+                )
+            except PermissionDeniedError as error:
+                raise Http404 from error
+            except ApplicationError as error:
+                _form_error(form, error)
+            else:
+                messages.success(request, _("The client has been created."))
+                if data["send_invitation"] and client.email:
+                    messages.success(request, _("The invitation has been sent by e-mail."))
+                elif data["send_invitation"]:
+                    messages.info(
+                        request,
+                        _(
+                            "No invitation was sent: an invitation by e-mail needs an e-mail "
+                            "address. Invitations by SMS will come with a later version."
+                        ),
+                    )
+                return redirect("clients:detail", pk=client.pk)
+        return render(request, "clients/create.html", {"form": form}, status=400)
+
+
+class ClientDetailView(CaseloadStaffMixin, View):
+    """One client: contact data, invitation state and consent per purpose."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        client = self.get_client(pk)
+        history = selectors.consent_history_for_client(client=client)
+        invitation = selectors.invitation_latest_for_client(client=client)
+        has_portal = selectors.client_has_portal_access(client=client)
+        return render(
+            request,
+            "clients/detail.html",
+            {
+                "client": client,
+                "states": selectors.consent_states_for_client(client=client, history=history),
+                "history": history,
+                "invitation": invitation,
+                "invitation_open": invitation is not None and invitation.is_open,
+                "has_portal": has_portal,
+                "can_manage": permissions.can_manage_client(user=request.user, client=client),
+            },
+        )
+
+
+class ClientUpdateView(CaseloadStaffMixin, View):
+    """Correct name, contact data or language (the login address of a portal user stays)."""
+
+    def _form(self, client: Client, data: Any = None) -> ClientUpdateForm:
+        initial = {
+            "first_name": client.first_name,
+            "last_name": client.last_name,
+            "email": client.email,
+            "mobile_number": client.mobile_number,
+            "preferred_language": client.preferred_language,
+        }
+        return ClientUpdateForm(data, initial=initial, email_locked=client.user_id is not None)
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        client = self.get_client(pk)
+        if not permissions.can_manage_client(user=request.user, client=client):
+            raise Http404
+        return render(
+            request, "clients/update.html", {"client": client, "form": self._form(client)}
+        )
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        client = self.get_client(pk, record_view=False)
+        form = self._form(client, request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.client_update(
+                    client=client,
+                    actor=request.user,
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    email=data["email"],
+                    mobile_number=data["mobile_number"],
+                    preferred_language=data["preferred_language"],
+                    request=request,
+                )
+            except PermissionDeniedError as error:
+                raise Http404 from error
+            except ApplicationError as error:
+                _form_error(form, error)
+            else:
+                messages.success(request, _("The changes have been saved."))
+                return redirect("clients:detail", pk=client.pk)
+        return render(request, "clients/update.html", {"client": client, "form": form}, status=400)
+
+
+class _InvitationActionView(CaseloadStaffMixin, View):
+    """POST-only buttons on the detail page; the outcome is shown as a message there."""
+
+    success_message = ""
+
+    def act(self, client: Client) -> None:
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        client = self.get_client(pk, record_view=False)
+        try:
+            self.act(client)
+        except PermissionDeniedError as error:
+            raise Http404 from error
+        except ApplicationError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, self.success_message)
+        return redirect("clients:detail", pk=client.pk)
+
+
+class InvitationSendView(_InvitationActionView):
+    success_message = _("The invitation has been sent by e-mail.")
+
+    def act(self, client: Client) -> None:
+        services.invitation_send(client=client, actor=self.request.user, request=self.request)
+
+
+class InvitationRevokeView(_InvitationActionView):
+    success_message = _("The invitation has been revoked. Its link no longer works.")
+
+    def act(self, client: Client) -> None:
+        count = services.invitation_revoke_open(
+            client=client, actor=self.request.user, request=self.request
+        )
+        if not count:
+            raise ApplicationError(_("There is no open invitation to revoke."))
+
+
+class InvitationResendView(_InvitationActionView):
+    success_message = _("A new invitation has been sent. The old link no longer works.")
+
+    def act(self, client: Client) -> None:
+        services.invitation_resend(client=client, actor=self.request.user, request=self.request)
+
+
+# --- the invitation, on the client's phone ---------------------------------------------------
+
+
+def _invitation_language(request: HttpRequest, client: Client | None) -> str:
+    """A language picked on the page wins; then the client's own, then the browser's."""
+    available = dict(settings.LANGUAGES)
+    picked = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    if picked in available:
+        return picked
+    own = client.preferred_language if client is not None else ""
+    if own in available and own != settings.LANGUAGE_CODE:
+        return own
+    current = translation.get_language() or settings.LANGUAGE_CODE
+    try:
+        return translation.get_supported_language_variant(current)
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
+@method_decorator(never_cache, name="dispatch")
+class InvitationAcceptView(View):
+    """The link from the invitation mail: data-protection information and one choice per
+    purpose. Expired, used, revoked or unknown links get a page with the next step."""
+
+    def _unusable(self, request: HttpRequest, state: str, language: str) -> HttpResponse:
+        with translation.override(language):
+            return render(
+                request,
+                "clients/invitation_invalid.html",
+                {"state": state, **_contact()},
+                status=404 if state == "unknown" else 410,
+            )
+
+    def _page(
+        self,
+        request: HttpRequest,
+        form: InvitationAcceptForm,
+        language: str,
+        *,
+        status: int = 200,
+        notice: str = "",
+    ) -> HttpResponse:
+        with translation.override(language):
+            response = render(
+                request,
+                "clients/invitation_accept.html",
+                {"form": form, "choices": form.choices(), "notice": notice, **_contact()},
+                status=status,
+            )
+        response.headers["Content-Language"] = language
+        return response
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        lookup = selectors.invitation_lookup(token=token)
+        client = lookup.invitation.client if lookup.invitation else None
+        language = _invitation_language(request, client)
+        if lookup.state != "valid":
+            return self._unusable(request, lookup.state, language)
+        texts = selectors.consent_texts_current(language=language)
+        return self._page(request, InvitationAcceptForm(texts=texts), language)
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        lookup = selectors.invitation_lookup(token=token)
+        client = lookup.invitation.client if lookup.invitation else None
+        language = _invitation_language(request, client)
+        if lookup.state != "valid":
+            return self._unusable(request, lookup.state, language)
+        texts = selectors.consent_texts_current(language=language)
+        form = InvitationAcceptForm(request.POST, texts=texts)
+        if not form.is_valid():
+            return self._page(request, form, language, status=400)
+        with translation.override(language):
+            try:
+                accepted = services.invitation_accept(
+                    token=token,
+                    purposes=form.chosen_purposes(),
+                    language=language,
+                    shown_text_ids=form.shown_text_ids(),
+                    request=request,
+                )
+            except services.InvitationUnusableError as error:
+                return self._unusable(request, error.state, language)
+            except services.ConsentTextChangedError as error:
+                fresh = InvitationAcceptForm(
+                    texts=selectors.consent_texts_current(language=language)
+                )
+                return self._page(request, fresh, language, status=409, notice=str(error.message))
+            except ApplicationError as error:
+                _form_error(form, error)
+                return self._page(request, form, language, status=400)
+        if request.user.is_authenticated and request.user.pk != accepted.user_id:
+            # Someone else was logged in on this device: they must not stay logged in.
+            logout(request)
+        request.session[ACCEPTED_EMAIL_SESSION_KEY] = accepted.email
+        return redirect("clients:invitation_accepted")
+
+
+@method_decorator(never_cache, name="dispatch")
+class InvitationAcceptedView(View):
+    """After accepting: one tap sends the login code to the address from the invitation."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        email = request.session.get(ACCEPTED_EMAIL_SESSION_KEY)
+        if not email:
+            return redirect(CLIENT_LOGIN_URL)
+        if request.user.is_authenticated:
+            return redirect("clients:portal_home")
+        return render(
+            request,
+            "clients/invitation_accepted.html",
+            {"email": email, "request_code_url": CLIENT_LOGIN_URL},
+        )
+
+
+class AccessEndedView(View):
+    """Shown after a client withdrew consent to portal use and was logged out."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "clients/access_ended.html", _contact())
+
+
+# --- the client portal -----------------------------------------------------------------------
+
+
+class PortalLoginRequiredMixin(LoginRequiredMixin):
+    """Clients log in with an e-mailed code, so that is where anonymous visitors go."""
+
+    login_url = CLIENT_LOGIN_URL
+
+
+@method_decorator(permissions.consent_required(ConsentPurpose.PORTAL), name="dispatch")
+class PortalHomeView(View):
+    """Start: a greeting, what the client can do here, tiles that follow their consents."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        client, purposes = permissions.portal_state(request)
+        return render(
+            request,
+            "clients/portal_home.html",
+            {
+                "client": client,
+                "has_video": ConsentPurpose.VIDEO in purposes,
+                "has_delivery": ConsentPurpose.ELECTRONIC_DELIVERY in purposes,
+            },
+        )
+
+
+class _ClientOnlyMixin(PortalLoginRequiredMixin):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated and not permissions.is_client_user(user=request.user):
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PrivacyView(_ClientOnlyMixin, View):
+    """'Datenschutz': each purpose with its state; withdraw or give again with one tap."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        client, states, _history = selectors.consent_overview_for_user(
+            user=request.user, request=request
+        )
+        language = translation.get_language() or settings.LANGUAGE_CODE
+        texts = selectors.consent_texts_current(language=language)
+        return render(
+            request,
+            "clients/privacy.html",
+            {
+                "client": client,
+                "rows": [
+                    {
+                        "state": state,
+                        "current_text": texts.get(state.purpose),
+                        "optional": state.purpose not in REQUIRED_PURPOSES,
+                    }
+                    for state in states
+                ],
+                **_contact(),
+            },
+        )
+
+
+def _purpose_or_404(value: str) -> ConsentPurpose:
+    if value not in ConsentPurpose.values:
+        raise Http404
+    return ConsentPurpose(value)
+
+
+class ConsentWithdrawView(_ClientOnlyMixin, View):
+    """One tap: the consent ends now. Portal use ends the access and logs out."""
+
+    def post(self, request: HttpRequest, purpose: str) -> HttpResponse:
+        wanted = _purpose_or_404(purpose)
+        client, _purposes = permissions.portal_state(request)
+        try:
+            services.consent_withdraw(
+                client=client,
+                purpose=wanted,
+                actor=request.user,
+                method=ConsentMethod.PORTAL,
+                request=request,
+            )
+        except PermissionDeniedError as error:
+            raise Http404 from error
+        except ApplicationError as error:
+            messages.info(request, str(error.message))
+            return redirect("clients:privacy")
+        if wanted == ConsentPurpose.PORTAL:
+            logout(request)
+            return redirect("clients:access_ended")
+        messages.success(
+            request,
+            _("Your consent to “%(purpose)s” is withdrawn. This applies from now on.")
+            % {"purpose": wanted.label},
+        )
+        return redirect("clients:privacy")
+
+
+class ConsentGiveView(_ClientOnlyMixin, View):
+    """Give an optional consent again, with the text version shown on the privacy page."""
+
+    def post(self, request: HttpRequest, purpose: str) -> HttpResponse:
+        wanted = _purpose_or_404(purpose)
+        client, _purposes = permissions.portal_state(request)
+        form = ConsentGiveForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Something went wrong. Please read the text and try again."))
+            return redirect("clients:privacy")
+        try:
+            services.consent_give(
+                client=client,
+                purpose=wanted,
+                actor=request.user,
+                language=translation.get_language() or settings.LANGUAGE_CODE,
+                shown_text_id=form.cleaned_data["text"],
+                request=request,
+            )
+        except PermissionDeniedError as error:
+            raise Http404 from error
+        except ApplicationError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(
+                request,
+                _("Thank you. Your consent to “%(purpose)s” applies from now on.")
+                % {"purpose": wanted.label},
+            )
+        return redirect("clients:privacy")
+
+
+class ConsentReceiptView(_ClientOnlyMixin, View):
+    """The PDF receipt of every consent given and withdrawn, with the full texts."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        client, _states, history = selectors.consent_overview_for_user(
+            user=request.user, request=request, action="consent.receipt"
+        )
+        pdf = receipts.consent_receipt_pdf(client=client, consents=history)
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = 'attachment; filename="consent-receipt.pdf"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@method_decorator(permissions.consent_required(ConsentPurpose.VIDEO), name="dispatch")
+class PortalVideoView(View):
+    """Video consultations (the calls themselves come with a later issue)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "clients/portal_video.html", {})
+
+
+@method_decorator(permissions.consent_required(ConsentPurpose.ELECTRONIC_DELIVERY), name="dispatch")
+class PortalPostboxView(View):
+    """The electronic postbox (documents come with a later issue)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "clients/portal_postbox.html", {})

@@ -1,0 +1,158 @@
+"""Forms for the client pages. They parse input; the rules live in services.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from sprechstunde.accounts.models import User
+
+from .choices import REQUIRED_PURPOSES, ConsentPurpose
+from .models import ConsentText
+
+
+class CaseManagerChoiceField(forms.ModelChoiceField[User]):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.display_name
+
+
+class ClientSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search by name"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+
+class ClientCreateForm(forms.Form):
+    first_name = forms.CharField(
+        label=_("First name"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    last_name = forms.CharField(
+        label=_("Last name"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        required=False,
+        help_text=_("Needed for the invitation by e-mail."),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    mobile_number = forms.CharField(
+        label=_("Mobile number"),
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    preferred_language = forms.ChoiceField(
+        label=_("Preferred language"),
+        choices=settings.LANGUAGES,
+        initial=settings.LANGUAGE_CODE,
+        help_text=_("Invitation and portal are shown in this language."),
+    )
+    case_manager = CaseManagerChoiceField(
+        label=_("Case manager"), queryset=User.objects.none(), empty_label=None
+    )
+    send_invitation = forms.BooleanField(
+        label=_("Send the invitation by e-mail right away"), required=False, initial=True
+    )
+
+    def __init__(self, *args: Any, case_managers: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["case_manager"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = case_managers
+        if case_managers.count() <= 1:
+            # Nothing to choose: the client joins the only caseload on offer.
+            del self.fields["case_manager"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("email") and not data.get("mobile_number") and not self.errors:
+            raise forms.ValidationError(
+                _("Please enter an e-mail address or a mobile number (or both).")
+            )
+        return data
+
+
+class ClientUpdateForm(forms.Form):
+    """Name, contact data and language of an existing client."""
+
+    first_name = ClientCreateForm.base_fields["first_name"]
+    last_name = ClientCreateForm.base_fields["last_name"]
+    email = ClientCreateForm.base_fields["email"]
+    mobile_number = ClientCreateForm.base_fields["mobile_number"]
+    preferred_language = ClientCreateForm.base_fields["preferred_language"]
+
+    def __init__(self, *args: Any, email_locked: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if email_locked:
+            field = self.fields["email"]
+            field.disabled = True
+            field.help_text = _("The client logs in to the portal with this address.")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("email") and not data.get("mobile_number") and not self.errors:
+            raise forms.ValidationError(
+                _("Please enter an e-mail address or a mobile number (or both).")
+            )
+        return data
+
+
+class InvitationAcceptForm(forms.Form):
+    """One unticked checkbox per purpose, plus the id of the text version shown for it."""
+
+    def __init__(self, *args: Any, texts: dict[str, ConsentText], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.texts = texts
+        for purpose in ConsentPurpose:
+            if purpose not in texts:
+                continue
+            self.fields[f"consent_{purpose}"] = forms.BooleanField(
+                label=purpose.label, required=False
+            )
+            self.fields[f"text_{purpose}"] = forms.IntegerField(
+                widget=forms.HiddenInput, initial=texts[purpose].pk, required=False
+            )
+
+    def choices(self) -> list[dict[str, Any]]:
+        """What the template shows per purpose: text, checkbox, whether it is required."""
+        return [
+            {
+                "purpose": purpose,
+                "text": self.texts[purpose],
+                "field": self[f"consent_{purpose}"],
+                "text_field": self[f"text_{purpose}"],
+                "required": purpose in REQUIRED_PURPOSES,
+            }
+            for purpose in ConsentPurpose
+            if purpose in self.texts
+        ]
+
+    def chosen_purposes(self) -> list[str]:
+        return [
+            purpose
+            for purpose in ConsentPurpose.values
+            if self.cleaned_data.get(f"consent_{purpose}")
+        ]
+
+    def shown_text_ids(self) -> dict[str, int]:
+        return {
+            purpose: self.cleaned_data[f"text_{purpose}"]
+            for purpose in ConsentPurpose.values
+            if self.cleaned_data.get(f"text_{purpose}") is not None
+        }
+
+
+class ConsentGiveForm(forms.Form):
+    """Giving an optional consent again: the id of the text version the client read."""
+
+    text = forms.IntegerField(widget=forms.HiddenInput)

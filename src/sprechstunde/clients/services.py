@@ -1,0 +1,598 @@
+"""Writes for clients: creating them, inviting them, accepting, consent and its texts.
+
+Every write checks the access rules (permissions.py), runs in one transaction (nothing is
+half-created), and is audited. Mails leave only after commit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+import secrets
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from allauth.usersessions.adapter import get_adapter as get_usersessions_adapter
+from allauth.usersessions.models import UserSession
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from sprechstunde.accounts.choices import Role
+from sprechstunde.accounts.models import User
+from sprechstunde.audit.services import audit_record
+from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+
+from . import mails, permissions, selectors
+from .choices import REQUIRED_PURPOSES, ConsentMethod, ConsentPurpose, InvitationChannel
+from .models import Client, Consent, ConsentText, Invitation
+
+# secrets.token_urlsafe(32) draws 32 random bytes: 256 bits, well above the 128 required.
+TOKEN_BYTES = 32
+_MOBILE_SEPARATORS = re.compile(r"[\s\-/().]")
+_MOBILE_RE = re.compile(r"^\+?[0-9]{6,20}$")
+
+
+class InvitationUnusableError(ApplicationError):
+    """The invitation link is expired, used, revoked or unknown; `state` says which."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(_("This invitation can no longer be used."))
+        self.state = state
+
+
+class ConsentTextChangedError(ApplicationError):
+    """A consent text was republished while the client was reading the old version."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "The text has just been updated. Please read the current version below "
+                "and choose again."
+            )
+        )
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    """A new invitation with its token; the token is only ever in memory and in the mail."""
+
+    invitation: Invitation
+    token: str
+
+    @property
+    def url(self) -> str:
+        return mails.invitation_url(self.token)
+
+
+# --- clients ----------------------------------------------------------------------------------
+
+
+def normalise_email(value: str) -> str:
+    """Addresses are compared and stored in lower case."""
+    return value.strip().lower()
+
+
+def normalise_mobile(value: str) -> str:
+    """Digits with an optional leading +; spaces, dashes, slashes and brackets are dropped."""
+    number = _MOBILE_SEPARATORS.sub("", value or "")
+    if number and not _MOBILE_RE.match(number):
+        raise ApplicationError(
+            _("Please enter a mobile number with digits only, for example 0170 1234567."),
+            field="mobile_number",
+        )
+    return number
+
+
+def client_email_problem(*, email: str, exclude_pk: int | None = None) -> str | None:
+    """Why `email` cannot be a client's address, or None when it can."""
+    if not email:
+        return None
+    clients = Client.objects.filter(email__iexact=email)
+    if exclude_pk is not None:
+        clients = clients.exclude(pk=exclude_pk)
+    if clients.exists():
+        return str(_("A client with this e-mail address already exists."))
+    if User.objects.filter(email__iexact=email).exclude(role=Role.CLIENT).exists():
+        return str(_("This e-mail address belongs to a staff account."))
+    return None
+
+
+def client_create(
+    *,
+    actor: Any,
+    first_name: str,
+    last_name: str,
+    email: str = "",
+    mobile_number: str = "",
+    preferred_language: str = "",
+    case_manager: User | None = None,
+    send_invitation: bool = False,
+    request: HttpRequest | None = None,
+) -> Client:
+    """Create a client in a caseload `actor` may assign to; optionally invite at once.
+
+    Needs a name and an e-mail address or a mobile number. All or nothing: a failed
+    invitation leaves no client behind.
+    """
+    if not permissions.can_create_clients(user=actor):
+        raise PermissionDeniedError(_("You may not create clients."))
+    first_name, last_name = first_name.strip(), last_name.strip()
+    if not first_name:
+        raise ApplicationError(_("Please enter the first name."), field="first_name")
+    if not last_name:
+        raise ApplicationError(_("Please enter the last name."), field="last_name")
+    email = normalise_email(email)
+    mobile_number = normalise_mobile(mobile_number)
+    if not email and not mobile_number:
+        raise ApplicationError(
+            _("Please enter an e-mail address or a mobile number (or both)."), field="email"
+        )
+    language = preferred_language or settings.LANGUAGE_CODE
+    if language not in dict(settings.LANGUAGES):
+        raise ApplicationError(_("Please choose a language."), field="preferred_language")
+    assignable = permissions.case_managers_assignable_by(user=actor)
+    if case_manager is None and assignable.filter(pk=actor.pk).exists():
+        case_manager = actor
+    if case_manager is None or not assignable.filter(pk=case_manager.pk).exists():
+        raise ApplicationError(_("Please choose a case manager."), field="case_manager")
+    problem = client_email_problem(email=email)
+    if problem:
+        raise ApplicationError(problem, field="email")
+    try:
+        with transaction.atomic():
+            client = Client.objects.create(
+                first_name=first_name,
+                last_name=last_name,
+                email=email,
+                mobile_number=mobile_number,
+                preferred_language=language,
+                case_manager=case_manager,
+            )
+            audit_record(actor=actor, action="client.create", target=client, request=request)
+            if send_invitation and email:
+                invitation_send(client=client, actor=actor, request=request)
+    except IntegrityError as error:
+        # Two people saved the same address at the same moment: the constraint decides.
+        raise ApplicationError(
+            _("A client with this e-mail address already exists."), field="email"
+        ) from error
+    return client
+
+
+def client_update(
+    *,
+    client: Client,
+    actor: Any,
+    first_name: str,
+    last_name: str,
+    email: str,
+    mobile_number: str,
+    preferred_language: str,
+    request: HttpRequest | None = None,
+) -> Client:
+    """Correct a client's name, contact data or language.
+
+    The address a portal account logs in with is not changed here (that would hand the
+    account to whoever reads the new address). A changed address revokes open invitations,
+    whose links went to the old one.
+    """
+    _require_manage(actor, client)
+    first_name, last_name = first_name.strip(), last_name.strip()
+    if not first_name:
+        raise ApplicationError(_("Please enter the first name."), field="first_name")
+    if not last_name:
+        raise ApplicationError(_("Please enter the last name."), field="last_name")
+    email = normalise_email(email)
+    mobile_number = normalise_mobile(mobile_number)
+    if not email and not mobile_number:
+        raise ApplicationError(
+            _("Please enter an e-mail address or a mobile number (or both)."), field="email"
+        )
+    if preferred_language not in dict(settings.LANGUAGES):
+        raise ApplicationError(_("Please choose a language."), field="preferred_language")
+    email_changed = email != client.email
+    if email_changed and client.user_id is not None:
+        raise ApplicationError(
+            _(
+                "This client logs in to the portal with this e-mail address, so it cannot be "
+                "changed here."
+            ),
+            field="email",
+        )
+    problem = client_email_problem(email=email, exclude_pk=client.pk) if email_changed else None
+    if problem:
+        raise ApplicationError(problem, field="email")
+    try:
+        with transaction.atomic():
+            client = Client.objects.select_for_update().get(pk=client.pk)
+            client.first_name = first_name
+            client.last_name = last_name
+            client.email = email
+            client.mobile_number = mobile_number
+            client.preferred_language = preferred_language
+            client.save()
+            audit_record(actor=actor, action="client.update", target=client, request=request)
+            if email_changed:
+                invitation_revoke_open(client=client, actor=actor, request=request)
+    except IntegrityError as error:
+        raise ApplicationError(
+            _("A client with this e-mail address already exists."), field="email"
+        ) from error
+    return client
+
+
+# --- invitations -----------------------------------------------------------------------------
+
+
+def _require_manage(actor: Any, client: Client) -> None:
+    if not permissions.can_manage_client(user=actor, client=client):
+        raise PermissionDeniedError(_("You may not change this client."))
+
+
+def _issue_invitation(
+    *, client: Client, actor: Any, action: str, request: HttpRequest | None
+) -> IssuedInvitation:
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    invitation = Invitation.objects.create(
+        client=client,
+        token_hash=Invitation.hash_token(token),
+        channel=InvitationChannel.EMAIL,
+        expires_at=timezone.now() + datetime.timedelta(days=settings.INVITATION_VALID_DAYS),
+        created_by=actor,
+    )
+    audit_record(actor=actor, action=action, target=invitation, request=request)
+    transaction.on_commit(
+        functools.partial(mails.invitation_mail_send, invitation_id=invitation.pk, token=token)
+    )
+    return IssuedInvitation(invitation=invitation, token=token)
+
+
+def _check_invitable(client: Client) -> None:
+    if not client.email:
+        raise ApplicationError(
+            _(
+                "An invitation by e-mail needs an e-mail address, and this client has only a "
+                "mobile number. Ask the client for an e-mail address. Invitations by SMS will "
+                "come with a later version."
+            )
+        )
+    if selectors.client_has_portal_access(client=client):
+        raise ApplicationError(_("This client already uses the portal."))
+
+
+def invitation_send(
+    *, client: Client, actor: Any, request: HttpRequest | None = None
+) -> IssuedInvitation:
+    """Invite a client by e-mail: a new single-use token, valid INVITATION_VALID_DAYS days.
+
+    Refused while another invitation is open (re-send instead) and when the client already
+    uses the portal.
+    """
+    _require_manage(actor, client)
+    _check_invitable(client)
+    with transaction.atomic():
+        Client.objects.select_for_update().filter(pk=client.pk).first()
+        if selectors.invitation_open_for_client(client=client) is not None:
+            raise ApplicationError(
+                _("There is already an open invitation. Send it again or revoke it.")
+            )
+        return _issue_invitation(
+            client=client, actor=actor, action="invitation.send", request=request
+        )
+
+
+def invitation_revoke(
+    *, invitation: Invitation, actor: Any, request: HttpRequest | None = None
+) -> Invitation:
+    """Make an invitation link unusable at once."""
+    _require_manage(actor, invitation.client)
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at is not None:
+            raise ApplicationError(_("This invitation has already been accepted."))
+        if invitation.revoked_at is not None:
+            raise ApplicationError(_("This invitation has already been revoked."))
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at", "updated_at"])
+        audit_record(actor=actor, action="invitation.revoke", target=invitation, request=request)
+    return invitation
+
+
+def invitation_revoke_open(
+    *, client: Client, actor: Any, request: HttpRequest | None = None
+) -> int:
+    """Revoke every open invitation of a client; returns how many there were."""
+    _require_manage(actor, client)
+    count = 0
+    with transaction.atomic():
+        Client.objects.select_for_update().filter(pk=client.pk).first()
+        for invitation in Invitation.objects.filter(
+            client=client, accepted_at__isnull=True, revoked_at__isnull=True
+        ):
+            invitation_revoke(invitation=invitation, actor=actor, request=request)
+            count += 1
+    return count
+
+
+def invitation_resend(
+    *, client: Client, actor: Any, request: HttpRequest | None = None
+) -> IssuedInvitation:
+    """Send the invitation again: the old link stops working, a new one is mailed."""
+    _require_manage(actor, client)
+    _check_invitable(client)
+    with transaction.atomic():
+        invitation_revoke_open(client=client, actor=actor, request=request)
+        return _issue_invitation(
+            client=client, actor=actor, action="invitation.resend", request=request
+        )
+
+
+def _portal_account_for(client: Client, language: str) -> User:
+    """The client's login: their own, an unlinked client account with their address, or new."""
+    user = client.user
+    if user is None:
+        user = User.objects.filter(email__iexact=client.email).first()
+        if user is not None and (
+            user.role != Role.CLIENT
+            or Client.objects.filter(user=user).exclude(pk=client.pk).exists()
+        ):
+            raise ApplicationError(
+                _(
+                    "This e-mail address already belongs to another account. Please contact "
+                    "your Jobcenter."
+                )
+            )
+    if user is None:
+        # No usable password: clients log in with a code sent by e-mail.
+        user = User.objects.create_user(client.email, role=Role.CLIENT, preferred_language=language)
+    else:
+        user.is_active = True
+        user.preferred_language = language
+        user.save(update_fields=["is_active", "preferred_language"])
+    # Opening the link from the invitation mail proves the address belongs to the client.
+    address, _created = EmailAddress.objects.get_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
+    if not address.verified:
+        address.verified = True
+        address.save(update_fields=["verified"])
+    return user
+
+
+def _text_for(
+    purpose: str, texts: Mapping[str, ConsentText], shown: Mapping[str, int] | None
+) -> ConsentText:
+    text = texts.get(purpose)
+    if text is None:
+        raise ApplicationError(_("The consent text is missing. Please contact your Jobcenter."))
+    if shown is not None and shown.get(purpose) != text.pk:
+        raise ConsentTextChangedError()
+    return text
+
+
+def invitation_accept(
+    *,
+    token: str,
+    purposes: Collection[str],
+    language: str,
+    shown_text_ids: Mapping[str, int] | None = None,
+    request: HttpRequest | None = None,
+) -> Client:
+    """Accept an invitation: portal account, one consent per chosen purpose, link used up.
+
+    Portal use must be among `purposes`. `shown_text_ids` are the texts the client read; if
+    one has been republished since, nothing is saved (ConsentTextChangedError). All or
+    nothing; a link can be accepted once.
+    """
+    chosen = set(purposes)
+    if chosen - set(ConsentPurpose.values):
+        raise ApplicationError(_("Please choose only from the purposes shown."))
+    missing = {str(purpose) for purpose in REQUIRED_PURPOSES} - chosen
+    if missing:
+        raise ApplicationError(
+            _(
+                "To use the portal, please agree to the use of the portal. If you do not "
+                "want to, you need not do anything: you can reach us by post, by phone or "
+                "in person."
+            ),
+            field=f"consent_{ConsentPurpose.PORTAL}",
+        )
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update()
+            .filter(token_hash=Invitation.hash_token(token))
+            .first()
+        )
+        if invitation is None:
+            raise InvitationUnusableError("unknown")
+        state = selectors.invitation_state(invitation=invitation)
+        if state != "valid":
+            raise InvitationUnusableError(state)
+        client = Client.objects.select_for_update().get(pk=invitation.client_id)
+        if not client.email:
+            raise InvitationUnusableError("unknown")
+        texts = selectors.consent_texts_current(language=language)
+        chosen_texts = {purpose: _text_for(purpose, texts, shown_text_ids) for purpose in chosen}
+        user = _portal_account_for(client, language)
+        client.user = user
+        client.save(update_fields=["user", "updated_at"])
+        now = timezone.now()
+        active = set(
+            Consent.objects.filter(client=client, withdrawn_at__isnull=True).values_list(
+                "purpose", flat=True
+            )
+        )
+        for purpose in ConsentPurpose.values:
+            if purpose in chosen and purpose not in active:
+                consent = Consent.objects.create(
+                    client=client,
+                    purpose=purpose,
+                    text=chosen_texts[purpose],
+                    given_at=now,
+                    given_method=ConsentMethod.PORTAL,
+                )
+                audit_record(actor=user, action="consent.give", target=consent, request=request)
+        invitation.accepted_at = now
+        invitation.save(update_fields=["accepted_at", "updated_at"])
+        Invitation.objects.filter(
+            client=client, accepted_at__isnull=True, revoked_at__isnull=True
+        ).exclude(pk=invitation.pk).update(revoked_at=now, updated_at=now)
+        audit_record(actor=user, action="invitation.accept", target=invitation, request=request)
+    return client
+
+
+# --- consent -----------------------------------------------------------------------------------
+
+
+def _check_consent_actor(actor: Any, client: Client, method: str) -> None:
+    """Clients act for themselves in the portal; staff record what came on paper."""
+    if permissions.is_client_user(user=actor):
+        if client.user_id != actor.pk or method != ConsentMethod.PORTAL:
+            raise PermissionDeniedError(_("You may not change this consent."))
+        return
+    _require_manage(actor, client)
+    if method != ConsentMethod.PAPER:
+        raise PermissionDeniedError(_("Staff record consents received on paper only."))
+
+
+def consent_give(
+    *,
+    client: Client,
+    purpose: str,
+    actor: Any,
+    language: str,
+    method: str = ConsentMethod.PORTAL,
+    shown_text_id: int | None = None,
+    request: HttpRequest | None = None,
+) -> Consent:
+    """Give an optional consent again (video, electronic delivery), with the current text.
+
+    Portal use is given only by accepting an invitation. Takes effect at once.
+    """
+    if purpose not in ConsentPurpose.values:
+        raise ApplicationError(_("Unknown purpose."))
+    if purpose in REQUIRED_PURPOSES:
+        raise ApplicationError(_("Consent to portal use is given by accepting an invitation."))
+    _check_consent_actor(actor, client, method)
+    with transaction.atomic():
+        Client.objects.select_for_update().filter(pk=client.pk).first()
+        active = Consent.objects.filter(client=client, withdrawn_at__isnull=True)
+        if (
+            method == ConsentMethod.PORTAL
+            and not active.filter(purpose=ConsentPurpose.PORTAL).exists()
+        ):
+            raise ApplicationError(_("Without consent to portal use this is not possible."))
+        if active.filter(purpose=purpose).exists():
+            raise ApplicationError(_("You have already given this consent."))
+        texts = selectors.consent_texts_current(language=language)
+        text = _text_for(
+            purpose, texts, None if shown_text_id is None else {purpose: shown_text_id}
+        )
+        consent = Consent.objects.create(
+            client=client, purpose=purpose, text=text, given_at=timezone.now(), given_method=method
+        )
+        audit_record(actor=actor, action="consent.give", target=consent, request=request)
+    return consent
+
+
+def _end_portal_access(user: User, actor: Any, request: HttpRequest | None) -> None:
+    """Lock the account and end every session it has, on every device."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    # An inactive user is refused on their next request anyway (ModelBackend.get_user);
+    # ending the tracked sessions also removes them from the session store right now.
+    get_usersessions_adapter().end_sessions(list(UserSession.objects.filter(user=user)))
+    audit_record(actor=actor, action="user.deactivate", target=user, request=request)
+
+
+def consent_withdraw(
+    *,
+    client: Client,
+    purpose: str,
+    actor: Any,
+    method: str = ConsentMethod.PORTAL,
+    request: HttpRequest | None = None,
+) -> list[Consent]:
+    """Withdraw a consent; it takes effect at once.
+
+    Withdrawing portal use withdraws every purpose (they all work through the portal),
+    locks the portal account and ends all its sessions until the client is invited again.
+    """
+    if purpose not in ConsentPurpose.values:
+        raise ApplicationError(_("Unknown purpose."))
+    _check_consent_actor(actor, client, method)
+    with transaction.atomic():
+        Client.objects.select_for_update().filter(pk=client.pk).first()
+        active = Consent.objects.filter(client=client, withdrawn_at__isnull=True)
+        if purpose != ConsentPurpose.PORTAL:
+            active = active.filter(purpose=purpose)
+        affected = list(active.order_by("purpose"))
+        if not any(consent.purpose == purpose for consent in affected):
+            raise ApplicationError(
+                _("This consent is not active, so there is nothing to withdraw.")
+            )
+        now = timezone.now()
+        for consent in affected:
+            consent.withdrawn_at = now
+            consent.withdrawn_method = method
+            consent.save(update_fields=["withdrawn_at", "withdrawn_method", "updated_at"])
+            audit_record(actor=actor, action="consent.withdraw", target=consent, request=request)
+        if purpose == ConsentPurpose.PORTAL and client.user_id is not None:
+            user = User.objects.get(pk=client.user_id)
+            _end_portal_access(user, actor, request)
+    return affected
+
+
+def consent_text_publish(
+    *,
+    purpose: str,
+    language: str,
+    title: str,
+    body: str,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> ConsentText:
+    """Publish a new version (n+1) of a consent text. Published versions never change,
+    because given consents point at the exact text the client read."""
+    if purpose not in ConsentPurpose.values:
+        raise ApplicationError(_("Unknown purpose."), field="purpose")
+    if language not in dict(settings.LANGUAGES):
+        raise ApplicationError(_("Unknown language."), field="language")
+    title, body = title.strip(), body.strip()
+    if not title:
+        raise ApplicationError(_("Please enter a title."), field="title")
+    if not body:
+        raise ApplicationError(_("Please enter the text."), field="body")
+    try:
+        with transaction.atomic():
+            latest = (
+                ConsentText.objects.select_for_update()
+                .filter(purpose=purpose, language=language)
+                .order_by("-version")
+                .first()
+            )
+            if latest is not None and latest.title == title and latest.body == body:
+                raise ApplicationError(
+                    _("Nothing has changed compared with version %(version)s.")
+                    % {"version": latest.version}
+                )
+            text = ConsentText.objects.create(
+                purpose=purpose,
+                language=language,
+                version=(latest.version + 1) if latest else 1,
+                title=title,
+                body=body,
+                published_at=timezone.now(),
+            )
+            audit_record(actor=actor, action="consent_text.create", target=text, request=request)
+    except IntegrityError as error:
+        raise ApplicationError(
+            _("Someone else published a version at the same moment. Please try again.")
+        ) from error
+    return text
