@@ -1,24 +1,110 @@
-"""django-allauth adapters: who may sign up, how codes look, where logins land."""
+"""django-allauth adapters: who may sign up, how staff must log in, which keys may go."""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.internal.flows.login import get_authentication_records
+from allauth.account.internal.stagekit import clear_login
+from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
-from django.http import HttpRequest
+from django.contrib import messages
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .choices import STAFF_ROLES
+
+logger = logging.getLogger(__name__)
+
+# How a staff member may prove who they are before the second factor: their password, or the
+# authority's single sign-on. A code by e-mail or a passkey alone is not enough for staff.
+STAFF_FIRST_FACTORS = frozenset({"password", "socialaccount"})
+
+
+def _is_staff(user: Any) -> bool:
+    return getattr(user, "role", None) in STAFF_ROLES
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """Nobody signs up: staff are created by an admin, clients by invitation."""
+    """Nobody signs up: staff are created by an admin, clients by invitation.
+
+    Staff log in with their password (or SSO) and then a second factor; see `pre_login`.
+    """
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
 
+    def pre_login(self, request: HttpRequest, user: AbstractBaseUser, **kwargs: Any) -> Any:
+        response = super().pre_login(request, user, **kwargs)
+        if response is not None or not _is_staff(user):
+            return response
+        records = get_authentication_records(request, user)
+        method = records[-1].get("method") if records else None
+        if method == "mfa" and records[-1].get("passwordless"):
+            method = "passkey"
+        if method in STAFF_FIRST_FACTORS:
+            # allauth's MFA stage follows; staff without an authenticator are held at the
+            # MFA setup by StaffMFARequiredMiddleware.
+            return None
+        logger.warning("Refused staff login by %s for user %s", method, user.pk)
+        clear_login(request)
+        messages.error(
+            request,
+            _(
+                "Staff members log in with their e-mail address, password and second factor. "
+                "Codes by e-mail and passkeys alone are for clients."
+            ),
+        )
+        return HttpResponseRedirect(reverse("account_login"))
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """allauth asks for the password (or a new code) again before any 2FA change. During
+        the very first setup, right after a login that had no second factor (within the
+        reauthentication timeout), that would only ask for the same proof twice. Once a second
+        factor was used in the session, allauth's rule applies unchanged."""
+        required = super().is_reauthentication_required(app=app, **kwargs)
+        if not required or app != "allauth.mfa":
+            return required
+        request = context.request
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return required
+        records = get_authentication_records(request, user)
+        if not records or any(record.get("method") == "mfa" for record in records):
+            return required
+        login = records[-1]
+        if login.get("method") not in {"password", "code"}:
+            return required
+        age = time.time() - float(login.get("at", 0))
+        return age >= account_settings.REAUTHENTICATION_TIMEOUT
+
 
 class MFAAdapter(DefaultMFAAdapter):
-    pass
+    """Staff keep at least one second factor: the last app or key cannot be removed."""
+
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        user = authenticator.user
+        if not _is_staff(user):
+            return True
+        if authenticator.type not in (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN):
+            return True
+        others = (
+            Authenticator.objects.filter(
+                user_id=user.pk,
+                type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN],
+            )
+            .exclude(pk=authenticator.pk)
+            .exists()
+        )
+        return others
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

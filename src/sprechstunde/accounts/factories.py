@@ -1,8 +1,11 @@
 """Test data for accounts: users by role and teams."""
 
-import factory
+import datetime
 
-from .choices import Role
+import factory
+from django.utils import timezone
+
+from .choices import STAFF_ROLES, Role
 from .models import Substitution, Team, User
 
 
@@ -26,6 +29,20 @@ class UserFactory(factory.django.DjangoModelFactory):
     team = factory.SubFactory(TeamFactory)
     password = factory.django.Password("correct horse battery staple")
 
+    @factory.post_generation
+    def with_totp(self, create: bool, extracted: bool | None, **kwargs: object) -> None:
+        """Staff made by the factory have set up an authenticator app, as every staff member
+        must before working (StaffMFARequiredMiddleware). Pass `with_totp=False` for one who
+        has not. The secret is kept on the instance as `totp_secret` for tests."""
+        wanted = extracted if extracted is not None else self.role in STAFF_ROLES
+        if not (create and wanted):
+            return
+        from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+        secret = generate_totp_secret()
+        TOTP.activate(self, secret)
+        self.totp_secret = secret
+
 
 class CaseManagerFactory(UserFactory):
     role = Role.CASE_MANAGER
@@ -37,20 +54,20 @@ class TeamLeadFactory(UserFactory):
 
 class AdminFactory(UserFactory):
     role = Role.ADMIN
-    team = None
+    team = None  # type: ignore[assignment]
+    # Like staff_create: admins may open Django admin, but nobody is a superuser.
     is_staff = True
-    is_superuser = True
 
 
 class DPOFactory(UserFactory):
     role = Role.DATA_PROTECTION_OFFICER
-    team = None
+    team = None  # type: ignore[assignment]
 
 
 class ClientUserFactory(UserFactory):
     role = Role.CLIENT
-    team = None
-    password = None
+    team = None  # type: ignore[assignment]
+    password = factory.django.Password(None)  # unusable: clients log in by code
 
 
 class SubstitutionFactory(factory.django.DjangoModelFactory):
@@ -59,5 +76,5 @@ class SubstitutionFactory(factory.django.DjangoModelFactory):
 
     absent = factory.SubFactory(CaseManagerFactory)
     substitute = factory.SubFactory(CaseManagerFactory)
-    starts_on = factory.Faker("date_this_month")
-    ends_on = factory.LazyAttribute(lambda o: o.starts_on)
+    starts_on = factory.LazyFunction(timezone.localdate)
+    ends_on = factory.LazyAttribute(lambda o: o.starts_on + datetime.timedelta(days=6))

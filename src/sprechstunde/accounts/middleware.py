@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import translation
+
+from .choices import STAFF_ROLES
 
 
 class UserLanguageMiddleware:
@@ -24,10 +28,41 @@ class UserLanguageMiddleware:
 
 
 class StaffMFARequiredMiddleware:
-    """Placeholder: staff without a second factor are sent to set one up (accounts package)."""
+    """Staff who have no authenticator app and no security key can only set one up.
+
+    Every other page answers with a redirect to the TOTP activation page (which offers a
+    security key / passkey as well). Clients are not affected: they log in by e-mailed code.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self._exempt_prefixes: tuple[str, ...] | None = None
+
+    def _exempt(self) -> tuple[str, ...]:
+        # Resolved on first use: the URLconf is not loaded yet when middleware is built.
+        if self._exempt_prefixes is None:
+            prefixes = [
+                reverse("mfa_index"),  # all of allauth.mfa: setup, recovery codes, keys
+                reverse("account_logout"),
+                reverse("account_reauthenticate"),  # allauth asks again before MFA changes
+                reverse("core:health"),
+                "/i18n/",
+            ]
+            if settings.STATIC_URL:
+                prefixes.append(str(settings.STATIC_URL))
+            self._exempt_prefixes = tuple(prefixes)
+        return self._exempt_prefixes
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and getattr(user, "role", None) in STAFF_ROLES
+            and not request.path_info.startswith(self._exempt())
+        ):
+            from .selectors import user_has_second_factor
+
+            if not user_has_second_factor(user=user):
+                return HttpResponseRedirect(reverse("mfa_activate_totp"))
         return self.get_response(request)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.core.models import TimeStampedModel
@@ -69,9 +71,9 @@ class User(AbstractUser):
     )
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()  # type: ignore[misc]
+    objects = UserManager()  # type: ignore[misc,assignment]
 
     class Meta:
         verbose_name = _("user")
@@ -113,9 +115,20 @@ class Substitution(TimeStampedModel):
     created_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("created by")
     )
+    # Ending early keeps the row (it is the record of who could see which caseload when):
+    # from the day of `ended_at` on, the substitution no longer counts.
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ended by"),
+    )
 
     class Meta:
-        ordering = ["-starts_on"]
+        ordering = ["-starts_on", "-id"]
         verbose_name = _("substitution")
         verbose_name_plural = _("substitutions")
         constraints = [
@@ -130,7 +143,18 @@ class Substitution(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.substitute} → {self.absent} ({self.starts_on}–{self.ends_on})"
+        return f"{self.substitute} → {self.absent} ({self.starts_on} - {self.ends_on})"
+
+    @property
+    def ended_on(self) -> datetime.date | None:
+        """The local day on which the substitution was ended early, if it was."""
+        if self.ended_at is None:
+            return None
+        return timezone.localdate(self.ended_at)
 
     def is_active_on(self, day: datetime.date) -> bool:
+        """Whether the substitute stands in on `day` (the end day itself no longer counts)."""
+        ended_on = self.ended_on
+        if ended_on is not None and day >= ended_on:
+            return False
         return self.starts_on <= day <= self.ends_on
