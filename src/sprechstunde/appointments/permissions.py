@@ -1,0 +1,105 @@
+"""Who may see and change which appointments.
+
+The rules follow the foundation's access rules for clients:
+- a case manager: their own appointments and clients, and those of colleagues they
+  currently stand in for (Substitution);
+- a team lead: every appointment of their team's case managers (read only);
+- admins and data-protection officers: nothing;
+- a client: only their own appointments.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from sprechstunde.accounts.choices import Role
+from sprechstunde.accounts.models import Substitution
+from sprechstunde.clients.models import Client
+
+from .models import Appointment
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+def substituted_colleague_ids(*, user: Any, day: datetime.date | None = None) -> list[int]:
+    """The ids of colleagues `user` stands in for on `day` (today by default)."""
+    day = day or _today()
+    # A substitution ended early no longer counts from the local day it was ended on.
+    return list(
+        Substitution.objects.filter(substitute_id=user.pk, starts_on__lte=day, ends_on__gte=day)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__date__gt=day))
+        .values_list("absent_id", flat=True)
+    )
+
+
+def managed_case_manager_ids(*, user: Any) -> list[int]:
+    """Case managers whose caseload `user` may work on now: self plus substituted colleagues."""
+    if not getattr(user, "is_authenticated", False) or user.role != Role.CASE_MANAGER:
+        return []
+    return [user.pk, *substituted_colleague_ids(user=user)]
+
+
+def appointment_visibility_filter(*, user: Any) -> Q | None:
+    """A filter on Appointment for what `user` may see, or None when they see nothing."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if user.role == Role.CASE_MANAGER:
+        return Q(case_manager_id__in=managed_case_manager_ids(user=user))
+    if user.role == Role.TEAM_LEAD:
+        if user.team_id is None:
+            return None
+        return Q(case_manager__team_id=user.team_id)
+    if user.role == Role.CLIENT:
+        return Q(client__user_id=user.pk)
+    return None
+
+
+def appointments_visible_to(*, user: Any) -> QuerySet[Appointment]:
+    """All appointments `user` may see (an empty queryset for admins, DPOs, strangers)."""
+    condition = appointment_visibility_filter(user=user)
+    if condition is None:
+        return Appointment.objects.none()
+    return Appointment.objects.filter(condition)
+
+
+def clients_manageable_by(*, user: Any) -> QuerySet[Client]:
+    """Clients for whom `user` may book appointments: own caseload plus substituted ones."""
+    ids = managed_case_manager_ids(user=user)
+    if not ids:
+        return Client.objects.none()
+    return Client.objects.filter(case_manager_id__in=ids)
+
+
+def can_view_appointment(*, user: Any, appointment: Appointment) -> bool:
+    return appointments_visible_to(user=user).filter(pk=appointment.pk).exists()
+
+
+def can_change_appointment(*, user: Any, appointment: Appointment) -> bool:
+    """Book, move, cancel and record attendance: the case manager or their substitute."""
+    return appointment.case_manager_id in managed_case_manager_ids(user=user)
+
+
+def can_manage_client(*, user: Any, client: Client) -> bool:
+    return client.case_manager_id in managed_case_manager_ids(user=user)
+
+
+def is_client_of(*, user: Any, appointment: Appointment) -> bool:
+    """True when `user` is the portal account of the appointment's client."""
+    return (
+        getattr(user, "is_authenticated", False)
+        and user.role == Role.CLIENT
+        and appointment.client.user_id == user.pk
+    )
+
+
+def client_profile_of(*, user: Any) -> Client | None:
+    """The Client record behind a logged-in client user, if any."""
+    if not getattr(user, "is_authenticated", False) or user.role != Role.CLIENT:
+        return None
+    return Client.objects.filter(user_id=user.pk).first()

@@ -1,0 +1,107 @@
+"""Mails about appointments: stored with the change, sent once from the task queue."""
+
+# mypy: disallow-untyped-defs, disallow-incomplete-defs
+
+from __future__ import annotations
+
+import datetime
+import functools
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ..caldav import caldav_enabled
+from ..choices import ITIP_METHODS, AppointmentStatus, MailKind, MailRecipient
+from ..models import Appointment, AppointmentMail
+
+
+def _queue_mails(
+    appointment: Appointment, kind: str, recipients: Sequence[str] | None = None
+) -> None:
+    """Store the mails in this transaction and send them from the task queue after commit."""
+    from ..tasks import appointment_caldav_sync, appointment_mail_send
+
+    if recipients is None:
+        recipients = [MailRecipient.CLIENT, MailRecipient.CASE_MANAGER]
+    for recipient in recipients:
+        if recipient == MailRecipient.CLIENT and not appointment.client.email:
+            continue  # the client gets the news in the portal, by post or by phone
+        mail, created = AppointmentMail.objects.get_or_create(
+            appointment=appointment,
+            kind=kind,
+            recipient=recipient,
+            sequence=appointment.sequence,
+        )
+        if created:
+            transaction.on_commit(functools.partial(appointment_mail_send.enqueue, mail.pk))
+    if kind in ITIP_METHODS and caldav_enabled():
+        # The same changes that send an invitation also update the CalDAV copy, if set up.
+        transaction.on_commit(functools.partial(appointment_caldav_sync.enqueue, appointment.pk))
+
+
+# --- mail delivery ---------------------------------------------------------------------------
+
+# How long one worker may hold a mail while sending it before another may try again.
+MAIL_CLAIM = datetime.timedelta(minutes=5)
+
+
+def _mail_is_outdated(mail: AppointmentMail) -> bool:
+    """A mail about an older version of the appointment is replaced by a newer one."""
+    appointment = mail.appointment
+    if mail.kind == MailKind.PROPOSED:
+        return appointment.status != AppointmentStatus.PROPOSED
+    if mail.kind in (MailKind.BOOKED, MailKind.MOVED):
+        return (
+            mail.sequence != appointment.sequence
+            or appointment.status == AppointmentStatus.CANCELLED
+        )
+    return False
+
+
+def appointment_mail_deliver(*, mail_id: int) -> str:
+    """Send one stored mail once. Returns 'sent', 'superseded' or 'skipped'.
+
+    A short claim keeps two workers from sending the same mail; a failure releases the
+    claim and re-raises, so the mail stays unsent and is retried from the task queue.
+    """
+    from ..mails import appointment_mail_message
+
+    now = timezone.now()
+    claimed = (
+        AppointmentMail.objects.filter(pk=mail_id, sent_at__isnull=True, superseded_at__isnull=True)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + MAIL_CLAIM, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return "skipped"
+    mail = AppointmentMail.objects.select_related(
+        "appointment", "appointment__client", "appointment__case_manager"
+    ).get(pk=mail_id)
+    if _mail_is_outdated(mail):
+        AppointmentMail.objects.filter(pk=mail_id).update(superseded_at=now, claimed_until=None)
+        return "superseded"
+    message = appointment_mail_message(mail)
+    if message is None:
+        AppointmentMail.objects.filter(pk=mail_id).update(superseded_at=now, claimed_until=None)
+        return "superseded"
+    try:
+        message.send(fail_silently=False)
+    except Exception:
+        AppointmentMail.objects.filter(pk=mail_id).update(
+            claimed_until=None, last_failed_at=timezone.now()
+        )
+        raise
+    AppointmentMail.objects.filter(pk=mail_id).update(sent_at=timezone.now(), claimed_until=None)
+    return "sent"
+
+
+def appointment_mail_pending_ids() -> list[int]:
+    """Mails still to be sent and not held by a worker (after an outage or a restart)."""
+    return list(
+        AppointmentMail.objects.filter(sent_at__isnull=True, superseded_at__isnull=True)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=timezone.now()))
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )

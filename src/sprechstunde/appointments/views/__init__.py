@@ -1,0 +1,62 @@
+"""Staff calendar pages, booking forms, the client's 'my appointments', the ICS feed and the
+one-tap reminder links.
+
+Views parse input, call one service or selector, and render. Anything outside the access
+rules answers 404 (and the refusal is logged), so nobody learns which appointments exist.
+"""
+
+from .calendar_settings import (
+    AbsenceDeleteView,
+    AbsenceView,
+    CalendarFeedSettingsView,
+    OfficeHoursDeleteView,
+    OfficeHoursView,
+    calendar_feed,
+)
+from .portal import (
+    PortalAcceptView,
+    PortalBookView,
+    PortalCancelView,
+    PortalConfirmView,
+    PortalDetailView,
+    PortalListView,
+    PortalOtherTimeView,
+)
+from .reminder_links import ReminderLinkView
+from .staff import (
+    AppointmentBookView,
+    AppointmentCancelView,
+    AppointmentDetailView,
+    AppointmentMoveView,
+    AppointmentProposeView,
+    AttendanceMarkView,
+    DayView,
+    TodayView,
+    WeekView,
+)
+
+__all__ = [
+    "AbsenceDeleteView",
+    "AbsenceView",
+    "AppointmentBookView",
+    "AppointmentCancelView",
+    "AppointmentDetailView",
+    "AppointmentMoveView",
+    "AppointmentProposeView",
+    "AttendanceMarkView",
+    "CalendarFeedSettingsView",
+    "DayView",
+    "OfficeHoursDeleteView",
+    "OfficeHoursView",
+    "PortalAcceptView",
+    "PortalBookView",
+    "PortalCancelView",
+    "PortalConfirmView",
+    "PortalDetailView",
+    "PortalListView",
+    "PortalOtherTimeView",
+    "ReminderLinkView",
+    "TodayView",
+    "WeekView",
+    "calendar_feed",
+]

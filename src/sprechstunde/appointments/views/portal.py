@@ -1,0 +1,151 @@
+"""The client's 'my appointments' in the portal: pick, confirm, cancel, another time."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import View
+
+from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+
+from .. import ical, permissions, selectors, services
+from ..choices import Channel
+from ..forms import AppointmentCancelForm, OfficeHoursBookForm, ProposalAcceptForm
+from ..models import Appointment
+from .base import ClientPortalMixin
+
+
+class PortalListView(ClientPortalMixin, View):
+    """'Meine Termine': proposals to pick from, upcoming appointments, recent ones."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        groups = selectors.appointment_list_for_client_user(user=request.user)
+        client = permissions.client_profile_of(user=request.user)
+        can_book = bool(
+            client and selectors.office_hours_bookable_by_client(client=client).exists()
+        )
+        return render(request, "appointments/portal_list.html", {**groups, "can_book": can_book})
+
+
+class PortalDetailView(ClientPortalMixin, View):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        appointment = self.get_appointment(pk)
+        now = timezone.now()
+        return render(
+            request,
+            "appointments/portal_detail.html",
+            {
+                "appointment": appointment,
+                "slots": [s for s in appointment.proposed_slots.all() if s.starts_at > now],
+                "is_upcoming": appointment.starts_at is not None and appointment.starts_at > now,
+                "map_url": ical.map_url(appointment.location)
+                if appointment.channel == Channel.ON_SITE
+                else "",
+                "cancel_form": AppointmentCancelForm(),
+            },
+        )
+
+
+class PortalActionView(ClientPortalMixin, View):
+    """Base for the one-tap client actions: run the service, show the outcome."""
+
+    success_message = ""
+
+    def act(self, request: HttpRequest, appointment: Appointment) -> None:
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        appointment = self.get_appointment(pk)
+        try:
+            self.act(request, appointment)
+        except PermissionDeniedError as error:
+            raise Http404 from error
+        except ApplicationError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, self.success_message)
+        return redirect("appointments:portal_detail", pk=appointment.pk)
+
+
+class PortalAcceptView(PortalActionView):
+    def act(self, request: HttpRequest, appointment: Appointment) -> None:
+        form = ProposalAcceptForm(request.POST)
+        if not form.is_valid():
+            raise ApplicationError(_("Please choose one of the proposed times."))
+        services.proposal_accept(
+            actor=request.user, appointment=appointment, slot_id=form.cleaned_data["slot"]
+        )
+        self.success_message = _("Your appointment is booked. You will get an invitation.")
+
+
+class PortalConfirmView(PortalActionView):
+    def act(self, request: HttpRequest, appointment: Appointment) -> None:
+        services.appointment_confirm(actor=request.user, appointment=appointment)
+        self.success_message = _("Thank you, you have confirmed the appointment.")
+
+
+class PortalOtherTimeView(PortalActionView):
+    def act(self, request: HttpRequest, appointment: Appointment) -> None:
+        services.appointment_request_other_time(actor=request.user, appointment=appointment)
+        self.success_message = _("Your case manager will offer you another time.")
+
+
+class PortalCancelView(PortalActionView):
+    def act(self, request: HttpRequest, appointment: Appointment) -> None:
+        form = AppointmentCancelForm(request.POST)
+        if not form.is_valid():
+            raise ApplicationError(_("Please give a reason."))
+        services.appointment_cancel(
+            actor=request.user, appointment=appointment, reason=form.cleaned_data["reason"]
+        )
+        self.success_message = _("The appointment has been cancelled.")
+
+
+class PortalBookView(ClientPortalMixin, View):
+    """The client books a free slot of their case manager's office hours."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        client = permissions.client_profile_of(user=request.user)
+        if client is None:
+            raise Http404
+        slots = selectors.office_hours_free_slots(
+            case_manager_id=client.case_manager_id, start_day=timezone.localdate(), days=21
+        )
+        return render(
+            request,
+            "appointments/portal_book.html",
+            {"slots": slots, "channel_choices": Channel.choices},
+        )
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        client = permissions.client_profile_of(user=request.user)
+        if client is None:
+            raise Http404
+        form = OfficeHoursBookForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Please choose one of the offered times."))
+            return redirect("appointments:portal_book")
+        office_hours = (
+            selectors.office_hours_bookable_by_client(client=client)
+            .filter(pk=form.cleaned_data["office_hours"])
+            .first()
+        )
+        if office_hours is None:
+            raise Http404
+        try:
+            appointment = services.appointment_book_from_office_hours(
+                actor=request.user,
+                office_hours=office_hours,
+                starts_at=form.cleaned_data["starts_at"],
+                channel=form.cleaned_data["channel"],
+            )
+        except PermissionDeniedError as error:
+            raise Http404 from error
+        except ApplicationError as error:
+            messages.error(request, str(error.message))
+            return redirect("appointments:portal_book")
+        messages.success(request, _("Your appointment is booked. You will get an invitation."))
+        return redirect("appointments:portal_detail", pk=appointment.pk)
