@@ -1,0 +1,194 @@
+"""Reads of the messaging app. Every conversation is reached through the access rules in
+permissions.py; opening one is audited, and so is every refusal (no content in the trail)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+
+from sprechstunde.audit.services import audit_record
+from sprechstunde.clients.models import Client
+from sprechstunde.core.errors import PermissionDeniedError
+
+from . import permissions
+from .choices import Side
+from .models import Conversation, Message, ReadState
+
+CONVERSATION_TARGET_TYPE = "messaging.conversation"
+# The most messages one page or one sync answer carries; the rest follows on request.
+PAGE_SIZE = 100
+
+
+def conversation_get_for_user(
+    *,
+    user: Any,
+    pk: int | str,
+    request: HttpRequest | None = None,
+    action: str | None = "conversation.view",
+) -> Conversation | None:
+    """The conversation `pk` if `user` may read it, audited as `action` (None: not audited).
+
+    None when it does not exist or is outside the rules; that refusal leaves a
+    "conversation.access_denied" entry, naming the client when there is one.
+    """
+    try:
+        key = int(pk)
+    except (TypeError, ValueError):
+        key = None
+    conversation = None
+    if key is not None:
+        conversation = (
+            permissions.conversations_visible_to(user=user)
+            .select_related("client", "client__user", "client__case_manager")
+            .filter(pk=key)
+            .first()
+        )
+    if conversation is None:
+        client_id = (
+            Conversation.objects.filter(pk=key).values_list("client_id", flat=True).first()
+            if key is not None
+            else None
+        )
+        audit_record(
+            actor=user,
+            action="conversation.access_denied",
+            target_type=CONVERSATION_TARGET_TYPE,
+            target_id=str(pk)[:64],
+            client_id=client_id,
+            request=request,
+        )
+        return None
+    if action:
+        audit_record(actor=user, action=action, target=conversation, request=request)
+    return conversation
+
+
+def conversation_for_client(*, client: Client) -> Conversation | None:
+    """The client's conversation, if one was started (callers have checked access)."""
+    return Conversation.objects.filter(client=client).first()
+
+
+def message_list_for_conversation(
+    *,
+    conversation: Conversation,
+    viewer: Any,
+    after_sequence: int | None = None,
+    before_sequence: int | None = None,
+    limit: int = PAGE_SIZE,
+    action: str | None = None,
+    request: HttpRequest | None = None,
+) -> list[Message]:
+    """Messages in order of their number: the first `limit` after `after_sequence`, or else
+    the last `limit` (before `before_sequence` when given). With `action`, a read that
+    returns messages is audited (a websocket sync); pages audit their opening themselves.
+
+    Raises PermissionDeniedError when `viewer` may not read the conversation.
+    """
+    if not permissions.can_view_conversation(user=viewer, conversation=conversation):
+        raise PermissionDeniedError("")
+    queryset = Message.objects.filter(conversation=conversation).select_related("sender")
+    limit = max(1, min(int(limit), PAGE_SIZE))
+    if after_sequence is not None:
+        messages = list(
+            queryset.filter(sequence__gt=max(0, int(after_sequence))).order_by("sequence")[:limit]
+        )
+    else:
+        if before_sequence is not None:
+            queryset = queryset.filter(sequence__lt=int(before_sequence))
+        messages = list(queryset.order_by("-sequence")[:limit])
+        messages.reverse()
+    for message in messages:
+        message.conversation = conversation
+    if action and messages:
+        audit_record(actor=viewer, action=action, target=conversation, request=request)
+    return messages
+
+
+@dataclass(frozen=True)
+class ReadPositions:
+    """How far each side has read, for read receipts; and how far the viewer has read."""
+
+    client: int
+    staff: int
+    own: int
+
+    def of(self, side: Side | str) -> int:
+        return self.client if side == Side.CLIENT else self.staff
+
+
+def read_positions(*, conversation: Conversation, viewer: Any) -> ReadPositions:
+    """The read receipts of both sides (addressees only) and the viewer's own position."""
+    positions = {Side.CLIENT.value: 0, Side.STAFF.value: 0}
+    own = 0
+    viewer_id = getattr(viewer, "pk", None)
+    for state in ReadState.objects.filter(conversation=conversation).only(
+        "user_id", "side", "is_addressee", "last_read_sequence"
+    ):
+        if state.user_id == viewer_id:
+            own = state.last_read_sequence
+        if state.is_addressee and state.last_read_sequence > positions.get(state.side, 0):
+            positions[state.side] = state.last_read_sequence
+    return ReadPositions(client=positions["client"], staff=positions["staff"], own=own)
+
+
+def _own_read_position(user: Any) -> Coalesce:
+    own = ReadState.objects.filter(conversation=OuterRef("pk"), user_id=getattr(user, "pk", 0) or 0)
+    return Coalesce(
+        Subquery(own.values("last_read_sequence")[:1]),
+        Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def _unread_from(side: Side) -> Coalesce:
+    """Messages of `side` after the viewer's read position (needs the `own_read` annotation)."""
+    unread = (
+        Message.objects.filter(
+            conversation=OuterRef("pk"), sender_side=side, sequence__gt=OuterRef("own_read")
+        )
+        .order_by()
+        .values("conversation")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(unread[:1]), Value(0), output_field=IntegerField())
+
+
+def conversation_list_for_user(
+    *, user: Any, request: HttpRequest | None = None
+) -> QuerySet[Conversation]:
+    """The staff inbox: conversations of the caseload `user` sees, newest first, each with
+    `unread_count` (the client's messages the viewer has not read). Audited as a list."""
+    queryset = (
+        permissions.conversations_visible_to(user=user)
+        .filter(last_sequence__gt=0)
+        .select_related("client", "client__case_manager")
+        .annotate(own_read=_own_read_position(user))
+        .annotate(unread_count=_unread_from(Side.CLIENT))
+        .order_by("-last_message_at", "-pk")
+    )
+    audit_record(
+        actor=user,
+        action="conversation.list",
+        target_type=CONVERSATION_TARGET_TYPE,
+        request=request,
+    )
+    return queryset
+
+
+def unread_count_for_user(*, user: Any) -> int:
+    """All messages from the other side that `user` has not read, over every conversation
+    they may see (the client: their own; staff: their caseload). Not audited: a number."""
+    side = permissions.side_of(user=user)
+    total = (
+        permissions.conversations_visible_to(user=user)
+        .filter(last_sequence__gt=0)
+        .annotate(own_read=_own_read_position(user))
+        .annotate(unread=_unread_from(side.other))
+        .aggregate(total=Sum("unread"))["total"]
+    )
+    return int(total or 0)

@@ -1,0 +1,364 @@
+"""Writes of the messaging app: conversations, messages, read state and e-mail notices.
+
+The rules that keep a conversation whole: a message is stored before it is acknowledged;
+its number comes from the conversation's counter, taken under a row lock in the same
+transaction; the sender's `client_msg_id` makes a resend return the stored message instead
+of a copy. Pushes to open websockets and notice jobs start only after the commit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Max
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+from django_tasks import task_backends
+
+from sprechstunde.accounts.models import Substitution, User
+from sprechstunde.audit.services import audit_record
+from sprechstunde.clients.models import Client
+from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+
+from . import frames, permissions
+from .choices import MESSAGE_MAX_LENGTH, Side
+from .models import Conversation, Message, ReadState
+
+logger = logging.getLogger(__name__)
+
+# C0 control characters other than tab and line feed, and DEL: they have no place in a
+# message (PostgreSQL refuses NUL in text, and the rest only hides or garbles content).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+DEFAULT_NOTICE_DELAY_SECONDS = 15 * 60
+
+
+def conversation_get_or_create(*, client: Client) -> Conversation:
+    """The one conversation of `client`, made on first use (callers have checked access)."""
+    conversation, _created = Conversation.objects.select_related(
+        "client", "client__user", "client__case_manager"
+    ).get_or_create(client=client)
+    return conversation
+
+
+def _message_id(value: Any) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError) as error:
+        raise ApplicationError(
+            _("The message could not be sent. Please reload the page and try again."),
+            field="client_msg_id",
+        ) from error
+
+
+def message_body_clean(body: Any) -> str:
+    """The text as it will be stored: line ends unified, control characters removed, trimmed.
+
+    Raises ApplicationError for an empty or too long text.
+    """
+    if not isinstance(body, str):
+        raise ApplicationError(_("Please write a message."), field="body")
+    # A lone surrogate (possible in JSON: "\\ud800") cannot be stored as UTF-8: replace it.
+    body = body.encode("utf-8", errors="replace").decode("utf-8")
+    text = _CONTROL_CHARACTERS.sub("", body.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    if not text:
+        raise ApplicationError(_("Please write a message."), field="body")
+    if len(text) > MESSAGE_MAX_LENGTH:
+        raise ApplicationError(
+            _("The message is too long: at most %(limit)d characters, please.")
+            % {"limit": MESSAGE_MAX_LENGTH},
+            field="body",
+        )
+    return text
+
+
+def message_send(
+    *,
+    conversation: Conversation,
+    sender: Any,
+    body: Any,
+    client_msg_id: Any,
+    request: HttpRequest | None = None,
+) -> Message:
+    """Store one message and return it; a resend with the same `client_msg_id` returns the
+    stored message unchanged. After commit: a push to the open websockets and a notice job.
+
+    Raises PermissionDeniedError outside the write rules, ApplicationError for bad input or
+    when a staff member writes to a client who does not use the portal.
+    """
+    if not permissions.can_write_conversation(user=sender, conversation=conversation):
+        raise PermissionDeniedError(_("You cannot write in this conversation."))
+    message_id = _message_id(client_msg_id)
+    text = message_body_clean(body)
+    side = permissions.side_of(user=sender)
+    client = conversation.client
+    if side == Side.STAFF and not permissions.client_uses_portal(client=client):
+        raise ApplicationError(
+            _(
+                "This client does not use the portal, so a message would not reach them. "
+                "Please contact them by post or phone."
+            )
+        )
+    with transaction.atomic():
+        # The row lock serialises senders of one conversation: numbers without gaps or
+        # duplicates, and the duplicate check below cannot race with another resend.
+        # (SQLite has no row locks, but its IMMEDIATE transactions serialise all writers.)
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        existing = (
+            Message.objects.filter(conversation=locked, client_msg_id=message_id)
+            .select_related("sender")
+            .first()
+        )
+        if existing is not None:
+            if existing.sender_id != sender.pk:
+                raise ApplicationError(
+                    _("The message could not be sent. Please reload the page and try again."),
+                    field="client_msg_id",
+                )
+            existing.conversation = conversation
+            return existing
+        now = timezone.now()
+        sequence = locked.last_sequence + 1
+        Conversation.objects.filter(pk=locked.pk).update(
+            last_sequence=sequence, last_message_at=now
+        )
+        message = Message.objects.create(
+            conversation=conversation,
+            sequence=sequence,
+            client_msg_id=message_id,
+            sender=sender,
+            sender_side=side,
+            body=text,
+            created_at=now,
+        )
+        audit_record(
+            actor=sender,
+            action="message.send",
+            target=message,
+            client_id=client.pk,
+            request=request,
+        )
+        frame = frames.message_frame(message)
+        transaction.on_commit(partial(_broadcast, conversation.pk, frame), robust=True)
+        transaction.on_commit(partial(_enqueue_notice, message.pk), robust=True)
+    conversation.last_sequence = sequence
+    conversation.last_message_at = now
+    return message
+
+
+def _broadcast(conversation_id: int, frame: dict[str, Any]) -> None:
+    """Push a frame to everyone connected to the conversation. A push that gets lost is
+    no loss: chat.js asks for what it missed whenever it sees a gap or reconnects."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    async_to_sync(layer.group_send)(
+        frames.group_name(conversation_id), {"type": "conversation.event", "frame": frame}
+    )
+
+
+def conversation_mark_read(
+    *,
+    conversation: Conversation,
+    reader: Any,
+    sequence: int,
+    request: HttpRequest | None = None,
+) -> int:
+    """Record that `reader` has read up to message `sequence`; returns their read position.
+
+    Never moves backwards and never past the last message. When an addressee's position
+    moves, the other side gets a read receipt (pushed after commit).
+    """
+    if not permissions.can_view_conversation(user=reader, conversation=conversation):
+        raise PermissionDeniedError(_("You cannot read this conversation."))
+    last = Conversation.objects.filter(pk=conversation.pk).values_list("last_sequence", flat=True)
+    wanted = max(0, min(int(sequence), last.first() or 0))
+    side = permissions.side_of(user=reader)
+    is_addressee = permissions.can_write_conversation(user=reader, conversation=conversation)
+    with transaction.atomic():
+        state, _created = ReadState.objects.get_or_create(
+            conversation=conversation,
+            user=reader,
+            defaults={"side": side, "is_addressee": is_addressee},
+        )
+        # A conditional update, so that two tabs reporting out of order cannot move it back.
+        moved = ReadState.objects.filter(pk=state.pk, last_read_sequence__lt=wanted).update(
+            last_read_sequence=wanted,
+            last_read_at=timezone.now(),
+            side=side,
+            is_addressee=is_addressee,
+        )
+        if not moved:
+            return max(state.last_read_sequence, wanted)
+        audit_record(actor=reader, action="conversation.read", target=conversation, request=request)
+        if is_addressee:
+            frame = frames.read_frame(side=side, sequence=wanted)
+            transaction.on_commit(partial(_broadcast, conversation.pk, frame), robust=True)
+    return wanted
+
+
+# --- E-mail notice "you have a new message" ----------------------------------------------------
+
+
+def notice_delay() -> datetime.timedelta:
+    """How long a message may stay unread before its addressee gets an e-mail notice."""
+    seconds = getattr(settings, "MESSAGE_NOTICE_DELAY_SECONDS", DEFAULT_NOTICE_DELAY_SECONDS)
+    return datetime.timedelta(seconds=max(0, int(seconds)))
+
+
+def _enqueue_notice(message_id: int) -> None:
+    from .tasks import message_notice_send
+
+    delay = notice_delay()
+    backend = task_backends[message_notice_send.backend]
+    if delay and backend.supports_defer:
+        message_notice_send.using(run_after=timezone.now() + delay).enqueue(message_id)
+    else:
+        # A queue that cannot wait runs the check at once; it still sends nothing once read.
+        message_notice_send.enqueue(message_id)
+
+
+def side_read_sequence(*, conversation: Conversation, side: Side | str) -> int:
+    """How far the addressees on one side have read (the furthest of them)."""
+    value = ReadState.objects.filter(
+        conversation=conversation, side=side, is_addressee=True
+    ).aggregate(furthest=Max("last_read_sequence"))["furthest"]
+    return int(value or 0)
+
+
+@dataclass(frozen=True)
+class NoticeRecipient:
+    """Someone to tell about an unread message, where and in which language."""
+
+    user: User
+    address: str
+    language: str
+
+
+def _staff_standing_in_for(case_manager: User) -> list[User]:
+    """Colleagues who stand in for `case_manager` today (the rule is Substitution's own)."""
+    today = timezone.localdate()
+    substitutions = Substitution.objects.filter(
+        absent=case_manager, starts_on__lte=today, ends_on__gte=today
+    ).select_related("substitute")
+    return [
+        substitution.substitute
+        for substitution in substitutions
+        if substitution.is_active_on(today) and substitution.substitute.is_active
+    ]
+
+
+def _notice_recipients(*, client: Client, side: Side) -> list[NoticeRecipient]:
+    """Who is told about an unread message on `side`: the client; or the case manager and
+    whoever stands in for them today (an absent case manager reads no mail)."""
+    if side == Side.CLIENT:
+        account = client.user
+        if account is None or not permissions.client_uses_portal(client=client):
+            return []
+        language = account.preferred_language or client.preferred_language
+        candidates = [(account, account.email or client.email, language)]
+    else:
+        staff = [client.case_manager, *_staff_standing_in_for(client.case_manager)]
+        candidates = [(user, user.email, user.preferred_language) for user in staff]
+    return [
+        NoticeRecipient(user=user, address=address, language=language or settings.LANGUAGE_CODE)
+        for user, address, language in candidates
+        if user.is_active and address
+    ]
+
+
+def _notice_claim(
+    *, conversation: Conversation, recipient: User, side: Side, sequence: int, read_up_to: int
+) -> int | None:
+    """Record that `recipient` is being told about `sequence`; returns the previous mark, or
+    None when they were told already about something still unread (one notice per batch)."""
+    with transaction.atomic():
+        state, _created = ReadState.objects.select_for_update().get_or_create(
+            conversation=conversation,
+            user=recipient,
+            defaults={"side": side, "is_addressee": True},
+        )
+        if state.notified_sequence > read_up_to:
+            return None
+        ReadState.objects.filter(pk=state.pk).update(notified_sequence=sequence)
+        return state.notified_sequence
+
+
+def message_notice_deliver(*, message_id: int) -> str:
+    """Send the content-free notice for one message if it is still unread; says what it did.
+
+    One notice per unread batch: once an addressee was told, later messages send nothing
+    more until they have read. The notice names no one and quotes nothing (social data
+    never goes into e-mail).
+    """
+    message = (
+        Message.objects.select_related(
+            "conversation__client__user", "conversation__client__case_manager"
+        )
+        .filter(pk=message_id)
+        .first()
+    )
+    if message is None:
+        return "gone"
+    conversation = message.conversation
+    side = Side(message.sender_side).other
+    read_up_to = side_read_sequence(conversation=conversation, side=side)
+    if read_up_to >= message.sequence:
+        return "read"
+    recipients = _notice_recipients(client=conversation.client, side=side)
+    if not recipients:
+        return "no recipient"
+    sent = 0
+    for recipient in recipients:
+        previous = _notice_claim(
+            conversation=conversation,
+            recipient=recipient.user,
+            side=side,
+            sequence=message.sequence,
+            read_up_to=read_up_to,
+        )
+        if previous is None:
+            continue
+        try:
+            _notice_mail_send(side=side, address=recipient.address, language=recipient.language)
+        except Exception:
+            # Not told after all: the next message (or a retry of this job) may try again.
+            ReadState.objects.filter(
+                conversation=conversation,
+                user=recipient.user,
+                notified_sequence=message.sequence,
+            ).update(notified_sequence=previous)
+            raise
+        sent += 1
+        audit_record(
+            actor=None, action="message.notify", target=message, client_id=conversation.client_id
+        )
+    return "sent" if sent else "already notified"
+
+
+def _notice_mail_send(*, side: Side, address: str, language: str) -> None:
+    page = "messaging:portal" if side == Side.CLIENT else "messaging:inbox"
+    context = {
+        "for_client": side == Side.CLIENT,
+        "url": f"{settings.SITE_URL}{reverse(page)}",
+        "jobcenter_name": settings.JOBCENTER_NAME,
+    }
+    with translation.override(language):
+        subject = render_to_string("messaging/mail/notice_subject.txt", context).strip()
+        body = render_to_string("messaging/mail/notice.txt", context)
+        send_mail(subject, body, None, [address])

@@ -1,0 +1,8 @@
+"""Settings for the server processes started by test_two_processes: production settings
+(from the environment: SQLite file, Redis channel layer) with the per-connection rate limit
+lifted, because that test is about loss and duplicates, not about throttling."""
+
+from config.settings.base import *  # noqa: F403
+
+MESSAGE_WS_SEND_RATE = (100_000, 1.0)
+MESSAGE_WS_FRAME_RATE = (100_000, 1.0)
