@@ -1,4 +1,6 @@
-"""Fixtures shared by every test: users named by role."""
+"""Fixtures shared by every test: users named by role. Also the CI rule: no skips."""
+
+import os
 
 import pytest
 
@@ -9,6 +11,21 @@ from sprechstunde.accounts.factories import (
     TeamFactory,
     TeamLeadFactory,
 )
+
+
+@pytest.fixture(autouse=True)
+def _english_ui(request):
+    """App tests assert on the English msgids; the German UI is tested where marked german_ui.
+
+    Browser tests (tests/browser) run the real default: German.
+    """
+    if request.node.get_closest_marker("german_ui") or "tests/browser" in str(request.path):
+        yield
+        return
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -44,3 +61,33 @@ def admin_user(db):
 @pytest.fixture
 def dpo(db):
     return DPOFactory(email="dsb@jobcenter.example")
+
+
+# --- Under CI=true nothing may be skipped: a skip (test or whole module) counts as a failure.
+
+
+def _skips_forbidden() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _turn_skip_into_failure(report):
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    report.outcome = "failed"
+    report.longrepr = f"Skipped under CI=true, where skipping is not allowed: {reason}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    # An expected failure (xfail) is reported as "skipped" too; it is not a skip.
+    if report.skipped and not hasattr(report, "wasxfail") and _skips_forbidden():
+        _turn_skip_into_failure(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    report = yield
+    if report.skipped and _skips_forbidden():
+        _turn_skip_into_failure(report)
+    return report
