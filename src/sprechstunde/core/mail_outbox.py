@@ -23,7 +23,7 @@ class DevOutboxBackend(BaseEmailBackend):
                     if mimetype == "text/html":
                         html = str(content)
             OutboxMessage.objects.create(
-                subject=message.subject,
+                subject=str(message.subject),
                 from_email=message.from_email,
                 to=", ".join(message.to),
                 body=str(message.body),

@@ -34,10 +34,8 @@ _POWERFUL_FEATURES = (
     "payment",
     "usb",
     "serial",
-    "bluetooth",
-    "interest-cohort",
+    "browsing-topics",
 )
-_CSP_ATTR = "_csp_extra_connect"
 _ALLOW_ATTR = "_permissions_allowed"
 
 

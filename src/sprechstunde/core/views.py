@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
 from django.views.generic import DetailView, ListView, View
 
@@ -27,12 +27,12 @@ class HomeView(View):
 class DevOutboxMixin(LoginRequiredMixin):
     """The dev outbox exists only in embedded mode and only for staff."""
 
-    def dispatch(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
         if not settings.DEV_OUTBOX_ENABLED:
             raise Http404
         if request.user.is_authenticated and not getattr(request.user, "is_staff_member", False):
             raise Http404
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return super().dispatch(request, *args, **kwargs)
 
 
 class OutboxListView(DevOutboxMixin, ListView[OutboxMessage]):
