@@ -1,0 +1,1 @@
+"""Helpers for the browser tests: live server, Chromium, page checks, crawler, logins."""

@@ -1,0 +1,255 @@
+"""Finds the pages to visit: every route of config.urls, detail routes filled in from sample
+objects, and links found on the pages themselves.
+
+A route with URL parameters can only be visited when this module knows how to fill them in
+(KWARGS_RULES) or says why it is left out (Skip). Any other such route is "unknown": the
+crawler reports it, and test_route_discovery fails until a rule is added here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+if TYPE_CHECKING:
+    from .sample_data import World
+
+# Django admin has its own login, pages and templates; the brief leaves it out of the crawl.
+EXCLUDED_NAMESPACES = frozenset({"admin"})
+EXCLUDED_PATH_PREFIXES = ("/verwaltung/", "/static/", "/media/")
+
+# Routes a crawler must not GET, with the reason. Everything else is fetched; a 405 answer marks
+# a route as POST-only at run time, a non-HTML answer (JSON, PDF, iCalendar) is listed as such.
+NOT_CRAWLED: dict[str, str] = {
+    "account_logout": "logs out (POST); visiting it would end the crawl's session",
+    "set_language": "POST only (language switch form in the footer)",
+}
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A route with parameters that the crawler deliberately does not visit, and why."""
+
+    reason: str
+
+
+KwargsRule = Callable[["World"], "dict[str, Any] | Skip"]
+
+
+def _password_reset_key(world: World) -> dict[str, Any]:
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    user = world.case_manager
+    return {"uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)}
+
+
+_PASSKEY = Skip(
+    "needs a registered passkey (WebAuthn authenticator); covered by the accounts tests"
+)
+_OIDC = Skip("single sign-on exists only with OIDC_SERVER_URL set; the callback is for the IdP")
+
+# URL name -> how to fill in its parameters from the sample World (or why not).
+KWARGS_RULES: dict[str, KwargsRule | Skip] = {
+    "core:outbox_detail": lambda w: {"pk": w.outbox_message.pk},
+    "account_reset_password_from_key": _password_reset_key,
+    "account_confirm_email": Skip("e-mail confirmation is off (ACCOUNT_EMAIL_VERIFICATION)"),
+    "mfa_remove_webauthn": _PASSKEY,
+    "mfa_edit_webauthn": _PASSKEY,
+    "openid_connect_login": _OIDC,
+    "openid_connect_callback": _OIDC,
+    # accounts
+    "accounts:session_end": lambda w: {"pk": w.sample("user_session").pk},
+    "accounts:substitution_end": lambda w: {"pk": w.sample("substitution").pk},
+    "accounts:staff_update": lambda w: {"pk": w.other_case_manager.pk},
+    "accounts:staff_action": lambda w: {"pk": w.other_case_manager.pk},
+    "accounts:team_update": lambda w: {"pk": w.team.pk},
+    # clients
+    "clients:detail": lambda w: {"pk": w.client.pk},
+    "clients:update": lambda w: {"pk": w.client.pk},
+    "clients:invitation_send": lambda w: {"pk": w.client.pk},
+    "clients:invitation_revoke": lambda w: {"pk": w.other_client.pk},
+    "clients:invitation_resend": lambda w: {"pk": w.other_client.pk},
+    "clients:invitation_accept": lambda w: {"token": w.invitation_token},
+    "clients:consent_withdraw": lambda w: {"purpose": "video"},
+    "clients:consent_give": lambda w: {"purpose": "video"},
+    # messaging
+    "messaging:client_conversation": lambda w: {"client_pk": w.client.pk},
+    # appointments
+    "appointments:detail": lambda w: {"pk": w.sample("appointment").pk},
+    "appointments:move": lambda w: {"pk": w.sample("appointment").pk},
+    "appointments:cancel": lambda w: {"pk": w.sample("appointment").pk},
+    "appointments:attendance": lambda w: {"pk": w.sample("appointment").pk},
+    "appointments:book": lambda w: {"client_pk": w.client.pk},
+    "appointments:propose": lambda w: {"client_pk": w.client.pk},
+    "appointments:office_hours_delete": lambda w: {"pk": w.sample("office_hours").pk},
+    "appointments:absence_delete": lambda w: {"pk": w.sample("absence").pk},
+    "appointments:feed": lambda w: {"token": w.sample("calendar_feed_token")},
+    "appointments:link": lambda w: {"token": w.sample("reminder_link_token")},
+    "appointments:portal_detail": lambda w: {"pk": w.sample("appointment").pk},
+    "appointments:portal_accept": lambda w: {"pk": w.sample("appointment").pk},
+    "appointments:portal_confirm": lambda w: {"pk": w.sample("appointment").pk},
+    "appointments:portal_other_time": lambda w: {"pk": w.sample("appointment").pk},
+    "appointments:portal_cancel": lambda w: {"pk": w.sample("appointment").pk},
+}
+
+
+# Pages that no route name leads to directly but that people see: what a wrong link shows.
+EXTRA_SEEDS: dict[str, Callable[[World], str]] = {
+    "clients:invitation_accept (forged token)": lambda w: reverse(
+        "clients:invitation_accept", kwargs={"token": "forged-" + "x" * 40}
+    ),
+    "appointments:link (forged token)": lambda w: reverse(
+        "appointments:link", kwargs={"token": "forged-token"}
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """One URL pattern of config.urls."""
+
+    name: str | None
+    pattern: str
+    params: tuple[str, ...]
+    namespace: str
+
+    @property
+    def label(self) -> str:
+        return self.name or f"(unnamed) {self.pattern}"
+
+
+def _params(pattern: Any) -> tuple[str, ...]:
+    converters = getattr(pattern, "converters", None)
+    if converters:
+        return tuple(converters)
+    regex = getattr(pattern, "regex", None)
+    if regex is not None and regex.groups:
+        named = tuple(regex.groupindex)
+        return named if len(named) == regex.groups else (*named, "<positional>")
+    return ()
+
+
+def discover_routes() -> list[Route]:
+    """Every URL pattern of the root URLconf, with its full name and parameters."""
+    routes: list[Route] = []
+
+    def walk(patterns: list[Any], prefix: str, namespace: str, params: tuple[str, ...]) -> None:
+        for item in patterns:
+            if isinstance(item, URLResolver):
+                child_ns = namespace
+                if item.namespace:
+                    child_ns = f"{namespace}:{item.namespace}" if namespace else item.namespace
+                walk(
+                    item.url_patterns,
+                    prefix + str(item.pattern),
+                    child_ns,
+                    params + _params(item.pattern),
+                )
+            elif isinstance(item, URLPattern):
+                name = None
+                if item.name:
+                    name = f"{namespace}:{item.name}" if namespace else item.name
+                routes.append(
+                    Route(
+                        name=name,
+                        pattern=prefix + str(item.pattern),
+                        params=params + _params(item.pattern),
+                        namespace=namespace,
+                    )
+                )
+
+    walk(get_resolver().url_patterns, "/", "", ())
+    return routes
+
+
+@dataclass
+class CrawlPlan:
+    """Where a crawl starts, and what it leaves out (with reasons)."""
+
+    seeds: dict[str, str] = field(default_factory=dict)  # path -> route label
+    skipped: dict[str, str] = field(default_factory=dict)  # route label -> reason
+    unknown: list[Route] = field(default_factory=list)  # parameter routes without a rule
+    broken: dict[str, str] = field(default_factory=dict)  # route label -> error of its rule
+
+
+def _top_namespace(route: Route) -> str:
+    return route.namespace.split(":", 1)[0]
+
+
+def plan_crawl(world: World | None) -> CrawlPlan:
+    """Seeds from the URL config: routes without parameters, plus parameter routes filled in by
+    KWARGS_RULES from the World (when there is one)."""
+    plan = CrawlPlan()
+    for route in discover_routes():
+        if _top_namespace(route) in EXCLUDED_NAMESPACES:
+            continue
+        if route.name in NOT_CRAWLED:
+            plan.skipped[route.label] = NOT_CRAWLED[route.name]
+            continue
+        if not route.params:
+            if route.name:
+                path = reverse(route.name)
+            elif "^" in route.pattern or "(" in route.pattern:
+                plan.skipped[route.label] = "unnamed regular-expression route"
+                continue
+            else:
+                path = route.pattern
+            plan.seeds.setdefault(path, route.label)
+            continue
+        rule = KWARGS_RULES.get(route.name or "")
+        if rule is None:
+            plan.unknown.append(route)
+        elif isinstance(rule, Skip):
+            plan.skipped[route.label] = rule.reason
+        elif world is not None:
+            try:
+                kwargs = rule(world)
+            except Exception as error:  # reported as a failure of the crawl, with the route
+                plan.broken[route.label] = f"{type(error).__name__}: {error}"
+                continue
+            if isinstance(kwargs, Skip):
+                plan.skipped[route.label] = kwargs.reason
+            else:
+                assert route.name
+                plan.seeds.setdefault(reverse(route.name, kwargs=kwargs), route.label)
+    if world is not None:
+        for label, make_path in EXTRA_SEEDS.items():
+            try:
+                plan.seeds.setdefault(make_path(world), label)
+            except Exception as error:
+                plan.broken[label] = f"{type(error).__name__}: {error}"
+    return plan
+
+
+def normalise(url: str) -> str:
+    """The path and query of a URL, without fragment and without the login `next` parameter."""
+    parts = urlsplit(url)
+    query = sorted((k, v) for k, v in parse_qsl(parts.query) if k != "next")
+    return parts.path + (f"?{urlencode(query)}" if query else "")
+
+
+def is_crawlable_link(path: str) -> bool:
+    """Links found on pages are followed unless they lead out of the pages we check."""
+    if path.startswith(EXCLUDED_PATH_PREFIXES):
+        return False
+    try:
+        logout = reverse("account_logout")
+    except Exception:
+        logout = "/accounts/logout/"
+    return not path.startswith(logout)
+
+
+def route_label(path: str) -> str:
+    """The URL name a path resolves to (for reports)."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        match = resolve(urlsplit(path).path)
+    except Resolver404:
+        return "(no route)"
+    return match.view_name
