@@ -1,9 +1,12 @@
 """Root URL configuration. Each app owns its routes under a namespace."""
 
+from allauth.account import views as allauth_views
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+
+from sprechstunde.accounts import views as account_views
 
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = settings.JOBCENTER_NAME
@@ -13,6 +16,22 @@ urlpatterns = [
     path("konto/", include("sprechstunde.accounts.urls")),
     path("klienten/", include("sprechstunde.clients.urls")),
     path("protokoll/", include("sprechstunde.audit.urls")),
+    path("termine/", include("sprechstunde.appointments.urls")),
+    path("nachrichten/", include("sprechstunde.messaging.urls")),
+    path("zahlen/", include("sprechstunde.reporting.urls")),
+    # The e-mail address is the login: admins change staff addresses, not allauth's page.
+    path("accounts/email/", account_views.EmailChangeDisabledView.as_view(), name="email_locked"),
+    # Password pages are for staff only: clients log in by code (and optionally a passkey).
+    path(
+        "accounts/password/change/",
+        account_views.staff_only(allauth_views.password_change),
+        name="account_change_password",
+    ),
+    path(
+        "accounts/password/set/",
+        account_views.staff_only(allauth_views.password_set),
+        name="account_set_password",
+    ),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("verwaltung/", admin.site.urls),

@@ -6,6 +6,8 @@ gets 404 (and the refusal is written to the audit trail).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from allauth.usersessions.models import UserSession
@@ -431,3 +433,15 @@ class EmailChangeDisabledView(View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         return redirect("accounts:profile")
+
+
+def staff_only(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Wraps an allauth page that only staff may use: clients log in by code, never by password."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if getattr(request.user, "is_client", False):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -297,3 +297,18 @@ def test_the_security_key_option_is_offered_only_to_those_who_have_a_key(client,
 
     assert page.status_code == 200
     assert 'id="mfa_webauthn_authenticate"' in page.content.decode()
+
+
+@pytest.mark.parametrize("name", ["account_set_password", "account_change_password"])
+def test_clients_cannot_open_the_password_pages(client, name):
+    from sprechstunde.accounts.factories import ClientUserFactory
+
+    user = ClientUserFactory()
+    client.force_login(user)
+    assert client.get(reverse(name)).status_code == 404
+    assert (
+        client.post(reverse(name), {"password1": "x" * 20, "password2": "x" * 20}).status_code
+        == 404
+    )
+    user.refresh_from_db()
+    assert not user.has_usable_password()
