@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Sprechstunde needs, when they are missing and we may (root).
-# Usage: system-deps.sh [python|runtime|test|bench]   (default: test)
+# Usage: system-deps.sh [python|runtime|test|services|bench]   (default: test)
+#   services: PostgreSQL and Redis for the scaled-mode test run in .ci/run
 set -euo pipefail
 what="${1:-test}"
 
@@ -11,8 +12,9 @@ want() { for p in "$@"; do have_pkg "$p" || need+=("$p"); done; }
 case "$what" in
   python) want python3-venv python3-dev ;;
   runtime) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core ;;
-  test) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium gettext ;;
-  bench) want libpango-1.0-0 libpangoft2-1.0-0 chromium wrk ;;
+  test) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium gettext radicale redis-server ;;
+  services) want postgresql postgresql-client redis-server ;;
+  bench) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core wrk ;;
   *) echo "unknown group: $what" >&2; exit 2 ;;
 esac
 

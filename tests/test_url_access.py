@@ -366,6 +366,8 @@ REGISTRY: dict[str, Rule] = {
     "appointments:portal_confirm": Rule(_appointment, _APPOINTMENT_DENIED, CLIENT),
     "appointments:portal_other_time": Rule(_appointment, _APPOINTMENT_DENIED, CLIENT),
     "appointments:portal_cancel": Rule(_appointment, _APPOINTMENT_DENIED, CLIENT),
+    # --- messaging: a client's conversation (refused like the client page it belongs to)
+    "messaging:client_conversation": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
     # --- allauth: a user's own passkeys
     "mfa_edit_webauthn": Rule(lambda w, r: {"pk": w.passkey_of(r).pk}, owner=_owner),
     "mfa_remove_webauthn": Rule(lambda w, r: {"pk": w.passkey_of(r).pk}, owner=_owner),

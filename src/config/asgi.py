@@ -1,4 +1,8 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels (added by later apps)."""
+"""ASGI entry point: HTTP through Django, websockets through Channels.
+
+Websockets pass the origin check (same hosts as ALLOWED_HOSTS) and get the session's user
+from the cookie; each app's consumer then checks access itself.
+"""
 
 import os
 
@@ -8,6 +12,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from sprechstunde.messaging.routing import websocket_urlpatterns as messaging_websockets  # noqa: E402
+
+websocket_urlpatterns = [*messaging_websockets]
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

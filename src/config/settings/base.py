@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "sprechstunde.audit",
     "sprechstunde.accounts",
     "sprechstunde.clients",
+    "sprechstunde.appointments",
+    "sprechstunde.messaging",
+    "sprechstunde.reporting",
 ]
 
 MIDDLEWARE = [
@@ -198,7 +201,17 @@ ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "reset_password": "20/m/ip,5/m/key",
 }
-ACCOUNT_FORMS = {"request_login_code": "sprechstunde.accounts.forms.ClientLoginCodeForm"}
+ACCOUNT_FORMS = {
+    "login": "sprechstunde.accounts.forms.StaffLoginForm",
+    # Codes by e-mail are for clients only; staff addresses are treated like unknown ones.
+    "request_login_code": "sprechstunde.accounts.forms.ClientLoginCodeForm",
+    "confirm_login_code": "sprechstunde.accounts.forms.NumericCodeConfirmForm",
+    # Passwords are for staff only; a client's address gets no reset mail.
+    "reset_password": "sprechstunde.accounts.forms.StaffPasswordResetForm",
+}
+# Nobody can sign up, so a mail "there is no account, sign up here" would only confuse.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 
 MFA_ADAPTER = "sprechstunde.accounts.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
@@ -206,6 +219,12 @@ MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Sprechstunde")
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 MFA_RECOVERY_CODE_COUNT = 10
+# Sign-up is closed (accounts are made by admins or invitations), so the attack this guards
+# against (squatting an unverified address) cannot happen; staff addresses are not verified
+# through allauth's e-mail confirmation, and must be able to set up 2FA at once.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+# Every staff login asks for the second factor; no "trust this browser".
+MFA_TRUST_ENABLED = False
 
 SOCIALACCOUNT_ADAPTER = "sprechstunde.accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_ONLY = False
@@ -250,6 +269,13 @@ if USE_TLS:
 # --- Invitations and consent ----------------------------------------------------------------
 INVITATION_VALID_DAYS = int(os.environ.get("INVITATION_VALID_DAYS", "7"))
 
+# --- Messages -------------------------------------------------------------------------------
+# An e-mail notice "you have a new message" goes out when a message is still unread this long.
+MESSAGE_NOTICE_DELAY_SECONDS = int(os.environ.get("MESSAGE_NOTICE_DELAY_SECONDS", "900"))
+# Per websocket connection: at most N messages (and N frames of any kind) in S seconds.
+MESSAGE_WS_SEND_RATE = (20, 10.0)
+MESSAGE_WS_FRAME_RATE = (60, 10.0)
+
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
@@ -261,6 +287,8 @@ USE_TZ = True
 # --- Static and media -----------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The project-wide assets (app.css, favicon, per-feature JS) live outside any app.
+STATICFILES_DIRS = [SRC_DIR / "sprechstunde" / "static"]
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -293,6 +321,9 @@ DEV_OUTBOX_ENABLED = EMAIL_BACKEND == "sprechstunde.core.mail_outbox.DevOutboxBa
 
 # --- Jobcenter ------------------------------------------------------------------------------
 JOBCENTER_NAME = os.environ.get("JOBCENTER_NAME", "Jobcenter")
+# The offline ways of contact shown to clients wherever the portal cannot help (optional).
+JOBCENTER_PHONE = os.environ.get("JOBCENTER_PHONE", "")
+JOBCENTER_ADDRESS = os.environ.get("JOBCENTER_ADDRESS", "")
 
 LOGGING = {
     "version": 1,
@@ -300,5 +331,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django_tasks_db": {"level": "WARNING"}},
+    "loggers": {
+        "django_tasks_db": {"level": "WARNING"},
+        # WeasyPrint logs every rendering step at INFO.
+        "weasyprint": {"level": "WARNING"},
+    },
 }

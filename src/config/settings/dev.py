@@ -6,4 +6,4 @@ os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("USE_TLS", "false")
 os.environ.setdefault("EMBEDDED_TASK_WORKER", "true")
 
-from .base import *  # noqa: E402, F403
+from .base import *  # noqa: F403

@@ -4,15 +4,15 @@ import os
 import tempfile
 
 os.environ.setdefault("DEBUG", "false")
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")  # noqa: S105
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("USE_TLS", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault(
     "SPRECHSTUNDE_VAR_DIR", tempfile.mkdtemp(prefix=f"sprechstunde-test-{os.getpid()}-")
 )
 
-from .base import *  # noqa: E402, F403
-from .base import DATABASES, VAR_DIR  # noqa: E402
+from .base import *  # noqa: F403
+from .base import DATABASES, VAR_DIR
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so the browser tests' server thread sees the same database.

@@ -1,0 +1,59 @@
+"""`make bench`: every benchmark against one throw-away server; prints figures, asserts nothing.
+
+Copy the output into docs/benchmarks.md together with the command that produced it.
+Options are passed to bench/load.py (--duration, --connections, --tool).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import load, page_weight
+from bench.server import REPO, machine_info, running_server
+
+
+def git_revision() -> str:
+    done = subprocess.run(
+        ["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"Sprechstunde benchmarks, {now}, revision {git_revision()}")
+    print(f"Machine: {machine_info()}")
+    print("Server: manage.py serve (uvicorn, 1 worker), DEBUG off, SQLite, bench/settings_bench.py")
+    with running_server() as server:
+        print("\n## Page weight of the client pages\n", flush=True)
+        print(page_weight.run(server), flush=True)
+        print(
+            f"\n## Load: {args.connections} connections, {args.duration:g} s per target\n",
+            flush=True,
+        )
+        print(
+            load.run(server, duration=args.duration, connections=args.connections, tool=args.tool)
+        )
+    print(f"\n(took {time.monotonic() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
