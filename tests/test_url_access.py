@@ -339,6 +339,7 @@ REGISTRY: dict[str, Rule] = {
     ),
     # --- clients: the caseload (the refusal names the client in the trail)
     "clients:detail": Rule(_client_pk, _CLIENT_DENIED, CASELOAD, owner=_owner),
+    "clients:update": Rule(_client_pk, _CLIENT_DENIED, CASELOAD),
     "clients:invitation_send": Rule(_client_pk, _CLIENT_DENIED, CASELOAD),
     "clients:invitation_revoke": Rule(_client_pk, _CLIENT_DENIED, CASELOAD),
     "clients:invitation_resend": Rule(_client_pk, _CLIENT_DENIED, CASELOAD),
