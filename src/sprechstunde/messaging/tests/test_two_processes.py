@@ -230,8 +230,9 @@ def test_no_loss_with_redis_and_two_server_processes(server_env, two_servers):
     database.close()
     stored = [(seq, str(uuid.UUID(msg_id)), body, sender) for seq, msg_id, body, sender in rows]
     check(devices, plans, stored, TOTAL_MESSAGES)
-    # Through Redis, most of the other side's messages were pushed live from the other
+    # Through Redis, many of the other side's messages were pushed live from the other
     # process (the rest came by sync after a reconnect); without a shared channel layer
-    # none would be.
+    # none would be. How many depends on machine load and the random cuts, so the bound is
+    # loose: it only has to tell "pushed across processes" from "never pushed".
     for device in devices:
-        assert len(device.pushed_from_others) > TOTAL_MESSAGES // 4, device.name
+        assert len(device.pushed_from_others) > TOTAL_MESSAGES // 20, device.name
