@@ -81,10 +81,19 @@ def _invitations(messages: list[mail.EmailMessage]) -> dict[str, tuple[str, ical
 
 
 def _soon_slot() -> datetime.datetime:
-    """A start a few hours ahead (so well under 24 hours), on the quarter hour, local time."""
-    soon = timezone.localtime() + datetime.timedelta(hours=3)
+    """A start a few hours ahead (so well under 24 hours), on the quarter hour, local time.
+
+    An appointment must end on the day it starts: a 30-minute slot that would run past
+    midnight becomes 8:00 the next morning (still less than 24 hours ahead).
+    """
+    soon = timezone.localtime(timezone.now() + datetime.timedelta(hours=3))
     soon = soon.replace(minute=soon.minute - soon.minute % 15, second=0, microsecond=0)
-    return soon + datetime.timedelta(minutes=15)
+    soon += datetime.timedelta(minutes=15)
+    if (soon + datetime.timedelta(minutes=30)).date() != soon.date():
+        soon = timezone.make_aware(
+            datetime.datetime.combine(soon.date() + datetime.timedelta(days=1), datetime.time(8))
+        )
+    return soon
 
 
 def _weekday_ahead(days: int) -> datetime.date:

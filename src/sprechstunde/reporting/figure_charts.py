@@ -106,7 +106,7 @@ def figures_charts(report: FiguresReport) -> dict[str, SafeString]:
             axis=charts.Axis(
                 maximum=_short_notice_maximum(report),
                 ticks=_short_notice_ticks(report),
-                tick_text=charts.percent_text,
+                tick_text=charts.whole_percent_text,
             ),
             value_text=charts.percent_text,
         ),
