@@ -61,7 +61,8 @@ def test_caseload_page_needs_the_same_few_queries_for_5_or_80_clients(
     counts = []
     for batch in (5, 75):
         ClientFactory.create_batch(batch, case_manager=case_manager)
-        with django_assert_max_num_queries(18) as captured:
+        # 19 on PostgreSQL: the audit entry's advisory lock is one more statement there.
+        with django_assert_max_num_queries(19) as captured:
             response = client.get(reverse("clients:list"))
         assert response.status_code == 200
         counts.append(len(captured.captured_queries))

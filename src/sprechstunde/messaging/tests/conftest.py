@@ -157,7 +157,9 @@ class Websocket(ApplicationCommunicator):
             if response["type"] == "websocket.close":
                 return response.get("code", 1000)
 
-    async def disconnect(self, code: int = 1000, timeout: float = 2) -> None:
+    async def disconnect(self, code: int = 1000, timeout: float = 10) -> None:
+        # Generous: with the Redis layer, leaving the group is a network round trip, and on a
+        # loaded machine a short wait cancels the consumer in the middle of it.
         await self.send_input({"type": "websocket.disconnect", "code": code})
         await self.wait(timeout)
 

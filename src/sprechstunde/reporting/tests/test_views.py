@@ -303,7 +303,7 @@ def test_the_page_needs_the_same_few_queries_for_a_day_or_a_year_of_data(
 
     call_command("appointments_demo_year", stdout=io.StringIO())
     for user in (team_lead, admin_user):
-        assert count(user) == few[user.pk] <= 15
+        assert count(user) == few[user.pk] <= 16  # 16 on PostgreSQL: the audit lock statement
 
 
 def test_a_team_name_that_looks_like_a_formula_is_defused_in_the_csv(client, admin_user):
