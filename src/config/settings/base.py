@@ -141,7 +141,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 times reads out after 5 s by default, exactly as long as
+                # channels_redis blocks in BZPOPMIN: a race that kills consumers. Wait longer.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
                 "prefix": os.environ.get("CACHE_KEY_PREFIX", "sprechstunde") + ":asgi",
             },
         }
