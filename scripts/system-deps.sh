@@ -12,7 +12,10 @@ want() { for p in "$@"; do have_pkg "$p" || need+=("$p"); done; }
 case "$what" in
   python) want python3-venv python3-dev ;;
   runtime) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core ;;
-  test) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium gettext radicale redis-server ;;
+  # test: ClamAV (clamd scans uploads), coturn (TURN relay tests), SoftHSM2 + OpenSC (PKCS#11 seals),
+  # poppler-utils (pdfsig, the independent signature validator), iproute2/nftables (network emulation)
+  test) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium gettext radicale redis-server \
+    clamav clamav-daemon coturn softhsm2 opensc poppler-utils iproute2 nftables ;;
   services) want postgresql postgresql-client redis-server ;;
   bench) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core wrk ;;
   *) echo "unknown group: $what" >&2; exit 2 ;;

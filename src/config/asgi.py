@@ -17,8 +17,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from sprechstunde.messaging.routing import websocket_urlpatterns as messaging_websockets  # noqa: E402
+from sprechstunde.video_calls.routing import websocket_urlpatterns as video_websockets  # noqa: E402
 
-websocket_urlpatterns = [*messaging_websockets]
+websocket_urlpatterns = [*messaging_websockets, *video_websockets]
 
 application = ProtocolTypeRouter(
     {

@@ -69,6 +69,10 @@ INSTALLED_APPS = [
     "sprechstunde.appointments",
     "sprechstunde.messaging",
     "sprechstunde.reporting",
+    "sprechstunde.documents",
+    "sprechstunde.video_calls",
+    "sprechstunde.signatures",
+    "sprechstunde.agreements",
 ]
 
 MIDDLEWARE = [

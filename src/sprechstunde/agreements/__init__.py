@@ -1,0 +1,1 @@
+"""Cooperation plans (Kooperationsplan) and decisions (Bescheide)."""

@@ -1,0 +1,1 @@
+"""Uploads, virus check, encrypted storage, previews, document requests."""

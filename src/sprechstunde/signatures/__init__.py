@@ -1,0 +1,1 @@
+"""PAdES signing and validation of PDFs."""

@@ -1,0 +1,1 @@
+"""Call sessions, waiting room, signalling consumer, TURN credentials."""

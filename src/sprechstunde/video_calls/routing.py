@@ -1,0 +1,3 @@
+"""Websocket routes of video calls."""
+
+websocket_urlpatterns: list = []
