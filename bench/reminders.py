@@ -16,8 +16,10 @@ What is timed, each on freshly created rows, with one worker in one process:
   trip each), i.e. the floor of "one write and one read per item" on this database;
 * baseline, no-op tasks: N tasks that do nothing, run through the persistent queue
   (django-tasks-db) by its worker, i.e. what the queue itself costs per job;
-* reminders through the queue: N `reminder_send` jobs, as booking enqueues them (each job
-  deferred to its reminder's due time), run by the same worker: the production path;
+* reminders through the queue: the production path. Booking queues one sweep job per minute
+  in which reminders fall due (`reminder_sweep_schedule`); here the N reminders fall due over
+  the last 60 minutes (a morning's backlog), so 60 sweep jobs wait, run by the same worker;
+* (with BENCH_LEGACY=1) one `reminder_send` job per reminder, as earlier versions queued them;
 * reminders by the sweep: `reminders_send_due()`, which claims and sends in batches of 200
   (the safety net after downtime, and the path without a persistent queue).
 
@@ -86,8 +88,9 @@ def _child(count: int) -> dict[str, Any]:
                 "runs": [
                     _bare_sql(count),
                     _noop_tasks(count),
-                    _reminders_through_queue(count),
+                    _reminders_through_sweeps(count),
                     _reminders_by_sweep(count),
+                    *([_reminders_through_queue(count)] if os.environ.get("BENCH_LEGACY") else []),
                 ],
             }
     finally:
@@ -269,6 +272,39 @@ def _sent(ids: list[int]) -> dict[str, int]:
     return {"sent": sent, "mails": len(mail.outbox)}
 
 
+def _reminders_through_sweeps(count: int) -> dict[str, Any]:
+    from django.core import mail
+    from django.db import transaction
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from sprechstunde.appointments.models import Reminder, ReminderSweep
+    from sprechstunde.appointments.reminders import reminder_sweep_schedule
+
+    ids = _due_reminders(count)
+    now = timezone.now()
+    with transaction.atomic():
+        for index, reminder_id in enumerate(ids):
+            # What reminders_schedule does at booking, for reminders due over the last hour.
+            due_at = now - datetime.timedelta(minutes=1 + index % 60, seconds=30)
+            Reminder.objects.filter(pk=reminder_id).update(due_at=due_at)
+            reminder_sweep_schedule(run_at=due_at)
+    queued = DBTaskResult.objects.count()
+    mail.outbox.clear()
+    with _Timed() as timed:
+        states = _work_queue()
+    outcome = _sent(ids)
+    DBTaskResult.objects.all().delete()
+    ReminderSweep.objects.all().delete()
+    return _run(
+        "reminders: per-minute sweep jobs through the queue (production)",
+        count,
+        timed,
+        jobs=dict(states, queued=queued),
+        **outcome,
+    )
+
+
 def _reminders_through_queue(count: int) -> dict[str, Any]:
     from django.core import mail
     from django.db import transaction
@@ -289,7 +325,11 @@ def _reminders_through_queue(count: int) -> dict[str, Any]:
     outcome = _sent(ids)
     DBTaskResult.objects.all().delete()
     return _run(
-        "reminders: reminder_send jobs through the queue", count, timed, jobs=states, **outcome
+        "reminders: one reminder_send job each (earlier versions)",
+        count,
+        timed,
+        jobs=states,
+        **outcome,
     )
 
 

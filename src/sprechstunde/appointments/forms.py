@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import Channel, Weekday
 from .selectors import local_zone
@@ -48,7 +49,7 @@ class SlotFieldsMixin(forms.Form):
     """Day, start time and duration → starts_at / ends_at in cleaned_data."""
 
     day = forms.DateField(label=_("Date"), widget=DateInput())
-    start_time = forms.TimeField(label=_("Start"), widget=TimeInput())
+    start_time = forms.TimeField(label=pgettext_lazy("time of day", "Start"), widget=TimeInput())
     duration = forms.TypedChoiceField(
         label=_("Duration"), choices=DURATION_CHOICES, coerce=int, initial=30
     )

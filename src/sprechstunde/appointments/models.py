@@ -341,3 +341,18 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"Reminder {self.step_minutes} min, appointment {self.appointment_id}"
+
+
+class ReminderSweep(models.Model):
+    """One queued sweep job per due minute: however many reminders fall due in a minute, the
+    queue holds one job for it, which sends them all in batches (bench/reminders.py)."""
+
+    run_at = models.DateTimeField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("reminder sweep")
+        verbose_name_plural = _("reminder sweeps")
+
+    def __str__(self) -> str:
+        return f"Reminder sweep at {self.run_at:%Y-%m-%d %H:%M}"

@@ -1,10 +1,12 @@
 """Reminders before appointments: scheduling on book/move, and sending each at most once.
 
 Steps come from settings.APPOINTMENT_REMINDER_STEPS (minutes before the start; default
-24 h and 1 h). Each due reminder is sent by exactly one worker: a conditional UPDATE
-claims a batch of rows for that worker (claimed_by), and it sends only what it claimed.
-After downtime only the nearest missed step goes out, and nothing goes out once the
-appointment has begun. bench/reminders.py measures the throughput.
+24 h and 1 h). The queue holds one sweep job per minute in which reminders fall due (not
+one job per reminder: a job costs more than sending a reminder), and that job sends every
+due reminder in batches. Each due reminder is sent by exactly one worker: a conditional
+UPDATE claims a batch of rows for that worker (claimed_by), and it sends only what it
+claimed. After downtime only the nearest missed step goes out, and nothing goes out once
+the appointment has begun. bench/reminders.py measures the throughput.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from .choices import AppointmentStatus, ReminderChannel
-from .models import Appointment, Reminder
+from .models import Appointment, Reminder, ReminderSweep
 from .sms import sms_gateway
 
 logger = logging.getLogger(__name__)
@@ -67,18 +69,41 @@ def reminders_schedule(*, appointment: Appointment) -> list[Reminder]:
             )
             if was_created:
                 created.append(reminder)
-                transaction.on_commit(functools.partial(_enqueue_at_due_time, reminder.pk, due_at))
+                transaction.on_commit(functools.partial(reminder_sweep_schedule, run_at=due_at))
     return created
 
 
-def _enqueue_at_due_time(reminder_id: int, due_at: datetime.datetime) -> None:
-    """With a persistent queue (django-tasks-db) the job waits in the database until due."""
+def _next_full_minute(moment: datetime.datetime) -> datetime.datetime:
+    floor = moment.replace(second=0, microsecond=0)
+    return floor if floor == moment else floor + datetime.timedelta(minutes=1)
+
+
+def reminder_sweep_schedule(*, run_at: datetime.datetime) -> bool:
+    """Make sure one sweep job waits in the queue for the minute `run_at` falls in (rounded
+    up); returns True when this call queued it. With a persistent queue (django-tasks-db)
+    the job waits in the database until then; without one, `appointments_dispatch` sweeps."""
     from django_tasks import task_backends
 
-    from .tasks import reminder_send
+    from .tasks import reminders_send_due
 
-    if task_backends[reminder_send.backend].supports_defer:
-        reminder_send.using(run_after=due_at).enqueue(reminder_id)
+    if not task_backends[reminders_send_due.backend].supports_defer:
+        return False
+    minute = _next_full_minute(run_at)
+    try:
+        with transaction.atomic():
+            # The unique run_at makes concurrent bookings for the same minute queue one job.
+            _sweep, created = ReminderSweep.objects.get_or_create(run_at=minute)
+            if created:
+                reminders_send_due.using(run_after=minute).enqueue()
+    except IntegrityError:
+        return False
+    return created
+
+
+def reminder_sweeps_forget(*, before: datetime.datetime) -> int:
+    """Drop the bookkeeping rows of sweeps whose minute has passed."""
+    deleted, _ = ReminderSweep.objects.filter(run_at__lt=before).delete()
+    return deleted
 
 
 # Reminders handled per round trip: one claim, one read, a few writes for the whole batch.

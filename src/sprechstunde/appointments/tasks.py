@@ -50,7 +50,8 @@ def appointment_mail_retry_pending() -> int:
 
 @task()
 def reminder_send(reminder_id: int) -> str:
-    """Send one reminder when it is due (enqueued with run_after = its due time)."""
+    """Send one reminder if it is due. Bookings now queue per-minute sweeps instead
+    (`reminders_send_due`); this stays for jobs queued by earlier versions."""
     from .reminders import reminder_deliver
 
     outcome = reminder_deliver(reminder_id=reminder_id)
@@ -65,10 +66,18 @@ def reminder_send(reminder_id: int) -> str:
 
 @task()
 def reminders_send_due() -> dict[str, int]:
-    """Sweep: send every due reminder, e.g. after downtime or without a deferring queue."""
+    """Sweep: send every due reminder in batches. Queued once per minute in which reminders
+    fall due (`reminder_sweep_schedule`); also the safety net after downtime. When a send
+    failed (mail server or SMS gateway down), another sweep is queued a few minutes later."""
+    from .reminders import reminder_sweep_schedule, reminder_sweeps_forget
     from .reminders import reminders_send_due as send_due
 
-    return send_due()
+    started = timezone.now()
+    outcomes = send_due()
+    reminder_sweeps_forget(before=started)
+    if outcomes.get("failed"):
+        reminder_sweep_schedule(run_at=timezone.now() + _retry_delay(3))
+    return outcomes
 
 
 @task()

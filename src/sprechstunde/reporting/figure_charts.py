@@ -22,7 +22,8 @@ def _summary(slices: list[Slice], value: Any, text: Any) -> str:
     parts = []
     for item in slices:
         number = value(item.tally)
-        parts.append(f"{item.label}: {text(number) if number is not None else _('no data')}")
+        shown = text(number) if number is not None else _("no data")
+        parts.append(f"{item.label}: {shown}")
     return "; ".join(parts) + "."
 
 
