@@ -15,7 +15,8 @@ What is timed, each on freshly created rows, with one worker in one process:
 * baseline, bare SQL: N single-row INSERTs, then N primary-key SELECTs (autocommit, one round
   trip each), i.e. the floor of "one write and one read per item" on this database;
 * baseline, no-op tasks: N tasks that do nothing, run through the persistent queue
-  (django-tasks-db) by its worker, i.e. what the queue itself costs per job;
+  (django-tasks-db) by its worker, i.e. what the queue itself costs per job
+  (BENCH_SKIP_NOOP=1 leaves this one out: on PostgreSQL it alone takes minutes);
 * reminders through the queue: the production path. Booking queues one sweep job per minute
   in which reminders fall due (`reminder_sweep_schedule`); here the N reminders fall due over
   the last 60 minutes (a morning's backlog), so 60 sweep jobs wait, run by the same worker;
@@ -87,7 +88,7 @@ def _child(count: int) -> dict[str, Any]:
                 "conn_max_age": connection.settings_dict.get("CONN_MAX_AGE"),
                 "runs": [
                     _bare_sql(count),
-                    _noop_tasks(count),
+                    *([] if os.environ.get("BENCH_SKIP_NOOP") else [_noop_tasks(count)]),
                     _reminders_through_sweeps(count),
                     _reminders_by_sweep(count),
                     *([_reminders_through_queue(count)] if os.environ.get("BENCH_LEGACY") else []),
