@@ -44,7 +44,7 @@ bench: install
 	$(BIN)/python bench/run_all.py
 
 messages: install
-	cd src/sprechstunde && ../../$(MANAGE) makemessages -l de -l en --no-obsolete --ignore 'tests/*'
+	$(MANAGE) makemessages -l de -l en --no-obsolete --no-wrap --ignore '.venv/*' --ignore 'var/*' --ignore 'test-artifacts/*' --ignore 'tests/*' --ignore 'bench/*' --ignore '*/tests/*'
 	$(MANAGE) compilemessages --ignore .venv
 
 clean:
