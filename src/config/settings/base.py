@@ -147,7 +147,15 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py 8 times reads out after 5 s by default, exactly as long as
                 # channels_redis blocks in BZPOPMIN: a race that kills consumers. Wait longer.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                # redis-py's asyncio pool refuses a 101st concurrent connection instead of
+                # waiting; 200 chat sockets sending at once need more (bench/messaging_fanout.py).
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        "max_connections": int(os.environ.get("REDIS_MAX_CONNECTIONS", "1000")),
+                    }
+                ],
                 "prefix": os.environ.get("CACHE_KEY_PREFIX", "sprechstunde") + ":asgi",
             },
         }
@@ -282,6 +290,90 @@ MESSAGE_NOTICE_DELAY_SECONDS = int(os.environ.get("MESSAGE_NOTICE_DELAY_SECONDS"
 MESSAGE_WS_SEND_RATE = (20, 10.0)
 MESSAGE_WS_FRAME_RATE = (60, 10.0)
 
+# --- Video calls ----------------------------------------------------------------------------
+# Our own coturn only (no public STUN): "turn:turn.example.org:3478?transport=udp,turns:...".
+# Empty: no ICE servers at all, so browsers on one LAN still connect by host candidates.
+TURN_URLS = env_list("TURN_URLS")
+# coturn's static-auth-secret (use-auth-secret); credentials are minted per participant.
+TURN_SHARED_SECRET = os.environ.get("TURN_SHARED_SECRET", "")
+TURN_CREDENTIAL_TTL_SECONDS = int(os.environ.get("TURN_CREDENTIAL_TTL_SECONDS", "1800"))
+# Send all media through coturn (hides participants' addresses from each other).
+TURN_RELAY_ONLY = env_bool("TURN_RELAY_ONLY", False)
+# Per websocket connection of a call: at most N frames in S seconds (ICE candidates included).
+VIDEO_WS_FRAME_RATE = (200, 10.0)
+
+# --- Plans and decisions (agreements) ---------------------------------------------------------
+# When a decision counts as announced (Bekanntgabe, § 37 SGB X): on day N after the content-free
+# notice about the postbox (§ 37 (2a): 3), or after it was handed to the post (§ 37 (2): 4 since
+# 2025). Settings, so that a change of the law is not a code change.
+DECISION_PORTAL_ANNOUNCEMENT_DAYS = int(os.environ.get("DECISION_PORTAL_ANNOUNCEMENT_DAYS", "3"))
+DECISION_POSTAL_ANNOUNCEMENT_DAYS = int(os.environ.get("DECISION_POSTAL_ANNOUNCEMENT_DAYS", "4"))
+
+# --- Signatures (PAdES seal and validation; docs/operations.md) ------------------------------
+# Where the platform seal key lives: pkcs12 | pkcs11 | csc, or demo (self-signed, var/seal-demo,
+# the default only with DEBUG). Empty: sealing raises SealingUnavailable.
+SEAL_KEY_SOURCE = os.environ.get("SEAL_KEY_SOURCE", "demo" if DEBUG else "").strip().lower()
+SEAL_DEFAULT_LEVEL = os.environ.get("SEAL_DEFAULT_LEVEL", "B-LT")
+SEAL_PKCS12_PATH = os.environ.get("SEAL_PKCS12_PATH", "")
+SEAL_PKCS12_PASSPHRASE = os.environ.get("SEAL_PKCS12_PASSPHRASE", "")
+SEAL_PKCS11_MODULE = os.environ.get("SEAL_PKCS11_MODULE", "")
+SEAL_PKCS11_TOKEN_LABEL = os.environ.get("SEAL_PKCS11_TOKEN_LABEL", "")
+SEAL_PKCS11_PIN = os.environ.get("SEAL_PKCS11_PIN", "")
+SEAL_PKCS11_KEY_LABEL = os.environ.get("SEAL_PKCS11_KEY_LABEL", "")
+SEAL_PKCS11_CERT_LABEL = os.environ.get("SEAL_PKCS11_CERT_LABEL", "")
+SEAL_CSC_URL = os.environ.get("SEAL_CSC_URL", "")
+SEAL_CSC_CREDENTIAL_ID = os.environ.get("SEAL_CSC_CREDENTIAL_ID", "")
+SEAL_CSC_TOKEN = os.environ.get("SEAL_CSC_TOKEN", "")
+SEAL_CSC_PIN = os.environ.get("SEAL_CSC_PIN", "")
+# RFC 3161 time-stamping service (needed from level B-T on).
+SEAL_TSA_URL = os.environ.get("SEAL_TSA_URL", "")
+# PEM files (comma-separated): roots of the seal and TSA chains; intermediates for a token
+# that holds only the seal certificate.
+SEAL_TRUST_ROOTS = os.environ.get("SEAL_TRUST_ROOTS", "")
+SEAL_CERT_CHAIN = os.environ.get("SEAL_CERT_CHAIN", "")
+SEAL_NETWORK_TIMEOUT = float(os.environ.get("SEAL_NETWORK_TIMEOUT", "10"))
+SEAL_DEMO_DIR = Path(os.environ.get("SEAL_DEMO_DIR", VAR_DIR / "seal-demo"))
+# Checking uploaded PDFs: size limit, and whether OCSP/CRL may be fetched online.
+SIGNATURE_VALIDATION_MAX_BYTES = int(
+    os.environ.get("SIGNATURE_VALIDATION_MAX_BYTES", str(20 * 1024 * 1024))
+)
+SIGNATURE_VALIDATION_FETCH = env_bool("SIGNATURE_VALIDATION_FETCH", True)
+
+# --- Documents ------------------------------------------------------------------------------
+# Limits for one document (a file, or the photos that become one PDF).
+DOCUMENT_MAX_BYTES = int(os.environ.get("DOCUMENT_MAX_BYTES", str(20 * 1024 * 1024)))
+DOCUMENT_MAX_PAGES = int(os.environ.get("DOCUMENT_MAX_PAGES", "50"))
+DOCUMENT_MAX_FILES = int(os.environ.get("DOCUMENT_MAX_FILES", "30"))
+# Larger images are refused before decoding (decompression bombs); photos are scaled down.
+DOCUMENT_MAX_IMAGE_PIXELS = int(os.environ.get("DOCUMENT_MAX_IMAGE_PIXELS", "50000000"))
+DOCUMENT_IMAGE_MAX_EDGE = int(os.environ.get("DOCUMENT_IMAGE_MAX_EDGE", "2000"))
+DOCUMENT_JPEG_QUALITY = int(os.environ.get("DOCUMENT_JPEG_QUALITY", "80"))
+DOCUMENT_PREVIEW_WIDTH = int(os.environ.get("DOCUMENT_PREVIEW_WIDTH", "1000"))
+# Resumable uploads: chunks are appended to files here (plaintext only until completion).
+DOCUMENT_UPLOAD_DIR = Path(os.environ.get("DOCUMENT_UPLOAD_DIR", VAR_DIR / "uploads"))
+DOCUMENT_UPLOAD_CHUNK_BYTES = int(os.environ.get("DOCUMENT_UPLOAD_CHUNK_BYTES", str(512 * 1024)))
+DOCUMENT_UPLOAD_EXPIRY_HOURS = int(os.environ.get("DOCUMENT_UPLOAD_EXPIRY_HOURS", "24"))
+# "id:base64-of-32-bytes,old-id:..." - the first key wraps new data keys, the others only
+# unwrap until `manage.py documents_rotate_keys` has re-wrapped everything. Required unless
+# DEBUG: a key made up silently would leave documents readable by anyone with the disk and
+# lost with the folder. With DEBUG (`make run`) a key file in SPRECHSTUNDE_VAR_DIR is made.
+DOCUMENT_MASTER_KEYS = os.environ.get("DOCUMENT_MASTER_KEYS", "").strip()
+if not DOCUMENT_MASTER_KEYS and not DEBUG:
+    raise ImproperlyConfigured(
+        "DOCUMENT_MASTER_KEYS is not set. Set it to 'key-id:base64-of-32-random-bytes' "
+        "(see .env.example and docs/operations.md), or DEBUG=true for local development."
+    )
+# ClamAV daemon: a Unix socket, or host and port. Neither set: documents wait for the check.
+CLAMD_SOCKET = os.environ.get("CLAMD_SOCKET", "")
+CLAMD_HOST = os.environ.get("CLAMD_HOST", "")
+CLAMD_PORT = int(os.environ.get("CLAMD_PORT", "3310"))
+CLAMD_TIMEOUT = float(os.environ.get("CLAMD_TIMEOUT", "60"))
+# Days before a requested document's due date on which the client gets a content-free
+# reminder e-mail (at most one a day; `manage.py documents_remind` is the safety net).
+DOCUMENT_REQUEST_REMIND_DAYS = [
+    int(day) for day in env_list("DOCUMENT_REQUEST_REMIND_DAYS", "3,1") if day.isdigit()
+]
+
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
@@ -299,6 +391,11 @@ STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(VAR_DIR / "media")},
+    },
+    # Encrypted document blobs (never served directly; S3 etc. can be configured here).
+    "documents": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": os.environ.get("DOCUMENT_STORAGE_DIR", str(VAR_DIR / "documents"))},
     },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"

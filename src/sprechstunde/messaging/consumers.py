@@ -6,7 +6,8 @@ Frames from the browser (JSON objects):
       {"type": "message", …} to everyone connected (the sender too, so other tabs see it)
   {"type": "sync", "after": N}  → {"type": "messages", "messages": […], "has_more": bool}
   {"type": "read", "sequence": N}  → {"type": "read", "side": "client"|"staff", …} to all
-  {"type": "ping"}  → {"type": "pong"} (chat.js checks that a quiet socket is still alive)
+  {"type": "ping"}  → {"type": "pong", "last_sequence": N} (chat.js checks that a quiet socket
+                     is still alive, and syncs when N is ahead of what it shows)
 Anything else gets {"type": "error", "code": …} and the connection stays open.
 
 On connect the user is checked against the conversation; outside the access rules the
@@ -203,6 +204,17 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         self.user = user
         return permissions.can_view_conversation(user=user, conversation=self.conversation)
 
+    def _pulse(self) -> int | None:
+        """The conversation's newest message number, or None when access has ended."""
+        if not self._still_allowed():
+            return None
+        assert self.conversation is not None
+        return int(
+            Conversation.objects.filter(pk=self.conversation.pk)
+            .values_list("last_sequence", flat=True)
+            .get()
+        )
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         kind = content.get("type")
         if kind == "send":
@@ -212,10 +224,15 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         elif kind == "read":
             await self._on_read(content)
         elif kind == "ping":
-            if await database_sync_to_async(self._still_allowed)():
-                await self.send_json({"type": "pong"})
-            else:
+            last_sequence = await database_sync_to_async(self._pulse)()
+            if last_sequence is None:
                 await self.close(code=CLOSE_FORBIDDEN)
+                return
+            # Re-join the group: a layer drops a member whose pushes waited too long (the
+            # in-memory layer after 60 s under overload); the pong's number lets chat.js
+            # fetch anything it missed meanwhile.
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            await self.send_json({"type": "pong", "last_sequence": last_sequence})
         else:
             await self._error("unknown_type")
 

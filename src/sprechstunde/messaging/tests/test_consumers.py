@@ -13,7 +13,7 @@ from django.utils import timezone
 from sprechstunde.audit.models import AuditEntry
 from sprechstunde.clients.choices import ConsentPurpose
 from sprechstunde.clients.models import Consent
-from sprechstunde.messaging import services
+from sprechstunde.messaging import frames, services
 from sprechstunde.messaging.consumers import MAX_FRAME_BYTES, SlidingWindow
 from sprechstunde.messaging.models import Message, ReadState
 
@@ -466,7 +466,54 @@ def test_a_ping_is_answered_so_that_a_quiet_phone_knows_its_socket_is_alive(
         await phone.disconnect()
         return answer
 
-    assert run(scenario) == {"type": "pong"}
+    assert run(scenario) == {"type": "pong", "last_sequence": 0}
+
+
+def test_a_socket_dropped_from_its_group_rejoins_at_the_next_ping_and_learns_what_it_missed(
+    conversation, portal_client, case_manager
+):
+    """An overloaded channel layer may drop a member whose pushes waited too long; the socket
+    stays open. The ping puts it back into the group, and the pong's number makes chat.js sync."""
+    from channels.layers import get_channel_layer
+
+    cookie = session_cookie(portal_client.user)
+
+    async def scenario():
+        phone, _ = await open_socket(conversation, cookie)
+        # Drop the members from the group, as a layer does with members it gave up on.
+        layer = get_channel_layer()
+        group = frames.group_name(conversation.pk)
+        if hasattr(layer, "groups"):  # in-memory layer
+            members = list(layer.groups.get(group, {}))
+        else:  # channels_redis keeps a group as a sorted set of channel names
+            connection = layer.connection(layer.consistent_hash(group))
+            members = [m.decode() for m in await connection.zrange(layer._group_key(group), 0, -1)]
+        assert members
+        for member in members:
+            await layer.group_discard(group, member)
+        await database_sync_to_async(services.message_send)(
+            conversation=conversation,
+            sender=case_manager,
+            body="Verpasst",
+            client_msg_id=uuid.uuid4(),
+        )
+        missed = await phone.receive_nothing(timeout=0.5)
+        await phone.send_json_to({"type": "ping"})
+        pong = await phone.receive_json_from()
+        await database_sync_to_async(services.message_send)(
+            conversation=conversation,
+            sender=case_manager,
+            body="Wieder da",
+            client_msg_id=uuid.uuid4(),
+        )
+        pushed, _skipped = await receive_until(phone, "message")
+        await phone.disconnect()
+        return missed, pong, pushed
+
+    missed, pong, pushed = run(scenario)
+    assert missed is True  # the dropped socket got no push
+    assert pong == {"type": "pong", "last_sequence": 1}  # … but learns that message 1 exists
+    assert pushed["sequence"] == 2 and pushed["body"] == "Wieder da"
 
 
 def test_after_logging_out_the_open_socket_is_closed_at_its_next_frame(conversation, portal_client):
@@ -499,7 +546,7 @@ def test_a_substitute_whose_substitution_ended_is_closed_at_the_next_ping(conver
 
     before, code = run(scenario)
 
-    assert before == {"type": "pong"}
+    assert before == {"type": "pong", "last_sequence": 0}
     assert code == 4403
 
 

@@ -310,6 +310,10 @@
         onError(frame);
         break;
       case "pong":
+        // A push may have been lost (e.g. dropped by an overloaded layer): catch up.
+        if (typeof frame.last_sequence === "number" && frame.last_sequence > lastSequence) {
+          requestSync();
+        }
         break;
       default:
         break;
