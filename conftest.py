@@ -12,6 +12,10 @@ from sprechstunde.accounts.factories import (
     TeamLeadFactory,
 )
 
+# `seal_pki`: a loopback PKI (CA, OCSP, CRL, TSA, CSC) with the seal settings pointed at it.
+# `clamd_daemon`, `documents_configured`: a real clamd and the documents settings for one test.
+pytest_plugins = ["sprechstunde.signatures.testing", "sprechstunde.documents.testing"]
+
 
 @pytest.fixture(autouse=True)
 def _english_ui(request):

@@ -1,0 +1,536 @@
+"""A real test PKI on loopback for sealing and validation tests (and for `bench/seal.py`).
+
+Certomancer issues the certificates (root CA, intermediate CA, OCSP responder, TSA, the seal
+certificate and a few bad ones); its animator serves OCSP, CRLs and RFC 3161 time stamps over
+HTTP on 127.0.0.1, and certomancer-csc-dummy serves the same keys over the CSC API. Both run in
+a background thread and can be stopped and started again on the same port, so tests can
+simulate an outage. The pytest fixture `seal_pki` (loaded as a plugin by the root conftest)
+builds this once per session and points the SEAL_* settings at a PKCS#12 file for each test.
+
+Test and bench code only: never imported by the running application.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ARCH = "sprechstunde-test"
+PKCS12_PASSPHRASE = "seal-test-passphrase"  # noqa: S105 - test PKI
+SOFTHSM_SO_PIN = "12345678"
+SOFTHSM_USER_PIN = "87654321"
+SOFTHSM_TOKEN_LABEL = "sprechstunde-seal"  # noqa: S105 - a label
+SOFTHSM_KEY_LABEL = "seal"
+SOFTHSM_MODULE_CANDIDATES = (
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+)
+
+_LONG = {"valid-from": "2020-01-01T00:00:00+0000", "valid-to": "2100-01-01T00:00:00+0000"}
+_KEY_NAMES = ("root", "interm", "interm-ocsp", "tsa", "seal", "other-root", "other-signer")
+
+
+def _ext_key_usage(*usages: str) -> dict[str, Any]:
+    return {
+        "id": "key_usage",
+        "critical": True,
+        "smart-value": {"schema": "key-usage", "params": list(usages)},
+    }
+
+
+def _signer_extensions() -> list[dict[str, Any]]:
+    return [
+        _ext_key_usage("digital_signature", "non_repudiation"),
+        {
+            "id": "crl_distribution_points",
+            "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["interm"]}},
+        },
+        {
+            "id": "authority_information_access",
+            "smart-value": {"schema": "aia-urls", "params": {"ocsp-responder-names": ["interm"]}},
+        },
+    ]
+
+
+def certomancer_config_dict(*, url_prefix: str, key_dir: Path) -> dict[str, Any]:
+    """The test PKI: what each certificate is for is in its label."""
+    ca = [
+        {"id": "basic_constraints", "critical": True, "value": {"ca": True}},
+        _ext_key_usage("digital_signature", "key_cert_sign", "crl_sign"),
+    ]
+    root_crl = {
+        "id": "crl_distribution_points",
+        "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["root"]}},
+    }
+    return {
+        "external-url-prefix": url_prefix,
+        "keysets": {
+            ARCH: {
+                "path-prefix": str(key_dir),
+                "keys": {name: {"path": f"{name}.key.pem"} for name in _KEY_NAMES},
+            }
+        },
+        "pki-architectures": {
+            ARCH: {
+                "keyset": ARCH,
+                "entity-defaults": {"country-name": "DE", "organization-name": "Test Jobcenter"},
+                "entities": {
+                    "root": {"common-name": "Test Root CA"},
+                    "interm": {"common-name": "Test Seal CA"},
+                    "interm-ocsp": {"common-name": "Test OCSP responder"},
+                    "tsa": {"common-name": "Test Time Stamping Authority"},
+                    "seal": {"common-name": "Test Jobcenter Seal"},
+                    "other-root": {
+                        "common-name": "Unknown Root CA",
+                        "organization-name": "Somebody Else",
+                    },
+                    "other-signer": {
+                        "common-name": "Unknown Signer",
+                        "organization-name": "Somebody Else",
+                    },
+                },
+                "certs": {
+                    "root": {
+                        "subject": "root",
+                        "subject-key": "root",
+                        "issuer": "root",
+                        "authority-key": "root",
+                        "validity": {
+                            "valid-from": "2000-01-01T00:00:00+0000",
+                            "valid-to": "2500-01-01T00:00:00+0000",
+                        },
+                        "extensions": ca,
+                    },
+                    "interm": {
+                        "issuer": "root",
+                        "validity": _LONG,
+                        "extensions": [
+                            {
+                                "id": "basic_constraints",
+                                "critical": True,
+                                "value": {"ca": True, "path-len-constraint": 0},
+                            },
+                            _ext_key_usage("digital_signature", "key_cert_sign", "crl_sign"),
+                            root_crl,
+                        ],
+                    },
+                    "interm-ocsp": {
+                        "issuer": "interm",
+                        "validity": _LONG,
+                        "extensions": [
+                            _ext_key_usage("digital_signature"),
+                            {
+                                "id": "extended_key_usage",
+                                "critical": True,
+                                "value": ["ocsp_signing"],
+                            },
+                            {"id": "ocsp_no_check"},
+                        ],
+                    },
+                    "tsa": {
+                        "issuer": "root",
+                        "validity": _LONG,
+                        "extensions": [
+                            _ext_key_usage("digital_signature"),
+                            {
+                                "id": "extended_key_usage",
+                                "critical": True,
+                                "value": ["time_stamping"],
+                            },
+                            root_crl,
+                        ],
+                    },
+                    "seal": {
+                        "issuer": "interm",
+                        "validity": _LONG,
+                        "extensions": _signer_extensions(),
+                    },
+                    "seal-expired": {
+                        "template": "seal",
+                        "subject": "seal",
+                        "validity": {
+                            "valid-from": "2020-01-01T00:00:00+0000",
+                            "valid-to": "2022-01-01T00:00:00+0000",
+                        },
+                    },
+                    "seal-revoked": {
+                        "template": "seal",
+                        "subject": "seal",
+                        "revocation": {
+                            "revoked-since": "2021-01-01T00:00:00+0000",
+                            "reason": "key_compromise",
+                        },
+                    },
+                    "other-root": {
+                        "subject": "other-root",
+                        "subject-key": "other-root",
+                        "issuer": "other-root",
+                        "authority-key": "other-root",
+                        "validity": _LONG,
+                        "extensions": ca,
+                    },
+                    "other-signer": {
+                        "issuer": "other-root",
+                        "validity": _LONG,
+                        "extensions": [_ext_key_usage("digital_signature", "non_repudiation")],
+                    },
+                },
+                "services": {
+                    "ocsp": {
+                        "interm": {
+                            "for-issuer": "interm",
+                            "responder-cert": "interm-ocsp",
+                            "signing-key": "interm-ocsp",
+                        }
+                    },
+                    "crl-repo": {
+                        "root": {
+                            "for-issuer": "root",
+                            "signing-key": "root",
+                            "simulated-update-schedule": "P90D",
+                        },
+                        "interm": {
+                            "for-issuer": "interm",
+                            "signing-key": "interm",
+                            "simulated-update-schedule": "P30D",
+                        },
+                    },
+                    "time-stamping": {"tsa": {"signing-key": "tsa", "signing-cert": "tsa"}},
+                },
+            }
+        },
+    }
+
+
+class LoopbackServer:
+    """An aiohttp application on 127.0.0.1 in its own thread; stop() and start() keep the port."""
+
+    def __init__(self, app_factory: Callable[[], web.Application]) -> None:
+        self._app_factory = app_factory
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port: int = probe.getsockname()[1]
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
+
+    def start(self) -> None:
+        if self._runner is not None:
+            return
+
+        async def _start() -> web.AppRunner:
+            runner = web.AppRunner(self._app_factory(), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True).start()
+            return runner
+
+        self._runner = self._call(_start())
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            self._call(self._runner.cleanup())
+            self._runner = None
+
+    def close(self) -> None:
+        self.stop()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+
+def _write_rsa_key(path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+
+def softhsm_module() -> str:
+    """The SoftHSM2 PKCS#11 module from Debian's softhsm2 package."""
+    for candidate in SOFTHSM_MODULE_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    raise FileNotFoundError("libsofthsm2.so not found: install the Debian package softhsm2")
+
+
+@dataclass
+class SoftHSMToken:
+    """A SoftHSM2 token in its own directory holding the seal key and certificate."""
+
+    conf_path: Path
+    module: str
+    token_label: str = SOFTHSM_TOKEN_LABEL
+    key_label: str = SOFTHSM_KEY_LABEL
+    pin: str = SOFTHSM_USER_PIN
+
+
+@dataclass
+class SealPKI:
+    """The running loopback PKI: files, URLs and helpers to configure sealing against it."""
+
+    directory: Path
+    config: Any
+    animator: LoopbackServer
+    csc: LoopbackServer
+    _pkcs12_paths: dict[str, Path] = field(default_factory=dict)
+    _softhsm: SoftHSMToken | None = None
+    _nss_dir: Path | None = None
+
+    @property
+    def arch(self) -> Any:
+        return self.config.get_pki_arch(ARCH)
+
+    @property
+    def tsa_url(self) -> str:
+        return f"{self.animator.url}/{ARCH}/tsa/tsa"
+
+    @property
+    def csc_url(self) -> str:
+        return self.csc.url
+
+    def cert(self, label: str) -> asn1_x509.Certificate:
+        return self.arch.get_cert(label)
+
+    def cert_pem(self, label: str) -> bytes:
+        from asn1crypto import pem
+
+        return pem.armor("CERTIFICATE", self.cert(label).dump())
+
+    @property
+    def root_pem_path(self) -> Path:
+        path = self.directory / "root.pem"
+        if not path.exists():
+            path.write_bytes(self.cert_pem("root"))
+        return path
+
+    @property
+    def interm_pem_path(self) -> Path:
+        path = self.directory / "interm.pem"
+        if not path.exists():
+            path.write_bytes(self.cert_pem("interm"))
+        return path
+
+    def pkcs12_path(self, label: str = "seal") -> Path:
+        """A PKCS#12 file with the key and chain of the certificate `label`."""
+        if label not in self._pkcs12_paths:
+            path = self.directory / f"{label}.p12"
+            path.write_bytes(
+                self.arch.package_pkcs12(label, password=PKCS12_PASSPHRASE.encode("ascii"))
+            )
+            self._pkcs12_paths[label] = path
+        return self._pkcs12_paths[label]
+
+    def key_pem_path(self, label: str = "seal") -> Path:
+        return self.directory / "keys" / f"{label}.key.pem"
+
+    def base_settings(self) -> dict[str, Any]:
+        return {
+            "SEAL_TSA_URL": self.tsa_url,
+            "SEAL_TRUST_ROOTS": str(self.root_pem_path),
+            "SEAL_NETWORK_TIMEOUT": 5,
+            "SEAL_CERT_CHAIN": "",
+        }
+
+    def settings_for_pkcs12(self, label: str = "seal") -> dict[str, Any]:
+        return {
+            **self.base_settings(),
+            "SEAL_KEY_SOURCE": "pkcs12",
+            "SEAL_PKCS12_PATH": str(self.pkcs12_path(label)),
+            "SEAL_PKCS12_PASSPHRASE": PKCS12_PASSPHRASE,
+        }
+
+    def settings_for_csc(self, label: str = "seal") -> dict[str, Any]:
+        return {
+            **self.base_settings(),
+            "SEAL_KEY_SOURCE": "csc",
+            "SEAL_CSC_URL": self.csc_url,
+            "SEAL_CSC_CREDENTIAL_ID": f"{ARCH}/{label}",
+            "SEAL_CSC_TOKEN": "",
+            "SEAL_CSC_PIN": "",
+        }
+
+    def softhsm_token(self) -> SoftHSMToken:
+        """Initialise a SoftHSM2 token in a private directory and import the seal key into it.
+
+        SOFTHSM2_CONF is set for this process: SoftHSM reads it once, when the module loads.
+        """
+        if self._softhsm is not None:
+            return self._softhsm
+        module = softhsm_module()
+        token_dir = self.directory / "softhsm-tokens"
+        token_dir.mkdir(exist_ok=True)
+        conf = self.directory / "softhsm2.conf"
+        conf.write_text(
+            f"directories.tokendir = {token_dir}\nobjectstore.backend = file\nlog.level = ERROR\n"
+        )
+        env = {**os.environ, "SOFTHSM2_CONF": str(conf)}
+        os.environ["SOFTHSM2_CONF"] = str(conf)
+        run = _runner(env)
+        run(
+            "softhsm2-util", "--init-token", "--free", "--label", SOFTHSM_TOKEN_LABEL,
+            "--so-pin", SOFTHSM_SO_PIN, "--pin", SOFTHSM_USER_PIN,
+        )  # fmt: skip
+        run(
+            "softhsm2-util", "--import", str(self.key_pem_path("seal")), "--token",
+            SOFTHSM_TOKEN_LABEL, "--label", SOFTHSM_KEY_LABEL, "--id", "5e01",
+            "--pin", SOFTHSM_USER_PIN,
+        )  # fmt: skip
+        cert_der = self.directory / "seal.cert.der"
+        cert_der.write_bytes(self.cert("seal").dump())
+        run(
+            "pkcs11-tool", "--module", module, "--token-label", SOFTHSM_TOKEN_LABEL, "--login",
+            "--pin", SOFTHSM_USER_PIN, "--write-object", str(cert_der), "--type", "cert",
+            "--label", SOFTHSM_KEY_LABEL, "--id", "5e01",
+        )  # fmt: skip
+        self._softhsm = SoftHSMToken(conf_path=conf, module=module)
+        return self._softhsm
+
+    def settings_for_pkcs11(self) -> dict[str, Any]:
+        token = self.softhsm_token()
+        return {
+            **self.base_settings(),
+            "SEAL_KEY_SOURCE": "pkcs11",
+            "SEAL_PKCS11_MODULE": token.module,
+            "SEAL_PKCS11_TOKEN_LABEL": token.token_label,
+            "SEAL_PKCS11_PIN": token.pin,
+            "SEAL_PKCS11_KEY_LABEL": token.key_label,
+            "SEAL_PKCS11_CERT_LABEL": token.key_label,
+            "SEAL_CERT_CHAIN": str(self.interm_pem_path),
+        }
+
+    def nss_dir(self) -> Path:
+        """An NSS database for poppler's pdfsig that trusts the test root CA."""
+        if self._nss_dir is None:
+            nss = self.directory / "nssdb"
+            shutil.rmtree(nss, ignore_errors=True)
+            nss.mkdir()
+            run = _runner(dict(os.environ))
+            run("certutil", "-N", "-d", f"sql:{nss}", "--empty-password")
+            run(
+                "certutil", "-A", "-d", f"sql:{nss}", "-n", "sprechstunde-test-root",
+                "-t", "CT,C,C", "-a", "-i", str(self.root_pem_path),
+            )  # fmt: skip
+            self._nss_dir = nss
+        return self._nss_dir
+
+    def pdfsig(self, pdf_path: Path) -> subprocess.CompletedProcess[str]:
+        """Run poppler's pdfsig against the test trust anchors (OCSP on loopback)."""
+        return subprocess.run(  # noqa: S603 - fixed tool, our own arguments
+            ["pdfsig", "-nssdir", f"sql:{self.nss_dir()}", str(pdf_path)],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def close(self) -> None:
+        self.csc.close()
+        self.animator.close()
+
+
+def _runner(env: dict[str, str]) -> Callable[..., None]:
+    def run(*args: str) -> None:
+        completed = subprocess.run(  # noqa: S603 - fixed tools, our own arguments
+            list(args),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed: {completed.stdout}\n{completed.stderr}")
+
+    return run
+
+
+def seal_pki_build(directory: Path) -> SealPKI:
+    """Generate keys, issue the certificates and start the animator and CSC servers."""
+    from certomancer.integrations.aiohttp_animator import build_animator_app
+    from certomancer.registry import CertomancerConfig
+    from csc_dummy.csc_dummy_server import CSCWithCertomancer, DummyServiceParams
+
+    directory.mkdir(parents=True, exist_ok=True)
+    key_dir = directory / "keys"
+    key_dir.mkdir(exist_ok=True)
+    for name in _KEY_NAMES:
+        if not (key_dir / f"{name}.key.pem").exists():
+            _write_rsa_key(key_dir / f"{name}.key.pem")
+
+    holder: dict[str, Any] = {}
+
+    def animator_app() -> web.Application:
+        return build_animator_app(holder["config"].pki_archs, with_web_ui=False)
+
+    def csc_app() -> web.Application:
+        csc = CSCWithCertomancer(
+            holder["config"], service_params=DummyServiceParams(hash_pinning_required=True)
+        )
+        csc.register_routes()
+        return csc.app
+
+    animator = LoopbackServer(animator_app)
+    csc = LoopbackServer(csc_app)
+    holder["config"] = CertomancerConfig(
+        certomancer_config_dict(url_prefix=animator.url, key_dir=key_dir),
+        key_search_dir=str(directory),
+    )
+    animator.start()
+    csc.start()
+    return SealPKI(directory=directory, config=holder["config"], animator=animator, csc=csc)
+
+
+# --- pytest plugin: `pytest_plugins = ["sprechstunde.signatures.testing"]` in the root conftest.
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - the bench runs without pytest
+    pytest = None  # type: ignore[assignment]
+
+if pytest is not None:
+
+    @pytest.fixture(scope="session")
+    def seal_pki_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SealPKI]:
+        """One loopback PKI (CA, OCSP, CRL, TSA, CSC) for the whole test session."""
+        pki = seal_pki_build(tmp_path_factory.mktemp("seal-pki"))
+        yield pki
+        pki.close()
+
+    @pytest.fixture
+    def seal_pki(seal_pki_session: SealPKI, settings: Any) -> Iterator[SealPKI]:
+        """The loopback PKI, with the SEAL_* settings pointing at its PKCS#12 seal key.
+
+        `pdf_seal()` then works at every level (B-B .. B-LTA). Servers stopped by a test are
+        started again afterwards.
+        """
+        for name, value in seal_pki_session.settings_for_pkcs12().items():
+            setattr(settings, name, value)
+        yield seal_pki_session
+        seal_pki_session.animator.start()
+        seal_pki_session.csc.start()
