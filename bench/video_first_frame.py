@@ -1,0 +1,307 @@
+"""Video calls: time to the first remote frame, and what a call delivers on slow links.
+
+For each link profile (loopback, 3G, EDGE; tests/netem/profiles.py) the phone's Chromium runs
+in a network namespace behind that link (bench/video_harness.py), the desk's Chromium on the
+host. Two pages are measured in the same run, alternately:
+
+* bare: a minimal WebRTC page served by the bench (bench/video_bare/), the baseline;
+* call page: the client's call page of the app (pre-join: camera on, microphone on, join;
+  already admitted once, so no waiting room), with the case manager in the call.
+
+Time to first remote frame: from navigation start (performance.now() origin) to the first
+requestVideoFrameCallback of the remote video, p50 and p90 over --runs runs, after one
+warm-up run. Then one call per page stays up for --steady seconds: received video frame rate
+and bitrate, height, freezes, audio concealment and audio loss, both directions.
+Figures only, no assertions. Run as root (network namespaces):
+
+    .venv/bin/python bench/video_first_frame.py [--runs 10] [--profiles loopback,3G,EDGE]
+        [--steady 15] [--edge-runs 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.netem import EDGE, LAN, THREE_G, LinkProfile, require_root
+from tests.netem.coturn import Coturn
+
+from bench.server import machine_info
+from bench.video_bare import BareServer
+from bench.video_harness import (
+    BARE_PC,
+    DESK,
+    OURS_PC,
+    PhoneLink,
+    VideoServer,
+    first_frame,
+    join_call,
+    launch,
+    percentile,
+    phone_context,
+    stats,
+    turn_rest_credentials,
+    udp_port,
+    wait_js,
+    window_figures,
+)
+
+PROFILES = {"loopback": LAN, "3G": THREE_G, "EDGE": EDGE}
+MILESTONES = ["media", "ws", "wsOpen", "wsMessage", "pc", "ice", "dtls"]
+OURS_VIDEO = ".tile[data-peer]:not(.tile--self) video"
+
+
+class Session:
+    """The two browsers and pages of one profile."""
+
+    def __init__(
+        self, playwright: Any, server: VideoServer, bare: BareServer, link: PhoneLink
+    ) -> None:
+        self.server = server
+        self.bare = bare
+        self.call_url = server.base_url + server.fixtures["call_path"]
+        self._stack = contextlib.ExitStack()
+        desk_browser, sock = launch(playwright)
+        self._stack.callback(sock.close)
+        self._stack.callback(desk_browser.close)
+        phone_browser, sock2 = launch(playwright, link.namespace)
+        self._stack.callback(sock2.close)
+        self._stack.callback(phone_browser.close)
+        desk = desk_browser.new_context(**DESK)
+        desk.add_cookies([server.cookie("staff")])
+        self.desk = desk.new_page()
+        self.desk_bare = desk_browser.new_context(**DESK).new_page()
+        self.ours = phone_context(phone_browser, OURS_VIDEO, server.cookie("client"))
+        self.bare_ctx = phone_context(phone_browser, "#remote")
+        self.room = 0
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def desk_joins(self) -> None:
+        join_call(self.desk, self.call_url)
+        self.desk.wait_for_function(
+            "() => document.getElementById('call').dataset.phase === 'in-call'", timeout=60_000
+        )
+
+    def run_ours(self, *, first_time: bool = False, keep: bool = False) -> tuple[dict, Any]:
+        page = self.ours.new_page()
+        join_call(page, self.call_url)
+        if first_time:
+            phase = page.wait_for_function(
+                """() => ['waiting', 'in-call'].find(
+                    p => p === document.getElementById('call').dataset.phase)""",
+                timeout=60_000,
+            ).json_value()
+            if phase == "waiting":  # the first time on this server: the desk lets them in
+                row = self.desk.locator(
+                    "#waiting-list li", has_text=self.server.fixtures["client_name"]
+                )
+                row.locator("[data-action=admit]").click(timeout=60_000)
+        marks = first_frame(page)
+        if not keep:
+            page.close()
+            time.sleep(1.0)  # the desk page drops the peer, as after any leave
+        return marks, page
+
+    def run_bare(self, *, keep: bool = False) -> tuple[dict, Any]:
+        self.room += 1
+        url = f"{self.bare.url}/?room={self.room}"
+        self.desk_bare.goto(url)
+        wait_js(self.desk_bare, "() => window.bareReady === true")
+        page = self.bare_ctx.new_page()
+        page.goto(url)
+        marks = first_frame(page)
+        if not keep:
+            page.close()
+            time.sleep(1.0)
+        return marks, page
+
+
+def steady(session: Session, kind: str, seconds: float) -> dict[str, dict[str, float]]:
+    """One call held for `seconds` after a 5 s ramp-up; figures per receiving side."""
+    if kind == "bare":
+        _marks, phone = session.run_bare(keep=True)
+        desk, desk_pc, phone_pc = session.desk_bare, BARE_PC, BARE_PC
+    else:
+        _marks, phone = session.run_ours(keep=True)
+        desk, desk_pc, phone_pc = session.desk, OURS_PC, OURS_PC
+    time.sleep(5)
+    a_phone, a_desk = stats(phone, phone_pc), stats(desk, desk_pc)
+    time.sleep(seconds)
+    b_phone, b_desk = stats(phone, phone_pc), stats(desk, desk_pc)
+    phone.close()
+    time.sleep(1.0)
+    return {
+        "phone receives": window_figures(a_phone, b_phone),
+        "desk receives": window_figures(a_desk, b_desk),
+    }
+
+
+def measure_profile(
+    playwright: Any,
+    server: VideoServer,
+    bare: BareServer,
+    turn: tuple[int, str],
+    profile: LinkProfile,
+    *,
+    runs: int,
+    steady_seconds: float,
+) -> dict[str, Any]:
+    with PhoneLink(profile, turn[0], turn[1], [server.port, bare.port]) as link:
+        session = Session(playwright, server, bare, link)
+        try:
+            session.desk_joins()
+            session.run_ours(first_time=True)  # warm-up; admits the client once
+            session.run_bare()  # warm-up
+            times: dict[str, list[dict]] = {"bare": [], "ours": []}
+            for _ in range(runs):
+                times["bare"].append(session.run_bare()[0])
+                times["ours"].append(session.run_ours()[0])
+            result: dict[str, Any] = {"times": times, "steady": {}}
+            if steady_seconds:
+                for kind in ("bare", "ours"):
+                    result["steady"][kind] = steady(session, kind, steady_seconds)
+            result["relay"] = link.relay.summary()
+            return result
+        finally:
+            session.close()
+
+
+def report_profile(profile: LinkProfile, result: dict[str, Any]) -> str:
+    lines = [f"### {profile.describe()}", ""]
+    names = {"bare": "bare WebRTC page (baseline)", "ours": "call page"}
+    times = result["times"]
+    if times["bare"]:
+        lines += [
+            "| page | runs | first frame p50 | p90 | HTML loaded p50 | DOMContentLoaded p50 |"
+            " join click to frame p50 |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        p50: dict[str, float] = {}
+        for kind in ("bare", "ours"):
+            first = [m["first"] / 1000 for m in times[kind]]
+            dom = [m["dom"] / 1000 for m in times[kind]]
+            html = [m["response"] / 1000 for m in times[kind]]
+            joins = [(m["first"] - m["join"]) / 1000 for m in times[kind] if m["join"]]
+            p50[kind] = percentile(first, 50)
+            join_text = f"{percentile(joins, 50):.2f} s" if joins else "(none)"
+            lines.append(
+                f"| {names[kind]} | {len(first)} | {p50[kind]:.2f} s | "
+                f"{percentile(first, 90):.2f} s | {percentile(html, 50):.2f} s |"
+                f" {percentile(dom, 50):.2f} s | {join_text} |"
+            )
+        lines.append(f"\nratio call page / bare (p50) = {p50['ours'] / p50['bare']:.2f}")
+        lines += [
+            "",
+            "Milestones, p50 from navigation start (media: getUserMedia resolved; ws: websocket"
+            " created; pc: first peer connection; ice: ICE connected; dtls: connected):",
+            "",
+            "| page | " + " | ".join(MILESTONES) + " | first frame |",
+            "|---|" + "---|" * (len(MILESTONES) + 1),
+        ]
+        for kind in ("bare", "ours"):
+            cells = []
+            for key in MILESTONES:
+                values = [m["marks"][key] / 1000 for m in times[kind] if key in m["marks"]]
+                cells.append(f"{percentile(values, 50):.2f}" if values else "-")
+            lines.append(f"| {names[kind]} | " + " | ".join(cells) + f" | {p50[kind]:.2f} |")
+    if result["steady"]:
+        lines += [
+            "",
+            "| page | receiving side | video fps | video kbit/s | height | freezes |"
+            " audio concealed | audio lost | RTT | relayed |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for kind, sides in result["steady"].items():
+            for side, f in sides.items():
+                lines.append(
+                    f"| {names[kind]} | {side} | {f['fps']:.1f} | {f['kbps']:.0f} |"
+                    f" {f['height']} | {f['freezes']} | {f['concealed_pct']:.1f} % |"
+                    f" {f['audio_lost_pct']:.1f} % | {f['rtt_ms']:.0f} ms |"
+                    f" {'yes' if f['relayed'] else 'no'} |"
+                )
+    lines.append(f"\nrelay counters (whole profile): {result['relay']}")
+    return "\n".join(lines)
+
+
+def run(*, profiles: list[str], runs: int, steady_seconds: float, edge_runs: int = 0) -> str:
+    """Everything for the given profiles; returns the report (Markdown)."""
+    problem = require_root()
+    if problem:
+        return f"(video benchmarks skipped: {problem})"
+    from playwright.sync_api import sync_playwright
+
+    turn_port = udp_port()
+    secret = Coturn(listen_ips=["127.0.0.1"]).secret
+    username, password = turn_rest_credentials(secret, "bare")
+    ice = {
+        "iceServers": [
+            {
+                "urls": [f"turn:127.0.0.1:{turn_port}?transport=udp"],
+                "username": username,
+                "credential": password,
+            }
+        ],
+        "policy": "relay",
+    }
+    out = []
+    from bench.video_harness import video_server
+
+    with (
+        video_server(turn_port=turn_port, turn_secret=secret) as server,
+        BareServer(ice) as bare,
+        sync_playwright() as playwright,
+    ):
+        for name in profiles:
+            profile = PROFILES[name]
+            print(f"  [video] {profile.describe()}", file=sys.stderr, flush=True)
+            try:
+                result = measure_profile(
+                    playwright,
+                    server,
+                    bare,
+                    (turn_port, secret),
+                    profile,
+                    runs=edge_runs if name == "EDGE" else runs,
+                    steady_seconds=steady_seconds,
+                )
+            except Exception as error:  # one profile failing must not lose the others
+                out.append(f"### {profile.describe()}\n\nfailed: {error!r}")
+            else:
+                out.append(report_profile(profile, result))
+            print(out[-1] + "\n", file=sys.stderr, flush=True)
+    return "\n\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--profiles", default="loopback,3G,EDGE")
+    parser.add_argument(
+        "--edge-runs", type=int, default=0, help="first-frame runs on EDGE (default: steady only)"
+    )
+    parser.add_argument("--steady", type=float, default=15.0)
+    args = parser.parse_args()
+    started = time.monotonic()
+    print(f"# Video: first remote frame, {machine_info()}", flush=True)
+    print(
+        run(
+            profiles=args.profiles.split(","),
+            runs=args.runs,
+            steady_seconds=args.steady,
+            edge_runs=args.edge_runs,
+        )
+    )
+    print(f"\n(took {time.monotonic() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

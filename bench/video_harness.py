@@ -1,0 +1,367 @@
+"""What the video benchmarks share: the app with TURN, the bare page, a phone behind an
+emulated link, and the measurements taken in the browsers.
+
+Topology (one per link profile):
+
+    desk Chromium (host) ----------------------------> coturn 127.0.0.1:<turn port>
+    phone Chromium (namespace) -> UDP relay 127.0.0.1:<turn port> inside the namespace
+        (delay, jitter) -> veth (tbf rate cap, nftables UDP loss) -> coturn on the veth's host end
+    phone's HTTP/websocket -> TCP forwarder 127.0.0.1:<port> inside (delay) -> veth -> app
+
+Both pages use the same TURN URL and relay-only ICE, so all the phone's media crosses its
+emulated link and nothing else does. See docs/benchmarks.md and ADR 0026.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.browser.support.chromium import CHROMIUM_PATH, blocking_proxy, launch_args
+from tests.netem import Coturn, Impairment, LinkProfile, Namespace, TcpForwarder, UdpRelay
+from tests.netem.coturn import free_udp_port
+
+from bench.server import PYTHON, REPO, _manage, _wait_until_up, bench_env, free_port
+
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+    "locale": "de-DE",
+}
+DESK = {"viewport": {"width": 1280, "height": 800}, "locale": "de-DE"}
+
+# Marks the first frame of a remote video (requestVideoFrameCallback) and the join click,
+# in performance.now() time, whose origin is the navigation start.
+FIRST_FRAME_JS = """(() => {
+  const selector = window.__remoteSelector;
+  window.__firstFrameAt = null;
+  window.__joinAt = null;
+  const seen = new WeakSet();
+  const watch = () => document.querySelectorAll(selector).forEach(video => {
+    if (seen.has(video)) return;
+    seen.add(video);
+    video.requestVideoFrameCallback(() => {
+      if (window.__firstFrameAt === null) window.__firstFrameAt = performance.now();
+    });
+  });
+  new MutationObserver(watch).observe(document, {subtree: true, childList: true});
+  document.addEventListener("click", e => {
+    if (e.target.closest && e.target.closest("#join-button")) window.__joinAt = performance.now();
+  }, true);
+  // Milestones on the way, the same for every page: wrappers that only observe.
+  const marks = window.__marks = {};
+  const mark = key => { if (!(key in marks)) marks[key] = performance.now(); };
+  const NativeWS = window.WebSocket;
+  const WS = function (url, protocols) {
+    const ws = protocols === undefined ? new NativeWS(url) : new NativeWS(url, protocols);
+    mark("ws");
+    ws.addEventListener("open", () => mark("wsOpen"));
+    ws.addEventListener("message", () => mark("wsMessage"));
+    return ws;
+  };
+  WS.prototype = NativeWS.prototype;
+  ["CONNECTING", "OPEN", "CLOSING", "CLOSED"].forEach(k => { WS[k] = NativeWS[k]; });
+  window.WebSocket = WS;
+  const NativePC = window.RTCPeerConnection;
+  const PC = function (config) {
+    const pc = new NativePC(config);
+    mark("pc");
+    pc.addEventListener("iceconnectionstatechange", () => {
+      if (pc.iceConnectionState === "connected") mark("ice");
+    });
+    pc.addEventListener("connectionstatechange", () => {
+      if (pc.connectionState === "connected") mark("dtls");
+    });
+    return pc;
+  };
+  PC.prototype = NativePC.prototype;
+  PC.generateCertificate = NativePC.generateCertificate.bind(NativePC);
+  window.RTCPeerConnection = PC;
+  const devices = navigator.mediaDevices;
+  if (devices) {
+    const gum = devices.getUserMedia.bind(devices);
+    devices.getUserMedia = c => gum(c).then(s => { mark("media"); return s; });
+  }
+})();"""
+
+STATS_JS = """async pc => {
+  const r = await pc.getStats();
+  const o = {t: performance.now(), vBytes: 0, frames: 0, w: 0, h: 0, freezes: 0,
+             aPackets: 0, aLost: 0, concealed: 0, samples: 0, rtt: null, local: null};
+  r.forEach(s => {
+    if (s.type === "inbound-rtp" && s.kind === "video") {
+      o.vBytes += s.bytesReceived || 0; o.frames += s.framesDecoded || 0;
+      o.w = s.frameWidth || o.w; o.h = s.frameHeight || o.h; o.freezes += s.freezeCount || 0;
+    }
+    if (s.type === "inbound-rtp" && s.kind === "audio") {
+      o.aPackets += s.packetsReceived || 0; o.aLost += s.packetsLost || 0;
+      o.concealed += s.concealedSamples || 0; o.samples += s.totalSamplesReceived || 0;
+    }
+    if (s.type === "transport" && s.selectedCandidatePairId) {
+      const pair = r.get(s.selectedCandidatePairId);
+      if (pair) {
+        o.rtt = pair.currentRoundTripTime;
+        const local = r.get(pair.localCandidateId);
+        o.local = local ? local.candidateType : null;
+      }
+    }
+  });
+  return o;
+}"""
+
+OURS_PC = "() => { const c = window.sprechstundeCall; const ids = c.peerIds();"
+OURS_PC += " return ids.length ? c.peerConnection(ids[0]) : null; }"
+BARE_PC = "() => window.bare ? window.bare.pc : null"
+
+
+def turn_rest_credentials(secret: str, name: str, ttl: int = 3600) -> tuple[str, str]:
+    username = f"{int(time.time()) + ttl}:{name}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode()
+
+
+@dataclass
+class VideoServer:
+    base_url: str
+    port: int
+    fixtures: dict[str, Any]
+
+    def cookie(self, which: str) -> dict[str, Any]:
+        return {
+            "name": self.fixtures["cookie_name"],
+            "value": self.fixtures[f"{which}_session"],
+            "url": self.base_url,
+            "httpOnly": True,
+            "sameSite": "Lax",
+        }
+
+
+@contextlib.contextmanager
+def video_server(*, turn_port: int, turn_secret: str) -> Iterator[VideoServer]:
+    """The app as in production (bench settings, DEBUG off, uvicorn), TURN relay only."""
+    var_dir = Path(tempfile.mkdtemp(prefix="sprechstunde-video-bench-"))
+    port = free_port()
+    env = bench_env(var_dir, port, None)
+    env.update(
+        {
+            # Fixed for this run so that the sessions made by video_prepare stay valid.
+            "SECRET_KEY": "video-bench-" + os.urandom(16).hex(),
+            "TURN_URLS": f"turn:127.0.0.1:{turn_port}?transport=udp",
+            "TURN_SHARED_SECRET": turn_secret,
+            "TURN_RELAY_ONLY": "true",
+        }
+    )
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        _manage(env, "migrate", "--no-input", "-v0")
+        _manage(env, "collectstatic", "--no-input", "-v0")
+        prepared = subprocess.run(
+            [PYTHON, "-m", "bench.video_prepare"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        fixtures = json.loads(prepared.stdout.strip().splitlines()[-1])
+        log_path = var_dir / "server.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [
+                    PYTHON,
+                    str(REPO / "manage.py"),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_until_up(base_url + "/gesundheit/", proc, log_path)
+        yield VideoServer(base_url=base_url, port=port, fixtures=fixtures)
+    except subprocess.CalledProcessError as error:
+        raise RuntimeError(f"video bench setup failed: {error.stdout}\n{error.stderr}") from error
+    finally:
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+@dataclass
+class PhoneLink:
+    """A namespace for the phone, shaped per `profile`, with routes to TURN and the apps."""
+
+    profile: LinkProfile
+    turn_port: int
+    turn_secret: str
+    app_ports: list[int]
+    namespace: Namespace = field(init=False)
+    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    def __enter__(self) -> PhoneLink:
+        stack = self._stack
+        self.namespace = stack.enter_context(Namespace())
+        ns = self.namespace
+        stack.enter_context(
+            Coturn(
+                listen_ips=["127.0.0.1", ns.gateway],
+                port=self.turn_port,
+                secret=self.turn_secret,
+                relay_ip="127.0.0.1",
+            )
+        )
+        p = self.profile
+        one_way = Impairment(delay_ms=p.delay_ms, jitter_ms=p.jitter_ms)
+        if p.rate_kbit:
+            ns.shape(uplink_kbit=p.rate_kbit, downlink_kbit=p.rate_kbit)
+        if p.loss_percent:
+            ns.drop_udp(p.loss_percent)
+        self.relay = stack.enter_context(
+            UdpRelay(
+                listen=("127.0.0.1", self.turn_port),
+                target=(ns.gateway, self.turn_port),
+                listen_namespace=ns.name,
+                target_namespace=ns.name,
+                up=one_way,
+                down=one_way,
+            )
+        )
+        for port in self.app_ports:
+            host_side = stack.enter_context(
+                TcpForwarder(listen=(ns.gateway, 0), target=("127.0.0.1", port))
+            )
+            stack.enter_context(
+                TcpForwarder(
+                    listen=("127.0.0.1", port),
+                    target=host_side.address,
+                    listen_namespace=ns.name,
+                    target_namespace=ns.name,
+                    up=Impairment(delay_ms=p.delay_ms),
+                    down=Impairment(delay_ms=p.delay_ms),
+                )
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+
+def launch(playwright: Any, namespace: Namespace | None = None) -> tuple[Any, Any]:
+    proxy, proxy_socket = blocking_proxy()
+    executable = str(CHROMIUM_PATH)
+    if namespace is not None:
+        executable = str(namespace.wrapper(executable))
+    browser = playwright.chromium.launch(
+        executable_path=executable, args=launch_args(), headless=True, proxy=proxy
+    )
+    return browser, proxy_socket
+
+
+def phone_context(browser: Any, selector: str, cookie: dict[str, Any] | None = None) -> Any:
+    context = browser.new_context(**PHONE)
+    context.add_init_script(script=f"window.__remoteSelector = {json.dumps(selector)};")
+    context.add_init_script(script=FIRST_FRAME_JS)
+    if cookie:
+        context.add_cookies([cookie])
+    return context
+
+
+def wait_js(page: Any, expression: str, timeout: float = 90.0) -> Any:
+    """Polls a JS expression until it is truthy; returns its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        time.sleep(0.02)
+    raise TimeoutError(f"{expression} stayed false for {timeout} s")
+
+
+def click_pressed(page: Any, button: str) -> None:
+    page.locator(button).click()
+    page.wait_for_function(
+        f"() => document.querySelector('{button}').getAttribute('aria-pressed') === 'true'",
+        timeout=30_000,
+    )
+
+
+def join_call(page: Any, url: str) -> None:
+    """The client's way into the call as fast as a person could click: camera, mic, join."""
+    page.goto(url)
+    click_pressed(page, "#prejoin-camera")
+    click_pressed(page, "#prejoin-mic")
+    page.locator("#join-button").click()
+
+
+def first_frame(page: Any) -> dict[str, float]:
+    wait_js(page, "() => window.__firstFrameAt !== null")
+    return page.evaluate(
+        """() => ({first: window.__firstFrameAt, join: window.__joinAt, marks: window.__marks,
+                   response: performance.getEntriesByType('navigation')[0].responseEnd,
+                   dom: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd})"""
+    )
+
+
+def stats(page: Any, pc_js: str) -> dict[str, Any]:
+    return page.evaluate(
+        f"async () => {{ const pc = ({pc_js})(); return pc ? ({STATS_JS})(pc) : null; }}"
+    )
+
+
+def window_figures(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
+    """Receive-side figures between two stats samples of one page."""
+    seconds = (b["t"] - a["t"]) / 1000
+    samples = b["samples"] - a["samples"]
+    packets = (b["aPackets"] - a["aPackets"]) + (b["aLost"] - a["aLost"])
+    return {
+        "fps": (b["frames"] - a["frames"]) / seconds,
+        "kbps": (b["vBytes"] - a["vBytes"]) * 8 / seconds / 1000,
+        "height": b["h"],
+        "freezes": b["freezes"] - a["freezes"],
+        "concealed_pct": 100 * (b["concealed"] - a["concealed"]) / samples if samples else 0.0,
+        "audio_lost_pct": 100 * (b["aLost"] - a["aLost"]) / packets if packets else 0.0,
+        "rtt_ms": 1000 * (b["rtt"] or 0),
+        "relayed": b["local"] == "relay",
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def udp_port() -> int:
+    return free_udp_port()
