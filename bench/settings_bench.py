@@ -4,6 +4,14 @@ The baselines live in bench/urls_bench.py, which wraps config.urls; production U
 contain them.
 """
 
+import os
+
+# Production settings refuse to start without document master keys; the bench keeps no
+# documents worth protecting, so a fixed, public bench-only key will do (32 bytes).
+os.environ.setdefault(
+    "DOCUMENT_MASTER_KEYS", "bench-only:YmVuY2gtb25seS1kb2N1bWVudC1tYXN0ZXIta2V5ISE="
+)
+
 from config.settings.base import *  # noqa: F403
 from config.settings.base import BASE_DIR, TEMPLATES
 

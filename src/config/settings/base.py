@@ -341,7 +341,7 @@ SIGNATURE_VALIDATION_FETCH = env_bool("SIGNATURE_VALIDATION_FETCH", True)
 
 # --- Documents ------------------------------------------------------------------------------
 # Limits for one document (a file, or the photos that become one PDF).
-DOCUMENT_MAX_BYTES = int(os.environ.get("DOCUMENT_MAX_BYTES", str(20 * 1024 * 1024)))
+DOCUMENT_MAX_BYTES = int(os.environ.get("DOCUMENT_MAX_BYTES", str(50 * 1024 * 1024)))
 DOCUMENT_MAX_PAGES = int(os.environ.get("DOCUMENT_MAX_PAGES", "50"))
 DOCUMENT_MAX_FILES = int(os.environ.get("DOCUMENT_MAX_FILES", "30"))
 # Larger images are refused before decoding (decompression bombs); photos are scaled down.

@@ -5,6 +5,11 @@ import tempfile
 
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+# A fixed, public test key (32 bytes "test-only-document-master-key!!!"); documents tests
+# set their own per test (sprechstunde.documents.testing).
+os.environ.setdefault(
+    "DOCUMENT_MASTER_KEYS", "test-only:dGVzdC1vbmx5LWRvY3VtZW50LW1hc3Rlci1rZXkhISE="
+)
 os.environ.setdefault("USE_TLS", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault(

@@ -1,5 +1,35 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import urls_staff, views
 
 app_name = "documents"
 
-urlpatterns: list = []
+urlpatterns = [
+    # The client portal: own documents and the upload page (?request=<id> answers a request)
+    path("portal/", views.PortalDocumentsView.as_view(), name="portal"),
+    path("portal/hochladen/", views.PortalUploadView.as_view(), name="upload"),
+    # Staff: upload for one client
+    path(
+        "klient/<int:client_pk>/hochladen/",
+        views.StaffUploadView.as_view(),
+        name="staff_upload",
+    ),
+    # Resumable uploads (JSON, used by upload.js)
+    path("uploads/", views.UploadSessionCreateView.as_view(), name="upload_session_create"),
+    path(
+        "uploads/<str:session_id>/",
+        views.UploadSessionView.as_view(),
+        name="upload_session",
+    ),
+    # One document: page, page images, downloads, deletion
+    path("<int:pk>/", views.DocumentDetailView.as_view(), name="detail"),
+    path("<int:pk>/seite/<int:page>/", views.DocumentPreviewView.as_view(), name="preview"),
+    path("<int:pk>/pdf/", views.DocumentDownloadView.as_view(kind="pdf"), name="download"),
+    path(
+        "<int:pk>/original/",
+        views.DocumentDownloadView.as_view(kind="original"),
+        name="download_original",
+    ),
+    path("<int:pk>/loeschen/", views.DocumentDeleteView.as_view(), name="delete"),
+    *urls_staff.urlpatterns,
+]

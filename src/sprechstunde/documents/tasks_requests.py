@@ -1,0 +1,30 @@
+"""Background jobs of document requests: the notice to the client and the reminders."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def document_request_notice_task(document_request_id: int) -> str:
+    """Right after a request was made: tell the client, without content, that one waits."""
+    from .document_requests import document_request_notify_created
+
+    return document_request_notify_created(document_request_id=document_request_id)
+
+
+@task()
+def document_request_remind_task(document_request_id: int) -> str:
+    """Queued for each reminder day of a request (run_after that morning); sends nothing
+    when the request was answered or cancelled, or was reminded today already."""
+    from .document_requests import document_request_remind
+
+    return document_request_remind(document_request_id=document_request_id)
+
+
+@task()
+def document_request_reminders_sweep_task() -> dict[str, int]:
+    """Send every reminder due today; the same sweep as `manage.py documents_remind`."""
+    from .document_requests import document_request_reminders_send_due
+
+    return document_request_reminders_send_due()
