@@ -1,3 +1,9 @@
-"""Websocket routes of video calls."""
+"""Websocket routes of video calls (mounted in config/asgi.py)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from .consumers import CallConsumer
+
+websocket_urlpatterns = [
+    path("ws/video/<int:call_id>/", CallConsumer.as_asgi()),
+]

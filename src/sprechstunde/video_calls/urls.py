@@ -1,5 +1,22 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "video_calls"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("termin/<int:appointment_pk>/", views.CallView.as_view(), name="call"),
+    path(
+        "termin/<int:appointment_pk>/dolmetschen/",
+        views.InterpreterInvitationsView.as_view(),
+        name="invitations",
+    ),
+    path(
+        "termin/<int:appointment_pk>/dolmetschen/<int:pk>/widerrufen/",
+        views.InterpreterRevokeView.as_view(),
+        name="invitation_revoke",
+    ),
+    # Interpreters have no account: the link's secret token is the credential.
+    path("dolmetschen/<str:token>/", views.InterpreterLinkView.as_view(), name="interpreter"),
+    path("wartende/", views.WaitingView.as_view(), name="waiting"),
+]

@@ -1,0 +1,486 @@
+"""The signalling websocket of a call: ws/video/<call_id>/?s=<page session>.
+
+Frames from the browser (JSON objects):
+  {"type": "signal", "to": <participant id>, "cid": "…", "description": {"type", "sdp"}}
+  {"type": "signal", "to": <participant id>, "cid": "…", "candidate": {…} | null}
+      → forwarded to that participant's pages only (both must be admitted and connected)
+  {"type": "chat", "text": "…"}        → to everyone admitted (never stored)
+  {"type": "media", "audio": bool, "video": bool}  → peers show mute indicators
+  {"type": "admit" | "remove", "participant": id}, {"type": "admit_all"},
+  {"type": "lock", "locked": bool}, {"type": "end"}   (staff hosting the call only)
+  {"type": "ice_servers"}  → fresh TURN credentials;  {"type": "ping"} → {"type": "pong"}
+  {"type": "leave"}
+Pushed to the browser: welcome, waiting, admitted, roster, signal, chat, media, left,
+ended, refused (then the socket closes with 4403), error.
+
+Every frame is checked against the call's participants: the sender's state is read from the
+database each time (a removed person is cut off at their next frame), signals only go to
+admitted, connected participants of the same call. Size and rate are limited per connection.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from sprechstunde.accounts.selectors import user_has_second_factor
+from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.messaging.consumers import SlidingWindow
+
+from . import events, permissions, services, turn
+from .choices import ParticipantRole, ParticipantState
+from .models import Call, Participant, Presence
+from .views import SESSION_KEY
+
+CLOSE_FORBIDDEN = 4403
+CLOSE_ENDED = 4410
+CLOSE_TOO_MANY_ERRORS = 4400
+# An SDP offer of a browser with audio, video and a screen track is about 6-10 KB.
+MAX_FRAME_BYTES = 64 * 1024
+MAX_CHAT_CHARS = 1000
+MAX_ERRORS = 50
+DEFAULT_FRAME_RATE = (200, 10.0)
+_SESSION_RE = re.compile(r"^[0-9a-f]{8,32}$")
+_FINGERPRINT_RE = re.compile(r"(a=fingerprint:sha-256 )([0-9A-F]{2})")
+
+_NOT_UNDERSTOOD = _("The app sent something the server did not understand.")
+_ERROR_TEXTS = {
+    "malformed": _NOT_UNDERSTOOD,
+    "unknown_type": _NOT_UNDERSTOOD,
+    "invalid": _NOT_UNDERSTOOD,
+    "too_large": _("That was too much data at once."),
+    "rate_limited": _("Too many messages at once. Please wait a moment."),
+    "forbidden": _("You may not do that in this call."),
+    "not_admitted": _("Please wait until you are let in."),
+    "no_peer": _("This person is not in the call."),
+}
+
+
+def _session_id(scope: dict[str, Any]) -> str:
+    query = scope.get("query_string", b"").decode("latin-1")
+    for part in query.split("&"):
+        key, _sep, value = part.partition("=")
+        if key == "s" and _SESSION_RE.match(value):
+            return value
+    return secrets.token_hex(8)
+
+
+def _rewrite_fingerprint(sdp: str) -> str:
+    """Test hook (VIDEO_TEST_REWRITE_FINGERPRINTS): what a compromised server would do."""
+    return _FINGERPRINT_RE.sub(
+        lambda m: m.group(1) + ("00" if m.group(2) != "00" else "11"), sdp, count=1
+    )
+
+
+class CallConsumer(AsyncJsonWebsocketConsumer):
+    """One page in one call: the host's, the client's or an interpreter's."""
+
+    participant: Participant | None = None
+    presence: Presence | None = None
+    group: str | None = None
+
+    async def connect(self) -> None:
+        self.errors = 0
+        self.state = ""
+        limit, period = getattr(settings, "VIDEO_WS_FRAME_RATE", DEFAULT_FRAME_RATE)
+        self.frame_rate = SlidingWindow(limit, period)
+        self.language = settings.LANGUAGE_CODE
+        call_id = self.scope["url_route"]["kwargs"]["call_id"]
+        await self.accept()
+        result = await database_sync_to_async(self._enter)(call_id)
+        if isinstance(result, tuple):
+            await self._refuse(*result)
+            return
+        self.group = events.group_name(call_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.send_json(await database_sync_to_async(self._welcome)())
+
+    # --- who is this? -------------------------------------------------------------------
+
+    def _find_participant(self, call: Call) -> Participant | None:
+        user = self.scope.get("user")
+        if user is not None and getattr(user, "is_authenticated", False):
+            if user.is_staff_member and not user_has_second_factor(user=user):
+                return None
+            self.language = user.preferred_language or settings.LANGUAGE_CODE
+            role = permissions.role_for_user(user=user, appointment=call.appointment)
+            if role is None:
+                return None
+            return services.participant_for_user(call=call, user=user, role=role)
+        session = self.scope.get("session")
+        known = session.get(SESSION_KEY, {}) if session is not None else {}
+        if not isinstance(known, dict):
+            return None
+        ids = [value for value in known.values() if isinstance(value, int)]
+        return (
+            Participant.objects.filter(call=call, pk__in=ids, role=ParticipantRole.INTERPRETER)
+            .order_by("-pk")
+            .first()
+        )
+
+    def _enter(self, call_id: int) -> Presence | tuple[str, str]:
+        call = Call.objects.select_related("appointment__client").filter(pk=call_id).first()
+        participant = self._find_participant(call) if call is not None else None
+        if participant is None:
+            return "forbidden", self._text(_("You are not part of this call."))
+        try:
+            presence = services.presence_enter(
+                participant=participant,
+                channel_name=self.channel_name,
+                session=_session_id(self.scope),
+            )
+        except services.CallRefusedError as error:
+            return error.code, self._text(error.message)
+        self.participant = Participant.objects.select_related(
+            "call__appointment", "invitation__call__appointment", "user"
+        ).get(pk=participant.pk)
+        self.presence = presence
+        self.state = self.participant.state
+        return presence
+
+    def _welcome(self) -> dict[str, Any]:
+        assert self.participant is not None
+        call = Call.objects.get(pk=self.participant.call_id)
+        frame: dict[str, Any] = {
+            "type": "welcome",
+            "me": self.participant.pk,
+            "role": self.participant.role,
+            "state": self.participant.state,
+            "locked": call.is_locked,
+            "ice_servers": turn.ice_servers_for(participant_id=self.participant.pk),
+            "ice_transport_policy": turn.ice_transport_policy(),
+        }
+        if self.participant.state == ParticipantState.ADMITTED:
+            frame["participants"] = events.roster(call)
+        return frame
+
+    def _fresh(self) -> services.CallRefusedError | None:
+        """Re-read the sender from the database: removed, call ended, link withdrawn?"""
+        assert self.participant is not None
+        participant = (
+            Participant.objects.select_related(
+                "call__appointment", "invitation__call__appointment", "user"
+            )
+            .filter(pk=self.participant.pk)
+            .first()
+        )
+        if participant is None:  # the call's records were deleted meanwhile
+            return services.CallRefusedError(_("This call has ended."), code="closed")
+        self.participant = participant
+        self.state = participant.state
+        refusal = services.participant_refusal(participant=participant)
+        if refusal is None and participant.user is not None and not self._session_alive():
+            # A socket outlives the page: after a logout it must not go on.
+            refusal = services.CallRefusedError(_("Please log in again."), code="logged_out")
+        if refusal is None and participant.user is not None:
+            user = participant.user
+            role = permissions.role_for_user(user=user, appointment=participant.call.appointment)
+            if role != participant.role:
+                refusal = services.CallRefusedError(
+                    _("You are no longer part of this call."), code="forbidden"
+                )
+        if refusal is None and self.presence is not None:
+            still_open = Presence.objects.filter(pk=self.presence.pk, left_at__isnull=True)
+            if not still_open.exists():
+                refusal = services.CallRefusedError(_("This call has ended."), code="closed")
+        return refusal
+
+    def _session_alive(self) -> bool:
+        session = self.scope.get("session")
+        key = getattr(session, "session_key", None)
+        return bool(key) and bool(session is not None and session.exists(key))
+
+    # --- leaving --------------------------------------------------------------------------
+
+    async def disconnect(self, code: int) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.presence is not None:
+            presence, self.presence = self.presence, None
+            await database_sync_to_async(services.presence_leave)(presence=presence)
+
+    async def _refuse(self, code: str, message: str) -> None:
+        await self.send_json({"type": "refused", "code": code, "message": message})
+        await self.close(code=CLOSE_FORBIDDEN)
+
+    # --- incoming frames ------------------------------------------------------------------
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        if self.participant is None:
+            return
+        if not self.frame_rate.allow():
+            await self._error("rate_limited", retry_after=self.frame_rate.retry_after())
+            return
+        if text_data is None:
+            await self._error("malformed")
+            return
+        if len(text_data) > MAX_FRAME_BYTES or len(text_data.encode()) > MAX_FRAME_BYTES:
+            await self._error("too_large")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self._error("malformed")
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self._error("malformed")
+            return
+        refusal = await database_sync_to_async(self._fresh)()
+        if refusal is not None:
+            await self._refuse(refusal.code, self._text(refusal.message))
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        kind = content["type"]
+        handler = {
+            "signal": self._on_signal,
+            "chat": self._on_chat,
+            "media": self._on_media,
+            "admit": self._on_host_action,
+            "remove": self._on_host_action,
+            "admit_all": self._on_host_action,
+            "lock": self._on_host_action,
+            "end": self._on_host_action,
+            "ice_servers": self._on_ice_servers,
+            "ping": self._on_ping,
+            "leave": self._on_leave,
+        }.get(kind)
+        if handler is None:
+            await self._error("unknown_type")
+            return
+        await handler(content)
+
+    def _admitted(self) -> bool:
+        return self.state == ParticipantState.ADMITTED
+
+    async def _on_ping(self, content: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong"})
+
+    async def _on_ice_servers(self, content: dict[str, Any]) -> None:
+        assert self.participant is not None
+        await self.send_json(
+            {
+                "type": "ice_servers",
+                "ice_servers": turn.ice_servers_for(participant_id=self.participant.pk),
+                "ice_transport_policy": turn.ice_transport_policy(),
+            }
+        )
+
+    async def _on_signal(self, content: dict[str, Any]) -> None:
+        if not self._admitted():
+            await self._error("not_admitted")
+            return
+        target = content.get("to")
+        cid = content.get("cid")
+        if (
+            isinstance(target, bool)
+            or not isinstance(target, int)
+            or not isinstance(cid, str)
+            or not 0 < len(cid) <= 40
+        ):
+            await self._error("invalid")
+            return
+        frame: dict[str, Any] = {"type": "signal", "cid": cid}
+        if "description" in content:
+            description = content["description"]
+            if (
+                not isinstance(description, dict)
+                or description.get("type") not in ("offer", "answer")
+                or not isinstance(description.get("sdp"), str)
+            ):
+                await self._error("invalid")
+                return
+            sdp = description["sdp"]
+            if getattr(settings, "VIDEO_TEST_REWRITE_FINGERPRINTS", False):
+                sdp = _rewrite_fingerprint(sdp)
+            frame["description"] = {"type": description["type"], "sdp": sdp}
+        elif "candidate" in content:
+            candidate = content["candidate"]
+            if candidate is not None and not isinstance(candidate, dict):
+                await self._error("invalid")
+                return
+            if candidate is not None:
+                candidate = {
+                    key: candidate.get(key)
+                    for key in ("candidate", "sdpMid", "sdpMLineIndex", "usernameFragment")
+                    if key in candidate
+                }
+                if not isinstance(candidate.get("candidate", ""), str):
+                    await self._error("invalid")
+                    return
+            frame["candidate"] = candidate
+        else:
+            await self._error("invalid")
+            return
+        channels = await database_sync_to_async(self._target_channels)(target)
+        if not channels:
+            await self._error("no_peer", participant=target)
+            return
+        assert self.participant is not None
+        frame["from"] = self.participant.pk
+        for channel in channels:
+            await self.channel_layer.send(channel, {"type": "call.signal", "frame": frame})
+
+    def _target_channels(self, target: int) -> list[str]:
+        assert self.participant is not None
+        if target == self.participant.pk:
+            return []
+        return list(
+            Presence.objects.filter(
+                participant_id=target,
+                participant__call_id=self.participant.call_id,
+                participant__state=ParticipantState.ADMITTED,
+                left_at__isnull=True,
+            ).values_list("channel_name", flat=True)
+        )
+
+    async def _on_chat(self, content: dict[str, Any]) -> None:
+        if not self._admitted():
+            await self._error("not_admitted")
+            return
+        text = content.get("text")
+        if not isinstance(text, str) or not text.strip():
+            await self._error("invalid")
+            return
+        if len(text) > MAX_CHAT_CHARS:
+            await self._error("too_large")
+            return
+        assert self.participant is not None and self.group is not None
+        await self.channel_layer.group_send(
+            self.group,
+            {
+                "type": "call.chat",
+                "frame": {
+                    "type": "chat",
+                    "from": self.participant.pk,
+                    "name": self.participant.display_name,
+                    "text": text.strip(),
+                    "at": timezone.now().isoformat(),
+                },
+            },
+        )
+
+    async def _on_media(self, content: dict[str, Any]) -> None:
+        if not self._admitted():
+            await self._error("not_admitted")
+            return
+        assert self.participant is not None and self.group is not None
+        frame = {"type": "media", "from": self.participant.pk}
+        for key in ("audio", "video", "screen"):
+            if isinstance(content.get(key), bool):
+                frame[key] = content[key]
+        await self.channel_layer.group_send(self.group, {"type": "call.chat", "frame": frame})
+
+    async def _on_host_action(self, content: dict[str, Any]) -> None:
+        kind = content["type"]
+        if kind in ("admit", "remove") and (
+            isinstance(content.get("participant"), bool)
+            or not isinstance(content.get("participant"), int)
+        ):
+            await self._error("invalid")
+            return
+        if kind == "lock" and not isinstance(content.get("locked"), bool):
+            await self._error("invalid")
+            return
+        result = await database_sync_to_async(self._host_action)(kind, content)
+        if result:
+            await self._error(result[0], message=result[1])
+
+    def _host_action(self, kind: str, content: dict[str, Any]) -> tuple[str, str] | None:
+        assert self.participant is not None
+        host = self.participant
+        try:
+            if kind == "admit":
+                services.participant_admit(host=host, participant_id=content["participant"])
+            elif kind == "remove":
+                services.participant_remove(host=host, participant_id=content["participant"])
+            elif kind == "admit_all":
+                services.participant_admit_all(host=host)
+            elif kind == "lock":
+                services.call_lock(host=host, locked=content["locked"])
+            else:
+                services.call_end(host=host)
+        except PermissionDeniedError as error:
+            return "forbidden", self._text(error.message)
+        except ApplicationError as error:
+            return "rejected", self._text(error.message)
+        return None
+
+    async def _on_leave(self, content: dict[str, Any]) -> None:
+        if self.presence is not None:
+            presence, self.presence = self.presence, None
+            await database_sync_to_async(services.presence_leave)(
+                presence=presence, on_purpose=True
+            )
+        await self.close(code=1000)
+
+    # --- pushes from the channel layer ----------------------------------------------------
+
+    async def call_roster(self, event: dict[str, Any]) -> None:
+        if self.participant is None:
+            return
+        me = next((p for p in event["participants"] if p["id"] == self.participant.pk), None)
+        if me is None:
+            refusal = await database_sync_to_async(self._fresh)()
+            if refusal is not None:
+                await self._refuse(refusal.code, self._text(refusal.message))
+            return
+        was = self.state
+        self.state = me["state"]
+        if self.state == ParticipantState.ADMITTED:
+            if was != ParticipantState.ADMITTED:
+                await self.send_json(
+                    {
+                        "type": "admitted",
+                        "ice_servers": turn.ice_servers_for(participant_id=self.participant.pk),
+                        "ice_transport_policy": turn.ice_transport_policy(),
+                    }
+                )
+            await self.send_json(
+                {"type": "roster", "participants": event["participants"], "locked": event["locked"]}
+            )
+        else:
+            await self.send_json({"type": "waiting", "locked": event["locked"]})
+
+    async def call_signal(self, event: dict[str, Any]) -> None:
+        if self._admitted():
+            await self.send_json(event["frame"])
+
+    async def call_chat(self, event: dict[str, Any]) -> None:
+        if self._admitted():
+            await self.send_json(event["frame"])
+
+    async def call_left(self, event: dict[str, Any]) -> None:
+        if self._admitted():
+            await self.send_json({"type": "left", "participant": event["participant"]})
+
+    async def call_ended(self, event: dict[str, Any]) -> None:
+        self.presence = None  # call_end has closed every presence already
+        await self.send_json({"type": "ended", "message": self._text(_("The call has ended."))})
+        await self.close(code=CLOSE_ENDED)
+
+    # --- errors ---------------------------------------------------------------------------
+
+    def _text(self, message: Any) -> str:
+        with translation.override(self.language):
+            return str(message)
+
+    async def _error(self, code: str, **extra: Any) -> None:
+        self.errors += 1
+        frame: dict[str, Any] = {"type": "error", "code": code}
+        frame.update({key: value for key, value in extra.items() if value is not None})
+        frame.setdefault("message", self._text(_ERROR_TEXTS.get(code, _NOT_UNDERSTOOD)))
+        await self.send_json(frame)
+        if self.errors >= MAX_ERRORS:
+            await self.close(code=CLOSE_TOO_MANY_ERRORS)

@@ -1,0 +1,94 @@
+"""Reads for video calls, through the access rules, audited."""
+
+# mypy: disallow-untyped-defs, disallow-incomplete-defs
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from sprechstunde.appointments import permissions as appointment_permissions
+from sprechstunde.appointments.choices import Channel
+from sprechstunde.appointments.models import Appointment
+from sprechstunde.audit.services import audit_record
+
+from . import permissions
+from .choices import ParticipantState
+from .models import Call, InterpreterInvitation, Participant
+from .services import token_hash
+
+
+@dataclass(frozen=True)
+class CallAccess:
+    appointment: Appointment
+    role: str
+
+
+def appointment_for_call(*, user: Any, appointment_pk: int) -> CallAccess | None:
+    """The video appointment and `user`'s role in its call, or None when they are no part
+    of it (another case manager's client, a team lead, a phone appointment, ...)."""
+    appointment = (
+        Appointment.objects.select_related("client", "case_manager")
+        .filter(pk=appointment_pk)
+        .first()
+    )
+    if appointment is None:
+        return None
+    role = permissions.role_for_user(user=user, appointment=appointment)
+    if role is None:
+        return None
+    audit_record(
+        actor=user, action="video_call.read", target=appointment, client_id=appointment.client_id
+    )
+    return CallAccess(appointment=appointment, role=role)
+
+
+def invitation_for_token(*, token: str) -> InterpreterInvitation | None:
+    """The interpreter invitation behind a link, valid or not (the page says why not)."""
+    if not token or len(token) > 100:
+        return None
+    return (
+        InterpreterInvitation.objects.select_related("call__appointment")
+        .filter(token_hash=token_hash(token))
+        .first()
+    )
+
+
+def invitation_list_for_call(*, call: Call) -> QuerySet[InterpreterInvitation]:
+    return InterpreterInvitation.objects.filter(call=call).order_by("created_at", "id")
+
+
+def waiting_list_for_user(*, user: Any) -> list[dict[str, Any]]:
+    """For the "someone is waiting" notice on staff pages: today's video calls of `user`'s
+    caseload where somebody waits now. Names only, nothing else about the client."""
+    ids = appointment_permissions.managed_case_manager_ids(user=user)
+    if not ids:
+        return []
+    now = timezone.now()
+    waiting = (
+        Participant.objects.filter(
+            call__appointment__case_manager_id__in=ids,
+            call__appointment__channel=Channel.VIDEO,
+            call__closed_at__isnull=True,
+            call__appointment__starts_at__lte=now + permissions.INTERPRETER_OPENS_BEFORE,
+            call__appointment__ends_at__gte=now - permissions.JOIN_CLOSES_AFTER,
+            state=ParticipantState.WAITING,
+            presences__left_at__isnull=True,
+            presences__isnull=False,
+        )
+        .select_related("call__appointment")
+        .distinct()
+        .order_by("created_at")
+    )
+    rows: dict[int, dict[str, Any]] = {}
+    for participant in waiting:
+        appointment = participant.call.appointment
+        row = rows.setdefault(
+            appointment.pk, {"appointment": appointment.pk, "names": [], "count": 0}
+        )
+        row["names"].append(participant.display_name)
+        row["count"] += 1
+    return list(rows.values())

@@ -1,0 +1,443 @@
+"""Writes for video calls: the call of an appointment, joining, the waiting room, interpreter
+links, leaving and ending, and the attendance record that feeds the figures."""
+
+# mypy: disallow-untyped-defs, disallow-incomplete-defs
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import secrets
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from sprechstunde.appointments.choices import AppointmentStatus
+from sprechstunde.appointments.models import Appointment
+from sprechstunde.appointments.services import MAX_APPOINTMENT_MINUTES, attendance_mark
+from sprechstunde.audit.services import audit_record
+from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+
+from . import events, permissions
+from .choices import MAX_PARTICIPANTS, InterpreterKind, ParticipantRole, ParticipantState
+from .models import Call, InterpreterInvitation, Participant, Presence
+
+logger = logging.getLogger(__name__)
+
+NAME_MAX_LENGTH = 80
+LANGUAGE_MAX_LENGTH = 60
+
+
+class CallRefusedError(ApplicationError):
+    """Joining is refused; `code` tells the page which help to show."""
+
+    def __init__(self, message: Any, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _audit(actor: Any, action: str, target: Any, call: Call) -> None:
+    audit_record(actor=actor, action=action, target=target, client_id=call.appointment.client_id)
+
+
+def call_get_or_create(*, appointment: Appointment) -> Call:
+    """The call of a video appointment; made on first use (two tabs at once get the same)."""
+    call = Call.objects.filter(appointment=appointment).first()
+    if call is not None:
+        return call
+    try:
+        with transaction.atomic():
+            return Call.objects.create(appointment=appointment)
+    except IntegrityError:
+        return Call.objects.get(appointment=appointment)
+
+
+def participant_for_user(*, call: Call, user: Any, role: str) -> Participant:
+    """The participant row of a case manager or client; staff are admitted from the start."""
+    participant = Participant.objects.filter(call=call, user=user).first()
+    if participant is not None:
+        return participant
+    state = ParticipantState.ADMITTED if role == ParticipantRole.STAFF else ParticipantState.WAITING
+    try:
+        with transaction.atomic():
+            return Participant.objects.create(
+                call=call,
+                user=user,
+                role=role,
+                display_name=(user.display_name or "")[:NAME_MAX_LENGTH],
+                state=state,
+                admitted_at=timezone.now() if state == ParticipantState.ADMITTED else None,
+            )
+    except IntegrityError:
+        return Participant.objects.get(call=call, user=user)
+
+
+# --- interpreters ---------------------------------------------------------------------------
+
+
+def interpreter_invite(
+    *, actor: Any, appointment: Appointment, kind: str, language: str = ""
+) -> tuple[InterpreterInvitation, str]:
+    """A new interpreter link for this appointment's call. The token (256 bits) is returned
+    once, to be passed on; only its hash is stored."""
+    if not permissions.can_invite_interpreter(user=actor, appointment=appointment):
+        raise PermissionDeniedError(_("You may not invite anyone to this call."))
+    if kind not in InterpreterKind.values:
+        raise ApplicationError(_("Choose the kind of interpreting."), field="kind")
+    language = " ".join(language.split())
+    if len(language) > LANGUAGE_MAX_LENGTH:
+        raise ApplicationError(_("The language name is too long."), field="language")
+    call = call_get_or_create(appointment=appointment)
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        invitation = InterpreterInvitation.objects.create(
+            call=call, kind=kind, language=language, token_hash=token_hash(token), created_by=actor
+        )
+        _audit(actor, "video_call.interpreter_invite", invitation, call)
+    return invitation, token
+
+
+def interpreter_revoke(*, actor: Any, invitation: InterpreterInvitation) -> InterpreterInvitation:
+    """The link stops working at once, and an interpreter who joined with it is put out."""
+    call = invitation.call
+    if permissions.role_for_user(user=actor, appointment=call.appointment) != ParticipantRole.STAFF:
+        raise PermissionDeniedError(_("You may not change this call."))
+    with transaction.atomic():
+        invitation = InterpreterInvitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.revoked_at is None:
+            invitation.revoked_at = timezone.now()
+            invitation.revoked_by = actor
+            invitation.save(update_fields=["revoked_at", "revoked_by"])
+            Participant.objects.filter(invitation=invitation).update(
+                state=ParticipantState.REMOVED, removed_at=timezone.now()
+            )
+            _audit(actor, "video_call.interpreter_revoke", invitation, call)
+            events.push_roster(call)
+    return invitation
+
+
+def interpreter_participant_create(
+    *, invitation: InterpreterInvitation, display_name: str
+) -> Participant:
+    """The interpreter typed a name on the link's page: a waiting participant for the call."""
+    invitation = InterpreterInvitation.objects.select_related("call__appointment").get(
+        pk=invitation.pk
+    )
+    problem = permissions.invitation_problem(invitation=invitation)
+    if problem:
+        raise CallRefusedError(invitation_problem_text(problem), code=problem)
+    name = " ".join(display_name.split())
+    if not name:
+        raise ApplicationError(_("Please type your name."), field="display_name")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ApplicationError(_("The name is too long."), field="display_name")
+    with transaction.atomic():
+        participant = Participant.objects.create(
+            call=invitation.call,
+            invitation=invitation,
+            role=ParticipantRole.INTERPRETER,
+            display_name=name,
+            state=ParticipantState.WAITING,
+        )
+        _audit(None, "video_call.interpreter_enter", participant, invitation.call)
+    return participant
+
+
+def invitation_problem_text(problem: str) -> Any:
+    texts = {
+        "revoked": _("This link has been withdrawn. Please ask the Jobcenter for a new one."),
+        "closed": _("This call has ended."),
+        "cancelled": _("This appointment no longer takes place by video."),
+        "early": _("This link works from 15 minutes before the appointment."),
+        "expired": _("This link has expired. Please ask the Jobcenter for a new one."),
+    }
+    return texts.get(problem, _("This link is not valid."))
+
+
+# --- joining and the waiting room -----------------------------------------------------------
+
+
+def participant_refusal(*, participant: Participant) -> CallRefusedError | None:
+    """Why this participant may not be connected now (checked on connect and every frame)."""
+    call = participant.call
+    if participant.state == ParticipantState.REMOVED:
+        return CallRefusedError(_("You are no longer part of this call."), code="removed")
+    if call.closed_at is not None:
+        return CallRefusedError(_("This call has ended."), code="closed")
+    if participant.invitation_id is not None:
+        assert participant.invitation is not None
+        problem = permissions.invitation_problem(invitation=participant.invitation)
+        if problem:
+            return CallRefusedError(invitation_problem_text(problem), code=problem)
+    elif not permissions.is_join_open(appointment=call.appointment):
+        return CallRefusedError(_("The call is not open at this time."), code="not_open")
+    return None
+
+
+def presence_enter(*, participant: Participant, channel_name: str, session: str) -> Presence:
+    """A page of this participant connected. Staff are in at once; others wait unless
+    they were admitted before (a reconnect after a network change keeps them in)."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=participant.call_id)
+        participant = Participant.objects.select_related(
+            "call__appointment", "invitation__call__appointment"
+        ).get(pk=participant.pk)  # the caller just read it: it exists
+        refusal = participant_refusal(participant=participant)
+        if refusal is not None:
+            raise refusal
+        if participant.state == ParticipantState.WAITING and call.is_locked:
+            raise CallRefusedError(
+                _("The call is locked. Please wait for your case manager to contact you."),
+                code="locked",
+            )
+        now = timezone.now()
+        admitted = participant.state == ParticipantState.ADMITTED
+        if admitted and not _room_for(call, participant):
+            raise CallRefusedError(_("The call is full."), code="full")
+        presence = Presence.objects.create(
+            participant=participant,
+            channel_name=channel_name,
+            session=session,
+            admitted_at=now if admitted else None,
+        )
+        if admitted and call.started_at is None:
+            call.started_at = now
+        call.ended_at = None
+        call.save(update_fields=["started_at", "ended_at"])
+        _audit(participant.user, "video_call.join", presence, call)
+        events.push_roster(call)
+    return presence
+
+
+def _room_for(call: Call, participant: Participant) -> bool:
+    others = (
+        Presence.objects.filter(
+            participant__call=call,
+            participant__state=ParticipantState.ADMITTED,
+            left_at__isnull=True,
+        )
+        .exclude(participant=participant)
+        .values("participant")
+        .distinct()
+        .count()
+    )
+    return others < MAX_PARTICIPANTS - 1
+
+
+def presence_leave(*, presence: Presence, on_purpose: bool = False) -> None:
+    """A page closed or lost its connection. When the last person has gone the call ends
+    (until someone comes back) and attendance is recorded."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().filter(pk=presence.participant.call_id).first()
+        if call is None:
+            return
+        updated = Presence.objects.filter(pk=presence.pk, left_at__isnull=True).update(
+            left_at=timezone.now()
+        )
+        if not updated:
+            return
+        participant = presence.participant
+        _audit(participant.user, "video_call.leave", presence, call)
+        if on_purpose:
+            events.push_left(call, participant.pk)
+        nobody_left = not Presence.objects.filter(
+            participant__call=call, left_at__isnull=True
+        ).exists()
+        if nobody_left and call.started_at is not None:
+            call.ended_at = timezone.now()
+            call.save(update_fields=["ended_at"])
+            _record_attendance(call)
+        events.push_roster(call)
+
+
+def _require_host(host: Participant) -> Call:
+    found = Participant.objects.select_related("call__appointment").filter(pk=host.pk).first()
+    if found is None:
+        raise PermissionDeniedError(_("Only the case manager can do this."))
+    host = found
+    if host.role != ParticipantRole.STAFF or host.state != ParticipantState.ADMITTED:
+        raise PermissionDeniedError(_("Only the case manager can do this."))
+    if permissions.role_for_user(user=host.user, appointment=host.call.appointment) != (
+        ParticipantRole.STAFF
+    ):
+        raise PermissionDeniedError(_("Only the case manager can do this."))
+    return host.call
+
+
+def _guest(call: Call, participant_id: Any) -> Participant:
+    participant = Participant.objects.filter(call=call, pk=participant_id).first()
+    if participant is None or participant.role == ParticipantRole.STAFF:
+        raise ApplicationError(_("This person is not in the call."))
+    return participant
+
+
+def participant_admit(*, host: Participant, participant_id: Any) -> Participant:
+    """Let one waiting person in."""
+    call = _require_host(host)
+    with transaction.atomic():
+        participant = _guest(call, participant_id)
+        if participant.state == ParticipantState.WAITING:
+            _admit(call, participant)
+            _audit(host.user, "video_call.admit", participant, call)
+            events.push_roster(call)
+    return participant
+
+
+def _admit(call: Call, participant: Participant) -> None:
+    now = timezone.now()
+    participant.state = ParticipantState.ADMITTED
+    participant.admitted_at = now
+    participant.save(update_fields=["state", "admitted_at"])
+    Presence.objects.filter(
+        participant=participant, left_at__isnull=True, admitted_at__isnull=True
+    ).update(admitted_at=now)
+    if call.started_at is None:
+        Call.objects.filter(pk=call.pk, started_at__isnull=True).update(started_at=now)
+
+
+def participant_admit_all(*, host: Participant) -> int:
+    """Let everyone in who is waiting now (up to the size limit of a call)."""
+    call = _require_host(host)
+    admitted = 0
+    with transaction.atomic():
+        waiting = Participant.objects.filter(
+            call=call,
+            state=ParticipantState.WAITING,
+            presences__isnull=False,
+            presences__left_at__isnull=True,
+        ).distinct()
+        for participant in waiting:
+            _admit(call, participant)
+            _audit(host.user, "video_call.admit", participant, call)
+            admitted += 1
+        if admitted:
+            events.push_roster(call)
+    return admitted
+
+
+def participant_remove(*, host: Participant, participant_id: Any) -> Participant:
+    """Put someone out of the call or the waiting room; they cannot come back to this call."""
+    call = _require_host(host)
+    with transaction.atomic():
+        participant = _guest(call, participant_id)
+        if participant.state != ParticipantState.REMOVED:
+            participant.state = ParticipantState.REMOVED
+            participant.removed_at = timezone.now()
+            participant.save(update_fields=["state", "removed_at"])
+            _audit(host.user, "video_call.remove", participant, call)
+            events.push_roster(call)
+    return participant
+
+
+def call_lock(*, host: Participant, locked: bool) -> Call:
+    """While locked nobody new can enter the waiting room; people already admitted stay."""
+    call = _require_host(host)
+    with transaction.atomic():
+        Call.objects.filter(pk=call.pk).update(is_locked=bool(locked))
+        call.is_locked = bool(locked)
+        _audit(host.user, "video_call.lock" if locked else "video_call.unlock", call, call)
+        events.push_roster(call)
+    return call
+
+
+def call_end(*, host: Participant) -> Call:
+    """Staff end the call for everyone: all pages hang up and nobody can join again."""
+    call = _require_host(host)
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call.pk)
+        if call.closed_at is not None:
+            return call
+        now = timezone.now()
+        call.closed_at = now
+        call.closed_by = host.user
+        Presence.objects.filter(participant__call=call, left_at__isnull=True).update(left_at=now)
+        if call.started_at is not None:
+            call.ended_at = now
+        call.save(update_fields=["closed_at", "closed_by", "ended_at"])
+        _audit(host.user, "video_call.end", call, call)
+        if call.started_at is not None:
+            _record_attendance(call)
+        events.push_ended(call)
+    return call
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+def _intervals(call: Call, role: str) -> list[tuple[datetime.datetime, datetime.datetime]]:
+    spans: list[tuple[datetime.datetime, datetime.datetime]] = []
+    for admitted_at, left_at in Presence.objects.filter(
+        participant__call=call,
+        participant__role=role,
+        admitted_at__isnull=False,
+        left_at__isnull=False,
+    ).values_list("admitted_at", "left_at"):
+        if admitted_at is not None and left_at is not None and left_at > admitted_at:
+            spans.append((admitted_at, left_at))
+    return spans
+
+
+def call_overlap(*, call: Call) -> datetime.timedelta:
+    """How long the case manager's side and the client were in the call together."""
+    total = datetime.timedelta()
+    staff = _intervals(call, ParticipantRole.STAFF)
+    client = _intervals(call, ParticipantRole.CLIENT)
+    # Merge the client's spans first, so that two tabs do not count twice.
+    merged: list[list[datetime.datetime]] = []
+    for start, end in sorted(client):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    staff_merged: list[list[datetime.datetime]] = []
+    for start, end in sorted(staff):
+        if staff_merged and start <= staff_merged[-1][1]:
+            staff_merged[-1][1] = max(staff_merged[-1][1], end)
+        else:
+            staff_merged.append([start, end])
+    for s_start, s_end in staff_merged:
+        for c_start, c_end in merged:
+            start, end = max(s_start, c_start), min(s_end, c_end)
+            if end > start:
+                total += end - start
+    return total
+
+
+def _record_attendance(call: Call) -> None:
+    """When case manager and client met in the call, the appointment was held; the minutes
+    they spent together become its actual duration (the figures read it)."""
+    appointment = Appointment.objects.get(pk=call.appointment_id)
+    if appointment.status != AppointmentStatus.BOOKED:
+        return  # already recorded (by hand or by an earlier part of this call)
+    together = call_overlap(call=call)
+    if together <= datetime.timedelta():
+        return
+    minutes = min(MAX_APPOINTMENT_MINUTES, max(1, round(together.total_seconds() / 60)))
+    host = (
+        Participant.objects.filter(call=call, role=ParticipantRole.STAFF)
+        .select_related("user")
+        .order_by("-admitted_at")
+    )
+    for participant in host:
+        if permissions.role_for_user(user=participant.user, appointment=appointment) is None:
+            continue
+        try:
+            with transaction.atomic():
+                attendance_mark(
+                    actor=participant.user,
+                    appointment=appointment,
+                    status=AppointmentStatus.HELD,
+                    actual_minutes=minutes,
+                )
+        except ApplicationError as error:
+            # E.g. the call took place entirely before the planned start: the case manager
+            # records attendance by hand then.
+            logger.info("Call %s: attendance not recorded: %s", call.pk, error)
+        return

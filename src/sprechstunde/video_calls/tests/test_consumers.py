@@ -1,0 +1,293 @@
+"""The signalling websocket through the whole ASGI stack: who may connect, the waiting room,
+forwarding of signals only between admitted participants of one call, chat, host actions,
+and what happens to garbage, oversized and too many frames (the server and other calls go on)."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from django.urls import reverse
+
+from sprechstunde.video_calls import services
+from sprechstunde.video_calls.choices import ParticipantState
+from sprechstunde.video_calls.consumers import CLOSE_FORBIDDEN, MAX_FRAME_BYTES
+from sprechstunde.video_calls.models import Participant, Presence
+
+from .conftest import browser_for, communicator, receive_until, run, session_cookie, ws_path
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OFFER = {"type": "offer", "sdp": "v=0\r\na=fingerprint:sha-256 AB:CD:EF\r\n"}
+
+
+async def join(call, cookie):
+    socket = communicator(ws_path(call), cookie=cookie)
+    connected, _code = await socket.connect()
+    assert connected
+    first = await socket.receive_json_from()
+    return socket, first
+
+
+async def admitted_pair(call, host_cookie, guest_cookie):
+    host, welcome = await join(call, host_cookie)
+    assert welcome["state"] == "admitted"
+    guest, guest_welcome = await join(call, guest_cookie)
+    assert guest_welcome["type"] == "welcome" and guest_welcome["state"] == "waiting"
+    assert "participants" not in guest_welcome  # the waiting room shows nobody
+    roster, _ = await receive_until(host, "roster")
+    waiting = [p for p in roster["participants"] if p["state"] == "waiting"]
+    assert [p["id"] for p in waiting] == [guest_welcome["me"]]
+    await host.send_json_to({"type": "admit", "participant": guest_welcome["me"]})
+    await receive_until(guest, "admitted")
+    await receive_until(guest, "roster")
+    return host, welcome["me"], guest, guest_welcome["me"]
+
+
+def test_admitted_participants_exchange_signals_and_chat(call, case_manager, portal_client):
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+
+    async def scenario():
+        host, host_id, guest, guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        await guest.send_json_to(
+            {"type": "signal", "to": host_id, "cid": "c1", "description": OFFER}
+        )
+        signal, _ = await receive_until(host, "signal")
+        await guest.send_json_to(
+            {
+                "type": "signal",
+                "to": host_id,
+                "cid": "c1",
+                "candidate": {
+                    "candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host",
+                    "sdpMid": "0",
+                    "evil": "x",
+                },
+            }
+        )
+        candidate, _ = await receive_until(host, "signal")
+        await host.send_json_to({"type": "chat", "text": " Guten Tag "})
+        chat, _ = await receive_until(guest, "chat")
+        await host.send_json_to({"type": "leave"})
+        left = await host.receive_close()
+        await guest.disconnect()
+        return signal, candidate, chat, guest_id, left
+
+    signal, candidate, chat, guest_id, left = run(scenario)
+    assert signal["from"] == guest_id and signal["description"] == OFFER and signal["cid"] == "c1"
+    assert candidate["candidate"] == {
+        "candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host",
+        "sdpMid": "0",
+    }
+    assert chat["text"] == "Guten Tag"
+    assert left == 1000
+    assert not Presence.objects.filter(left_at__isnull=True).exists()
+
+
+def test_client_of_another_case_manager_is_refused(call, foreign_client):
+    cookie = session_cookie(foreign_client.user)
+
+    async def scenario():
+        socket, first = await join(call, cookie)
+        code = await socket.receive_close()
+        return first, code
+
+    first, code = run(scenario)
+    assert first["type"] == "refused" and first["code"] == "forbidden"
+    assert code == CLOSE_FORBIDDEN
+    assert not Participant.objects.filter(user=foreign_client.user).exists()
+
+
+def test_anonymous_and_signal_for_another_call_are_refused(
+    call, foreign_appointment, case_manager, other_case_manager, portal_client
+):
+    other_call = services.call_get_or_create(appointment=foreign_appointment)
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+    other_cookie = session_cookie(other_case_manager)
+
+    async def scenario():
+        anonymous, first = await join(call, None)
+        anonymous_code = await anonymous.receive_close()
+        host, _host_id, guest, _guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        # The other call's host is connected, but not part of this call: no forwarding.
+        other_host, other_welcome = await join(other_call, other_cookie)
+        await host.send_json_to(
+            {"type": "signal", "to": other_welcome["me"], "cid": "x", "description": OFFER}
+        )
+        error, _ = await receive_until(host, "error")
+        # The host of this call cannot connect to the other call either.
+        _intruder, refused = await join(other_call, host_cookie)
+        await other_host.send_json_to({"type": "ping"})
+        _pong, skipped = await receive_until(other_host, "pong")
+        for socket in (host, guest, other_host):
+            await socket.disconnect()
+        return first, anonymous_code, error, refused, skipped
+
+    first, anonymous_code, error, refused, skipped = run(scenario)
+    assert first["type"] == "refused" and anonymous_code == CLOSE_FORBIDDEN
+    assert error["code"] == "no_peer"
+    assert refused["type"] == "refused"
+    assert all(frame["type"] != "signal" for frame in skipped)
+
+
+def test_waiting_people_cannot_signal_or_chat(call, case_manager, portal_client):
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+
+    async def scenario():
+        host, host_welcome = await join(call, host_cookie)
+        guest, _welcome = await join(call, guest_cookie)
+        await guest.send_json_to(
+            {"type": "signal", "to": host_welcome["me"], "cid": "c", "description": OFFER}
+        )
+        signal_error, _ = await receive_until(guest, "error")
+        await guest.send_json_to({"type": "chat", "text": "hallo"})
+        chat_error, _ = await receive_until(guest, "error")
+        await guest.send_json_to({"type": "admit", "participant": _welcome["me"]})
+        admit_error, _ = await receive_until(guest, "error")
+        for socket in (host, guest):
+            await socket.disconnect()
+        return signal_error, chat_error, admit_error
+
+    signal_error, chat_error, admit_error = run(scenario)
+    assert signal_error["code"] == chat_error["code"] == "not_admitted"
+    assert admit_error["code"] == "forbidden"
+    assert Participant.objects.get(user=portal_client.user).state == ParticipantState.WAITING
+
+
+def test_garbage_frames_get_errors_and_the_connection_and_other_calls_go_on(
+    call, foreign_appointment, case_manager, other_case_manager, portal_client
+):
+    other_call = services.call_get_or_create(appointment=foreign_appointment)
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+    other_cookie = session_cookie(other_case_manager)
+
+    async def scenario():
+        host, _host_id, guest, _guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        other_host, _ = await join(other_call, other_cookie)
+        garbage = [
+            "not json",
+            "[1, 2, 3]",
+            '{"type": 5}',
+            '{"type": "teleport"}',
+            '{"type": "signal", "to": "1", "cid": "c", "description": {}}',
+            '{"type": "signal", "to": true, "cid": "c", "candidate": null}',
+            '{"type": "signal", "to": 1, "cid": "' + "c" * 41 + '", "candidate": null}',
+            '{"type": "signal", "to": 1, "cid": "c",'
+            ' "description": {"type": "pranswer", "sdp": ""}}',
+            '{"type": "chat", "text": ""}',
+            '{"type": "chat", "text": "' + "x" * 1001 + '"}',
+            '{"type": "lock", "locked": "yes"}',
+            '{"type": "remove", "participant": "all"}',
+            '{"type": "x", "pad": "' + "x" * MAX_FRAME_BYTES + '"}',
+        ]
+        codes = []
+        for text in garbage:
+            await guest.send_text(text)
+            error, _ = await receive_until(guest, "error")
+            codes.append(error["code"])
+        await guest.send_bytes(b"\x00\xff")
+        error, _ = await receive_until(guest, "error")
+        codes.append(error["code"])
+        await guest.send_json_to({"type": "ping"})
+        await receive_until(guest, "pong")
+        await other_host.send_json_to({"type": "ping"})
+        await receive_until(other_host, "pong")
+        for socket in (host, guest, other_host):
+            await socket.disconnect()
+        return codes
+
+    codes = run(scenario)
+    assert codes == [
+        "malformed",
+        "malformed",
+        "malformed",
+        "unknown_type",
+        "invalid",
+        "invalid",
+        "invalid",
+        "invalid",
+        "invalid",
+        "too_large",
+        "invalid",
+        "invalid",
+        "too_large",
+        "malformed",
+    ]
+    assert Participant.objects.get(user=portal_client.user).state == ParticipantState.ADMITTED
+
+
+def test_frames_are_rate_limited_per_connection(call, case_manager, settings):
+    settings.VIDEO_WS_FRAME_RATE = (5, 60.0)
+    cookie = session_cookie(case_manager)
+
+    async def scenario():
+        host, _ = await join(call, cookie)
+        answers = []
+        for _i in range(7):
+            await host.send_json_to({"type": "ping"})
+            answers.append((await host.receive_json_from())["type"])
+        await host.disconnect()
+        return answers
+
+    assert run(scenario) == ["pong"] * 5 + ["error"] * 2
+
+
+def test_removed_person_is_cut_off_and_cannot_rejoin(call, case_manager, portal_client):
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+
+    async def scenario():
+        host, _host_id, guest, guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        await host.send_json_to({"type": "remove", "participant": guest_id})
+        refused, _ = await receive_until(guest, "refused")
+        code = await guest.receive_close()
+        _again, first = await join(call, guest_cookie)
+        await host.disconnect()
+        return refused, code, first
+
+    refused, code, first = run(scenario)
+    assert refused["code"] == "removed" and code == CLOSE_FORBIDDEN
+    assert first["type"] == "refused" and first["code"] == "removed"
+
+
+def test_interpreter_joins_by_link_and_is_cut_off_when_revoked(call, case_manager):
+    invitation, token = services.interpreter_invite(
+        actor=case_manager, appointment=call.appointment, kind="sign"
+    )
+    browser = browser_for(None)
+    url = reverse("video_calls:interpreter", kwargs={"token": token})
+    assert browser.post(url, {"display_name": "Ina Dolmetsch"}).status_code == 302
+    cookie = browser.cookies["sessionid"].value
+    host_cookie = session_cookie(case_manager)
+
+    async def scenario():
+        host, _ = await join(call, host_cookie)
+        interpreter, welcome = await join(call, cookie)
+        await receive_until(host, "roster")
+        await database_sync_to_async(services.interpreter_revoke)(
+            actor=case_manager, invitation=invitation
+        )
+        await interpreter.send_json_to({"type": "ping"})
+        refused, _ = await receive_until(interpreter, "refused")
+        await host.disconnect()
+        return welcome, refused
+
+    welcome, refused = run(scenario)
+    assert welcome["state"] == "waiting" and welcome["role"] == "interpreter"
+    assert refused["code"] == "removed"
+
+
+def test_test_hook_rewrites_fingerprints_only_when_set(call, case_manager, portal_client, settings):
+    settings.VIDEO_TEST_REWRITE_FINGERPRINTS = True
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+
+    async def scenario():
+        host, host_id, guest, _guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        await guest.send_json_to(
+            {"type": "signal", "to": host_id, "cid": "c", "description": OFFER}
+        )
+        signal, _ = await receive_until(host, "signal")
+        for socket in (host, guest):
+            await socket.disconnect()
+        return signal
+
+    signal = run(scenario)
+    assert "a=fingerprint:sha-256 00:CD:EF" in signal["description"]["sdp"]

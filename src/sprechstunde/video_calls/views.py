@@ -1,0 +1,329 @@
+"""Call pages: the call of a video appointment (staff and client), the interpreter link,
+interpreter invitations, and the "someone is waiting" feed for staff pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.cache import never_cache
+
+from sprechstunde.accounts.selectors import user_has_second_factor
+from sprechstunde.appointments.services import access_denied_record
+from sprechstunde.audit.services import audit_record
+from sprechstunde.core.errors import ApplicationError
+from sprechstunde.core.middleware import allow_features
+
+from . import permissions, selectors, services
+from .choices import ParticipantRole, ParticipantState
+from .forms import InterpreterInviteForm, InterpreterNameForm
+from .models import Call, InterpreterInvitation, Participant
+
+CALL_FEATURES = ("camera", "microphone", "display-capture")
+# The interpreter's page remembers who they are in the session (they have no account).
+SESSION_KEY = "video_calls.interpreters"
+
+
+def _deny(user: Any, pk: int) -> None:
+    access_denied_record(
+        user=user,
+        action="video_call.access_denied",
+        target_type="appointments.appointment",
+        target_id=pk,
+    )
+    raise Http404
+
+
+def _texts() -> dict[str, Any]:
+    """The strings call.js shows, in the page's language."""
+    return {
+        "denied": _(
+            "The browser does not allow the camera or microphone. Allow them in the browser's "
+            "site settings (the lock symbol next to the address) and try again, or join "
+            "without them and use the chat."
+        ),
+        "noDevice": _(
+            "No camera or microphone was found. You can join with audio only, or without "
+            "them and use the chat."
+        ),
+        "deviceError": _(
+            "The camera or microphone could not be started. Close other apps using it."
+        ),
+        "camera": _("Camera"),
+        "microphone": _("Microphone"),
+        "connecting": _("Connecting …"),
+        "reconnecting": _("Connection lost. Reconnecting …"),
+        "waiting": _("You are in the waiting room."),
+        "locked": _("The call is locked at the moment. Please wait."),
+        "inCall": _("You are in the call."),
+        "ended": _("The call has ended."),
+        "left": _("You have left the call."),
+        "connectionProblem": _("There is a problem with the connection."),
+        "admit": _("Let in"),
+        "remove": _("Remove"),
+        "nobodyWaiting": _("Nobody is waiting."),
+        "someoneWaiting": _("Someone is waiting to be let in."),
+        "lock": _("Lock the call"),
+        "unlock": _("Unlock the call"),
+        "confirmEnd": _("End the call for everyone?"),
+        "code": _("Code:"),
+        "quality": _("Connection:"),
+        "qualities": {
+            "unknown": _("checking"),
+            "good": _("good"),
+            "fair": _("fair"),
+            "poor": _("weak"),
+        },
+        "you": _("You"),
+        "roles": {role.value: str(role.label) for role in ParticipantRole},
+    }
+
+
+def _call_page(
+    request: HttpRequest, *, call: Call, participant: Participant, extra: dict[str, Any]
+) -> HttpResponse:
+    appointment = call.appointment
+    context = {
+        "call": call,
+        "appointment": appointment,
+        "client": appointment.client,
+        "participant": participant,
+        "is_host": participant.role == ParticipantRole.STAFF,
+        "call_config": {
+            "ws": f"/ws/video/{call.pk}/",
+            "me": participant.pk,
+            "role": participant.role,
+            "name": participant.display_name,
+            "texts": _texts(),
+        },
+        **extra,
+    }
+    return render(request, "video_calls/call.html", context)
+
+
+@method_decorator([never_cache, allow_features(*CALL_FEATURES)], name="dispatch")
+class CallView(View):
+    """The call of one video appointment, for its case manager (host) and its client."""
+
+    def get(self, request: HttpRequest, appointment_pk: int) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            # Who arrives here logged out is a client from the reminder mail (staff come from
+            # their appointment pages): the client login by e-mailed code, then back here.
+            return redirect_to_login(
+                request.get_full_path(), login_url=reverse("account_request_login_code")
+            )
+        if user.is_staff_member and not user_has_second_factor(user=user):
+            _deny(user, appointment_pk)
+        access = selectors.appointment_for_call(user=user, appointment_pk=appointment_pk)
+        if access is None:
+            _deny(user, appointment_pk)
+        assert access is not None
+        appointment = access.appointment
+        back = (
+            reverse("appointments:detail", kwargs={"pk": appointment.pk})
+            if access.role == ParticipantRole.STAFF
+            else reverse("appointments:portal_detail", kwargs={"pk": appointment.pk})
+        )
+        if not permissions.is_join_open(appointment=appointment):
+            opens, _closes = permissions.join_window(appointment=appointment)
+            return render(
+                request,
+                "video_calls/not_open.html",
+                {
+                    "appointment": appointment,
+                    "opens": opens,
+                    "is_early": timezone.now() < opens,
+                    "back": back,
+                },
+            )
+        call = services.call_get_or_create(appointment=appointment)
+        participant = services.participant_for_user(call=call, user=user, role=access.role)
+        refusal = services.participant_refusal(participant=participant)
+        if refusal is not None:
+            return render(
+                request,
+                "video_calls/refused.html",
+                {"message": refusal.message, "back": back},
+                status=403,
+            )
+        extra: dict[str, Any] = {"leave_url": back, "back": back}
+        if access.role == ParticipantRole.STAFF:
+            extra["invitations"] = selectors.invitation_list_for_call(call=call)
+        return _call_page(request, call=call, participant=participant, extra=extra)
+
+
+@method_decorator(never_cache, name="dispatch")
+class InterpreterLinkView(View):
+    """An interpreter's link: type a name, then the call and nothing else. No account."""
+
+    def _invitation(self, token: str) -> InterpreterInvitation:
+        invitation = selectors.invitation_for_token(token=token)
+        if invitation is None:
+            raise Http404
+        return invitation
+
+    def _refused(self, request: HttpRequest, problem: str) -> HttpResponse:
+        return render(
+            request,
+            "video_calls/refused.html",
+            {"message": services.invitation_problem_text(problem), "interpreter": True},
+            status=200 if problem == "early" else 410,
+        )
+
+    def _participant(self, request: HttpRequest, invitation: InterpreterInvitation) -> Any:
+        known = request.session.get(SESSION_KEY, {})
+        pk = known.get(str(invitation.pk)) if isinstance(known, dict) else None
+        if pk is None:
+            return None
+        return (
+            Participant.objects.select_related("call__appointment__client", "invitation")
+            .filter(pk=pk, invitation=invitation)
+            .first()
+        )
+
+    @method_decorator(allow_features(*CALL_FEATURES))
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        invitation = self._invitation(token)
+        problem = permissions.invitation_problem(invitation=invitation)
+        if problem:
+            return self._refused(request, problem)
+        participant = self._participant(request, invitation)
+        if participant is not None and participant.state != ParticipantState.REMOVED:
+            audit_record(
+                actor=None,
+                action="video_call.read",
+                target=participant,
+                client_id=invitation.call.appointment.client_id,
+                request=request,
+            )
+            return _call_page(
+                request,
+                call=invitation.call,
+                participant=participant,
+                extra={"leave_url": request.path, "interpreter": True},
+            )
+        if participant is not None:
+            return self._refused(request, "revoked")
+        return render(request, "video_calls/interpreter_name.html", {"form": InterpreterNameForm()})
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        invitation = self._invitation(token)
+        form = InterpreterNameForm(request.POST)
+        if not form.is_valid():
+            return render(request, "video_calls/interpreter_name.html", {"form": form})
+        try:
+            participant = services.interpreter_participant_create(
+                invitation=invitation, display_name=form.cleaned_data["display_name"]
+            )
+        except services.CallRefusedError as error:
+            return self._refused(request, error.code)
+        except ApplicationError as error:
+            form.add_error("display_name", str(error.message))
+            return render(request, "video_calls/interpreter_name.html", {"form": form})
+        known = request.session.get(SESSION_KEY, {})
+        known = dict(known) if isinstance(known, dict) else {}
+        known[str(invitation.pk)] = participant.pk
+        request.session[SESSION_KEY] = known
+        return redirect(request.path)
+
+
+class StaffCallMixin:
+    """Case managers hosting the appointment's call (or standing in); others get 404."""
+
+    def access(self, request: HttpRequest, appointment_pk: int) -> Any:
+        user = request.user
+        if not user.is_authenticated or not user.is_staff_member:
+            raise Http404
+        access = selectors.appointment_for_call(user=user, appointment_pk=appointment_pk)
+        if access is None or access.role != ParticipantRole.STAFF:
+            _deny(user, appointment_pk)
+        return access
+
+
+@method_decorator(login_required, name="dispatch")
+class InterpreterInvitationsView(StaffCallMixin, View):
+    """Invite interpreters (a link each, shown once) and withdraw their links."""
+
+    def _render(self, request: HttpRequest, access: Any, form: Any, link: str = "") -> HttpResponse:
+        call = services.call_get_or_create(appointment=access.appointment)
+        opens, closes = permissions.interpreter_window(appointment=access.appointment)
+        return render(
+            request,
+            "video_calls/invitations.html",
+            {
+                "appointment": access.appointment,
+                "invitations": selectors.invitation_list_for_call(call=call),
+                "form": form,
+                "link": link,
+                "opens": opens,
+                "closes": closes,
+                "can_invite": permissions.can_invite_interpreter(
+                    user=request.user, appointment=access.appointment
+                ),
+            },
+        )
+
+    def get(self, request: HttpRequest, appointment_pk: int) -> HttpResponse:
+        access = self.access(request, appointment_pk)
+        return self._render(request, access, InterpreterInviteForm())
+
+    def post(self, request: HttpRequest, appointment_pk: int) -> HttpResponse:
+        access = self.access(request, appointment_pk)
+        form = InterpreterInviteForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, access, form)
+        try:
+            _invitation, token = services.interpreter_invite(
+                actor=request.user,
+                appointment=access.appointment,
+                kind=form.cleaned_data["kind"],
+                language=form.cleaned_data["language"],
+            )
+        except ApplicationError as error:
+            field = error.field if error.field in form.fields else None
+            form.add_error(field, str(error.message))
+            return self._render(request, access, form)
+        link = request.build_absolute_uri(
+            reverse("video_calls:interpreter", kwargs={"token": token})
+        )
+        return self._render(request, access, InterpreterInviteForm(), link=link)
+
+
+@method_decorator(login_required, name="dispatch")
+class InterpreterRevokeView(StaffCallMixin, View):
+    def post(self, request: HttpRequest, appointment_pk: int, pk: int) -> HttpResponse:
+        access = self.access(request, appointment_pk)
+        invitation = (
+            InterpreterInvitation.objects.filter(pk=pk, call__appointment=access.appointment)
+            .select_related("call__appointment")
+            .first()
+        )
+        if invitation is None:
+            raise Http404
+        services.interpreter_revoke(actor=request.user, invitation=invitation)
+        messages.success(request, _("The link has been withdrawn."))
+        return redirect("video_calls:invitations", appointment_pk=appointment_pk)
+
+
+@method_decorator([login_required, never_cache], name="dispatch")
+class WaitingView(View):
+    """JSON for waiting-notice.js on staff appointment pages: who waits in which call."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if not getattr(user, "is_staff_member", False):
+            raise Http404
+        rows = selectors.waiting_list_for_user(user=user)
+        for row in rows:
+            row["url"] = reverse("video_calls:call", kwargs={"appointment_pk": row["appointment"]})
+        return JsonResponse({"waiting": rows})
