@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 SRC_DIR = BASE_DIR / "src"
-VAR_DIR = Path(os.environ.get("SPRECHSTUNDE_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = Path(os.environ.get("SPRECHSTUNDE_VAR_DIR") or BASE_DIR / "var")
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -332,7 +332,7 @@ SEAL_TSA_URL = os.environ.get("SEAL_TSA_URL", "")
 SEAL_TRUST_ROOTS = os.environ.get("SEAL_TRUST_ROOTS", "")
 SEAL_CERT_CHAIN = os.environ.get("SEAL_CERT_CHAIN", "")
 SEAL_NETWORK_TIMEOUT = float(os.environ.get("SEAL_NETWORK_TIMEOUT", "10"))
-SEAL_DEMO_DIR = Path(os.environ.get("SEAL_DEMO_DIR", VAR_DIR / "seal-demo"))
+SEAL_DEMO_DIR = Path(os.environ.get("SEAL_DEMO_DIR") or VAR_DIR / "seal-demo")
 # Checking uploaded PDFs: size limit, and whether OCSP/CRL may be fetched online.
 SIGNATURE_VALIDATION_MAX_BYTES = int(
     os.environ.get("SIGNATURE_VALIDATION_MAX_BYTES", str(20 * 1024 * 1024))
@@ -350,7 +350,7 @@ DOCUMENT_IMAGE_MAX_EDGE = int(os.environ.get("DOCUMENT_IMAGE_MAX_EDGE", "2000"))
 DOCUMENT_JPEG_QUALITY = int(os.environ.get("DOCUMENT_JPEG_QUALITY", "80"))
 DOCUMENT_PREVIEW_WIDTH = int(os.environ.get("DOCUMENT_PREVIEW_WIDTH", "1000"))
 # Resumable uploads: chunks are appended to files here (plaintext only until completion).
-DOCUMENT_UPLOAD_DIR = Path(os.environ.get("DOCUMENT_UPLOAD_DIR", VAR_DIR / "uploads"))
+DOCUMENT_UPLOAD_DIR = Path(os.environ.get("DOCUMENT_UPLOAD_DIR") or VAR_DIR / "uploads")
 DOCUMENT_UPLOAD_CHUNK_BYTES = int(os.environ.get("DOCUMENT_UPLOAD_CHUNK_BYTES", str(512 * 1024)))
 DOCUMENT_UPLOAD_EXPIRY_HOURS = int(os.environ.get("DOCUMENT_UPLOAD_EXPIRY_HOURS", "24"))
 # "id:base64-of-32-bytes,old-id:..." - the first key wraps new data keys, the others only
@@ -395,7 +395,9 @@ STORAGES = {
     # Encrypted document blobs (never served directly; S3 etc. can be configured here).
     "documents": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": os.environ.get("DOCUMENT_STORAGE_DIR", str(VAR_DIR / "documents"))},
+        "OPTIONS": {
+            "location": os.environ.get("DOCUMENT_STORAGE_DIR") or str(VAR_DIR / "documents")
+        },
     },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
