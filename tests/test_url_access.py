@@ -280,12 +280,117 @@ def _outbox_message(world: World, role: str) -> dict[str, Any]:
     return {"pk": message.pk}
 
 
+def _agreement(kind: str, **extra: Any) -> Callable[[World, str], dict[str, Any]]:
+    """A plan, decision, postal delivery or confirmation of the foreign client."""
+
+    def build(world: World, role: str) -> dict[str, Any]:
+        from sprechstunde.agreements import factories
+
+        make = {
+            "plan": factories.plan_issued_for,
+            "decision": factories.decision_in_postbox_for,
+            "postal": factories.postal_delivery_for,
+            "confirmation": factories.confirmation_for,
+        }[kind]
+        client = world.client_of(role)
+        owner = world.owner_foreign_to(role)
+        made = world._once(f"agreements-{kind}", owner, lambda: make(client))
+        return {"pk": made.pk, **extra}
+
+    return build
+
+
 def _owner(world: World, role: str) -> User:
     return world.owner_foreign_to(role)
 
 
 def _client_owner(world: World, role: str) -> User:
     return world.client_account_of(role)
+
+
+def _document_request(world: World, role: str) -> dict[str, Any]:
+    """An open document request of the foreign client."""
+    from sprechstunde.documents.factories import DocumentRequestFactory
+
+    client = world.client_of(role)
+    owner = world.owner_foreign_to(role)
+    made = world._once("document-request", owner, lambda: DocumentRequestFactory(client=client))
+    return {"pk": made.pk}
+
+
+def _ready_document(world: World, role: str) -> dict[str, Any]:
+    """A checked (READY, clean) document row of the foreign client (no file needed here)."""
+    from sprechstunde.documents.models import Document
+
+    client = world.client_of(role)
+    owner = world.owner_foreign_to(role)
+    made = world._once(
+        "ready-document",
+        owner,
+        lambda: Document.objects.create(
+            client=client,
+            uploaded_by_side="client",
+            title=f"{FOREIGN_MARK} Nachweis",
+            original_name="nachweis.pdf",
+            status="ready",
+            scan_status="clean",
+        ),
+    )
+    return {"pk": made.pk}
+
+
+def _ready_document_page(world: World, role: str) -> dict[str, Any]:
+    return {**_ready_document(world, role), "page": 1}
+
+
+def _upload_session(world: World, role: str) -> dict[str, Any]:
+    """A resumable upload started by the foreign client's own account."""
+    import datetime
+
+    from django.utils import timezone
+
+    from sprechstunde.documents.models import UploadSession
+
+    client = world.client_of(role)
+    owner = world.owner_foreign_to(role)
+    made = world._once(
+        "upload-session",
+        owner,
+        lambda: UploadSession.objects.create(
+            id=f"foreign-upload-{owner.pk}",
+            owner=client.user,
+            client=client,
+            original_name="x.pdf",
+            expected_size=10,
+            expires_at=timezone.now() + datetime.timedelta(hours=1),
+        ),
+    )
+    return {"session_id": made.pk}
+
+
+def _video_appointment(world: World, role: str) -> dict[str, Any]:
+    """A video appointment of the foreign client, open for joining now (with an invitation)."""
+    from sprechstunde.video_calls.factories import VideoAppointmentFactory, video_consent
+    from sprechstunde.video_calls.models import Call, InterpreterInvitation
+
+    client = world.client_of(role)
+    owner = world.owner_foreign_to(role)
+
+    def make() -> Any:
+        video_consent(client)
+        appointment = VideoAppointmentFactory(case_manager=owner, client=client)
+        call = Call.objects.create(appointment=appointment)
+        invitation = InterpreterInvitation.objects.create(
+            call=call, kind="spoken", token_hash=f"{owner.pk:064d}", created_by=owner
+        )
+        return appointment, invitation
+
+    appointment, invitation = world._once("video-appointment", owner, make)
+    return {"appointment_pk": appointment.pk, "pk": invitation.pk}
+
+
+def _video_call(world: World, role: str) -> dict[str, Any]:
+    return {"appointment_pk": _video_appointment(world, role)["appointment_pk"]}
 
 
 CASELOAD = frozenset({"case_manager", "team_lead"})
@@ -301,6 +406,14 @@ _OUTBOX_STAFF = "the dev outbox (embedded mode only) shows every mail to every s
 _OWN_CONSENT = "the purpose names one of the logged-in client's own consents"
 
 REGISTRY: dict[str, Rule] = {
+    # --- video calls (V1): only the appointment's case manager (or substitute) and client
+    "video_calls:call": Rule(_video_call, ("video_call.access_denied",), LOGGED_IN),
+    "video_calls:invitations": Rule(
+        _video_call, ("video_call.access_denied",), frozenset(STAFF_ROLES)
+    ),
+    "video_calls:invitation_revoke": Rule(
+        _video_appointment, ("video_call.access_denied",), frozenset(STAFF_ROLES)
+    ),
     # --- core
     "core:outbox_detail": Rule(
         _outbox_message, exempt_roles=dict.fromkeys(STAFF_ROLES, _OUTBOX_STAFF)
@@ -369,6 +482,51 @@ REGISTRY: dict[str, Rule] = {
     "appointments:portal_cancel": Rule(_appointment, _APPOINTMENT_DENIED, CLIENT),
     # --- messaging: a client's conversation (refused like the client page it belongs to)
     "messaging:client_conversation": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
+    # --- documents: requests, the staff list, the e-file mark and the export (D2)
+    "documents:client_documents": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
+    "documents:client_export": Rule(_client, _CLIENT_DENIED, CASELOAD),
+    "documents:efile_mark": Rule(_ready_document, ("document.access_denied",), CASELOAD),
+    "documents:request_cancel": Rule(
+        _document_request, ("document_request.access_denied",), CASELOAD
+    ),
+    # --- documents: one document, its pages and files, uploads (D1)
+    "documents:detail": Rule(_ready_document, ("document.access_denied",), LOGGED_IN),
+    "documents:preview": Rule(_ready_document_page, ("document.access_denied",), LOGGED_IN),
+    "documents:download": Rule(_ready_document, ("document.access_denied",), LOGGED_IN),
+    "documents:download_original": Rule(_ready_document, ("document.access_denied",), LOGGED_IN),
+    "documents:delete": Rule(_ready_document, ("document.access_denied",), LOGGED_IN),
+    "documents:staff_upload": Rule(_client, _CLIENT_DENIED, CASELOAD),
+    "documents:upload_session": Rule(_upload_session),
+    # --- agreements: plans, decisions, confirmations (refused like the client they belong to)
+    "agreements:client": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
+    "agreements:plan_create": Rule(_client, _CLIENT_DENIED, CASELOAD),
+    "agreements:decision_create": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
+    "agreements:confirmation_create": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
+    "agreements:plan": Rule(_agreement("plan"), ("plan.access_denied",), CASELOAD, owner=_owner),
+    "agreements:plan_offer_talk": Rule(
+        _agreement("plan"), ("plan.access_denied",), CASELOAD, owner=_owner
+    ),
+    "agreements:plan_pdf": Rule(_agreement("plan", number=1), ("plan.access_denied",), CASELOAD),
+    "agreements:decision": Rule(
+        _agreement("decision"), ("decision.access_denied",), CASELOAD, owner=_owner
+    ),
+    "agreements:decision_pdf": Rule(_agreement("decision"), ("decision.access_denied",), CASELOAD),
+    "agreements:decision_log_pdf": Rule(
+        _agreement("decision"), ("decision.access_denied",), CASELOAD
+    ),
+    "agreements:confirmation_pdf": Rule(
+        _agreement("confirmation"), ("confirmation.access_denied",), CASELOAD
+    ),
+    "agreements:postal_sent": Rule(
+        _agreement("postal"), ("postal_delivery.access_denied",), CASELOAD
+    ),
+    # The portal pages also need consents, so a client may be refused with the 403 page.
+    "agreements:portal_plan": Rule(_agreement("plan")),
+    "agreements:portal_plan_pdf": Rule(_agreement("plan", number=1)),
+    "agreements:portal_decision": Rule(_agreement("decision")),
+    "agreements:portal_decision_pdf": Rule(_agreement("decision")),
+    "agreements:portal_confirmation": Rule(_agreement("confirmation")),
+    "agreements:portal_confirmation_pdf": Rule(_agreement("confirmation")),
     # --- allauth: a user's own passkeys
     "mfa_edit_webauthn": Rule(lambda w, r: {"pk": w.passkey_of(r).pk}, owner=_owner),
     "mfa_remove_webauthn": Rule(lambda w, r: {"pk": w.passkey_of(r).pk}, owner=_owner),
@@ -383,6 +541,7 @@ ALLOW_LIST: dict[str, str] = {
     # Bearer-token pages: the unguessable token in the URL is the credential, by design.
     "appointments:feed": "private calendar feed; the secret token is the only credential",
     "appointments:link": "signed, expiring one-tap link from a reminder mail; token is the key",
+    "video_calls:interpreter": "interpreter link; the 256-bit token (stored hashed) is the key",
     "account_confirm_email": "allauth e-mail confirmation; the key is the credential",
     "account_reset_password_from_key": "allauth password reset; the key is the credential",
     "clients:invitation_accept": "the invitation link for the client's phone; the single-use "

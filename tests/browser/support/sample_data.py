@@ -216,6 +216,26 @@ def _appointment(world: World) -> Any:
     return AppointmentFactory(case_manager=world.case_manager, client=world.client)
 
 
+@sample("video_appointment")
+def _video_appointment(world: World) -> Any:
+    """A video appointment of the sample client starting in five minutes: the call is open."""
+    from sprechstunde.video_calls.factories import VideoAppointmentFactory
+
+    return VideoAppointmentFactory(case_manager=world.case_manager, client=world.client)
+
+
+@sample("interpreter_token")
+def _interpreter_token(world: World) -> str:
+    """The secret of an interpreter link for the sample video appointment."""
+    from sprechstunde.video_calls.services import interpreter_invite
+
+    appointment = world.sample("video_appointment")
+    _invitation, token = interpreter_invite(
+        actor=world.case_manager, appointment=appointment, kind="spoken"
+    )
+    return token
+
+
 @sample("office_hours")
 def _office_hours(world: World) -> Any:
     from sprechstunde.appointments.factories import OfficeHoursFactory
@@ -270,4 +290,64 @@ def _user_session(world: World) -> Any:
         ip="192.0.2.10",
         session_key=secrets.token_hex(16),
         user_agent="Mozilla/5.0 (sample session)",
+    )
+
+
+@sample("agreements_plan")
+def _agreements_plan(world: World) -> Any:
+    """An issued cooperation plan of the sample client."""
+    from sprechstunde.agreements.factories import plan_issued_for
+
+    return plan_issued_for(world.client)
+
+
+@sample("agreements_decision")
+def _agreements_decision(world: World) -> Any:
+    """A sealed decision in the sample client's portal postbox."""
+    from sprechstunde.agreements.factories import decision_in_postbox_for
+
+    return decision_in_postbox_for(world.client)
+
+
+@sample("agreements_postal")
+def _agreements_postal(world: World) -> Any:
+    """A decision of the sample client waiting to be sent by post."""
+    from sprechstunde.agreements.factories import postal_delivery_for
+
+    return postal_delivery_for(world.client)
+
+
+@sample("agreements_confirmation")
+def _agreements_confirmation(world: World) -> Any:
+    """A declaration the sample client is asked to confirm."""
+    from sprechstunde.agreements.factories import confirmation_for
+
+    return confirmation_for(world.client)
+
+
+@sample("document_request")
+def _document_request(world: World) -> Any:
+    """An open document request to the sample client, and one already overdue."""
+    from sprechstunde.documents.factories import DocumentRequestFactory
+
+    DocumentRequestFactory(
+        client=world.client, title="Mietvertrag", due_on=timezone.localdate() - timedelta(days=2)
+    )
+    return DocumentRequestFactory(client=world.client, title="Lohnabrechnung März")
+
+
+@sample("efile_document")
+def _efile_document(world: World) -> Any:
+    """A checked document row of the sample client (the e-file mark needs no file)."""
+    from sprechstunde.documents.models import Document
+
+    return Document.objects.create(
+        client=world.client,
+        uploaded_by_side="client",
+        title="Kontoauszug",
+        original_name="kontoauszug.pdf",
+        content_type="application/pdf",
+        page_count=1,
+        status="ready",
+        scan_status="clean",
     )

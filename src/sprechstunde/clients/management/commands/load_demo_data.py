@@ -29,6 +29,10 @@ class Command(BaseCommand):
                 "Use --force if this really is a test system."
             )
         result = demo.load_demo_data()
+        # Starter plan and decision templates (agreements app), created once.
+        from sprechstunde.agreements.demo import agreement_templates_ensure
+
+        agreement_templates_ensure()
         write = self.stdout.write
         write(self.style.SUCCESS(f"Demo data for {settings.JOBCENTER_NAME} is ready."))
         write(

@@ -1,0 +1,292 @@
+"""Reads of the agreements app. Every object is reached through the access rules in
+permissions.py; opening one is audited, and so is every refusal (never content)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest
+
+from sprechstunde.audit.services import audit_record
+from sprechstunde.clients.models import Client
+
+from . import permissions
+from .choices import ConfirmationStatus, DecisionStatus
+from .models import (
+    Confirmation,
+    CooperationPlan,
+    Decision,
+    DecisionTemplate,
+    DeliveryEvent,
+    PlanTemplate,
+    PlanVersion,
+    PostalDelivery,
+)
+from .rendering import template_is_valid
+
+
+def _key(pk: Any) -> int | None:
+    try:
+        return int(pk)
+    except (TypeError, ValueError):
+        return None
+
+
+def _denied(*, user: Any, model: Any, pk: Any, entity: str, request: HttpRequest | None) -> None:
+    key = _key(pk)
+    client_id = (
+        model.objects.filter(pk=key).values_list("client_id", flat=True).first()
+        if key is not None
+        else None
+    )
+    audit_record(
+        actor=user,
+        action=f"{entity}.access_denied",
+        target_type=model._meta.label_lower,
+        target_id=str(pk)[:64],
+        client_id=client_id,
+        request=request,
+    )
+
+
+def plan_get_for_user(
+    *, user: Any, pk: Any, request: HttpRequest | None = None, action: str | None = "plan.view"
+) -> CooperationPlan:
+    """A plan `user` may read (staff by caseload; the client once shared or issued), audited
+    as `action`. Raises Http404 otherwise, leaving a "plan.access_denied" entry."""
+    key = _key(pk)
+    plan = None
+    if key is not None:
+        plan = (
+            CooperationPlan.objects.filter(client__in=permissions.visible_clients(user=user))
+            .select_related("client", "client__case_manager", "client__user", "template")
+            .filter(pk=key)
+            .first()
+        )
+    if (
+        plan is not None
+        and permissions.is_own_client(user=user, client=plan.client)
+        and not plan.is_visible_to_client
+    ):
+        plan = None
+    if plan is None:
+        _denied(user=user, model=CooperationPlan, pk=pk, entity="plan", request=request)
+        raise Http404
+    if action:
+        audit_record(actor=user, action=action, target=plan, request=request)
+    return plan
+
+
+def plan_list_for_client(*, client: Client) -> list[CooperationPlan]:
+    """A client's plans, newest first (callers have checked access and audit the page)."""
+    return list(
+        CooperationPlan.objects.filter(client=client)
+        .select_related("template")
+        .order_by("-updated_at", "-pk")
+    )
+
+
+def plan_versions(*, plan: CooperationPlan) -> list[PlanVersion]:
+    return list(
+        PlanVersion.objects.filter(plan=plan)
+        .defer("pdf")
+        .select_related("issued_by")
+        .order_by("-number")
+    )
+
+
+def plan_version_get(*, plan: CooperationPlan, number: Any) -> PlanVersion:
+    key = _key(number)
+    version = PlanVersion.objects.filter(plan=plan, number=key).first() if key else None
+    if version is None:
+        raise Http404
+    return version
+
+
+def plan_templates_offered() -> list[PlanTemplate]:
+    """The newest active version of each plan template."""
+    newest: dict[str, PlanTemplate] = {}
+    for template in PlanTemplate.objects.filter(is_active=True).order_by("key", "-version"):
+        newest.setdefault(template.key, template)
+    return sorted(newest.values(), key=lambda template: template.title)
+
+
+def decision_templates_offered() -> list[DecisionTemplate]:
+    """The newest active version of each decision template that passes the syntax check:
+    a template with errors is never offered, so it never reaches a client."""
+    newest: dict[str, DecisionTemplate] = {}
+    for template in DecisionTemplate.objects.filter(is_active=True).order_by("key", "-version"):
+        newest.setdefault(template.key, template)
+    return sorted(
+        (template for template in newest.values() if template_is_valid(template)),
+        key=lambda template: template.title,
+    )
+
+
+def decision_get_for_user(
+    *, user: Any, pk: Any, request: HttpRequest | None = None, action: str | None = "decision.view"
+) -> Decision:
+    """A decision `user` may read: staff by caseload; the client only once it is in their
+    portal postbox. Audited as `action`; else Http404 and "decision.access_denied"."""
+    key = _key(pk)
+    decision = None
+    if key is not None:
+        decision = (
+            Decision.objects.filter(client__in=permissions.visible_clients(user=user))
+            .select_related("client", "client__case_manager", "client__user", "template")
+            .select_related("issued_by")
+            .filter(pk=key)
+            .first()
+        )
+    if (
+        decision is not None
+        and permissions.is_own_client(user=user, client=decision.client)
+        and decision.status != DecisionStatus.IN_POSTBOX
+    ):
+        decision = None
+    if decision is None:
+        _denied(user=user, model=Decision, pk=pk, entity="decision", request=request)
+        raise Http404
+    if action:
+        audit_record(actor=user, action=action, target=decision, request=request)
+    return decision
+
+
+def decision_list_for_client(*, client: Client) -> list[Decision]:
+    return list(
+        Decision.objects.filter(client=client)
+        .select_related("template")
+        .defer("pdf", "unsealed_pdf")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def delivery_events(*, decision: Decision) -> list[DeliveryEvent]:
+    return list(DeliveryEvent.objects.filter(decision=decision).order_by("sequence"))
+
+
+def postal_pending_for_user(
+    *, user: Any, request: HttpRequest | None = None
+) -> QuerySet[PostalDelivery]:
+    """Decisions of the visible caseload still to be sent by post, oldest first. Audited."""
+    audit_record(
+        actor=user,
+        action="postal_delivery.list",
+        target_type="agreements.postaldelivery",
+        request=request,
+    )
+    return (
+        PostalDelivery.objects.filter(
+            sent_on__isnull=True,
+            decision__client__in=permissions.visible_clients(user=user),
+        )
+        .select_related("decision", "decision__client", "decision__template")
+        .defer("decision__pdf", "decision__unsealed_pdf")
+        .order_by("created_at", "pk")
+    )
+
+
+def postal_get_for_user(
+    *, user: Any, pk: Any, request: HttpRequest | None = None
+) -> PostalDelivery:
+    key = _key(pk)
+    postal = None
+    if key is not None:
+        postal = (
+            PostalDelivery.objects.filter(
+                decision__client__in=permissions.visible_clients(user=user)
+            )
+            .select_related("decision", "decision__client")
+            .filter(pk=key)
+            .first()
+        )
+    if postal is None or not permissions.can_edit_agreements(
+        user=user, client=postal.decision.client
+    ):
+        client_id = (
+            PostalDelivery.objects.filter(pk=key)
+            .values_list("decision__client_id", flat=True)
+            .first()
+            if key is not None
+            else None
+        )
+        audit_record(
+            actor=user,
+            action="postal_delivery.access_denied",
+            target_type="agreements.postaldelivery",
+            target_id=str(pk)[:64],
+            client_id=client_id,
+            request=request,
+        )
+        raise Http404
+    return postal
+
+
+def portal_items_for_client(*, client: Client) -> dict[str, list[Any]]:
+    """What the client's postbox page lists: visible plans, delivered decisions, open and
+    done confirmations."""
+    plans = list(
+        CooperationPlan.objects.filter(client=client)
+        .filter(Q(current_version__gt=0) | Q(shared_at__isnull=False))
+        .order_by("-updated_at", "-pk")
+    )
+    decisions = list(
+        Decision.objects.filter(client=client, status=DecisionStatus.IN_POSTBOX)
+        .select_related("template")
+        .defer("pdf", "unsealed_pdf")
+        .order_by("-issued_at", "-pk")
+    )
+    confirmations = list(
+        Confirmation.objects.filter(client=client)
+        .defer("pdf", "unsealed_pdf")
+        .order_by("-created_at", "-pk")
+    )
+    return {"plans": plans, "decisions": decisions, "confirmations": confirmations}
+
+
+def decision_opened_at(*, decision: Decision) -> Any:
+    event = DeliveryEvent.objects.filter(decision=decision, kind="opened").first()
+    return event.at if event else None
+
+
+def confirmation_get_for_user(
+    *,
+    user: Any,
+    pk: Any,
+    request: HttpRequest | None = None,
+    action: str | None = "confirmation.view",
+) -> Confirmation:
+    """A confirmation of a client `user` may see (the client: their own). Audited."""
+    key = _key(pk)
+    confirmation = None
+    if key is not None:
+        confirmation = (
+            Confirmation.objects.filter(client__in=permissions.visible_clients(user=user))
+            .select_related("client", "client__user")
+            .filter(pk=key)
+            .first()
+        )
+    if confirmation is None:
+        _denied(user=user, model=Confirmation, pk=pk, entity="confirmation", request=request)
+        raise Http404
+    if action:
+        audit_record(actor=user, action=action, target=confirmation, request=request)
+    return confirmation
+
+
+def confirmations_for_client(*, client: Client) -> list[Confirmation]:
+    return list(
+        Confirmation.objects.filter(client=client)
+        .defer("pdf", "unsealed_pdf")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def confirmation_is_open(confirmation: Confirmation) -> bool:
+    return confirmation.status == ConfirmationStatus.OPEN
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
