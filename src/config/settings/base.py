@@ -332,6 +332,9 @@ SEAL_TSA_URL = os.environ.get("SEAL_TSA_URL", "")
 SEAL_TRUST_ROOTS = os.environ.get("SEAL_TRUST_ROOTS", "")
 SEAL_CERT_CHAIN = os.environ.get("SEAL_CERT_CHAIN", "")
 SEAL_NETWORK_TIMEOUT = float(os.environ.get("SEAL_NETWORK_TIMEOUT", "10"))
+# B-LT seals reuse OCSP responses and CRLs until shortly before their nextUpdate, but never
+# longer than this many seconds (0: fetch them for every seal).
+SEAL_REVOCATION_CACHE_SECONDS = float(os.environ.get("SEAL_REVOCATION_CACHE_SECONDS", "3600"))
 SEAL_DEMO_DIR = Path(os.environ.get("SEAL_DEMO_DIR") or VAR_DIR / "seal-demo")
 # Checking uploaded PDFs: size limit, and whether OCSP/CRL may be fetched online.
 SIGNATURE_VALIDATION_MAX_BYTES = int(

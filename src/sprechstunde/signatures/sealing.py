@@ -26,7 +26,6 @@ from asn1crypto import x509 as asn1_x509
 from django.conf import settings
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
@@ -36,6 +35,7 @@ from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBacken
 
 from . import demo_pki
 from .key_sources import KeySourceError, SealKeyConfig, seal_key_open
+from .revinfo_cache import CachingFetcherBackend
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,12 @@ def _environment(
         trust_roots=configured_trust_roots(),
         other_certs=config.chain(),
         allow_fetching=True,
-        fetcher_backend=AIOHttpFetcherBackend(session=http, per_request_timeout=config.timeout),
+        # OCSP responses and CRLs are reused until shortly before their nextUpdate (at most
+        # SEAL_REVOCATION_CACHE_SECONDS) instead of being fetched for every seal.
+        fetcher_backend=CachingFetcherBackend(
+            AIOHttpFetcherBackend(session=http, per_request_timeout=config.timeout),
+            max_age=float(getattr(settings, "SEAL_REVOCATION_CACHE_SECONDS", 3600)),
+        ),
         crls=crls,
         # A B-LT seal without revocation data would not be B-LT: refuse instead.
         revocation_mode="require" if level in ("B-LT", "B-LTA") else "soft-fail",
@@ -137,21 +142,22 @@ def _environment(
     return _SealEnvironment(validation_context=context, timestamper=timestamper)
 
 
-def _next_field_name(pdf: bytes) -> str:
+def _open_for_sealing(pdf: bytes) -> tuple[IncrementalPdfFileWriter, str]:
+    """Parse the input once: the writer for the incremental update and the next free field name."""
     try:
-        reader = PdfFileReader(BytesIO(pdf), strict=False)
-        existing = {name for name, _value, _ref in fields.enumerate_sig_fields(reader)}
+        writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+        existing = {name for name, _value, _ref in fields.enumerate_sig_fields(writer.prev)}
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise UnreadablePdfError(str(exc)) from exc
     number = 1
     while f"{SEAL_FIELD_PREFIX}{number}" in existing:
         number += 1
-    return f"{SEAL_FIELD_PREFIX}{number}"
+    return writer, f"{SEAL_FIELD_PREFIX}{number}"
 
 
 async def _seal_async(*, pdf: bytes, level: str, reason: str, location: str) -> bytes:
     config = SealKeyConfig.from_settings()
-    field_name = _next_field_name(pdf)
+    writer, field_name = _open_for_sealing(pdf)
     timeout = aiohttp.ClientTimeout(total=config.timeout)
     async with aiohttp.ClientSession(timeout=timeout) as http:
         env = _environment(config, level, http)
@@ -168,10 +174,6 @@ async def _seal_async(*, pdf: bytes, level: str, reason: str, location: str) -> 
                 validation_context=(env.validation_context if level in ("B-LT", "B-LTA") else None),
             )
             pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=env.timestamper)
-            try:
-                writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-            except (PdfError, ValueError, KeyError, TypeError) as exc:
-                raise UnreadablePdfError(str(exc)) from exc
             output = BytesIO()
             # A fixed reservation skips pyHanko's trial signature for size estimation (half
             # the CPU time of a seal); it is ample for the chain plus one time stamp token.

@@ -20,6 +20,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -472,9 +473,11 @@ def _runner(env: dict[str, str]) -> Callable[..., None]:
 
 def seal_pki_build(directory: Path) -> SealPKI:
     """Generate keys, issue the certificates and start the animator and CSC servers."""
+    from certomancer.integrations._animator_shared import FAKE_TIME_HEADER
     from certomancer.integrations.aiohttp_animator import build_animator_app
     from certomancer.registry import CertomancerConfig
     from csc_dummy.csc_dummy_server import CSCWithCertomancer, DummyServiceParams
+    from multidict import CIMultiDict
 
     directory.mkdir(parents=True, exist_ok=True)
     key_dir = directory / "keys"
@@ -486,7 +489,20 @@ def seal_pki_build(directory: Path) -> SealPKI:
     holder: dict[str, Any] = {}
 
     def animator_app() -> web.Application:
-        return build_animator_app(holder["config"].pki_archs, with_web_ui=False)
+        app = build_animator_app(holder["config"].pki_archs, with_web_ui=False)
+        app.middlewares.append(whole_seconds)
+        return app
+
+    @web.middleware
+    async def whole_seconds(request: web.Request, handler: Any) -> web.StreamResponse:
+        # Certomancer stamps OCSP responses with the current time including microseconds;
+        # NSS cannot parse fractional GeneralizedTime and rejects the whole response (pdfsig:
+        # "Unknown issue with Certificate"). Pin its clock to whole seconds for each request.
+        if FAKE_TIME_HEADER not in request.headers:
+            headers = CIMultiDict(request.headers)
+            headers[FAKE_TIME_HEADER] = datetime.now(UTC).replace(microsecond=0).isoformat()
+            request = request.clone(headers=headers)
+        return await handler(request)
 
     def csc_app() -> web.Application:
         csc = CSCWithCertomancer(
@@ -529,8 +545,12 @@ if pytest is not None:
         `pdf_seal()` then works at every level (B-B .. B-LTA). Servers stopped by a test are
         started again afterwards.
         """
+        from .revinfo_cache import revinfo_cache_clear
+
         for name, value in seal_pki_session.settings_for_pkcs12().items():
             setattr(settings, name, value)
+        revinfo_cache_clear()  # each test starts without OCSP/CRL cached by an earlier one
         yield seal_pki_session
+        revinfo_cache_clear()
         seal_pki_session.animator.start()
         seal_pki_session.csc.start()
