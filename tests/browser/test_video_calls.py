@@ -116,6 +116,141 @@ def sas_codes(page, count: int = 1) -> dict[str, str]:
     )
 
 
+# What this page sends to one peer, per transceiver (read-only, through the test hook).
+SENDING = """id => window.sprechstundeCall.peerConnection(id).getTransceivers().map(t => ({
+    kind: t.receiver.track.kind,
+    direction: t.direction,
+    current: t.currentDirection,
+    track: t.sender.track ? t.sender.track.readyState : null,
+    encodings: t.sender.getParameters().encodings || [],
+    settings: t.sender.track ? t.sender.track.getSettings() : null,
+}))"""
+
+VIDEO_BYTES_SENT = """async id => {
+    const report = await window.sprechstundeCall.peerConnection(id).getStats();
+    let sent = 0;
+    report.forEach(s => {
+        if (s.type === "outbound-rtp" && s.kind === "video") sent += s.bytesSent;
+    });
+    return sent;
+}"""
+
+
+def sending(page, peer_id: int, kind: str) -> dict:
+    [transceiver] = [t for t in page.evaluate(SENDING, peer_id) if t["kind"] == kind]
+    return transceiver
+
+
+def sender_track(page, peer_id: int, kind: str, want: str | None) -> None:
+    """Wait until the page's sender of `kind` to the peer carries a live track / none."""
+    poll(
+        page,
+        SENDING,
+        peer_id,
+        lambda ts: [t["track"] for t in ts if t["kind"] == kind] == [want],
+    )
+
+
+def received(page, peer_id: int) -> dict:
+    return page.evaluate(STATS)[str(peer_id)]
+
+
+def rises(page, peer_id: int, key: str) -> None:
+    """`key` of what this page receives from the peer goes on rising."""
+    before = received(page, peer_id)[key]
+    poll(page, STATS, None, lambda stats: stats[str(peer_id)][key] > before)
+
+
+def toggle(page, button: str, on: bool) -> None:
+    page.locator(button).click()
+    page.wait_for_function(
+        "([id, want]) => document.getElementById(id).getAttribute('aria-pressed') === want",
+        arg=[button.lstrip("#"), "true" if on else "false"],
+        timeout=TIMEOUT_MS,
+    )
+
+
+def check_phone_friendly_start(desk, phone, desk_id: int, phone_id: int) -> None:
+    """Both encoders start at 320x240, at most 15 fps and 250 kbit/s (adaptation may only
+    lower them)."""
+    for page, peer in ((desk, phone_id), (phone, desk_id)):
+        video = sending(page, peer, "video")
+        assert video["encodings"], video
+        for encoding in video["encodings"]:
+            assert 0 < encoding["maxBitrate"] <= 250_000, encoding
+            assert encoding.get("maxFramerate", 15) <= 15, encoding
+        settings = video["settings"]
+        assert settings["width"] <= 320 and settings["height"] <= 240, settings
+        assert settings["frameRate"] <= 15, settings
+
+
+def check_quality_indicator(page, peer_id: int) -> None:
+    qualities = ("good", "fair", "poor")
+    page.wait_for_function(
+        "qs => qs.includes(document.getElementById('quality').dataset.quality)",
+        arg=list(qualities),
+        timeout=TIMEOUT_MS,
+    )
+    assert page.locator("#quality").inner_text().strip()
+    tile = page.locator(f".tile[data-peer='{peer_id}'] .tile__quality")
+    assert tile.get_attribute("data-quality") in qualities
+    assert tile.inner_text().strip()
+
+
+def check_mute_camera_and_audio_only(desk, phone, desk_id: int, phone_id: int) -> None:
+    """The phone mutes and unmutes, turns its camera off and on, and goes audio only with
+    one tap: no video is sent any more while the audio goes on."""
+    desk_tile = desk.locator(f".tile[data-peer='{phone_id}']")
+
+    toggle(phone, "#ctl-mic", on=False)
+    sender_track(phone, desk_id, "audio", None)
+    desk.wait_for_function(
+        "el => el.dataset.audio === 'off'", arg=desk_tile.element_handle(), timeout=TIMEOUT_MS
+    )
+    toggle(phone, "#ctl-mic", on=True)
+    sender_track(phone, desk_id, "audio", "live")
+    desk.wait_for_function(
+        "el => el.dataset.audio === 'on'", arg=desk_tile.element_handle(), timeout=TIMEOUT_MS
+    )
+    rises(desk, phone_id, "audioPacketsReceived")
+
+    toggle(phone, "#ctl-camera", on=False)
+    sender_track(phone, desk_id, "video", None)
+    desk.wait_for_function(
+        "el => el.dataset.video === 'off'", arg=desk_tile.element_handle(), timeout=TIMEOUT_MS
+    )
+    toggle(phone, "#ctl-camera", on=True)
+    desk.wait_for_function(
+        "el => el.dataset.video === 'on'", arg=desk_tile.element_handle(), timeout=TIMEOUT_MS
+    )
+    rises(desk, phone_id, "framesDecoded")
+
+    # Audio only, one tap: the camera is released, the video transceiver negotiated to
+    # inactive, no video bytes leave the phone; audio keeps arriving at the desk.
+    toggle(phone, "#ctl-audio-only", on=True)
+    poll(
+        phone,
+        SENDING,
+        desk_id,
+        lambda ts: all(t["current"] == "inactive" for t in ts if t["kind"] == "video"),
+    )
+    video = sending(phone, desk_id, "video")
+    assert video["track"] is None and video["direction"] == "inactive"
+    assert phone.locator("#ctl-camera").get_attribute("aria-pressed") == "false"
+    sent = phone.evaluate(VIDEO_BYTES_SENT, desk_id)
+    rises(desk, phone_id, "audioPacketsReceived")
+    rises(desk, phone_id, "audioPacketsReceived")
+    assert phone.evaluate(VIDEO_BYTES_SENT, desk_id) == sent
+    desk.wait_for_function(
+        "el => el.dataset.video === 'off'", arg=desk_tile.element_handle(), timeout=TIMEOUT_MS
+    )
+
+    # Back to video: audio only off, camera on, frames arrive again.
+    toggle(phone, "#ctl-audio-only", on=False)
+    toggle(phone, "#ctl-camera", on=True)
+    rises(desk, phone_id, "framesDecoded")
+
+
 def test_case_manager_admits_client_and_they_see_and_hear_each_other(new_context, screenshots):
     world = build_world()
     appointment = video_appointment(world)
@@ -153,6 +288,12 @@ def test_case_manager_admits_client_and_they_see_and_hear_each_other(new_context
         .inner_text()
         .endswith(sas_codes(desk)[str(phone_id)])
     )
+
+    # The controls V1 built: phone-friendly encoder start, quality indicator, toggles.
+    check_phone_friendly_start(desk, phone, desk_id, phone_id)
+    check_quality_indicator(desk, phone_id)
+    check_quality_indicator(phone, desk_id)
+    check_mute_camera_and_audio_only(desk, phone, desk_id, phone_id)
 
     # Chat, both ways.
     phone.locator("#chat-text").fill("Ich höre Sie gut.")

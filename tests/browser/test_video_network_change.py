@@ -244,7 +244,12 @@ def test_phone_changing_network_mid_call_reconnects_by_ice_restart_without_leavi
         after_desk = wait_for_path(
             desk,
             phone_id,
-            lambda p: p["state"] == "connected" and p["ufrag"] != before["desk"]["ufrag"],
+            # ICE may stay "connected" through the restart: wait for the new pair itself.
+            lambda p: (
+                p["state"] == "connected"
+                and p["ufrag"] != before["desk"]["ufrag"]
+                and p["pair"] != before["desk"]["pair"]
+            ),
             timeout=TIMEOUT_MS,
         )
         assert after_phone["pair"] != before["phone"]["pair"]
@@ -273,12 +278,19 @@ def test_phone_changing_network_mid_call_reconnects_by_ice_restart_without_leavi
             )
             assert watch["phases"] == [], f"{name} page changed phase: {watch['phases']}"
             assert watch["missing"] == 0, f"{name} page lost its peer connection"
+            # The new path was checked above (connected, new ufrag and pair). When the page
+            # restarts ICE as soon as its websocket is back, the new pair can be found before
+            # ICE notices that the old one died, and the state never leaves "connected".
             states = [state for _at, state in watch["ice"]]
-            assert "connected" in states, f"{name}: ICE never reconnected: {states}"
+            assert "failed" not in states and "closed" not in states, f"{name}: {states}"
+            assert not states or states[-1] in ("connected", "completed"), f"{name}: {states}"
             print(
                 f"{name}: ICE states after the change "
-                + ", ".join(
-                    f"{state} +{at / 1000 - changed_at:.2f} s" for at, state in watch["ice"]
+                + (
+                    ", ".join(
+                        f"{state} +{at / 1000 - changed_at:.2f} s" for at, state in watch["ice"]
+                    )
+                    or "none (stayed connected through the restart)"
                 )
             )
         assert path_of(phone, desk_id)["samePc"] and path_of(desk, phone_id)["samePc"]

@@ -1,4 +1,10 @@
-"""The signalling websocket of a call: ws/video/<call_id>/?s=<page session>.
+"""The signalling websocket of a call: ws/video/<call_id>/?s=<page session>[&m=lobby].
+
+Without `m=lobby` the page joins on connect (a presence, then "welcome"). With `m=lobby` the
+page connects while its pre-join check is shown: the server authorises the person and sends
+"hello" with the ICE servers, but nobody sees them (no presence, no waiting-room entry) until
+the page sends {"type": "join"}, which is authorised again and answered with "welcome".
+In the lobby only "join" and "ping" are accepted.
 
 Frames from the browser (JSON objects):
   {"type": "signal", "to": <participant id>, "cid": "…", "description": {"type", "sdp"}}
@@ -10,8 +16,8 @@ Frames from the browser (JSON objects):
   {"type": "lock", "locked": bool}, {"type": "end"}   (staff hosting the call only)
   {"type": "ice_servers"}  → fresh TURN credentials;  {"type": "ping"} → {"type": "pong"}
   {"type": "leave"}
-Pushed to the browser: welcome, waiting, admitted, roster, signal, chat, media, left,
-ended, refused (then the socket closes with 4403), error.
+Pushed to the browser: hello (lobby only), welcome, waiting, admitted, roster, signal, chat,
+media, left, ended, refused (then the socket closes with 4403), error.
 
 Every frame is checked against the call's participants: the sender's state is read from the
 database each time (a removed person is cut off at their next frame), signals only go to
@@ -21,6 +27,7 @@ admitted, connected participants of the same call. Size and rate are limited per
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 from typing import Any
@@ -28,6 +35,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -39,6 +47,8 @@ from . import events, permissions, services, turn
 from .choices import ParticipantRole, ParticipantState
 from .models import Call, Participant, Presence
 from .views import SESSION_KEY
+
+logger = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_ENDED = 4410
@@ -73,6 +83,11 @@ def _session_id(scope: dict[str, Any]) -> str:
     return secrets.token_hex(8)
 
 
+def _is_lobby(scope: dict[str, Any]) -> bool:
+    query = scope.get("query_string", b"").decode("latin-1")
+    return "m=lobby" in query.split("&")
+
+
 def _rewrite_fingerprint(sdp: str) -> str:
     """Test hook (VIDEO_TEST_REWRITE_FINGERPRINTS): what a compromised server would do."""
     return _FINGERPRINT_RE.sub(
@@ -86,6 +101,8 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
     participant: Participant | None = None
     presence: Presence | None = None
     group: str | None = None
+    lobby_call_id: int | None = None  # connected from the pre-join check, not joined yet
+    closed = False
 
     async def connect(self) -> None:
         self.errors = 0
@@ -95,13 +112,52 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         self.language = settings.LANGUAGE_CODE
         call_id = self.scope["url_route"]["kwargs"]["call_id"]
         await self.accept()
-        result = await database_sync_to_async(self._enter)(call_id)
+        if _is_lobby(self.scope):
+            hello = await database_sync_to_async(self._hello)(call_id)
+            if isinstance(hello, tuple):
+                await self._refuse(*hello)
+                return
+            self.lobby_call_id = call_id
+            await self.send_json(hello)
+            return
+        await self._join(call_id)
+
+    async def _join(self, call_id: int) -> None:
+        """Presence, roster push, audit and the welcome frame: one trip to the database."""
+        result = await database_sync_to_async(self._enter_and_welcome)(call_id)
         if isinstance(result, tuple):
             await self._refuse(*result)
             return
+        self.lobby_call_id = None
         self.group = events.group_name(call_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.send_json(await database_sync_to_async(self._welcome)())
+        await self.send_json(result)
+
+    def _hello(self, call_id: int) -> dict[str, Any] | tuple[str, str]:
+        """Lobby: may this person join now? Their ICE servers, without being seen by anyone."""
+        call = Call.objects.select_related("appointment__client").filter(pk=call_id).first()
+        participant = self._find_participant(call) if call is not None else None
+        if participant is None:
+            return "forbidden", self._text(_("You are not part of this call."))
+        participant = Participant.objects.select_related(
+            "call__appointment", "invitation__call__appointment"
+        ).get(pk=participant.pk)
+        refusal = services.participant_refusal(participant=participant)
+        if refusal is not None:
+            return refusal.code, self._text(refusal.message)
+        return {
+            "type": "hello",
+            "me": participant.pk,
+            "role": participant.role,
+            "ice_servers": turn.ice_servers_for(participant_id=participant.pk),
+            "ice_transport_policy": turn.ice_transport_policy(),
+        }
+
+    def _enter_and_welcome(self, call_id: int) -> dict[str, Any] | tuple[str, str]:
+        result = self._enter(call_id)
+        if isinstance(result, tuple):
+            return result
+        return self._welcome()
 
     # --- who is this? -------------------------------------------------------------------
 
@@ -148,7 +204,7 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
 
     def _welcome(self) -> dict[str, Any]:
         assert self.participant is not None
-        call = Call.objects.get(pk=self.participant.call_id)
+        call = self.participant.call  # read together with the participant just now
         frame: dict[str, Any] = {
             "type": "welcome",
             "me": self.participant.pk,
@@ -203,20 +259,47 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        self.closed = True
         if self.presence is not None:
             presence, self.presence = self.presence, None
-            await database_sync_to_async(services.presence_leave)(presence=presence)
+            await database_sync_to_async(self._leave_quietly)(presence)
+
+    @staticmethod
+    def _leave_quietly(presence: Presence, on_purpose: bool = False) -> None:
+        try:
+            services.presence_leave(presence=presence, on_purpose=on_purpose)
+        except ObjectDoesNotExist:
+            # The call's records were deleted while the page was connected (a test database
+            # flushed, an appointment erased): nothing is left to record.
+            logger.debug("presence %s: call gone before the page left", presence.pk)
 
     async def _refuse(self, code: str, message: str) -> None:
         await self.send_json({"type": "refused", "code": code, "message": message})
         await self.close(code=CLOSE_FORBIDDEN)
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        """Frames pushed after the socket was closed (a roster push racing a refusal or
+        the end of the call) are dropped instead of reaching the server after the close."""
+        if self.closed:
+            return
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        if close:
+            self.closed = True
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await super().close(code=code, reason=reason)
 
     # --- incoming frames ------------------------------------------------------------------
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
     ) -> None:
-        if self.participant is None:
+        if self.participant is None and self.lobby_call_id is None:
             return
         if not self.frame_rate.allow():
             await self._error("rate_limited", retry_after=self.frame_rate.retry_after())
@@ -235,11 +318,25 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self._error("malformed")
             return
+        if self.participant is None:
+            await self._in_lobby(content)
+            return
         refusal = await database_sync_to_async(self._fresh)()
         if refusal is not None:
             await self._refuse(refusal.code, self._text(refusal.message))
             return
         await self.receive_json(content)
+
+    async def _in_lobby(self, content: dict[str, Any]) -> None:
+        """Before "join" only joining and keep-alive are possible; joining is authorised
+        afresh (the page may have waited a long time in its pre-join check)."""
+        assert self.lobby_call_id is not None
+        if content["type"] == "join":
+            await self._join(self.lobby_call_id)
+        elif content["type"] == "ping":
+            await self._on_ping(content)
+        else:
+            await self._error("not_admitted")
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         kind = content["type"]
@@ -255,6 +352,7 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
             "ice_servers": self._on_ice_servers,
             "ping": self._on_ping,
             "leave": self._on_leave,
+            "join": self._on_ping,  # joined already (a repeated click): just an answer
         }.get(kind)
         if handler is None:
             await self._error("unknown_type")
@@ -420,9 +518,7 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
     async def _on_leave(self, content: dict[str, Any]) -> None:
         if self.presence is not None:
             presence, self.presence = self.presence, None
-            await database_sync_to_async(services.presence_leave)(
-                presence=presence, on_purpose=True
-            )
+            await database_sync_to_async(self._leave_quietly)(presence, True)
         await self.close(code=1000)
 
     # --- pushes from the channel layer ----------------------------------------------------

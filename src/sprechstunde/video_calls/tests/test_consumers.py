@@ -291,3 +291,54 @@ def test_test_hook_rewrites_fingerprints_only_when_set(call, case_manager, porta
 
     signal = run(scenario)
     assert "a=fingerprint:sha-256 00:CD:EF" in signal["description"]["sdp"]
+
+
+def lobby_socket(call, cookie):
+    socket = communicator(ws_path(call), cookie=cookie)
+    socket.scope["query_string"] = b"s=abcdef0123456789&m=lobby"
+    return socket
+
+
+def test_lobby_connects_unseen_and_joins_only_on_the_join_frame(
+    call, case_manager, portal_client, foreign_client
+):
+    """The pre-join check opens the socket early: authorised and given ICE servers, but no
+    presence and nothing in the waiting room until "join"; strangers are refused at once."""
+    host_cookie = session_cookie(case_manager)
+    guest_cookie = session_cookie(portal_client.user)
+    foreign_cookie = session_cookie(foreign_client.user)
+
+    async def scenario():
+        host, _welcome = await join(call, host_cookie)
+        lobby = lobby_socket(call, guest_cookie)
+        assert (await lobby.connect())[0]
+        hello = await lobby.receive_json_from()
+        seen_before = await database_sync_to_async(
+            Presence.objects.filter(participant_id=hello["me"]).exists
+        )()
+        await lobby.send_json_to({"type": "chat", "text": "too early"})
+        too_early = await lobby.receive_json_from()
+        await lobby.send_json_to({"type": "join"})
+        joined = await lobby.receive_json_from()
+        # The host's next frame is the roster with the guest: the lobby pushed nothing.
+        roster = await host.receive_json_from()
+        stranger = lobby_socket(call, foreign_cookie)
+        await stranger.connect()
+        refused = await stranger.receive_json_from()
+        refused_code = await stranger.receive_close()
+        for socket in (host, lobby):
+            await socket.disconnect()
+        return hello, seen_before, too_early, joined, roster, refused, refused_code
+
+    hello, seen_before, too_early, joined, roster, refused, code = run(scenario)
+    assert hello["type"] == "hello" and hello["role"] == "client"
+    assert "ice_servers" in hello and "ice_transport_policy" in hello
+    assert not seen_before
+    assert too_early["type"] == "error" and too_early["code"] == "not_admitted"
+    assert joined["type"] == "welcome" and joined["state"] == "waiting"
+    assert joined["me"] == hello["me"]
+    assert roster["type"] == "roster"
+    assert [p["id"] for p in roster["participants"] if p["state"] == "waiting"] == [hello["me"]]
+    assert refused["type"] == "refused" and refused["code"] == "forbidden"
+    assert code == CLOSE_FORBIDDEN
+    assert not Participant.objects.filter(user=foreign_client.user).exists()

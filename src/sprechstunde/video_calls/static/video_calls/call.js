@@ -33,7 +33,11 @@
     roster: [],
     locked: false,
     ws: null,
-    backoff: 1000,
+    backoff: 300,
+    joinRequested: false,
+    hello: false,
+    welcomed: false,
+    spare: null,
     stopped: false,
     waitingCount: 0,
     weakChecks: 0,
@@ -86,24 +90,57 @@
     if (chosen) select.value = chosen;
   }
 
-  function getTrack(kind) {
+  /* Asks for the given kinds ("audio", "video") in ONE getUserMedia call: one permission
+   * prompt and one device start instead of two in a row. Resolves to {audio, video} tracks. */
+  function getTracks(kinds) {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       return Promise.reject({ name: "NotFoundError" });
     }
-    var select = kind === "audio" ? $("mic-select") : $("camera-select");
     var constraints = {};
-    if (kind === "audio") {
+    if (kinds.indexOf("audio") >= 0) {
       constraints.audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
-      if (select.value) constraints.audio.deviceId = { exact: select.value };
-    } else {
+      if ($("mic-select").value) constraints.audio.deviceId = { exact: $("mic-select").value };
+    }
+    if (kinds.indexOf("video") >= 0) {
       constraints.video = Object.assign({}, VIDEO);
-      if (select.value) constraints.video.deviceId = { exact: select.value };
+      if ($("camera-select").value) constraints.video.deviceId = { exact: $("camera-select").value };
     }
     return navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
       $("device-help").hidden = true;
-      var track = kind === "audio" ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
-      return listDevices().then(function () { return track; });
+      // Device names become readable only now; fill the lists without waiting for them.
+      listDevices().catch(noop);
+      return { audio: stream.getAudioTracks()[0] || null, video: stream.getVideoTracks()[0] || null };
     });
+  }
+  function getTrack(kind) {
+    return getTracks([kind]).then(function (tracks) { return tracks[kind]; });
+  }
+
+  function useMic(track) {
+    state.mic = track;
+    state.micOn = true;
+    meter(track);
+  }
+  function useCam(track) {
+    if (state.cam) state.cam.stop();
+    state.cam = track;
+    state.camOn = true;
+    if (state.audioOnly) setAudioOnly(false);
+  }
+
+  /* Pre-join "camera and microphone": both devices in one request. */
+  function setBoth() {
+    var kinds = [];
+    if (!state.camOn) kinds.push("video");
+    if (!(state.micOn && state.mic && state.mic.readyState === "live")) kinds.push("audio");
+    if (!kinds.length) return Promise.resolve();
+    return getTracks(kinds).then(function (tracks) {
+      if (tracks.video) useCam(tracks.video);
+      if (tracks.audio) useMic(tracks.audio);
+      refreshLocalStream();
+      replaceSenders();
+      syncButtons();
+    }, function (error) { deviceHelp(error); syncButtons(); });
   }
 
   function sendVideoTrack() {
@@ -139,10 +176,7 @@
       return Promise.resolve();
     }
     return getTrack("video").then(function (track) {
-      if (state.cam) state.cam.stop();
-      state.cam = track;
-      state.camOn = true;
-      if (state.audioOnly) setAudioOnly(false);
+      useCam(track);
       refreshLocalStream();
       replaceSenders();
       syncButtons();
@@ -165,9 +199,7 @@
       return Promise.resolve();
     }
     return getTrack("audio").then(function (track) {
-      state.mic = track;
-      state.micOn = true;
-      meter(track);
+      useMic(track);
       refreshLocalStream();
       replaceSenders();
       syncButtons();
@@ -229,6 +261,7 @@
   function syncButtons() {
     pressed($("prejoin-camera"), state.camOn);
     pressed($("prejoin-mic"), state.micOn);
+    $("prejoin-both").hidden = state.camOn && state.micOn;
     pressed($("ctl-camera"), state.camOn);
     pressed($("ctl-mic"), state.micOn);
     pressed($("ctl-audio-only"), state.audioOnly);
@@ -241,12 +274,17 @@
     if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(frame));
   }
 
+  /* The socket is opened while the pre-join check is shown ("lobby": authorised, given ICE
+   * servers, seen by nobody); the join click then costs one frame over an open socket.
+   * After a drop it reconnects straight into the call if the page had joined. */
   function connect() {
     if (state.stopped) return;
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + location.host + config.ws + "?s=" + state.session);
+    var lobby = !state.joinRequested;
+    var ws = new WebSocket(scheme + location.host + config.ws + "?s=" + state.session + (lobby ? "&m=lobby" : ""));
     state.ws = ws;
-    ws.onopen = function () { state.backoff = 1000; };
+    state.hello = false;
+    ws.onopen = function () { state.backoff = 300; };
     ws.onmessage = function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
@@ -255,6 +293,7 @@
     ws.onclose = function (event) {
       if (state.ws !== ws) return;
       state.ws = null;
+      state.hello = false;
       if (state.stopped || event.code === 4403 || event.code === 4410) return;
       setStatus(T.reconnecting);
       setTimeout(connect, state.backoff);
@@ -264,12 +303,27 @@
 
   function handle(frame) {
     switch (frame.type) {
+      case "hello":
+        state.me = frame.me;
+        state.hello = true;
+        useIce(frame);
+        prewarm();
+        if (state.joinRequested) send({ type: "join" });
+        break;
       case "welcome":
         state.me = frame.me;
         useIce(frame);
         setStatus("");
         if (frame.state === "admitted") enterCall(frame.participants || []);
         else showWaiting(frame.locked);
+        if (state.welcomed) {
+          // Back after the socket dropped: most likely the network changed under us, so the
+          // media path is dead too. Restart ICE now instead of waiting for ICE to notice.
+          state.peers.forEach(function (p) { applyIce(p); restart(p); });
+          dropSpare(); // its TURN allocation was made from the old address
+          prewarm();
+        }
+        state.welcomed = true;
         break;
       case "waiting": showWaiting(frame.locked); break;
       case "admitted": useIce(frame); enterCall([]); break;
@@ -278,7 +332,11 @@
       case "chat": onChat(frame); break;
       case "media": onMedia(frame); break;
       case "left": var gone = state.peers.get(frame.participant); if (gone) closePeer(gone); break;
-      case "ice_servers": useIce(frame); state.peers.forEach(function (p) { applyIce(p); }); break;
+      case "ice_servers":
+        useIce(frame);
+        state.peers.forEach(function (p) { applyIce(p); });
+        if (state.spare) { dropSpare(); prewarm(); }
+        break;
       case "ended": over("ended", frame.message || T.ended); break;
       case "refused": over("refused", frame.message); break;
       case "error": setStatus(frame.message || ""); break;
@@ -290,9 +348,37 @@
     if (frame.ice_servers) state.iceServers = frame.ice_servers;
     if (frame.ice_transport_policy) state.policy = frame.ice_transport_policy;
   }
+  /* A peer connection made ahead of time, with a TURN allocation gathered in advance
+   * (candidate pool), taken by the next peer; used for the first one while the pre-join
+   * check is still shown. */
+  function prewarm() {
+    if (state.spare || state.stopped || !window.RTCPeerConnection) return;
+    try {
+      state.spare = new RTCPeerConnection({
+        iceServers: state.iceServers, iceTransportPolicy: state.policy, iceCandidatePoolSize: 1
+      });
+    } catch (e) { state.spare = null; }
+  }
+  function dropSpare() {
+    if (!state.spare) return;
+    try { state.spare.close(); } catch (e) { /* closed already */ }
+    state.spare = null;
+  }
+  function newPeerConnection() {
+    var pc = state.spare;
+    state.spare = null;
+    if (pc && pc.signalingState !== "closed") {
+      setTimeout(prewarm, 1000); // the next one, for a further participant
+      return pc;
+    }
+    return new RTCPeerConnection({ iceServers: state.iceServers, iceTransportPolicy: state.policy });
+  }
+
   function applyIce(peer) {
     try {
-      peer.pc.setConfiguration({ iceServers: state.iceServers, iceTransportPolicy: state.policy });
+      // The pool size cannot change after the first offer: keep the one the connection has.
+      var pool = peer.pc.getConfiguration().iceCandidatePoolSize || 0;
+      peer.pc.setConfiguration({ iceServers: state.iceServers, iceTransportPolicy: state.policy, iceCandidatePoolSize: pool });
     } catch (e) { /* an older browser keeps its configuration until the next call */ }
   }
 
@@ -317,6 +403,7 @@
     state.cam = state.mic = state.screen = null;
     state.camOn = state.micOn = false;
     if (state.ws) { var ws = state.ws; state.ws = null; ws.close(); }
+    dropSpare();
     setPhase(phase);
     $("call-over-text").textContent = text || "";
     $("rejoin-button").hidden = phase !== "left";
@@ -424,7 +511,7 @@
   /* ---------- peer connections (perfect negotiation) ---------- */
 
   function makePeer(id, cid) {
-    var pc = new RTCPeerConnection({ iceServers: state.iceServers, iceTransportPolicy: state.policy });
+    var pc = newPeerConnection();
     var peer = {
       id: id, cid: cid, pc: pc, polite: state.me > id, makingOffer: false, ignoreOffer: false,
       stream: new MediaStream(), queue: Promise.resolve(), audioT: null, videoT: null,
@@ -538,9 +625,12 @@
     if (peer.pc.signalingState === "closed") return;
     peer.pc.restartIce();
   }
+  /* The network changed (online / connection change): restart ICE at once with the
+   * credentials at hand (valid for hours), and ask for fresh ones for later restarts. */
   function restartAll() {
+    state.peers.forEach(restart);
+    if (state.spare) { dropSpare(); setTimeout(prewarm, 1000); }
     send({ type: "ice_servers" });
-    setTimeout(function () { state.peers.forEach(restart); }, 300);
   }
 
   function closePeer(peer) {
@@ -742,6 +832,7 @@
 
   $("prejoin-camera").addEventListener("click", function () { setCamera(!state.camOn); });
   $("prejoin-mic").addEventListener("click", function () { setMic(!state.micOn); });
+  $("prejoin-both").addEventListener("click", function () { setBoth(); });
   $("camera-select").addEventListener("change", function () { if (state.camOn) setCamera(true); });
   $("mic-select").addEventListener("change", function () {
     if (state.mic) { state.mic.stop(); state.mic = null; }
@@ -751,7 +842,10 @@
   $("join-button").addEventListener("click", function () {
     $("join-button").disabled = true;
     setStatus(T.connecting);
-    connect();
+    state.joinRequested = true;
+    if (state.ws && state.hello) send({ type: "join" });
+    else if (!state.ws) connect();
+    // else: the lobby socket is still opening; "hello" sends the join.
   });
   $("ctl-mic").addEventListener("click", function () { setMic(!state.micOn); });
   $("ctl-camera").addEventListener("click", function () { setCamera(!state.camOn); });
@@ -791,6 +885,7 @@
   setPhase("prejoin");
   syncButtons();
   listDevices().catch(noop);
+  connect();
 
   /* Read-only hook for tests and benchmarks (no state can be changed through it). */
   window.sprechstundeCall = Object.freeze({
