@@ -51,6 +51,6 @@ def admin_client_logged_in(admin_user):
     admin_user.is_staff = True
     admin_user.is_superuser = True
     admin_user.save()
-    browser = WebClient()
+    browser = WebClient(headers={"accept-language": "en"})
     log_in(browser, admin_user)
     return browser

@@ -105,7 +105,7 @@ def test_sealing_outage_keeps_the_decision_waiting_and_never_delivers_it(
         first_wait - timezone.now()
     ) - datetime.timedelta(seconds=5)
     # The client cannot see it.
-    browser = WebClient()
+    browser = WebClient(headers={"accept-language": "en"})
     browser.force_login(client_record.user)
     url = reverse("agreements:portal_decision", kwargs={"pk": decision.pk})
     assert browser.get(url).status_code == 404
@@ -135,7 +135,7 @@ def test_portal_delivery_seals_notifies_logs_and_passes_pdfsig(
     assert "Kunde" not in notice.body + notice.subject
     assert "Bewerbung" not in notice.body + notice.subject
 
-    browser = WebClient()
+    browser = WebClient(headers={"accept-language": "en"})
     browser.force_login(client_record.user)
     page = browser.get(reverse("agreements:portal_decision", kwargs={"pk": decision.pk}))
     assert page.status_code == 200
@@ -158,7 +158,7 @@ def test_portal_delivery_seals_notifies_logs_and_passes_pdfsig(
     result = subprocess.run([pdfsig, path], capture_output=True, text=True, check=False)
     assert "Signature is Valid" in result.stdout, result.stdout
 
-    log = WebClient()
+    log = WebClient(headers={"accept-language": "en"})
     log.force_login(case_manager)
     export = log.get(reverse("agreements:decision_log_pdf", kwargs={"pk": decision.pk}))
     assert export["Content-Type"] == "application/pdf"
@@ -199,7 +199,7 @@ def test_without_delivery_consent_it_goes_by_post(
     decision.refresh_from_db()
     assert decision.status == DecisionStatus.AWAITING_POST and decision.channel == "post"
     assert mail.outbox == []
-    browser = WebClient()
+    browser = WebClient(headers={"accept-language": "en"})
     browser.force_login(case_manager)
     listing = browser.get(reverse("agreements:postal_list"))
     assert decision.reference in listing.content.decode()
@@ -213,7 +213,7 @@ def test_without_delivery_consent_it_goes_by_post(
     assert decision.status == DecisionStatus.POSTED
     assert decision.announced_on == day + datetime.timedelta(days=4)
     # The client does not see a postal decision in the portal.
-    client_browser = WebClient()
+    client_browser = WebClient(headers={"accept-language": "en"})
     client_browser.force_login(paper_client.user)
     url = reverse("agreements:portal_decision", kwargs={"pk": decision.pk})
     assert client_browser.get(url).status_code in (403, 404)
@@ -222,7 +222,7 @@ def test_without_delivery_consent_it_goes_by_post(
 def test_fill_form_shows_clear_errors_and_stores_nothing(
     case_manager, client_record, decision_template
 ):
-    browser = WebClient()
+    browser = WebClient(headers={"accept-language": "en"})
     browser.force_login(case_manager)
     url = reverse("agreements:decision_create", kwargs={"client_pk": client_record.pk})
     response = browser.post(

@@ -189,7 +189,7 @@ def test_client_reads_shared_draft_comments_and_others_get_404(
     case_manager, client_record, plan_template, review_on
 ):
     plan = drafted(case_manager, client_record, plan_template, review_on)
-    browser = WebClient()
+    browser = WebClient(headers={"accept-language": "en"})
     browser.force_login(client_record.user)
     url = reverse("agreements:portal_plan", kwargs={"pk": plan.pk})
     assert browser.get(url).status_code == 404  # a draft not yet shown to the client
@@ -206,7 +206,7 @@ def test_client_reads_shared_draft_comments_and_others_get_404(
     assert plan.comments.get().side == "client"
     assert AuditEntry.objects.filter(action="plan.comment").exists()
 
-    stranger = WebClient()
+    stranger = WebClient(headers={"accept-language": "en"})
     other = services_portal_client(case_manager)
     stranger.force_login(other.user)
     assert stranger.get(url).status_code == 404
@@ -223,7 +223,7 @@ def test_staff_views_edit_and_issue_and_foreign_staff_get_404(
     case_manager, other_case_manager, client_record, plan_template, review_on
 ):
     plan = services.plan_create(actor=case_manager, client=client_record, template=plan_template)
-    browser = WebClient()
+    browser = WebClient(headers={"accept-language": "en"})
     browser.force_login(case_manager)
     url = reverse("agreements:plan", kwargs={"pk": plan.pk})
     data = {
@@ -249,7 +249,7 @@ def test_staff_views_edit_and_issue_and_foreign_staff_get_404(
     pdf = browser.get(reverse("agreements:plan_pdf", kwargs={"pk": plan.pk, "number": 1}))
     assert pdf["Content-Type"] == "application/pdf"
 
-    foreign = WebClient()
+    foreign = WebClient(headers={"accept-language": "en"})
     foreign.force_login(other_case_manager)
     assert foreign.get(url).status_code == 404
     assert foreign.post(url, data).status_code == 404

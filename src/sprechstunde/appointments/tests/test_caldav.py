@@ -98,6 +98,9 @@ def caldav_settings(settings, radicale):
 def test_book_move_cancel_reach_the_caldav_calendar(
     caldav_settings, case_manager, client_record, django_capture_on_commit_callbacks
 ):
+    # A name no staff member has (random factory names can collide with the case manager's).
+    client_record.last_name = "Vertraulichmann"
+    client_record.save(update_fields=["last_name"])
     day = next_weekday(2)
     with django_capture_on_commit_callbacks(execute=True):
         appointment = services.appointment_book(
