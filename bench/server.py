@@ -100,6 +100,31 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> N
     raise RuntimeError(f"server did not answer {url} within 60 s:\n{log_path.read_text()[-3000:]}")
 
 
+def serve_and_wait(
+    *, port: int, env: dict[str, str], log_path: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `manage.py serve` on 127.0.0.1:port (output to log_path) and wait for its health
+    check; returns the process and its base URL."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [PYTHON, str(REPO / "manage.py"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base_url + "/gesundheit/", proc, log_path)
+    except BaseException:
+        if proc.poll() is None:  # the caller never gets it, so stop it here
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        raise
+    return proc, base_url
+
+
 @contextlib.contextmanager
 def running_server(
     *, database_url: str | None = None, quiet: bool = False
@@ -134,25 +159,7 @@ def running_server(
             timeout=300,
         )
         fixtures = json.loads(prepared.stdout.strip().splitlines()[-1])
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [
-                    PYTHON,
-                    str(REPO / "manage.py"),
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_until_up(base_url + "/gesundheit/", proc, log_path)
+        proc, base_url = serve_and_wait(port=port, env=env, log_path=log_path)
         note(f"serving at {base_url} (pid {proc.pid})")
         yield BenchServer(base_url=base_url, var_dir=var_dir, log_path=log_path, fixtures=fixtures)
     except subprocess.CalledProcessError as error:

@@ -39,7 +39,7 @@ from tests.browser.support.chromium import CHROMIUM_PATH, blocking_proxy, launch
 from tests.netem import Coturn, Impairment, LinkProfile, Namespace, TcpForwarder, UdpRelay
 from tests.netem.coturn import free_udp_port
 
-from bench.server import PYTHON, REPO, _manage, _wait_until_up, bench_env, free_port
+from bench.server import PYTHON, REPO, _manage, bench_env, free_port, serve_and_wait
 
 PHONE = {
     "viewport": {"width": 360, "height": 740},
@@ -186,25 +186,7 @@ def video_server(*, turn_port: int, turn_secret: str) -> Iterator[VideoServer]:
         )
         fixtures = json.loads(prepared.stdout.strip().splitlines()[-1])
         log_path = var_dir / "server.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [
-                    PYTHON,
-                    str(REPO / "manage.py"),
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_until_up(base_url + "/gesundheit/", proc, log_path)
+        proc, base_url = serve_and_wait(port=port, env=env, log_path=log_path)
         yield VideoServer(base_url=base_url, port=port, fixtures=fixtures)
     except subprocess.CalledProcessError as error:
         raise RuntimeError(f"video bench setup failed: {error.stdout}\n{error.stderr}") from error
