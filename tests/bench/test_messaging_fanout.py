@@ -16,8 +16,14 @@ from bench import messaging_fanout
 
 
 @pytest.fixture
-def echo_server():
-    """bench/messaging_echo.py served by uvicorn in a thread, on a free loopback port."""
+def echo_server(django_db_blocker):
+    """bench/messaging_echo.py served by uvicorn in a thread, on a free loopback port.
+
+    The echo consumer never queries the database, but Channels closes stale connections around
+    every event (`aclose_old_connections`); in the thread that Channels uses for that, an earlier
+    test may have left a connection, and pytest-django's blocker would then turn that
+    housekeeping into a 500. The blocker is lifted for the server's lifetime only.
+    """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
@@ -31,15 +37,16 @@ def echo_server():
             loop="asyncio",
         )
     )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "echo server did not start"
-        time.sleep(0.05)
-    yield port
-    server.should_exit = True
-    thread.join(10)
+    with django_db_blocker.unblock():
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "echo server did not start"
+            time.sleep(0.05)
+        yield port
+        server.should_exit = True
+        thread.join(10)
 
 
 def test_every_message_is_acked_once_and_reaches_both_members(echo_server):

@@ -12,6 +12,7 @@ other tests.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -165,8 +166,11 @@ def _live_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[Live
 
 @pytest.fixture
 def live_app(
-    _live_server: LiveServer, transactional_db: None, django_db_serialized_rollback: None
-) -> LiveApp:
+    _live_server: LiveServer,
+    transactional_db: None,
+    django_db_serialized_rollback: None,
+    request: pytest.FixtureRequest,
+) -> Iterator[LiveApp]:
     """The real ASGI app (config.asgi.application) under uvicorn, on the test database.
 
     The server thread sees only committed data, hence transactional_db. Its flush after each
@@ -176,7 +180,14 @@ def live_app(
     """
     assert _live_server.is_running, "the live server thread has died"
     restore_post_migrate_rows()
-    return _live_server.live_app
+    yield _live_server.live_app
+    # Requests and consumers still running on the server must finish before the flush.
+    if not _live_server.wait_idle():
+        warnings.warn(
+            f"{request.node.nodeid}: the live server was still busy 10 s after the test: "
+            f"{_live_server.busy()}",
+            stacklevel=1,
+        )
 
 
 @pytest.fixture

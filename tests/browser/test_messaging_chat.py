@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from sprechstunde.messaging.models import Message
 
-from .support.checks import page_problems
+from .support.checks import page_problems, set_offline
 from .support.sample_data import build_world
 
 pytestmark = pytest.mark.browser
@@ -86,7 +86,7 @@ def test_a_phone_that_loses_the_connection_sends_later_and_catches_up(new_contex
     wait_connected(desk)
 
     # The phone goes into a tunnel: its socket is cut and nothing gets through.
-    phone_context.set_offline(True)
+    set_offline(phone_context, True)
     offline = phone.locator("#chat").get_attribute("data-text-offline")
     phone.locator("#chat-status", has_text=offline).wait_for(timeout=TIMEOUT_MS)
     write(phone, "Ich bin im Zug, die Verbindung ist schlecht.")
@@ -95,7 +95,7 @@ def test_a_phone_that_loses_the_connection_sends_later_and_catches_up(new_contex
     screenshots(phone, "phone-offline")
     assert Message.objects.count() == 1
 
-    phone_context.set_offline(False)
+    set_offline(phone_context, False)
     wait_connected(phone)
     confirmed(phone, "Ich bin im Zug").wait_for(timeout=TIMEOUT_MS)
     confirmed(phone, "Kein Problem").wait_for(timeout=TIMEOUT_MS)

@@ -44,6 +44,7 @@ CSP_LISTENER_SCRIPT = """
 """
 
 _CSP_MARKERS = ("content security policy", "content-security-policy")
+_OFFLINE_ERROR = "net::ERR_INTERNET_DISCONNECTED"
 
 
 @dataclass
@@ -57,6 +58,8 @@ class PageMonitor:
     page_errors: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     failed_resources: list[str] = field(default_factory=list)
+    # Set once a test has taken this context offline (see `set_offline`).
+    was_offline: bool = False
 
     def attach(self, context: BrowserContext) -> None:
         context.add_init_script(script=CSP_LISTENER_SCRIPT)
@@ -102,7 +105,13 @@ class PageMonitor:
         text = message.text
         if any(marker in text.lower() for marker in _CSP_MARKERS):
             self.csp_errors.append(text)
-        elif "failed to load resource" not in text.lower():
+        elif "failed to load resource" in text.lower():
+            return
+        elif _OFFLINE_ERROR in text and self.was_offline:
+            # The test took the context offline (`set_offline`): the page's reconnect attempts
+            # fail by design. Chromium reports exactly this error for them, and only then.
+            return
+        else:
             self.console_errors.append(text)
 
     def collect_csp_events(self, page: Page) -> None:
@@ -150,6 +159,13 @@ _MONITORS: weakref.WeakKeyDictionary[Any, PageMonitor] = weakref.WeakKeyDictiona
 def monitor_of(page: Page) -> PageMonitor:
     """The monitor that watches this page's browser context."""
     return _MONITORS[page.context]
+
+
+def set_offline(context: BrowserContext, offline: bool) -> None:
+    """Takes a watched context off the network (or back), telling its monitor first."""
+    if offline:
+        _MONITORS[context].was_offline = True
+    context.set_offline(offline)
 
 
 def _safe_frame_url(request: Request) -> str:

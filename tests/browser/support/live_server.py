@@ -97,6 +97,24 @@ class LiveServer:
         if self._thread.is_alive():
             raise RuntimeError("the live server thread did not stop")
 
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Waits until no request or websocket of the app is still running; False on timeout.
+
+        A page closed at the end of a test leaves its websocket consumers' disconnect handlers
+        running on the server, and they write to the database. The test database's flush must
+        not race them (on PostgreSQL the TRUNCATE then fails on their locks).
+        """
+        deadline = time.monotonic() + timeout
+        while self._server.server_state.tasks:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                return False
+            time.sleep(0.02)
+        return True
+
+    def busy(self) -> list[str]:
+        """What the server is still running (for messages)."""
+        return [repr(task.get_coro()) for task in list(self._server.server_state.tasks)]
+
     @property
     def is_running(self) -> bool:
         return self._thread.is_alive()
