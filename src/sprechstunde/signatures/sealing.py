@@ -36,6 +36,7 @@ from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBacken
 from . import demo_pki
 from .key_sources import KeySourceError, SealKeyConfig, seal_key_open
 from .revinfo_cache import CachingFetcherBackend
+from .tsa_client import CertCachingHTTPTimeStamper, TsaCertificateChanged
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def _demo_timestamper() -> DummyTimeStamper:
 def _environment(
     config: SealKeyConfig, level: str, http: aiohttp.ClientSession
 ) -> _SealEnvironment:
+    cache_seconds = float(getattr(settings, "SEAL_REVOCATION_CACHE_SECONDS", 3600))
     crls: list[asn1_crl.CertificateList] = []
     if config.source == "demo":
         paths = demo_pki.demo_pki_ensure()
@@ -122,7 +124,7 @@ def _environment(
         # SEAL_REVOCATION_CACHE_SECONDS) instead of being fetched for every seal.
         fetcher_backend=CachingFetcherBackend(
             AIOHttpFetcherBackend(session=http, per_request_timeout=config.timeout),
-            max_age=float(getattr(settings, "SEAL_REVOCATION_CACHE_SECONDS", 3600)),
+            max_age=cache_seconds,
         ),
         crls=crls,
         # A B-LT seal without revocation data would not be B-LT: refuse instead.
@@ -132,8 +134,10 @@ def _environment(
     if level != "B-B":
         tsa_url = str(getattr(settings, "SEAL_TSA_URL", "") or "")
         if tsa_url:
-            timestamper = timestamps.HTTPTimeStamper(
-                tsa_url, session=http, timeout=int(config.timeout)
+            # Remembers the TSA's certificates between seals instead of asking the TSA for a
+            # dummy time stamp every time (one round trip less per seal; see tsa_client.py).
+            timestamper = CertCachingHTTPTimeStamper(
+                tsa_url, max_age=cache_seconds, session=http, timeout=int(config.timeout)
             )
         elif config.source == "demo":
             timestamper = _demo_timestamper()
@@ -177,9 +181,17 @@ async def _seal_async(*, pdf: bytes, level: str, reason: str, location: str) -> 
             output = BytesIO()
             # A fixed reservation skips pyHanko's trial signature for size estimation (half
             # the CPU time of a seal); it is ample for the chain plus one time stamp token.
-            await pdf_signer.async_sign_pdf(
-                writer, output=output, bytes_reserved=SIGNATURE_BYTES_RESERVED
-            )
+            try:
+                await pdf_signer.async_sign_pdf(
+                    writer, output=output, bytes_reserved=SIGNATURE_BYTES_RESERVED
+                )
+            except (PathBuildingError, PathValidationError, ValidationError) as exc:
+                stamper = env.timestamper
+                if isinstance(stamper, CertCachingHTTPTimeStamper) and stamper.certs_from_cache:
+                    # Perhaps the remembered TSA chain that no longer validates: learn it anew.
+                    stamper.forget_cached_certificates()
+                    raise TsaCertificateChanged(str(exc)) from exc
+                raise
             return output.getvalue()
 
 
@@ -187,6 +199,7 @@ async def _seal_async(*, pdf: bytes, level: str, reason: str, location: str) -> 
 # right now". Caller-side retries make sense for all of them.
 _OUTAGE_ERRORS = (
     KeySourceError,
+    TsaCertificateChanged,  # again on the second attempt: the TSA is changing right now
     SigningError,
     timestamps.TimestampRequestError,
     aiohttp.ClientError,
@@ -205,7 +218,12 @@ def seal(*, pdf: bytes, level: str, reason: str = "", location: str = "") -> byt
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}")
     try:
-        return run_sync(_seal_async(pdf=pdf, level=level, reason=reason, location=location))
+        try:
+            return run_sync(_seal_async(pdf=pdf, level=level, reason=reason, location=location))
+        except TsaCertificateChanged:
+            # The TSA rolled over its certificate since we last learnt it; nothing was written.
+            # The stale entry is gone, so this attempt learns the new chain first.
+            return run_sync(_seal_async(pdf=pdf, level=level, reason=reason, location=location))
     except UnreadablePdfError:
         raise
     except _OUTAGE_ERRORS as exc:

@@ -155,6 +155,8 @@ def certomancer_config_dict(*, url_prefix: str, key_dir: Path) -> dict[str, Any]
                             root_crl,
                         ],
                     },
+                    # The TSA's certificate before a rollover: same TSA, another serial.
+                    "tsa-previous": {"template": "tsa", "subject": "tsa"},
                     "seal": {
                         "issuer": "interm",
                         "validity": _LONG,
@@ -471,14 +473,84 @@ def _runner(env: dict[str, str]) -> Callable[..., None]:
     return run
 
 
-def seal_pki_build(directory: Path) -> SealPKI:
-    """Generate keys, issue the certificates and start the animator and CSC servers."""
+def _keep_service_keys_loaded() -> None:
+    """Make certomancer sign as a real TSA or OCSP responder does: with a key kept loaded.
+
+    Certomancer re-parses the service's private key for every OCSP response, CRL and time stamp,
+    and OpenSSL 3 re-checks an RSA key on each load; that costs tens of milliseconds per request
+    on this machine, which no production TSA (key loaded once, often in an HSM) spends. The
+    signatures are the same: PKCS#1 v1.5 with the same key; other schemes keep certomancer's way.
+    """
+    from certomancer import crypto_utils
+
+    if isinstance(crypto_utils.CRYPTO_BACKEND, _KeptKeyCertomancerBackend):
+        return
+    crypto_utils.CRYPTO_BACKEND = _KeptKeyCertomancerBackend()
+
+
+def _kept_key_backend_class() -> type:
+    from certomancer.crypto_utils import PycaCryptographyBackend
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    class KeptKeyBackend(PycaCryptographyBackend):
+        def __init__(self) -> None:
+            self._keys: dict[bytes, rsa.RSAPrivateKey] = {}
+            self._lock = threading.Lock()
+
+        def generic_sign(self, private_key: Any, tbs_bytes: bytes, sd_algo: Any) -> bytes:
+            if sd_algo.signature_algo != "rsassa_pkcs1v15":
+                return bytes(super().generic_sign(private_key, tbs_bytes, sd_algo))
+            der = private_key.dump()
+            with self._lock:
+                key = self._keys.get(der)
+                if key is None:
+                    loaded = serialization.load_der_private_key(der, password=None)
+                    assert isinstance(loaded, rsa.RSAPrivateKey)
+                    key = self._keys[der] = loaded
+            digest = getattr(hashes, sd_algo.hash_algo.upper())()
+            return key.sign(tbs_bytes, padding.PKCS1v15(), digest)
+
+    return KeptKeyBackend
+
+
+_KeptKeyCertomancerBackend: type = _kept_key_backend_class()
+
+
+def _reparse_issued_certificates(arch: Any) -> None:
+    """Swap certomancer's freshly built certificate objects for ones parsed from their DER.
+
+    asn1crypto re-serialises a built certificate field by field whenever it is embedded (every
+    time stamp and OCSP response), about 20 ms per response here; a parsed one is copied as
+    bytes, as a real responder does. The certificates stay byte-for-byte the same.
+    """
+    cache = getattr(arch, "_cert_cache", None)
+    if not isinstance(cache, dict):
+        return
+    from certomancer.registry import CertLabel
+
+    spec = certomancer_config_dict(url_prefix="", key_dir=Path())["pki-architectures"][ARCH]
+    for label in spec["certs"]:
+        arch.get_cert(CertLabel(label))  # issue it, so it is in the cache
+    for label, cert in list(cache.items()):
+        cache[label] = asn1_x509.Certificate.load(cert.dump())
+
+
+def seal_pki_build(directory: Path, *, realistic_services: bool = True) -> SealPKI:
+    """Generate keys, issue the certificates and start the animator and CSC servers.
+
+    `realistic_services=False` leaves certomancer's responders as shipped (key re-parsed and
+    certificates re-serialised per request, about 100 ms per time stamp here); only the seal
+    benchmark uses it, to show that share next to the realistic figures.
+    """
     from certomancer.integrations._animator_shared import FAKE_TIME_HEADER
     from certomancer.integrations.aiohttp_animator import build_animator_app
     from certomancer.registry import CertomancerConfig
     from csc_dummy.csc_dummy_server import CSCWithCertomancer, DummyServiceParams
     from multidict import CIMultiDict
 
+    if realistic_services:
+        _keep_service_keys_loaded()
     directory.mkdir(parents=True, exist_ok=True)
     key_dir = directory / "keys"
     key_dir.mkdir(exist_ok=True)
@@ -517,6 +589,8 @@ def seal_pki_build(directory: Path) -> SealPKI:
         certomancer_config_dict(url_prefix=animator.url, key_dir=key_dir),
         key_search_dir=str(directory),
     )
+    if realistic_services:
+        _reparse_issued_certificates(holder["config"].get_pki_arch(ARCH))
     animator.start()
     csc.start()
     return SealPKI(directory=directory, config=holder["config"], animator=animator, csc=csc)
@@ -546,11 +620,15 @@ if pytest is not None:
         started again afterwards.
         """
         from .revinfo_cache import revinfo_cache_clear
+        from .tsa_client import tsa_cert_cache_clear
 
         for name, value in seal_pki_session.settings_for_pkcs12().items():
             setattr(settings, name, value)
-        revinfo_cache_clear()  # each test starts without OCSP/CRL cached by an earlier one
+        # Each test starts without OCSP/CRL or TSA certificates cached by an earlier one.
+        revinfo_cache_clear()
+        tsa_cert_cache_clear()
         yield seal_pki_session
         revinfo_cache_clear()
+        tsa_cert_cache_clear()
         seal_pki_session.animator.start()
         seal_pki_session.csc.start()
