@@ -27,6 +27,10 @@ else:
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get("TEST_DATABASE_NAME", f"test_sprechstunde_{os.getpid()}")
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Same backend, but tables are emptied between tests with DELETE, not TRUNCATE (10 to
+        # 30 times faster on our nearly empty test tables); see config/testing/postgresql.
+        DATABASES["default"]["ENGINE"] = "config.testing.postgresql"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {  # noqa: F405
