@@ -34,6 +34,7 @@ from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
 from .choices import RequestStatus
 from .models import Document, DocumentRequest
+from .permissions import can_change_client_documents
 
 logger = logging.getLogger(__name__)
 
@@ -47,30 +48,9 @@ DEFAULT_REMIND_DAYS = (3, 1)
 REMIND_AT = datetime.time(8, 0)
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_STAFF_WRITER_ROLES = frozenset({Role.CASE_MANAGER, Role.TEAM_LEAD})
 
 
-# --- Who may do what --------------------------------------------------------------------------
-
-
-def _is_active_user(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and bool(
-        getattr(user, "is_active", False)
-    )
-
-
-def can_change_client_documents(*, user: Any, client: Client) -> bool:
-    """May `user` request documents from this client, cancel requests, mark documents for
-    the e-file and export them? The case manager and today's substitutes; not team leads
-    of other people's clients, who read only."""
-    if not _is_active_user(user) or getattr(user, "role", None) not in _STAFF_WRITER_ROLES:
-        return False
-    if client.case_manager_id == user.pk:
-        return True
-    if user.role == Role.CASE_MANAGER:
-        represented = client_permissions.case_managers_represented_by(user=user)
-        return client.case_manager_id in represented
-    return False
+# --- Who may do what: permissions.can_change_client_documents ---------------------------------
 
 
 def client_uses_portal(*, client: Client) -> bool:

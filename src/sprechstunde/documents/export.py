@@ -37,8 +37,8 @@ from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
 from .choices import DocumentStatus, ScanStatus
-from .document_requests import can_change_client_documents
 from .models import Document
+from .permissions import can_change_client_documents
 
 # Reads one document for the package: (decrypted bytes, content type). One document is
 # bounded by DOCUMENT_MAX_BYTES; the package itself is never held in memory.

@@ -2,10 +2,12 @@
 
 - Seeing follows `clients.permissions`: the client themself, their case manager, colleagues
   standing in today, and the team lead of the case manager's team.
-- Sending: the client (while they consent to portal use) and caseload staff who may manage
-  the client.
-- Deleting: nothing already in the e-file; the client only what they sent themself; staff
-  who may manage the client anything else.
+- Changing on the staff side (sending for the client, deleting, requesting documents, the
+  e-file mark, the export): the case manager and the colleagues standing in for them today
+  (`can_change_client_documents`). A team lead of someone else's client reads only.
+- Sending: the client (while they consent to portal use) and the staff above.
+- Deleting: nothing already in the e-file; the client only what they sent themself; the
+  staff above anything else.
 - Staff see technical details (virus check result, PDF metadata); clients do not.
 """
 
@@ -28,6 +30,24 @@ def _is_active_user(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and bool(
         getattr(user, "is_active", False)
     )
+
+
+# Staff roles that may change a client's documents at all (further limited per client below).
+_STAFF_WRITER_ROLES = frozenset({Role.CASE_MANAGER, Role.TEAM_LEAD})
+
+
+def can_change_client_documents(*, user: Any, client: Client) -> bool:
+    """May `user` send documents for this client, delete them, request documents, cancel
+    requests, mark documents for the e-file and export them? The case manager and today's
+    substitutes; not team leads of other people's clients, who read only."""
+    if not _is_active_user(user) or getattr(user, "role", None) not in _STAFF_WRITER_ROLES:
+        return False
+    if client.case_manager_id == user.pk:
+        return True
+    if user.role == Role.CASE_MANAGER:
+        represented = client_permissions.case_managers_represented_by(user=user)
+        return client.case_manager_id in represented
+    return False
 
 
 def is_client_side(*, user: Any) -> bool:
@@ -58,8 +78,8 @@ def can_see_technical_details(*, user: Any) -> bool:
 
 
 def can_upload_for_client(*, user: Any, client: Client) -> bool:
-    """The client for themself while they consent to portal use; caseload staff who manage
-    the client."""
+    """The client for themself while they consent to portal use; on the staff side the case
+    manager and today's substitutes."""
     if not _is_active_user(user):
         return False
     if is_client_side(user=user):
@@ -69,7 +89,7 @@ def can_upload_for_client(*, user: Any, client: Client) -> bool:
                 client=client, purpose=ConsentPurpose.PORTAL, withdrawn_at__isnull=True
             ).exists()
         )
-    return client_permissions.can_manage_client(user=user, client=client)
+    return can_change_client_documents(user=user, client=client)
 
 
 def can_delete_document(*, user: Any, document: Document) -> bool:
@@ -77,4 +97,4 @@ def can_delete_document(*, user: Any, document: Document) -> bool:
         return False
     if is_client_side(user=user):
         return document.uploaded_by_id == user.pk and document.client.user_id == user.pk
-    return client_permissions.can_manage_client(user=user, client=document.client)
+    return can_change_client_documents(user=user, client=document.client)

@@ -21,9 +21,8 @@ from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
 from .choices import DocumentStatus, ScanStatus
-from .document_requests import can_change_client_documents
 from .models import Document
-from .permissions import documents_visible_to
+from .permissions import can_change_client_documents, documents_visible_to
 
 DOCUMENT_TARGET_TYPE = "documents.document"
 

@@ -75,7 +75,7 @@ def client_documents_page(
     requests = list(
         document_requests.document_requests_for_user(user=user, client=client, request=request)
     )
-    can_change = document_requests.can_change_client_documents(user=user, client=client)
+    can_change = document_permissions.can_change_client_documents(user=user, client=client)
     exportable = sum(
         1 for item in documents if item.is_ready and item.scan_status == ScanStatus.CLEAN
     )
@@ -109,7 +109,7 @@ class ClientDocumentsView(CaseloadStaffMixin, View):
 
     def post(self, request: HttpRequest, client_pk: int) -> HttpResponse:
         client = self._client(request, client_pk)
-        if not document_requests.can_change_client_documents(user=request.user, client=client):
+        if not document_permissions.can_change_client_documents(user=request.user, client=client):
             raise Http404
         form = DocumentRequestForm(request.POST)
         if form.is_valid():

@@ -11,7 +11,8 @@ from django.core import mail
 from PIL import Image
 
 from sprechstunde.audit.models import AuditEntry
-from sprechstunde.documents import selectors, services
+from sprechstunde.core.errors import PermissionDeniedError
+from sprechstunde.documents import permissions, selectors, services
 from sprechstunde.documents.choices import DocumentStatus, ScanStatus, Side
 from sprechstunde.documents.factories import EICAR, jpeg_bytes, pdf_bytes, png_bytes
 from sprechstunde.documents.models import Document
@@ -184,3 +185,31 @@ def test_delete_removes_files_previews_and_key(portal_client, tmp_path, storage_
     assert not Document.objects.filter(pk=document.pk).exists()
     assert stored_files(storage_dir) == []
     assert AuditEntry.objects.filter(action="document.delete", client_id=portal_client.pk).exists()
+
+
+def test_a_team_lead_reads_but_cannot_send_or_delete_for_a_team_client(
+    portal_client, team_lead, case_manager, tmp_path
+):
+    """The staff write rule of documents is one rule for all actions: the case manager and
+    today's substitutes; a team lead of the case manager's team reads only."""
+    case_manager.team = team_lead.team
+    case_manager.save()
+    document = services.document_create(
+        uploader=portal_client.user,
+        client=portal_client,
+        files=[received(tmp_path, "bescheinigung.pdf", pdf_bytes())],
+    )
+    assert permissions.can_view_document(user=team_lead, document=document)
+    assert not permissions.can_upload_for_client(user=team_lead, client=portal_client)
+    with pytest.raises(PermissionDeniedError):
+        services.document_delete(document=document, actor=team_lead)
+    with pytest.raises(PermissionDeniedError):
+        services.document_create(
+            uploader=team_lead,
+            client=portal_client,
+            files=[received(tmp_path, "brief.pdf", pdf_bytes())],
+        )
+    assert list(Document.objects.values_list("pk", flat=True)) == [document.pk]
+    # The case manager may do both.
+    assert permissions.can_upload_for_client(user=case_manager, client=portal_client)
+    assert permissions.can_delete_document(user=case_manager, document=document)
