@@ -5,8 +5,9 @@ in a network namespace behind that link (bench/video_harness.py), the desk's Chr
 host. Two pages are measured in the same run, alternately:
 
 * bare: a minimal WebRTC page served by the bench (bench/video_bare/), the baseline;
-* call page: the client's call page of the app (pre-join: camera on, microphone on, join;
-  already admitted once, so no waiting room), with the case manager in the call.
+* call page: the client's call page of the app (pre-join: "camera and microphone on", then
+  join, tapped by the page itself at DOMContentLoaded; already admitted once, so no waiting
+  room), with the case manager in the call.
 
 Time to first remote frame: from navigation start (performance.now() origin) to the first
 requestVideoFrameCallback of the remote video, p50 and p90 over --runs runs, after one
@@ -54,7 +55,22 @@ from bench.video_harness import (
 )
 
 PROFILES = {"loopback": LAN, "3G": THREE_G, "EDGE": EDGE}
-MILESTONES = ["media", "ws", "wsOpen", "wsMessage", "pc", "ice", "dtls"]
+MILESTONES = [
+    "media",
+    "ws",
+    "wsOpen",
+    "wsMessage",
+    "pc",
+    "join",
+    "offerOut",
+    "offerIn",
+    "answerOut",
+    "answerIn",
+    "candOut",
+    "candIn",
+    "ice",
+    "dtls",
+]
 OURS_VIDEO = ".tile[data-peer]:not(.tile--self) video"
 
 
@@ -78,7 +94,9 @@ class Session:
         desk.add_cookies([server.cookie("staff")])
         self.desk = desk.new_page()
         self.desk_bare = desk_browser.new_context(**DESK).new_page()
-        self.ours = phone_context(phone_browser, OURS_VIDEO, server.cookie("client"))
+        self.ours = phone_context(
+            phone_browser, OURS_VIDEO, server.cookie("client"), auto_join=True
+        )
         self.bare_ctx = phone_context(phone_browser, "#remote")
         self.room = 0
 
@@ -93,7 +111,7 @@ class Session:
 
     def run_ours(self, *, first_time: bool = False, keep: bool = False) -> tuple[dict, Any]:
         page = self.ours.new_page()
-        join_call(page, self.call_url)
+        join_call(page, self.call_url, auto=True)
         if first_time:
             phase = page.wait_for_function(
                 """() => ['waiting', 'in-call'].find(
@@ -202,7 +220,9 @@ def report_profile(profile: LinkProfile, result: dict[str, Any]) -> str:
         lines += [
             "",
             "Milestones, p50 from navigation start (media: getUserMedia resolved; ws: websocket"
-            " created; pc: first peer connection; ice: ICE connected; dtls: connected):",
+            " created; pc: first peer connection; join: join click; offerOut/offerIn,"
+            " answerOut/answerIn, candOut/candIn: first offer, answer, ICE candidate sent or"
+            " received over the websocket; ice: ICE connected; dtls: connected):",
             "",
             "| page | " + " | ".join(MILESTONES) + " | first frame |",
             "|---|" + "---|" * (len(MILESTONES) + 1),
@@ -210,7 +230,8 @@ def report_profile(profile: LinkProfile, result: dict[str, Any]) -> str:
         for kind in ("bare", "ours"):
             cells = []
             for key in MILESTONES:
-                values = [m["marks"][key] / 1000 for m in times[kind] if key in m["marks"]]
+                marks = [{**m["marks"], "join": m["join"]} for m in times[kind]]
+                values = [mk[key] / 1000 for mk in marks if mk.get(key) is not None]
                 cells.append(f"{percentile(values, 50):.2f}" if values else "-")
             lines.append(f"| {names[kind]} | " + " | ".join(cells) + f" | {p50[kind]:.2f} |")
     if result["steady"]:

@@ -52,7 +52,7 @@ DESK = {"viewport": {"width": 1280, "height": 800}, "locale": "de-DE"}
 
 # Marks the first frame of a remote video (requestVideoFrameCallback) and the join click,
 # in performance.now() time, whose origin is the navigation start.
-FIRST_FRAME_JS = """(() => {
+FIRST_FRAME_JS = r"""(() => {
   const selector = window.__remoteSelector;
   window.__firstFrameAt = null;
   window.__joinAt = null;
@@ -71,12 +71,27 @@ FIRST_FRAME_JS = """(() => {
   // Milestones on the way, the same for every page: wrappers that only observe.
   const marks = window.__marks = {};
   const mark = key => { if (!(key in marks)) marks[key] = performance.now(); };
+  // Signalling frames, by what they carry (both pages send JSON with a description
+  // {"type": "offer"|"answer", "sdp"} or a "candidate"): offerIn, answerOut, candIn, ...
+  const signalMark = (text, way) => {
+    if (/"type":\s*"offer"/.test(text) && text.includes('"sdp"')) mark("offer" + way);
+    else if (/"type":\s*"answer"/.test(text) && text.includes('"sdp"')) mark("answer" + way);
+    else if (/"candidate":\s*\{/.test(text)) mark("cand" + way);
+  };
   const NativeWS = window.WebSocket;
   const WS = function (url, protocols) {
     const ws = protocols === undefined ? new NativeWS(url) : new NativeWS(url, protocols);
     mark("ws");
     ws.addEventListener("open", () => mark("wsOpen"));
-    ws.addEventListener("message", () => mark("wsMessage"));
+    ws.addEventListener("message", e => {
+      mark("wsMessage");
+      signalMark(typeof e.data === "string" ? e.data : "", "In");
+    });
+    const nativeSend = ws.send.bind(ws);
+    ws.send = data => {
+      signalMark(typeof data === "string" ? data : "", "Out");
+      nativeSend(data);
+    };
     return ws;
   };
   WS.prototype = NativeWS.prototype;
@@ -271,10 +286,14 @@ def launch(playwright: Any, namespace: Namespace | None = None) -> tuple[Any, An
     return browser, proxy_socket
 
 
-def phone_context(browser: Any, selector: str, cookie: dict[str, Any] | None = None) -> Any:
+def phone_context(
+    browser: Any, selector: str, cookie: dict[str, Any] | None = None, *, auto_join: bool = False
+) -> Any:
     context = browser.new_context(**PHONE)
     context.add_init_script(script=f"window.__remoteSelector = {json.dumps(selector)};")
     context.add_init_script(script=FIRST_FRAME_JS)
+    if auto_join:
+        context.add_init_script(script=AUTO_JOIN_JS)
     if cookie:
         context.add_cookies([cookie])
     return context
@@ -315,11 +334,21 @@ JOIN_JS = """async () => {
 }"""
 
 
-def join_call(page: Any, url: str) -> None:
+# The same clicks, started by the page itself at DOMContentLoaded (deferred scripts such as
+# call.js have run by then), so that no DevTools round trip lies between the page being
+# ready and the first tap; for the measured phone page (since 2026-11-27 11:00).
+AUTO_JOIN_JS = f"""document.addEventListener("DOMContentLoaded", () => {{
+  if (document.getElementById("prejoin-both")) ({JOIN_JS})();
+}});"""
+
+
+def join_call(page: Any, url: str, *, auto: bool = False) -> None:
     """The client's way into the call with the least a person can do: one tap for camera
-    and microphone, one tap to join (no reaction time: the bench measures the page)."""
+    and microphone, one tap to join (no reaction time: the bench measures the page).
+    With `auto` the page's context clicks by itself (AUTO_JOIN_JS)."""
     page.goto(url, wait_until="domcontentloaded")
-    page.evaluate(JOIN_JS)
+    if not auto:
+        page.evaluate(JOIN_JS)
 
 
 def first_frame(page: Any) -> dict[str, float]:

@@ -19,9 +19,16 @@ Frames from the browser (JSON objects):
 Pushed to the browser: hello (lobby only), welcome, waiting, admitted, roster, signal, chat,
 media, left, ended, refused (then the socket closes with 4403), error.
 
-Every frame is checked against the call's participants: the sender's state is read from the
-database each time (a removed person is cut off at their next frame), signals only go to
-admitted, connected participants of the same call. Size and rate are limited per connection.
+Every frame is checked against the call's participants. Signalling frames (offers, answers,
+ICE candidates: a dozen or more within half a second while a call is set up) are checked
+against what this connection knows, which the server keeps current: every admission,
+removal, lock, leave and end of the call reaches the connection as a push before any later
+frame of the page is handled, and a change of its own state makes the next frame read the
+database again. What changes without a push (a logout, a consent withdrawn, an appointment
+cancelled or handed to another case manager) is read from the database at the first
+signalling frame after AUTH_MAX_AGE seconds. Every other frame reads the sender from the
+database (ADR 0033). Signals only go to admitted, connected participants of the same call.
+Size and rate are limited per connection.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -58,6 +66,8 @@ MAX_FRAME_BYTES = 64 * 1024
 MAX_CHAT_CHARS = 1000
 MAX_ERRORS = 50
 DEFAULT_FRAME_RATE = (200, 10.0)
+# How long a full check from the database covers signalling frames (ADR 0033).
+AUTH_MAX_AGE = 2.0
 _SESSION_RE = re.compile(r"^[0-9a-f]{8,32}$")
 _FINGERPRINT_RE = re.compile(r"(a=fingerprint:sha-256 )([0-9A-F]{2})")
 
@@ -103,6 +113,11 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
     lobby_call_id: int | None = None  # connected from the pre-join check, not joined yet
     closed = False
+    # When the sender was last read from the database and found allowed (time.monotonic());
+    # None forces a read at the next frame. Cleared when a push changes this person's state.
+    checked_at: float | None = None
+    locked = False
+    found_role: str | None = None  # the role the person was found in when connecting
 
     async def connect(self) -> None:
         self.errors = 0
@@ -110,6 +125,10 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         limit, period = getattr(settings, "VIDEO_WS_FRAME_RATE", DEFAULT_FRAME_RATE)
         self.frame_rate = SlidingWindow(limit, period)
         self.language = settings.LANGUAGE_CODE
+        self.auth_max_age = float(getattr(settings, "VIDEO_WS_AUTH_MAX_AGE", AUTH_MAX_AGE))
+        # Open connections of each participant a signal went to, until the next roster push
+        # (every presence that opens or closes, and every admission or removal, pushes one).
+        self.target_channels: dict[int, list[str]] = {}
         call_id = self.scope["url_route"]["kwargs"]["call_id"]
         await self.accept()
         if _is_lobby(self.scope):
@@ -170,6 +189,7 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
             role = permissions.role_for_user(user=user, appointment=call.appointment)
             if role is None:
                 return None
+            self.found_role = role
             return services.participant_for_user(call=call, user=user, role=role)
         session = self.scope.get("session")
         known = session.get(SESSION_KEY, {}) if session is not None else {}
@@ -200,6 +220,13 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         ).get(pk=participant.pk)
         self.presence = presence
         self.state = self.participant.state
+        self.locked = self.participant.call.is_locked
+        # Joining has just checked what _fresh checks (participant, call, role, and a presence
+        # open since this instant), but for the login: with it, the first signals go on this.
+        user = self.participant.user
+        if user is None or (self.found_role == self.participant.role and self._session_alive()):
+            self.checked_at = time.monotonic()
+            self.target_channels = self._all_target_channels()
         return presence
 
     def _welcome(self) -> dict[str, Any]:
@@ -321,11 +348,21 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         if self.participant is None:
             await self._in_lobby(content)
             return
-        refusal = await database_sync_to_async(self._fresh)()
-        if refusal is not None:
-            await self._refuse(refusal.code, self._text(refusal.message))
-            return
+        if not (content["type"] == "signal" and self._checked_recently()):
+            refusal = await database_sync_to_async(self._fresh)()
+            if refusal is not None:
+                self.checked_at = None
+                await self._refuse(refusal.code, self._text(refusal.message))
+                return
+            self.checked_at = time.monotonic()
         await self.receive_json(content)
+
+    def _checked_recently(self) -> bool:
+        """May a signalling frame go on the last full check? Only while nothing pushed has
+        changed this person's state since, and for AUTH_MAX_AGE seconds at most."""
+        return (
+            self.checked_at is not None and time.monotonic() - self.checked_at < self.auth_max_age
+        )
 
     async def _in_lobby(self, content: dict[str, Any]) -> None:
         """Before "join" only joining and keep-alive are possible; joining is authorised
@@ -421,7 +458,10 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         else:
             await self._error("invalid")
             return
-        channels = await database_sync_to_async(self._target_channels)(target)
+        channels = self.target_channels.get(target)
+        if channels is None:
+            channels = await database_sync_to_async(self._target_channels)(target)
+            self.target_channels[target] = channels
         if not channels:
             await self._error("no_peer", participant=target)
             return
@@ -429,6 +469,26 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         frame["from"] = self.participant.pk
         for channel in channels:
             await self.channel_layer.send(channel, {"type": "call.signal", "frame": frame})
+
+    def _all_target_channels(self) -> dict[int, list[str]]:
+        """The open connections of everyone else admitted to this call, in one read: who is
+        not in it has none (until the next roster push clears it)."""
+        assert self.participant is not None
+        channels: dict[int, list[str]] = {}
+        for participant_id, channel in Presence.objects.filter(
+            participant__call_id=self.participant.call_id,
+            participant__state=ParticipantState.ADMITTED,
+            left_at__isnull=True,
+        ).values_list("participant_id", "channel_name"):
+            if participant_id != self.participant.pk:
+                channels.setdefault(participant_id, []).append(channel)
+        return channels
+
+    def _fresh_with_targets(self) -> services.CallRefusedError | None:
+        refusal = self._fresh()
+        if refusal is None:
+            self.target_channels = self._all_target_channels()
+        return refusal
 
     def _target_channels(self, target: int) -> list[str]:
         assert self.participant is not None
@@ -526,14 +586,19 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
     async def call_roster(self, event: dict[str, Any]) -> None:
         if self.participant is None:
             return
+        # Someone came, went, was admitted or removed: look the targets up afresh.
+        self.target_channels = {}
         me = next((p for p in event["participants"] if p["id"] == self.participant.pk), None)
         if me is None:
+            self.checked_at = None
             refusal = await database_sync_to_async(self._fresh)()
             if refusal is not None:
                 await self._refuse(refusal.code, self._text(refusal.message))
             return
-        was = self.state
-        self.state = me["state"]
+        was, was_locked = self.state, self.locked
+        self.state, self.locked = me["state"], bool(event["locked"])
+        if self.state != was or self.locked != was_locked:
+            self.checked_at = None  # admitted, locked, ...: the next frame reads the database
         if self.state == ParticipantState.ADMITTED:
             if was != ParticipantState.ADMITTED:
                 await self.send_json(
@@ -548,6 +613,15 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
             )
         else:
             await self.send_json({"type": "waiting", "locked": event["locked"]})
+        if self.state == ParticipantState.ADMITTED and not self._checked_recently():
+            # Someone new is likely to send an offer now: check this person ahead of the
+            # answer, while the offer is on its way (a full read, as for any frame).
+            refusal = await database_sync_to_async(self._fresh_with_targets)()
+            if refusal is not None:
+                self.checked_at = None
+                await self._refuse(refusal.code, self._text(refusal.message))
+                return
+            self.checked_at = time.monotonic()
 
     async def call_signal(self, event: dict[str, Any]) -> None:
         if self._admitted():
@@ -558,11 +632,14 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(event["frame"])
 
     async def call_left(self, event: dict[str, Any]) -> None:
+        self.target_channels.pop(event["participant"], None)
         if self._admitted():
             await self.send_json({"type": "left", "participant": event["participant"]})
 
     async def call_ended(self, event: dict[str, Any]) -> None:
         self.presence = None  # call_end has closed every presence already
+        self.checked_at = None
+        self.target_channels = {}
         await self.send_json({"type": "ended", "message": self._text(_("The call has ended."))})
         await self.close(code=CLOSE_ENDED)
 

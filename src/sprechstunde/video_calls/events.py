@@ -24,13 +24,18 @@ def group_name(call_id: int) -> str:
 
 
 def roster(call: Call) -> list[dict[str, Any]]:
-    """Everyone who is in the call or waits for it now, with their page session."""
+    """Everyone who is in the call or waits for it now, with their page session and the
+    order in which their pages connected ("joined": 1 for the earliest; 0 when absent): the
+    later of two pages makes the first offer between them (ADR 0033)."""
     open_presences = Presence.objects.filter(participant__call=call, left_at__isnull=True).order_by(
         "entered_at", "id"
     )
     sessions: dict[int, str] = {}
     for presence in open_presences:
-        sessions[presence.participant_id] = presence.session  # the newest wins
+        # The newest page wins, and its place in the order is where it connected.
+        sessions.pop(presence.participant_id, None)
+        sessions[presence.participant_id] = presence.session
+    joined = {pid: rank for rank, pid in enumerate(sessions, start=1)}
     people = []
     for participant in Participant.objects.filter(call=call).exclude(
         state=ParticipantState.REMOVED
@@ -46,6 +51,7 @@ def roster(call: Call) -> list[dict[str, Any]]:
                 "state": participant.state,
                 "present": present,
                 "session": sessions.get(participant.pk, ""),
+                "joined": joined.get(participant.pk, 0),
             }
         )
     return people

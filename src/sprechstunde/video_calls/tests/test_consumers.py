@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from channels.db import database_sync_to_async
+from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from sprechstunde.video_calls import services
@@ -342,3 +343,124 @@ def test_lobby_connects_unseen_and_joins_only_on_the_join_frame(
     assert refused["type"] == "refused" and refused["code"] == "forbidden"
     assert code == CLOSE_FORBIDDEN
     assert not Participant.objects.filter(user=foreign_client.user).exists()
+
+
+CANDIDATE = {"candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host", "sdpMid": "0"}
+
+
+def test_signals_right_after_a_check_go_on_without_reading_the_database_again(
+    call, case_manager, portal_client, settings, monkeypatch
+):
+    """The burst of candidates while a call is set up rides on the last full check; a push
+    that changes the sender's call (here: locked) makes the next signal check again."""
+    settings.VIDEO_WS_AUTH_MAX_AGE = 60.0
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+    checks = []
+    refusal = services.participant_refusal
+
+    def counted(*, participant):
+        checks.append(participant.pk)
+        return refusal(participant=participant)
+
+    monkeypatch.setattr(services, "participant_refusal", counted)
+
+    async def scenario():
+        host, host_id, guest, guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        frame = {"type": "signal", "to": host_id, "cid": "c", "candidate": CANDIDATE}
+        await guest.send_json_to(
+            {"type": "signal", "to": host_id, "cid": "c", "description": OFFER}
+        )
+        await receive_until(host, "signal")
+        before_burst = checks.count(guest_id)
+        for _i in range(3):
+            await guest.send_json_to(frame)
+            await receive_until(host, "signal")
+        after_burst = checks.count(guest_id)
+        await host.send_json_to({"type": "lock", "locked": True})
+        await receive_until(guest, "roster")
+        await guest.send_json_to(frame)
+        await receive_until(host, "signal")
+        after_push = checks.count(guest_id)
+        for socket in (host, guest):
+            await socket.disconnect()
+        return before_burst, after_burst, after_push
+
+    before_burst, after_burst, after_push = run(scenario)
+    assert before_burst >= 1
+    assert after_burst == before_burst
+    assert after_push == after_burst + 1
+
+
+def test_removed_person_cannot_signal_right_after_signalling(call, case_manager, portal_client):
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+
+    async def scenario():
+        host, host_id, guest, guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        await guest.send_json_to(
+            {"type": "signal", "to": host_id, "cid": "c", "description": OFFER}
+        )
+        await receive_until(host, "signal")
+        await host.send_json_to({"type": "remove", "participant": guest_id})
+        await receive_until(host, "roster")
+        await guest.send_json_to(
+            {"type": "signal", "to": host_id, "cid": "c", "candidate": CANDIDATE}
+        )
+        refused, _ = await receive_until(guest, "refused")
+        await host.send_json_to({"type": "ping"})
+        _pong, skipped = await receive_until(host, "pong")
+        await host.disconnect()
+        return refused, skipped
+
+    refused, skipped = run(scenario)
+    assert refused["code"] == "removed"
+    assert all(frame["type"] != "signal" for frame in skipped)
+
+
+def test_logout_without_a_push_stops_signals_once_the_check_is_due(
+    call, case_manager, portal_client, settings
+):
+    """A logout pushes nothing to the call: the first signal after the last check has aged
+    reads the database and finds the session gone (here the age is 0: every frame)."""
+    settings.VIDEO_WS_AUTH_MAX_AGE = 0.0
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+
+    async def scenario():
+        host, host_id, guest, _guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        await guest.send_json_to(
+            {"type": "signal", "to": host_id, "cid": "c", "description": OFFER}
+        )
+        await receive_until(host, "signal")
+        await database_sync_to_async(Session.objects.filter(session_key=guest_cookie).delete)()
+        await guest.send_json_to(
+            {"type": "signal", "to": host_id, "cid": "c", "candidate": CANDIDATE}
+        )
+        refused, _ = await receive_until(guest, "refused")
+        await host.send_json_to({"type": "ping"})
+        _pong, skipped = await receive_until(host, "pong")
+        await host.disconnect()
+        return refused, skipped
+
+    refused, skipped = run(scenario)
+    assert refused["code"] == "logged_out"
+    assert all(frame["type"] != "signal" for frame in skipped)
+
+
+def test_roster_tells_the_order_in_which_pages_joined(call, case_manager, portal_client):
+    """The later of two pages makes the first offer; both read who is later from "joined"."""
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+
+    async def scenario():
+        host, host_id, guest, guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        await host.disconnect()  # the host's page reconnects: now it is the later one
+        roster_without_host, _ = await receive_until(guest, "roster")
+        host_again, _welcome = await join(call, host_cookie)
+        roster, _ = await receive_until(guest, "roster")
+        for socket in (host_again, guest):
+            await socket.disconnect()
+        return host_id, guest_id, roster_without_host, roster
+
+    host_id, guest_id, before, after = run(scenario)
+    joined_before = {p["id"]: p["joined"] for p in before["participants"]}
+    joined_after = {p["id"]: p["joined"] for p in after["participants"]}
+    assert joined_before == {host_id: 0, guest_id: 1}
+    assert joined_after == {host_id: 2, guest_id: 1}

@@ -15,6 +15,8 @@
   var BITRATE = { good: 250000, fair: 150000, poor: 90000 };
   var RESTART_GRACE_MS = 2000;
   var PEER_GONE_MS = 20000;
+  // The later of two pages offers; the earlier one offers itself only if nothing came by then.
+  var OFFER_WAIT_MS = 3000;
 
   var state = {
     phase: "prejoin",
@@ -30,6 +32,7 @@
     audioOnly: false,
     localStream: new MediaStream(),
     peers: new Map(),
+    offerWaits: new Map(),
     roster: [],
     locked: false,
     ws: null,
@@ -284,7 +287,10 @@
     var ws = new WebSocket(scheme + location.host + config.ws + "?s=" + state.session + (lobby ? "&m=lobby" : ""));
     state.ws = ws;
     state.hello = false;
-    ws.onopen = function () { state.backoff = 300; };
+    ws.onopen = function () {
+      state.backoff = 300;
+      if (lobby) sendJoin();
+    };
     ws.onmessage = function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
@@ -301,6 +307,15 @@
     };
   }
 
+  /* In the lobby the join may go as soon as the socket is open: the server answers the
+   * frames of a socket in order, so it comes after "hello" anyway. Once per socket. */
+  function sendJoin() {
+    var ws = state.ws;
+    if (!state.joinRequested || !ws || ws.readyState !== WebSocket.OPEN || ws.joinSent) return;
+    ws.joinSent = true;
+    send({ type: "join" });
+  }
+
   function handle(frame) {
     switch (frame.type) {
       case "hello":
@@ -308,7 +323,6 @@
         state.hello = true;
         useIce(frame);
         prewarm();
-        if (state.joinRequested) send({ type: "join" });
         break;
       case "welcome":
         state.me = frame.me;
@@ -354,9 +368,7 @@
   function prewarm() {
     if (state.spare || state.stopped || !window.RTCPeerConnection) return;
     try {
-      state.spare = new RTCPeerConnection({
-        iceServers: state.iceServers, iceTransportPolicy: state.policy, iceCandidatePoolSize: 1
-      });
+      state.spare = new RTCPeerConnection(rtcConfig(1));
     } catch (e) { state.spare = null; }
   }
   function dropSpare() {
@@ -371,14 +383,21 @@
       setTimeout(prewarm, 1000); // the next one, for a further participant
       return pc;
     }
-    return new RTCPeerConnection({ iceServers: state.iceServers, iceTransportPolicy: state.policy });
+    return new RTCPeerConnection(rtcConfig(0));
+  }
+  /* One transport for audio and video from the first offer on ("max-bundle"): one TURN
+   * allocation per peer instead of one per kind of media until the answer comes. */
+  function rtcConfig(pool) {
+    return {
+      iceServers: state.iceServers, iceTransportPolicy: state.policy,
+      bundlePolicy: "max-bundle", iceCandidatePoolSize: pool
+    };
   }
 
   function applyIce(peer) {
     try {
       // The pool size cannot change after the first offer: keep the one the connection has.
-      var pool = peer.pc.getConfiguration().iceCandidatePoolSize || 0;
-      peer.pc.setConfiguration({ iceServers: state.iceServers, iceTransportPolicy: state.policy, iceCandidatePoolSize: pool });
+      peer.pc.setConfiguration(rtcConfig(peer.pc.getConfiguration().iceCandidatePoolSize || 0));
     } catch (e) { /* an older browser keeps its configuration until the next call */ }
   }
 
@@ -426,8 +445,10 @@
         if (peer.goneTimer) { clearTimeout(peer.goneTimer); peer.goneTimer = null; }
         peer.session = p.session;
         label(peer, p.name);
-      } else if (state.me < p.id) {
+      } else if (offersTo(p, list)) {
         initiate(p);
+      } else {
+        awaitOffer(p);
       }
     });
     var listed = new Set(list.map(function (p) { return p.id; }));
@@ -440,6 +461,27 @@
       }
     });
     renderHost(list);
+  }
+
+  /* Who makes the first offer between two pages: the one that connected later (the server's
+   * "joined" order), so a newcomer offers as soon as it is in, one signalling hop before
+   * the others would have heard of it. Both pages decide from the same server order; ties
+   * (an older server) fall back to the lower participant id. */
+  function offersTo(p, list) {
+    var mine = list.filter(function (x) { return x.id === state.me; })[0];
+    if (mine && mine.joined && p.joined && mine.joined !== p.joined) return mine.joined > p.joined;
+    return state.me < p.id;
+  }
+  /* The newcomer's offer is on its way; should it never come (a page of an older version,
+   * a race between two roster pushes), offer from here after a while. */
+  function awaitOffer(p) {
+    if (state.offerWaits.has(p.id)) return;
+    state.offerWaits.set(p.id, setTimeout(function () {
+      state.offerWaits.delete(p.id);
+      if (state.stopped || state.phase !== "in-call" || state.peers.has(p.id)) return;
+      var now = state.roster.filter(function (x) { return x.id === p.id; })[0];
+      if (now && now.state === "admitted" && now.present) initiate(now);
+    }, OFFER_WAIT_MS));
   }
 
   function renderHost(list) {
@@ -511,12 +553,14 @@
   /* ---------- peer connections (perfect negotiation) ---------- */
 
   function makePeer(id, cid) {
+    clearTimeout(state.offerWaits.get(id));
+    state.offerWaits.delete(id);
     var pc = newPeerConnection();
     var peer = {
       id: id, cid: cid, pc: pc, polite: state.me > id, makingOffer: false, ignoreOffer: false,
       stream: new MediaStream(), queue: Promise.resolve(), audioT: null, videoT: null,
       sas: "", stats: {}, quality: "unknown", session: "", goneTimer: null, restartTimer: null,
-      bitrate: 0
+      bitrate: 0, initiator: false
     };
     var known = state.roster.filter(function (p) { return p.id === id; })[0];
     if (known) peer.session = known.session;
@@ -558,6 +602,7 @@
 
   function initiate(p) {
     var peer = makePeer(p.id, randomHex(8));
+    peer.initiator = true;
     var pc = peer.pc;
     var init = { direction: "sendrecv", streams: [state.localStream] };
     peer.audioT = pc.addTransceiver(state.mic && state.micOn ? state.mic : "audio", init);
@@ -589,6 +634,10 @@
   function onSignal(frame) {
     var peer = state.peers.get(frame.from);
     if (frame.description && frame.description.type === "offer" && (!peer || peer.cid !== frame.cid)) {
+      // Both pages offered a first connection at once (each thought the other was older):
+      // the impolite one keeps its own, the polite one takes the other's (as in perfect
+      // negotiation). Otherwise an offer with a new cid replaces the connection (a reload).
+      if (peer && peer.initiator && !peer.polite && !peer.pc.remoteDescription) return;
       if (peer) closePeer(peer);
       peer = makePeer(frame.from, frame.cid);
     }
@@ -843,9 +892,9 @@
     $("join-button").disabled = true;
     setStatus(T.connecting);
     state.joinRequested = true;
-    if (state.ws && state.hello) send({ type: "join" });
-    else if (!state.ws) connect();
-    // else: the lobby socket is still opening; "hello" sends the join.
+    if (!state.ws) connect();
+    else sendJoin();
+    // else: the lobby socket is still opening; it sends the join once open.
   });
   $("ctl-mic").addEventListener("click", function () { setMic(!state.micOn); });
   $("ctl-camera").addEventListener("click", function () { setCamera(!state.camOn); });
