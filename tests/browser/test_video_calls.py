@@ -251,6 +251,57 @@ def check_mute_camera_and_audio_only(desk, phone, desk_id: int, phone_id: int) -
     rises(desk, phone_id, "framesDecoded")
 
 
+INBOUND_VIDEO_SIZE = """async id => {
+    const report = await window.sprechstundeCall.peerConnection(id).getStats();
+    let size = null;
+    report.forEach(s => {
+        if (s.type === "inbound-rtp" && s.kind === "video" && s.frameWidth)
+            size = {width: s.frameWidth, height: s.frameHeight, frames: s.framesDecoded};
+    });
+    return size;
+}"""
+
+
+def aspect(size: dict | None) -> float:
+    return size["width"] / size["height"] if size else 0.0
+
+
+def check_screen_share(desk, phone, desk_id: int, phone_id: int) -> None:
+    """The desk shares its screen (Chromium's fake 16:9 display capture) in place of its
+    4:3 camera; the phone receives the wider picture, and the camera again when sharing
+    stops. Phones get no share button (no screen capture in mobile browsers)."""
+    assert phone.locator("#ctl-screen").is_hidden()
+    assert aspect(poll(phone, INBOUND_VIDEO_SIZE, desk_id, aspect)) < 1.5  # the camera
+
+    toggle(desk, "#ctl-screen", on=True)
+    poll(
+        desk,
+        SENDING,
+        phone_id,
+        lambda ts: any(
+            t["kind"] == "video" and (t["settings"] or {}).get("displaySurface") for t in ts
+        ),
+    )
+    shared = poll(phone, INBOUND_VIDEO_SIZE, desk_id, lambda size: aspect(size) > 1.7)
+    rises(phone, desk_id, "framesDecoded")
+    assert desk.locator("#ctl-camera").get_attribute("aria-pressed") == "true"
+
+    toggle(desk, "#ctl-screen", on=False)
+    poll(
+        desk,
+        SENDING,
+        phone_id,
+        lambda ts: any(
+            t["kind"] == "video"
+            and t["track"] == "live"
+            and not (t["settings"] or {}).get("displaySurface")
+            for t in ts
+        ),
+    )
+    camera = poll(phone, INBOUND_VIDEO_SIZE, desk_id, lambda size: 0 < aspect(size) < 1.5)
+    assert camera["frames"] > shared["frames"]
+
+
 def test_case_manager_admits_client_and_they_see_and_hear_each_other(new_context, screenshots):
     world = build_world()
     appointment = video_appointment(world)
@@ -294,6 +345,7 @@ def test_case_manager_admits_client_and_they_see_and_hear_each_other(new_context
     check_quality_indicator(desk, phone_id)
     check_quality_indicator(phone, desk_id)
     check_mute_camera_and_audio_only(desk, phone, desk_id, phone_id)
+    check_screen_share(desk, phone, desk_id, phone_id)
 
     # Chat, both ways.
     phone.locator("#chat-text").fill("Ich höre Sie gut.")
