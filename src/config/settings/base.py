@@ -143,7 +143,8 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis's layer, with a receive a closing consumer can always stop.
+            "BACKEND": "sprechstunde.core.channel_layers.RedisChannelLayer",
             "CONFIG": {
                 # redis-py 8 times reads out after 5 s by default, exactly as long as
                 # channels_redis blocks in BZPOPMIN: a race that kills consumers. Wait longer.

@@ -5,6 +5,7 @@ Pages are asked for in English, so that assertions read the English msgids.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 from http.cookies import SimpleCookie
@@ -158,10 +159,16 @@ class Websocket(ApplicationCommunicator):
                 return response.get("code", 1000)
 
     async def disconnect(self, code: int = 1000, timeout: float = 10) -> None:
-        # Generous: with the Redis layer, leaving the group is a network round trip, and on a
-        # loaded machine a short wait cancels the consumer in the middle of it.
+        """Tell the app the browser has gone; fails when the app does not finish.
+
+        The bound is only a guard against waiting forever (with the Redis layer, leaving the
+        group is a network round trip, and the machine may be loaded). `wait()` alone would
+        not tell: on its timeout it cancels the app and swallows the cancellation.
+        """
         await self.send_input({"type": "websocket.disconnect", "code": code})
-        await self.wait(timeout)
+        finished, _running = await asyncio.wait({self.future}, timeout=timeout)
+        await self.wait(0)  # raises what the app raised; stops it if it is still running
+        assert finished, "the consumer was still running after the disconnect"
 
 
 def communicator(path: str, *, cookie: str | None = None, origin: str = "http://testserver"):

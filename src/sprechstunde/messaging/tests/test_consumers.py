@@ -618,3 +618,26 @@ def test_nothing_leaks_between_conversations(
         return quiet
 
     assert run(scenario) is True
+
+
+# --- closing ----------------------------------------------------------------------------------
+
+
+def test_every_consumer_ends_when_its_browser_goes(conversation, portal_client, case_manager):
+    """Sockets of one process share the layer's single Redis receive; the one that takes it
+    over from a closing socket must still end at its own close (Websocket.disconnect fails
+    when a consumer goes on running)."""
+    cookies = [session_cookie(portal_client.user), session_cookie(case_manager)]
+
+    async def scenario():
+        for _round in range(3):
+            phone, desk = [(await open_socket(conversation, cookie))[0] for cookie in cookies]
+            await desk.send_json_to(send_frame())
+            await receive_until(phone, "message")
+            await receive_until(desk, "message")
+            # The first socket's consumer receives for both; after its close the other
+            # one takes over and is closed at once.
+            await phone.disconnect()
+            await desk.disconnect()
+
+    run(scenario)
