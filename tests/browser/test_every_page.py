@@ -54,6 +54,7 @@ FOR_ANONYMOUS = frozenset(
     }
 )
 
+ASK_TIMEOUT_MS = 45_000
 ACCEPT_HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 _LINKS_JS = """
@@ -91,7 +92,8 @@ _TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title>", re.S | re.I)
 def _ask(page: Any, path: str) -> Answer:
     """A GET through the context's request API: far cheaper than a navigation, so the browser
     only opens paths that lead to a page not checked yet (not the 40th redirect to login)."""
-    response = page.request.get(path, headers={"Accept": ACCEPT_HTML})
+    # Generous: some answers are PDFs rendered on request (WeasyPrint), slow on a loaded machine.
+    response = page.request.get(path, headers={"Accept": ACCEPT_HTML}, timeout=ASK_TIMEOUT_MS)
     content_type = response.headers.get("content-type", "")
     body = response.text() if "text/html" in content_type else ""
     match = _TITLE_RE.search(body)
