@@ -56,12 +56,15 @@ from bench.video_harness import (
 
 PROFILES = {"loopback": LAN, "3G": THREE_G, "EDGE": EDGE}
 MILESTONES = [
+    "html",
+    "interactive",
     "media",
     "ws",
     "wsOpen",
     "wsMessage",
     "pc",
     "join",
+    "welcome",
     "offerOut",
     "offerIn",
     "answerOut",
@@ -219,8 +222,10 @@ def report_profile(profile: LinkProfile, result: dict[str, Any]) -> str:
         lines.append(f"\nratio call page / bare (p50) = {p50['ours'] / p50['bare']:.2f}")
         lines += [
             "",
-            "Milestones, p50 from navigation start (media: getUserMedia resolved; ws: websocket"
-            " created; pc: first peer connection; join: join click; offerOut/offerIn,"
+            "Milestones, p50 from navigation start (html: response end; interactive: DOM"
+            " interactive; media: getUserMedia resolved; ws: websocket created; pc: first peer"
+            " connection; join: join click; welcome: the server's answer to the join;"
+            " offerOut/offerIn,"
             " answerOut/answerIn, candOut/candIn: first offer, answer, ICE candidate sent or"
             " received over the websocket; ice: ICE connected; dtls: connected):",
             "",
@@ -230,7 +235,15 @@ def report_profile(profile: LinkProfile, result: dict[str, Any]) -> str:
         for kind in ("bare", "ours"):
             cells = []
             for key in MILESTONES:
-                marks = [{**m["marks"], "join": m["join"]} for m in times[kind]]
+                marks = [
+                    {
+                        **m["marks"],
+                        "join": m["join"],
+                        "html": m["response"],
+                        "interactive": m.get("interactive"),
+                    }
+                    for m in times[kind]
+                ]
                 values = [mk[key] / 1000 for mk in marks if mk.get(key) is not None]
                 cells.append(f"{percentile(values, 50):.2f}" if values else "-")
             lines.append(f"| {names[kind]} | " + " | ".join(cells) + f" | {p50[kind]:.2f} |")

@@ -85,7 +85,10 @@ FIRST_FRAME_JS = r"""(() => {
     ws.addEventListener("open", () => mark("wsOpen"));
     ws.addEventListener("message", e => {
       mark("wsMessage");
-      signalMark(typeof e.data === "string" ? e.data : "", "In");
+      const text = typeof e.data === "string" ? e.data : "";
+      // The call page's answer to its join (the bare page has none).
+      if (/^\{"type":\s*"welcome"/.test(text)) mark("welcome");
+      signalMark(text, "In");
     });
     const nativeSend = ws.send.bind(ws);
     ws.send = data => {
@@ -356,6 +359,7 @@ def first_frame(page: Any) -> dict[str, float]:
     return page.evaluate(
         """() => ({first: window.__firstFrameAt, join: window.__joinAt, marks: window.__marks,
                    response: performance.getEntriesByType('navigation')[0].responseEnd,
+                   interactive: performance.getEntriesByType('navigation')[0].domInteractive,
                    dom: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd})"""
     )
 

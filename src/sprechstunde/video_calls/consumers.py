@@ -158,9 +158,10 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         participant = self._find_participant(call) if call is not None else None
         if participant is None:
             return "forbidden", self._text(_("You are not part of this call."))
-        participant = Participant.objects.select_related(
-            "call__appointment", "invitation__call__appointment"
-        ).get(pk=participant.pk)
+        if participant.invitation_id is not None:  # an interpreter: with their invitation
+            participant = Participant.objects.select_related(
+                "call__appointment", "invitation__call__appointment"
+            ).get(pk=participant.pk)
         refusal = services.participant_refusal(participant=participant)
         if refusal is not None:
             return refusal.code, self._text(refusal.message)
@@ -176,7 +177,7 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         result = self._enter(call_id)
         if isinstance(result, tuple):
             return result
-        return self._welcome()
+        return self._welcome(result.roster.snapshot)
 
     # --- who is this? -------------------------------------------------------------------
 
@@ -202,23 +203,22 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
             .first()
         )
 
-    def _enter(self, call_id: int) -> Presence | tuple[str, str]:
+    def _enter(self, call_id: int) -> services.PresenceEntry | tuple[str, str]:
         call = Call.objects.select_related("appointment__client").filter(pk=call_id).first()
         participant = self._find_participant(call) if call is not None else None
         if participant is None:
             return "forbidden", self._text(_("You are not part of this call."))
         try:
-            presence = services.presence_enter(
+            entry = services.presence_enter(
                 participant=participant,
                 channel_name=self.channel_name,
                 session=_session_id(self.scope),
             )
         except services.CallRefusedError as error:
             return error.code, self._text(error.message)
-        self.participant = Participant.objects.select_related(
-            "call__appointment", "invitation__call__appointment", "user"
-        ).get(pk=participant.pk)
-        self.presence = presence
+        # Read under the call's lock by presence_enter, with call, appointment and user.
+        self.participant = entry.participant
+        self.presence = entry.presence
         self.state = self.participant.state
         self.locked = self.participant.call.is_locked
         # Joining has just checked what _fresh checks (participant, call, role, and a presence
@@ -226,10 +226,16 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         user = self.participant.user
         if user is None or (self.found_role == self.participant.role and self._session_alive()):
             self.checked_at = time.monotonic()
-            self.target_channels = self._all_target_channels()
-        return presence
+            snapshot = entry.roster.snapshot  # pushed after the commit, this presence in it
+            self.target_channels = (
+                snapshot.channels_except(self.participant.pk)
+                if snapshot is not None
+                else self._all_target_channels()
+            )
+        return entry
 
-    def _welcome(self) -> dict[str, Any]:
+    def _welcome(self, snapshot: events.RosterSnapshot | None = None) -> dict[str, Any]:
+        """The answer to joining; the roster is the one just pushed to the others, if any."""
         assert self.participant is not None
         call = self.participant.call  # read together with the participant just now
         frame: dict[str, Any] = {
@@ -242,7 +248,9 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
             "ice_transport_policy": turn.ice_transport_policy(),
         }
         if self.participant.state == ParticipantState.ADMITTED:
-            frame["participants"] = events.roster(call)
+            frame["participants"] = (
+                snapshot.participants if snapshot is not None else events.roster(call)
+            )
         return frame
 
     def _fresh(self) -> services.CallRefusedError | None:
@@ -586,8 +594,14 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
     async def call_roster(self, event: dict[str, Any]) -> None:
         if self.participant is None:
             return
-        # Someone came, went, was admitted or removed: look the targets up afresh.
+        # Someone came, went, was admitted or removed: the push says where signals go now
+        # (a push without it, from an older server: look the targets up afresh).
+        pairs = event.get("channels")
         self.target_channels = {}
+        if pairs is not None:
+            for participant_id, channel in pairs:
+                if participant_id != self.participant.pk:
+                    self.target_channels.setdefault(participant_id, []).append(channel)
         me = next((p for p in event["participants"] if p["id"] == self.participant.pk), None)
         if me is None:
             self.checked_at = None
@@ -616,7 +630,8 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         if self.state == ParticipantState.ADMITTED and not self._checked_recently():
             # Someone new is likely to send an offer now: check this person ahead of the
             # answer, while the offer is on its way (a full read, as for any frame).
-            refusal = await database_sync_to_async(self._fresh_with_targets)()
+            check = self._fresh if pairs is not None else self._fresh_with_targets
+            refusal = await database_sync_to_async(check)()
             if refusal is not None:
                 self.checked_at = None
                 await self._refuse(refusal.code, self._text(refusal.message))

@@ -8,6 +8,7 @@ Services send them after commit; the consumer turns them into frames for its own
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -23,26 +24,58 @@ def group_name(call_id: int) -> str:
     return f"video.call.{call_id}"
 
 
-def roster(call: Call) -> list[dict[str, Any]]:
-    """Everyone who is in the call or waits for it now, with their page session and the
-    order in which their pages connected ("joined": 1 for the earliest; 0 when absent): the
-    later of two pages makes the first offer between them (ADR 0033)."""
-    open_presences = Presence.objects.filter(participant__call=call, left_at__isnull=True).order_by(
-        "entered_at", "id"
+@dataclass
+class RosterSnapshot:
+    """Who is in the call or waits for it (the roster pushed to pages), whether it is locked,
+    and the open connections of the admitted participants (where their signals go)."""
+
+    participants: list[dict[str, Any]]
+    locked: bool
+    channels: list[tuple[int, str]]
+
+    def channels_except(self, participant_id: int) -> dict[int, list[str]]:
+        """The open connections of everyone admitted but `participant_id`, by participant."""
+        found: dict[int, list[str]] = {}
+        for pid, channel in self.channels:
+            if pid != participant_id:
+                found.setdefault(pid, []).append(channel)
+        return found
+
+
+@dataclass
+class RosterPush:
+    """A roster push waiting for the commit; `snapshot` is what was sent, once it was."""
+
+    snapshot: RosterSnapshot | None = None
+
+
+def roster_snapshot(call: Call) -> RosterSnapshot:
+    """The roster, with each page's session and the order in which the pages connected
+    ("joined": 1 for the earliest; 0 when absent): the later of two pages makes the first
+    offer between them (ADR 0033). Two reads: open presences, participants."""
+    open_presences = (
+        Presence.objects.filter(participant__call=call, left_at__isnull=True)
+        .order_by("entered_at", "id")
+        .values_list("participant_id", "session", "channel_name")
     )
     sessions: dict[int, str] = {}
-    for presence in open_presences:
+    channels: dict[int, list[str]] = {}
+    for participant_id, session, channel in open_presences:
         # The newest page wins, and its place in the order is where it connected.
-        sessions.pop(presence.participant_id, None)
-        sessions[presence.participant_id] = presence.session
+        sessions.pop(participant_id, None)
+        sessions[participant_id] = session
+        channels.setdefault(participant_id, []).append(channel)
     joined = {pid: rank for rank, pid in enumerate(sessions, start=1)}
     people = []
+    admitted_channels: list[tuple[int, str]] = []
     for participant in Participant.objects.filter(call=call).exclude(
         state=ParticipantState.REMOVED
     ):
         present = participant.pk in sessions
         if not present and participant.state == ParticipantState.WAITING:
             continue
+        if participant.state == ParticipantState.ADMITTED:
+            admitted_channels += [(participant.pk, c) for c in channels.get(participant.pk, [])]
         people.append(
             {
                 "id": participant.pk,
@@ -54,7 +87,12 @@ def roster(call: Call) -> list[dict[str, Any]]:
                 "joined": joined.get(participant.pk, 0),
             }
         )
-    return people
+    return RosterSnapshot(participants=people, locked=call.is_locked, channels=admitted_channels)
+
+
+def roster(call: Call) -> list[dict[str, Any]]:
+    """Everyone who is in the call or waits for it now (see roster_snapshot)."""
+    return roster_snapshot(call).participants
 
 
 def _send_group(call_id: int, event: dict[str, Any]) -> None:
@@ -63,19 +101,30 @@ def _send_group(call_id: int, event: dict[str, Any]) -> None:
         async_to_sync(layer.group_send)(group_name(call_id), event)
 
 
-def push_roster(call: Call) -> None:
-    """After commit: tell every connection who is there, so pages add or drop peers."""
+def push_roster(call: Call) -> RosterPush:
+    """After commit: tell every connection who is there, so pages add or drop peers. The
+    connections also get the open connections of the admitted (as [id, channel] pairs), so
+    that they need not read them again to forward signals. The returned holder keeps what
+    was sent, for the caller to reuse after the commit."""
+    push = RosterPush()
 
     def send() -> None:
         fresh = Call.objects.filter(pk=call.pk).first()
         if fresh is None:
             return
+        push.snapshot = snapshot = roster_snapshot(fresh)
         _send_group(
             call.pk,
-            {"type": "call.roster", "participants": roster(fresh), "locked": fresh.is_locked},
+            {
+                "type": "call.roster",
+                "participants": snapshot.participants,
+                "locked": snapshot.locked,
+                "channels": [list(pair) for pair in snapshot.channels],
+            },
         )
 
     transaction.on_commit(send)
+    return push
 
 
 def push_ended(call: Call) -> None:

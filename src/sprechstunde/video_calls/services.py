@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import logging
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -50,33 +51,37 @@ def _audit(actor: Any, action: str, target: Any, call: Call) -> None:
 def call_get_or_create(*, appointment: Appointment) -> Call:
     """The call of a video appointment; made on first use (two tabs at once get the same)."""
     call = Call.objects.filter(appointment=appointment).first()
-    if call is not None:
-        return call
-    try:
-        with transaction.atomic():
-            return Call.objects.create(appointment=appointment)
-    except IntegrityError:
-        return Call.objects.get(appointment=appointment)
+    if call is None:
+        try:
+            with transaction.atomic():
+                call = Call.objects.create(appointment=appointment)
+        except IntegrityError:
+            call = Call.objects.get(appointment=appointment)
+    call.appointment = appointment  # the caller's row: no second read of it
+    return call
 
 
 def participant_for_user(*, call: Call, user: Any, role: str) -> Participant:
     """The participant row of a case manager or client; staff are admitted from the start."""
     participant = Participant.objects.filter(call=call, user=user).first()
-    if participant is not None:
-        return participant
-    state = ParticipantState.ADMITTED if role == ParticipantRole.STAFF else ParticipantState.WAITING
-    try:
-        with transaction.atomic():
-            return Participant.objects.create(
-                call=call,
-                user=user,
-                role=role,
-                display_name=(user.display_name or "")[:NAME_MAX_LENGTH],
-                state=state,
-                admitted_at=timezone.now() if state == ParticipantState.ADMITTED else None,
-            )
-    except IntegrityError:
-        return Participant.objects.get(call=call, user=user)
+    if participant is None:
+        state = (
+            ParticipantState.ADMITTED if role == ParticipantRole.STAFF else ParticipantState.WAITING
+        )
+        try:
+            with transaction.atomic():
+                participant = Participant.objects.create(
+                    call=call,
+                    user=user,
+                    role=role,
+                    display_name=(user.display_name or "")[:NAME_MAX_LENGTH],
+                    state=state,
+                    admitted_at=timezone.now() if state == ParticipantState.ADMITTED else None,
+                )
+        except IntegrityError:
+            participant = Participant.objects.get(call=call, user=user)
+    participant.call = call  # the caller's rows (call, appointment): no second read of them
+    return participant
 
 
 # --- interpreters ---------------------------------------------------------------------------
@@ -181,14 +186,26 @@ def participant_refusal(*, participant: Participant) -> CallRefusedError | None:
     return None
 
 
-def presence_enter(*, participant: Participant, channel_name: str, session: str) -> Presence:
+@dataclass(frozen=True)
+class PresenceEntry:
+    """A page that entered: its presence, the participant as read under the call's lock
+    (with call, appointment, invitation and user), and the roster pushed after the commit."""
+
+    presence: Presence
+    participant: Participant
+    roster: events.RosterPush
+
+
+def presence_enter(*, participant: Participant, channel_name: str, session: str) -> PresenceEntry:
     """A page of this participant connected. Staff are in at once; others wait unless
     they were admitted before (a reconnect after a network change keeps them in)."""
     with transaction.atomic():
-        call = Call.objects.select_for_update().get(pk=participant.call_id)
+        Call.objects.select_for_update().filter(pk=participant.call_id).values_list("pk").get()
+        # Read after the lock: the call's state as of now, and everything the caller needs.
         participant = Participant.objects.select_related(
-            "call__appointment", "invitation__call__appointment"
+            "call__appointment", "invitation__call__appointment", "user"
         ).get(pk=participant.pk)  # the caller just read it: it exists
+        call = participant.call
         refusal = participant_refusal(participant=participant)
         if refusal is not None:
             raise refusal
@@ -207,13 +224,18 @@ def presence_enter(*, participant: Participant, channel_name: str, session: str)
             session=session,
             admitted_at=now if admitted else None,
         )
+        changed = []
         if admitted and call.started_at is None:
             call.started_at = now
-        call.ended_at = None
-        call.save(update_fields=["started_at", "ended_at"])
+            changed.append("started_at")
+        if call.ended_at is not None:
+            call.ended_at = None
+            changed.append("ended_at")
+        if changed:
+            call.save(update_fields=changed)
         _audit(participant.user, "video_call.join", presence, call)
-        events.push_roster(call)
-    return presence
+        roster = events.push_roster(call)
+    return PresenceEntry(presence=presence, participant=participant, roster=roster)
 
 
 def _room_for(call: Call, participant: Participant) -> bool:

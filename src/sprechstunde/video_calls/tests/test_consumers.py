@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sprechstunde.video_calls import services
@@ -464,3 +466,49 @@ def test_roster_tells_the_order_in_which_pages_joined(call, case_manager, portal
     joined_after = {p["id"]: p["joined"] for p in after["participants"]}
     assert joined_before == {host_id: 0, guest_id: 1}
     assert joined_after == {host_id: 2, guest_id: 1}
+
+
+def _reads(queries, table):
+    return sum(
+        1
+        for query in queries.captured_queries
+        if query["sql"].startswith("SELECT") and f'FROM "{table}"' in query["sql"]
+    )
+
+
+def test_joining_reads_the_participant_and_the_roster_once_and_signals_go_on_it(
+    call, case_manager, portal_client
+):
+    """An admitted client coming back: one read of the participant to find them, one under
+    the call's lock, one roster (pushed to the host and sent in the welcome, which also tells
+    where signals go), so the first offer needs no further read."""
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+
+    async def scenario():
+        host, host_id, guest, _guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        await guest.disconnect()
+        await receive_until(host, "roster")
+        lobby = lobby_socket(call, guest_cookie)
+        assert (await lobby.connect())[0]
+        await lobby.receive_json_from()  # hello
+        # The consumer's database work runs in this test's thread (thread-sensitive).
+        queries = CaptureQueriesContext(connection)
+        await database_sync_to_async(queries.__enter__)()
+        await lobby.send_json_to({"type": "join"})
+        welcome = await lobby.receive_json_from()
+        await lobby.send_json_to(
+            {"type": "signal", "to": host_id, "cid": "c", "description": OFFER}
+        )
+        offer, before_offer = await receive_until(host, "signal")
+        await database_sync_to_async(queries.__exit__)(None, None, None)
+        pushed = [frame for frame in before_offer if frame["type"] == "roster"][-1]
+        for socket in (host, lobby):
+            await socket.disconnect()
+        return welcome, offer, pushed, queries
+
+    welcome, offer, pushed, queries = run(scenario)
+    assert welcome["type"] == "welcome" and welcome["state"] == "admitted"
+    assert offer["description"]["type"] == "offer" and offer["from"] == welcome["me"]
+    assert welcome["participants"] == pushed["participants"]
+    assert _reads(queries, "video_calls_participant") == 3
+    assert _reads(queries, "video_calls_presence") == 2  # room in the call, the roster

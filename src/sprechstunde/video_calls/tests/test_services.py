@@ -163,7 +163,7 @@ def test_revoked_link_is_refused_and_puts_the_interpreter_out(appointment, case_
 def _enter(participant, channel="chan"):
     return services.presence_enter(
         participant=participant, channel_name=channel, session="abcd1234"
-    )
+    ).presence
 
 
 def test_staff_are_in_at_once_and_clients_wait_until_admitted(call, case_manager, portal_client):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -184,3 +186,24 @@ def test_reminder_mail_of_a_video_appointment_links_straight_to_the_call(appoint
     message = reminder_mail_message(reminder)
     assert message is not None
     assert call_url(appointment) in message.body
+
+
+def test_call_page_reads_the_call_the_participant_and_the_appointment_once(
+    appointment, portal_client
+):
+    browser = browser_for(portal_client.user)
+    browser.get(call_url(appointment))  # the first visit makes the call and the participant
+    with CaptureQueriesContext(connection) as queries:
+        response = browser.get(call_url(appointment))
+    assert response.status_code == 200
+
+    def reads(table):
+        return sum(
+            1
+            for query in queries.captured_queries
+            if query["sql"].startswith("SELECT") and f'FROM "{table}"' in query["sql"]
+        )
+
+    assert reads("video_calls_call") == 1
+    assert reads("video_calls_participant") == 1
+    assert reads("appointments_appointment") == 1

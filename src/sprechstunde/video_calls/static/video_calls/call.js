@@ -569,12 +569,7 @@
     pc.onicecandidate = function (event) {
       send({ type: "signal", to: id, cid: peer.cid, candidate: event.candidate ? event.candidate.toJSON() : null });
     };
-    pc.onnegotiationneeded = function () {
-      peer.makingOffer = true;
-      pc.setLocalDescription().then(function () {
-        send({ type: "signal", to: id, cid: peer.cid, description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
-      }).catch(noop).then(function () { peer.makingOffer = false; });
-    };
+    pc.onnegotiationneeded = function () { makeOffer(peer); };
     pc.ontrack = function (event) {
       peer.stream.addTrack(event.track);
       var video = peer.tile.querySelector("video");
@@ -612,6 +607,18 @@
       sendEncodings: [{ maxBitrate: BITRATE.good, maxFramerate: 15 }]
     });
     peer.bitrate = BITRATE.good;
+    // The first offer goes at once instead of one task later from "negotiationneeded"
+    // (between the two the browser may render the page); that event then finds the offer
+    // made and stays silent, and it still drives every later renegotiation.
+    if (pc.signalingState === "stable" && !peer.makingOffer) makeOffer(peer);
+  }
+
+  function makeOffer(peer) {
+    var pc = peer.pc;
+    peer.makingOffer = true;
+    pc.setLocalDescription().then(function () {
+      send({ type: "signal", to: peer.id, cid: peer.cid, description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
+    }).catch(noop).then(function () { peer.makingOffer = false; });
   }
 
   function attachLocal(peer) {
