@@ -104,6 +104,20 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
 
     conversation: Conversation | None = None
     group: str | None = None
+    closed = False
+
+    async def send_json(self, content: Any, close: bool = False) -> None:
+        """Pushes racing the close (a message to the group while this socket is being shut
+        after a logout) are dropped: nothing may follow websocket.close."""
+        if self.closed:
+            return
+        await super().send_json(content, close=close)
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await super().close(code=code, reason=reason)
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")

@@ -323,6 +323,13 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         if close:
             self.closed = True
 
+    async def send_json(self, content: Any, close: bool = False) -> None:
+        # Channels' send_json goes past `send` above (it calls the websocket consumer's send
+        # directly), so the same guard is needed here.
+        if self.closed:
+            return
+        await super().send_json(content, close=close)
+
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         if self.closed:
             return

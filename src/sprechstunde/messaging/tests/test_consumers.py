@@ -641,3 +641,26 @@ def test_every_consumer_ends_when_its_browser_goes(conversation, portal_client, 
             await desk.disconnect()
 
     run(scenario)
+
+
+def test_pushes_after_the_close_are_dropped():
+    """A message pushed to the group while the socket is being closed (after a logout) is
+    not sent after websocket.close."""
+    from sprechstunde.messaging.consumers import ConversationConsumer
+
+    sent: list[dict] = []
+
+    async def base_send(message):
+        sent.append(message)
+
+    async def scenario():
+        consumer = ConversationConsumer()
+        consumer.base_send = base_send
+        consumer.user = None
+        await consumer.send_json({"type": "pong"})
+        await consumer.close(code=4001)
+        await consumer.conversation_event({"frame": {"type": "read", "sequence": 3}})
+        await consumer.close(code=4001)
+
+    run(scenario)
+    assert [message["type"] for message in sent] == ["websocket.send", "websocket.close"]

@@ -512,3 +512,25 @@ def test_joining_reads_the_participant_and_the_roster_once_and_signals_go_on_it(
     assert welcome["participants"] == pushed["participants"]
     assert _reads(queries, "video_calls_participant") == 3
     assert _reads(queries, "video_calls_presence") == 2  # room in the call, the roster
+
+
+def test_frames_pushed_after_the_close_are_dropped():
+    """A roster push or chat racing the close must not reach the server after the close
+    (uvicorn raises on a websocket.send after websocket.close)."""
+    from sprechstunde.video_calls.consumers import CallConsumer
+
+    sent: list[dict] = []
+
+    async def base_send(message):
+        sent.append(message)
+
+    async def scenario():
+        consumer = CallConsumer()
+        consumer.base_send = base_send
+        await consumer.send_json({"type": "before"})
+        await consumer.close(code=4000)
+        await consumer.send_json({"type": "after"})
+        await consumer.send(text_data='{"type": "after"}')
+
+    run(scenario)
+    assert [message["type"] for message in sent] == ["websocket.send", "websocket.close"]
