@@ -22,6 +22,10 @@ install: $(VENV)/.installed
 system-deps:
 	@bash scripts/system-deps.sh
 
+# Links in mails and in the demo data point at the address served (unless SITE_URL is set).
+SITE_URL ?= http://$(HOST):$(PORT)
+export SITE_URL
+
 run: install
 	@bash scripts/system-deps.sh runtime
 	$(MANAGE) migrate --no-input
