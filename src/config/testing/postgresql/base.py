@@ -9,14 +9,17 @@ of the DELETEs does not matter.
 
 The audit tables keep their TRUNCATE: their append-only trigger refuses DELETE, on purpose.
 Sequences are reset the normal way when a test asks for it (reset_sequences=True).
-Production uses Django's own backend; nothing else differs.
+
+At the end of a run the test database is dropped WITH (FORCE): a connection a server or
+consumer thread still holds would otherwise leave one test_sprechstunde_<pid> database behind
+per run. Production uses Django's own backend; nothing else differs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.backends.postgresql import base, operations
+from django.db.backends.postgresql import base, creation, operations
 
 # Tables whose rows a trigger refuses to DELETE (audit/migrations/0003_append_only_triggers.py).
 TRUNCATE_ONLY = ("audit_auditentry", "audit_auditanchor")
@@ -46,5 +49,15 @@ class DatabaseOperations(operations.DatabaseOperations):
         return statements
 
 
+class DatabaseCreation(creation.DatabaseCreation):
+    def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None:
+        wrapper: Any = self.connection  # (the type stubs lack close_pool and _nodb_cursor)
+        wrapper.close_pool()
+        with wrapper._nodb_cursor() as cursor:
+            name = wrapper.ops.quote_name(test_database_name)
+            cursor.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     ops_class = DatabaseOperations
+    creation_class = DatabaseCreation
