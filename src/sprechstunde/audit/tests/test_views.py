@@ -3,9 +3,11 @@
 import csv
 import datetime
 import io
+import warnings
 from unittest import mock
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -224,7 +226,12 @@ def test_the_number_of_queries_does_not_grow_with_the_entries(client, reader):
 def read_csv(response):
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    return list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response.streaming, "the export streams instead of building the file in memory"
+    with warnings.catch_warnings():
+        # The test client is synchronous; the export streams asynchronously (for ASGI).
+        warnings.simplefilter("ignore")
+        body = b"".join(response)  # gathers the async chunks (as a WSGI server would)
+    return list(csv.DictReader(io.StringIO(body.decode())))
 
 
 def test_the_export_holds_all_filtered_rows_and_is_recorded(client, reader, case_manager):
@@ -240,6 +247,42 @@ def test_the_export_holds_all_filtered_rows_and_is_recorded(client, reader, case
     assert rows[1]["sequence"] == "70"
     export = AuditEntry.objects.get(action="audit.export")
     assert (export.actor_id, export.client_id) == (reader.pk, 9)
+
+
+def test_the_export_streams_in_chunks_without_gaps_or_repeats(client, reader, monkeypatch):
+    from sprechstunde.audit import views
+
+    monkeypatch.setattr(views, "EXPORT_CHUNK_ROWS", 7)
+    build_chain(30)
+    reads = []
+    chunk = views._csv_chunk
+    monkeypatch.setattr(views, "_csv_chunk", lambda *args: reads.append(args) or chunk(*args))
+
+    rows = read_csv(client.get(EXPORT_URL))
+
+    sequences = [int(row["sequence"]) for row in rows]
+    assert sequences == sorted(range(1, 32), reverse=True)  # the 30 and the export's own
+    assert len(reads) == 5  # 7 + 7 + 7 + 7 + 3 rows
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_export_streams_under_asgi(async_client, dpo):
+    """Through Django's ASGI handler the chunks are awaited one by one (no warning that a
+    synchronous iterator had to be gathered first)."""
+    build_chain(3)
+    login_staff(async_client, dpo)
+
+    async def download():
+        response = await async_client.get(EXPORT_URL)
+        return response, b"".join([part async for part in response.streaming_content])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        response, body = async_to_sync(download)()
+
+    assert response.is_async
+    rows = list(csv.DictReader(io.StringIO(body.decode())))
+    assert [row["action"] for row in rows] == ["audit.export"] + ["client.read"] * 3
 
 
 def test_the_export_link_carries_the_filters(client, reader):
