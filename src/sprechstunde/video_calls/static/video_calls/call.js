@@ -644,7 +644,15 @@
       // Both pages offered a first connection at once (each thought the other was older):
       // the impolite one keeps its own, the polite one takes the other's (as in perfect
       // negotiation). Otherwise an offer with a new cid replaces the connection (a reload).
-      if (peer && peer.initiator && !peer.polite && !peer.pc.remoteDescription) return;
+      // The impolite one sends its offer again: the other page's offer may be its fallback
+      // because ours never reached it, and it would then wait for an answer for ever.
+      if (peer && peer.initiator && !peer.polite && !peer.pc.remoteDescription) {
+        var mine = peer.pc.localDescription;
+        if (mine && mine.type === "offer") {
+          send({ type: "signal", to: peer.id, cid: peer.cid, description: { type: mine.type, sdp: mine.sdp } });
+        }
+        return;
+      }
       if (peer) closePeer(peer);
       peer = makePeer(frame.from, frame.cid);
     }
@@ -657,6 +665,8 @@
     if (pc.signalingState === "closed") return null;
     if (frame.description) {
       var d = frame.description;
+      // The same offer again (see onSignal; a renegotiation has a new origin version): done.
+      if (d.type === "offer" && pc.remoteDescription && origin(pc.remoteDescription.sdp) === origin(d.sdp)) return null;
       var collision = d.type === "offer" && (peer.makingOffer || pc.signalingState !== "stable");
       peer.ignoreOffer = !peer.polite && collision;
       if (peer.ignoreOffer) return null;
@@ -675,6 +685,11 @@
       });
     }
     return null;
+  }
+
+  function origin(sdp) {
+    var line = /^o=.*$/m.exec(sdp || "");
+    return line ? line[0].trim() : "";
   }
 
   function restart(peer) {
