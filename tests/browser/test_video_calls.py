@@ -88,10 +88,11 @@ def media_flows(page, peer_ids: list[int]) -> dict:
     and audio packets arrive; returns the last stats."""
 
     def flowing(stats):
+        # A peer's entry may come before its first inbound-rtp figures do.
         return all(
             str(i) in stats
-            and stats[str(i)]["framesDecoded"] > 0
-            and stats[str(i)]["audioPacketsReceived"] > 0
+            and stats[str(i)].get("framesDecoded", 0) > 0
+            and stats[str(i)].get("audioPacketsReceived", 0) > 0
             for i in peer_ids
         )
 
