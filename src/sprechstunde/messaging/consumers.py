@@ -24,7 +24,6 @@ from collections import deque
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from sprechstunde.accounts.models import User
 from sprechstunde.accounts.selectors import user_has_second_factor
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.core.websockets import ClosingJsonWebsocketConsumer
 
 from . import frames, permissions, selectors, services
 from .choices import MESSAGE_MAX_LENGTH, Side
@@ -99,25 +99,11 @@ def _non_negative_int(value: Any) -> int | None:
     return value
 
 
-class ConversationConsumer(AsyncJsonWebsocketConsumer):
+class ConversationConsumer(ClosingJsonWebsocketConsumer):
     """One open chat: the client's phone, or a staff member's conversation page."""
 
     conversation: Conversation | None = None
     group: str | None = None
-    closed = False
-
-    async def send_json(self, content: Any, close: bool = False) -> None:
-        """Pushes racing the close (a message to the group while this socket is being shut
-        after a logout) are dropped: nothing may follow websocket.close."""
-        if self.closed:
-            return
-        await super().send_json(content, close=close)
-
-    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        await super().close(code=code, reason=reason)
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")

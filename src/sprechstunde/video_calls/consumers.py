@@ -41,7 +41,6 @@ import time
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone, translation
@@ -49,6 +48,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.accounts.selectors import user_has_second_factor
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.core.websockets import ClosingJsonWebsocketConsumer
 from sprechstunde.messaging.consumers import SlidingWindow
 
 from . import events, permissions, services, turn
@@ -105,14 +105,13 @@ def _rewrite_fingerprint(sdp: str) -> str:
     )
 
 
-class CallConsumer(AsyncJsonWebsocketConsumer):
+class CallConsumer(ClosingJsonWebsocketConsumer):
     """One page in one call: the host's, the client's or an interpreter's."""
 
     participant: Participant | None = None
     presence: Presence | None = None
     group: str | None = None
     lobby_call_id: int | None = None  # connected from the pre-join check, not joined yet
-    closed = False
     # When the sender was last read from the database and found allowed (time.monotonic());
     # None forces a read at the next frame. Cleared when a push changes this person's state.
     checked_at: float | None = None
@@ -311,30 +310,6 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
     async def _refuse(self, code: str, message: str) -> None:
         await self.send_json({"type": "refused", "code": code, "message": message})
         await self.close(code=CLOSE_FORBIDDEN)
-
-    async def send(
-        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
-    ) -> None:
-        """Frames pushed after the socket was closed (a roster push racing a refusal or
-        the end of the call) are dropped instead of reaching the server after the close."""
-        if self.closed:
-            return
-        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
-        if close:
-            self.closed = True
-
-    async def send_json(self, content: Any, close: bool = False) -> None:
-        # Channels' send_json goes past `send` above (it calls the websocket consumer's send
-        # directly), so the same guard is needed here.
-        if self.closed:
-            return
-        await super().send_json(content, close=close)
-
-    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        await super().close(code=code, reason=reason)
 
     # --- incoming frames ------------------------------------------------------------------
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from sprechstunde.core.tests.redis_server import private_redis_server
+
 from .devices import Device, catch_up, check, write_all
 
 TOTAL_MESSAGES = 1000
@@ -33,6 +35,7 @@ import json
 from allauth.mfa.models import Authenticator
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
+from sprechstunde.core.tests.redis_server import private_redis_server
 from sprechstunde.accounts.factories import CaseManagerFactory, TeamFactory
 from sprechstunde.messaging.factories import portal_client_create
 from sprechstunde.messaging.services import conversation_get_or_create
@@ -80,25 +83,11 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> 
 
 @pytest.fixture
 def redis_url(tmp_path):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("REDIS_URL"):
-            yield os.environ["REDIS_URL"]
-            return
-        pytest.skip("needs redis-server (Debian package redis-server) or REDIS_URL")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, process)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    if shutil.which("redis-server") is None and os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    with private_redis_server(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
