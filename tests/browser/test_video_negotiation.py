@@ -23,12 +23,15 @@ from sprechstunde.video_calls.factories import VideoAppointmentFactory
 
 from .support.sample_data import build_world
 from .test_video_calls import (
+    SENDING,
+    STATS,
     admit,
     call_path,
     media_flows,
     participant_id,
     poll,
     prejoin_and_join,
+    rises,
     wait_phase,
 )
 
@@ -282,3 +285,73 @@ def test_both_pages_offer_at_once_and_one_connection_survives(new_context, newco
     assert impolite_side["remoteUfrag"] == polite_side["localUfrag"]
     # Media keeps flowing on the surviving connection.
     media_flows(impolite, [polite_id])
+
+
+def media_section(sdp: str, kind: str) -> str:
+    [section] = [part for part in sdp.split("\r\nm=")[1:] if part.startswith(kind + " ")]
+    return section
+
+
+def msid_track(section: str) -> str:
+    found = re.search(r"^a=msid:\S+ (\S+)", section, re.MULTILINE)
+    assert found, section
+    return found.group(1)
+
+
+AUDIO_SENDER_TRACK = """id => window.sprechstundeCall.peerConnection(id).getTransceivers()
+    .filter(t => t.receiver.track.kind === "audio")
+    .map(t => t.sender.track && t.sender.track.id)[0]"""
+
+
+def test_an_offer_made_before_the_devices_were_on_carries_what_was_chosen_after_it(new_context):
+    """The newcomer's first offer is made while the pre-join check is still shown, before
+    anything is switched on (ADR 0033). The microphone switched on and "audio only" chosen
+    after it still hold in the call: the microphone's track replaces the empty one in that
+    first connection, with no further offer, and the video is negotiated to inactive right
+    after it. Audio reaches the desk, no video leaves the phone."""
+    world, appointment, desk, phone = two_party_call(new_context, newcomer_first_in_ids=False)
+    tap = SignalTap()
+    tap.attach(phone)
+    desk.goto(call_path(appointment))
+    prejoin_and_join(desk)
+    wait_phase(desk, "in-call")
+    phone.goto(call_path(appointment))
+    phone.locator("#audio-only").check()
+    prejoin_and_join(phone, camera=False, mic=True)
+    wait_phase(phone, "waiting")
+    admit(desk, world.client_user.get_full_name())
+    wait_phase(phone, "in-call")
+    desk_id, phone_id = participant_id(desk), participant_id(phone)
+
+    # Video negotiated to inactive, audio flowing to the desk.
+    poll(
+        phone,
+        SENDING,
+        desk_id,
+        lambda ts: [t["current"] for t in ts if t["kind"] == "video"] == ["inactive"],
+    )
+    poll(
+        desk,
+        STATS,
+        None,
+        lambda stats: stats.get(str(phone_id), {}).get("audioPacketsReceived", 0) > 0,
+    )
+    rises(desk, phone_id, "audioPacketsReceived")
+
+    offers = [f["description"]["sdp"] for f in tap.descriptions("out", "offer")]
+    assert len(offers) == 2, offers
+    first, second = offers
+    # The first offer was made before the microphone was on: its audio sender had no track
+    # then (Chromium names such a sender's track itself), and it offered video both ways.
+    mic = phone.evaluate(AUDIO_SENDER_TRACK, desk_id)
+    assert mic and msid_track(media_section(first, "audio")) != mic
+    assert "a=sendrecv" in media_section(first, "video")
+    # The second one, on the same connection, turns the video off; the audio stays.
+    assert origin(second).split()[1] == origin(first).split()[1]
+    assert "a=inactive" in media_section(second, "video")
+    assert "a=sendrecv" in media_section(second, "audio")
+    assert not phone.evaluate(
+        """id => window.sprechstundeCall.peerConnection(id).getTransceivers()
+            .some(t => t.receiver.track.kind === "video" && t.sender.track)""",
+        desk_id,
+    )

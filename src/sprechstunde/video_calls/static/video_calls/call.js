@@ -362,28 +362,53 @@
     if (frame.ice_servers) state.iceServers = frame.ice_servers;
     if (frame.ice_transport_policy) state.policy = frame.ice_transport_policy;
   }
-  /* A peer connection made ahead of time, with a TURN allocation gathered in advance
-   * (candidate pool), taken by the next peer; used for the first one while the pre-join
-   * check is still shown. */
+  /* A peer connection made ahead of time, taken by the next peer this page offers to; the
+   * first one is made while the pre-join check is still shown. Its TURN allocation is
+   * gathered in advance (candidate pool), and its first offer is made in advance too:
+   * transceivers for audio and video with no track yet (the devices' tracks replace the empty
+   * ones without a renegotiation), then the local description, so the offer can leave as soon
+   * as the server names the peer. Candidates found before then wait in spare.held.
+   * A page answering an offer makes a fresh connection: Chromium does not use the pool then. */
   function prewarm() {
     if (state.spare || state.stopped || !window.RTCPeerConnection) return;
+    var spare = { pc: null, held: [], audioT: null, videoT: null, ready: null };
     try {
-      state.spare = new RTCPeerConnection(rtcConfig(1));
-    } catch (e) { state.spare = null; }
+      spare.pc = new RTCPeerConnection(rtcConfig(1));
+      addTransceivers(spare, spare.pc);
+    } catch (e) {
+      if (spare.pc) spare.pc.close();
+      return;
+    }
+    spare.pc.onicecandidate = function (event) {
+      spare.held.push(event.candidate ? event.candidate.toJSON() : null);
+    };
+    var pc = spare.pc;
+    spare.ready = pc.setLocalDescription().then(function () {
+      return pc.signalingState === "have-local-offer";
+    }, function () { return false; });
+    state.spare = spare;
   }
   function dropSpare() {
     if (!state.spare) return;
-    try { state.spare.close(); } catch (e) { /* closed already */ }
+    try { state.spare.pc.close(); } catch (e) { /* closed already */ }
     state.spare = null;
   }
-  function newPeerConnection() {
-    var pc = state.spare;
+  function takeSpare() {
+    var spare = state.spare;
     state.spare = null;
-    if (pc && pc.signalingState !== "closed") {
-      setTimeout(prewarm, 1000); // the next one, for a further participant
-      return pc;
-    }
-    return new RTCPeerConnection(rtcConfig(0));
+    if (!spare || spare.pc.signalingState === "closed") return null;
+    setTimeout(prewarm, 1000); // the next one, for a further participant
+    return spare;
+  }
+  function addTransceivers(holder, pc) {
+    holder.audioT = pc.addTransceiver(state.mic && state.micOn ? state.mic : "audio", {
+      direction: "sendrecv", streams: [state.localStream]
+    });
+    holder.videoT = pc.addTransceiver(sendVideoTrack() || "video", {
+      direction: state.audioOnly ? "inactive" : "sendrecv",
+      streams: [state.localStream],
+      sendEncodings: [{ maxBitrate: BITRATE.good, maxFramerate: 15 }]
+    });
   }
   /* One transport for audio and video from the first offer on ("max-bundle"): one TURN
    * allocation per peer instead of one per kind of media until the answer comes. */
@@ -552,22 +577,24 @@
 
   /* ---------- peer connections (perfect negotiation) ---------- */
 
-  function makePeer(id, cid) {
+  function makePeer(id, cid, spare) {
     clearTimeout(state.offerWaits.get(id));
     state.offerWaits.delete(id);
-    var pc = newPeerConnection();
+    var pc = spare ? spare.pc : new RTCPeerConnection(rtcConfig(0));
     var peer = {
       id: id, cid: cid, pc: pc, polite: state.me > id, makingOffer: false, ignoreOffer: false,
       stream: new MediaStream(), queue: Promise.resolve(), audioT: null, videoT: null,
       sas: "", stats: {}, quality: "unknown", session: "", goneTimer: null, restartTimer: null,
-      bitrate: 0, initiator: false
+      bitrate: 0, initiator: false, held: spare ? spare.held : null
     };
     var known = state.roster.filter(function (p) { return p.id === id; })[0];
     if (known) peer.session = known.session;
     state.peers.set(id, peer);
     tile(peer, known ? known.name : "");
     pc.onicecandidate = function (event) {
-      send({ type: "signal", to: id, cid: peer.cid, candidate: event.candidate ? event.candidate.toJSON() : null });
+      var candidate = event.candidate ? event.candidate.toJSON() : null;
+      if (peer.held) peer.held.push(candidate); // the offer has not left yet
+      else sendCandidate(peer, candidate);
     };
     pc.onnegotiationneeded = function () { makeOffer(peer); };
     pc.ontrack = function (event) {
@@ -596,17 +623,30 @@
   }
 
   function initiate(p) {
-    var peer = makePeer(p.id, randomHex(8));
+    var spare = takeSpare();
+    var peer = makePeer(p.id, randomHex(8), spare);
     peer.initiator = true;
-    var pc = peer.pc;
-    var init = { direction: "sendrecv", streams: [state.localStream] };
-    peer.audioT = pc.addTransceiver(state.mic && state.micOn ? state.mic : "audio", init);
-    peer.videoT = pc.addTransceiver(sendVideoTrack() || "video", {
-      direction: state.audioOnly ? "inactive" : "sendrecv",
-      streams: [state.localStream],
-      sendEncodings: [{ maxBitrate: BITRATE.good, maxFramerate: 15 }]
-    });
     peer.bitrate = BITRATE.good;
+    var pc = peer.pc;
+    if (spare) {
+      // The tracks and settings of now; a changed direction (audio only) is negotiated
+      // after this first exchange ("negotiationneeded").
+      peer.audioT = spare.audioT;
+      peer.videoT = spare.videoT;
+      peer.audioT.sender.replaceTrack(state.mic && state.micOn ? state.mic : null).catch(noop);
+      peer.videoT.sender.replaceTrack(sendVideoTrack()).catch(noop);
+      peer.videoT.direction = state.audioOnly ? "inactive" : "sendrecv";
+      peer.makingOffer = true;
+      spare.ready.then(function (ready) {
+        peer.makingOffer = false;
+        if (pc.signalingState === "closed") return;
+        if (ready && pc.signalingState === "have-local-offer") sendDescription(peer);
+        else if (pc.signalingState === "stable") makeOffer(peer);
+        releaseCandidates(peer);
+      });
+      return;
+    }
+    addTransceivers(peer, pc);
     // The first offer goes at once instead of one task later from "negotiationneeded"
     // (between the two the browser may render the page); that event then finds the offer
     // made and stays silent, and it still drives every later renegotiation.
@@ -617,8 +657,21 @@
     var pc = peer.pc;
     peer.makingOffer = true;
     pc.setLocalDescription().then(function () {
-      send({ type: "signal", to: peer.id, cid: peer.cid, description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
+      sendDescription(peer);
     }).catch(noop).then(function () { peer.makingOffer = false; });
+  }
+  function sendDescription(peer) {
+    var d = peer.pc.localDescription;
+    send({ type: "signal", to: peer.id, cid: peer.cid, description: { type: d.type, sdp: d.sdp } });
+  }
+  function sendCandidate(peer, candidate) {
+    send({ type: "signal", to: peer.id, cid: peer.cid, candidate: candidate });
+  }
+  /* Candidates gathered by a spare before its offer left: after the offer, in order. */
+  function releaseCandidates(peer) {
+    var held = peer.held;
+    peer.held = null;
+    if (held) held.forEach(function (c) { sendCandidate(peer, c); });
   }
 
   function attachLocal(peer) {
@@ -648,9 +701,7 @@
       // because ours never reached it, and it would then wait for an answer for ever.
       if (peer && peer.initiator && !peer.polite && !peer.pc.remoteDescription) {
         var mine = peer.pc.localDescription;
-        if (mine && mine.type === "offer") {
-          send({ type: "signal", to: peer.id, cid: peer.cid, description: { type: mine.type, sdp: mine.sdp } });
-        }
+        if (mine && mine.type === "offer") sendDescription(peer);
         return;
       }
       if (peer) closePeer(peer);
@@ -673,9 +724,7 @@
       return pc.setRemoteDescription(d).then(function () {
         if (d.type !== "offer") return null;
         attachLocal(peer);
-        return pc.setLocalDescription().then(function () {
-          send({ type: "signal", to: peer.id, cid: peer.cid, description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
-        });
+        return pc.setLocalDescription().then(function () { sendDescription(peer); });
       }).then(function () { adapt(peer, peer.quality, true); });
     }
     if (frame.candidate) {
