@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -32,7 +34,6 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.netem import EDGE, LAN, THREE_G, LinkProfile, require_root
-from tests.netem.coturn import Coturn
 
 from bench.server import machine_info
 from bench.video_bare import BareServer
@@ -58,6 +59,7 @@ PROFILES = {"loopback": LAN, "3G": THREE_G, "EDGE": EDGE}
 MILESTONES = [
     "html",
     "interactive",
+    "ask",
     "media",
     "ws",
     "wsOpen",
@@ -223,9 +225,9 @@ def report_profile(profile: LinkProfile, result: dict[str, Any]) -> str:
         lines += [
             "",
             "Milestones, p50 from navigation start (html: response end; interactive: DOM"
-            " interactive; media: getUserMedia resolved; ws: websocket created; pc: first peer"
-            " connection; join: join click; welcome: the server's answer to the join;"
-            " offerOut/offerIn,"
+            " interactive; ask: getUserMedia called; media: getUserMedia resolved;"
+            " ws: websocket created; pc: first peer connection; join: join click;"
+            " welcome: the server's answer to the join; offerOut/offerIn,"
             " answerOut/answerIn, candOut/candIn: first offer, answer, ICE candidate sent or"
             " received over the websocket; ice: ICE connected; dtls: connected):",
             "",
@@ -274,18 +276,24 @@ def run(*, profiles: list[str], runs: int, steady_seconds: float, edge_runs: int
     from playwright.sync_api import sync_playwright
 
     turn_port = udp_port()
-    secret = Coturn(listen_ips=["127.0.0.1"]).secret
-    username, password = turn_rest_credentials(secret, "bare")
-    ice = {
-        "iceServers": [
-            {
-                "urls": [f"turn:127.0.0.1:{turn_port}?transport=udp"],
-                "username": username,
-                "credential": password,
-            }
-        ],
-        "policy": "relay",
-    }
+    secret = secrets.token_hex(16)  # shared by the coturn of every profile and the app
+    pages = itertools.count()
+
+    def ice() -> dict[str, Any]:
+        # Credentials per page, as the app issues them per participant: coturn's user quota
+        # (20 allocations) would otherwise refuse the bare pages after a score of runs.
+        username, password = turn_rest_credentials(secret, f"bare{next(pages)}")
+        return {
+            "iceServers": [
+                {
+                    "urls": [f"turn:127.0.0.1:{turn_port}?transport=udp"],
+                    "username": username,
+                    "credential": password,
+                }
+            ],
+            "policy": "relay",
+        }
+
     out = []
     from bench.video_harness import video_server
 

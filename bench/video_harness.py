@@ -118,7 +118,10 @@ FIRST_FRAME_JS = r"""(() => {
   const devices = navigator.mediaDevices;
   if (devices) {
     const gum = devices.getUserMedia.bind(devices);
-    devices.getUserMedia = c => gum(c).then(s => { mark("media"); return s; });
+    devices.getUserMedia = c => {
+      mark("ask");
+      return gum(c).then(s => { mark("media"); return s; });
+    };
   }
 })();"""
 
@@ -187,6 +190,9 @@ def video_server(*, turn_port: int, turn_secret: str) -> Iterator[VideoServer]:
             "TURN_URLS": f"turn:127.0.0.1:{turn_port}?transport=udp",
             "TURN_SHARED_SECRET": turn_secret,
             "TURN_RELAY_ONLY": "true",
+            # As .env.example recommends for production (0, the default, opens a database
+            # connection per request and per websocket database trip).
+            "DATABASE_CONN_MAX_AGE": "60",
         }
     )
     proc: subprocess.Popen[bytes] | None = None
@@ -278,13 +284,47 @@ class PhoneLink:
         self._stack.close()
 
 
+# Headless Chromium 156 loads the desktop toolbar's web UI (chrome://omnibox-popup.top-chrome,
+# about 400 requests and 0.6-0.7 s of CPU in a renderer of its own) for every new tab: on this
+# 2-core machine that ran alongside each measured page load, slowing the heavier page more.
+# Phones have no such toolbar. Chromium keeps only the last --disable-features, so this repeats
+# the features Playwright 1.64 disables on Linux (its chromiumSwitches; the Windows and Edge
+# ones left out) and adds the toolbar's web UI.
+BENCH_DISABLED_FEATURES = "--disable-features=" + ",".join(
+    [
+        # Playwright's own list
+        "AvoidUnnecessaryBeforeUnloadCheckSync",
+        "DestroyProfileOnBrowserClose",
+        "HttpsUpgrades",
+        "HttpsFirstBalancedModeAutoEnable",
+        "LensOverlay",
+        "MediaRouter",
+        "PaintHolding",
+        "ThirdPartyStoragePartitioning",
+        "AvoidCorsURLLoaderRestartOnRedirect",
+        "OptimizationHints",
+        "NetworkTimeServiceQuerying",
+        "AimEnabled",
+        "PreconnectToSearch",
+        # the toolbar's web UI
+        "WebUIOmniboxPopup",
+        "WebUIOmniboxFullPopup",
+        "WebUIOmniboxAimPopup",
+        "PreloadTopChromeWebUI",
+    ]
+)
+
+
 def launch(playwright: Any, namespace: Namespace | None = None) -> tuple[Any, Any]:
     proxy, proxy_socket = blocking_proxy()
     executable = str(CHROMIUM_PATH)
     if namespace is not None:
         executable = str(namespace.wrapper(executable))
     browser = playwright.chromium.launch(
-        executable_path=executable, args=launch_args(), headless=True, proxy=proxy
+        executable_path=executable,
+        args=[*launch_args(), BENCH_DISABLED_FEATURES],
+        headless=True,
+        proxy=proxy,
     )
     return browser, proxy_socket
 

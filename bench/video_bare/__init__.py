@@ -14,6 +14,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 class BareApp:
     """ASGI app: GET /?room=<id> (the page), GET /bare.js, websocket /ws?room=<id>."""
 
-    def __init__(self, ice: dict[str, Any]) -> None:
+    def __init__(self, ice: dict[str, Any] | Callable[[], dict[str, Any]]) -> None:
         self.ice = ice
         self.rooms: dict[str, list[Any]] = {}
 
@@ -41,7 +42,8 @@ class BareApp:
             body, kind = (HERE / "bare.js").read_bytes(), b"text/javascript"
         elif scope["path"] == "/":
             page = (HERE / "bare.html").read_text()
-            body = page.replace("{{ICE}}", json.dumps(self.ice)).encode()
+            ice = self.ice() if callable(self.ice) else self.ice
+            body = page.replace("{{ICE}}", json.dumps(ice)).encode()
             kind = b"text/html; charset=utf-8"
         else:
             body, kind = b"not found", b"text/plain"
@@ -83,7 +85,7 @@ class BareApp:
 class BareServer:
     """Runs BareApp on a free loopback port in a thread."""
 
-    def __init__(self, ice: dict[str, Any]) -> None:
+    def __init__(self, ice: dict[str, Any] | Callable[[], dict[str, Any]]) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
