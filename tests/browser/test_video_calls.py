@@ -480,6 +480,51 @@ def test_media_goes_through_our_coturn_when_relay_is_forced(new_context, coturn_
     assert config["iceServers"][0]["username"].endswith(f":{desk_id}")
 
 
+@pytest.fixture
+def coturn_with_small_quota(settings):
+    from sprechstunde.video_calls.tests.coturn import start_coturn
+
+    server = start_coturn(user_quota=3)
+    settings.TURN_URLS = [server.url]
+    settings.TURN_SHARED_SECRET = server.secret
+    settings.TURN_RELAY_ONLY = True
+    yield server
+    server.stop()
+
+
+def test_a_call_page_left_gives_its_turn_allocations_back(new_context, coturn_with_small_quota):
+    """coturn lets one participant hold 3 allocations here (docs/operations.md: 12), counted
+    across their page loads. The client is in the call three times in a row, each time
+    closing the page (a reload, a closed tab). Allocations left behind by a closed page would
+    stay until they expire (10 min) and use up the quota: with relay-only ICE, the third
+    call would have no media at all."""
+    world = build_world()
+    appointment = video_appointment(world)
+    desk = new_context("desktop", user=world.case_manager).new_page()
+    phone_context = new_context("phone", user=world.client_user)
+    desk.goto(call_path(appointment))
+    prejoin_and_join(desk)
+    wait_phase(desk, "in-call")
+    desk_id = participant_id(desk)
+    for attempt in range(3):
+        phone = phone_context.new_page()
+        phone.goto(call_path(appointment))
+        prejoin_and_join(phone)
+        if attempt == 0:
+            admit(desk, world.client_user.get_full_name())
+        wait_phase(phone, "in-call")
+        phone_id = participant_id(phone)
+        stats = media_flows(phone, [desk_id])
+        assert stats[str(desk_id)]["localCandidateType"] == "relay"
+        time.sleep(1.5)  # the page's next spare connection has made its allocation too
+        phone.close()
+        desk.wait_for_function(
+            "id => !window.sprechstundeCall.peerIds().includes(id)",
+            arg=phone_id,
+            timeout=TIMEOUT_MS,
+        )
+
+
 def test_codes_differ_when_the_server_rewrites_a_fingerprint(new_context, settings):
     world = build_world()
     appointment = video_appointment(world)

@@ -64,8 +64,11 @@ def turnserver_path() -> str | None:
     )
 
 
-def start_coturn() -> Coturn:
-    """coturn with TURN REST credentials (use-auth-secret) on 127.0.0.1, own config in tmp."""
+def start_coturn(*, user_quota: int = 20) -> Coturn:
+    """coturn with TURN REST credentials (use-auth-secret) on 127.0.0.1, own config in tmp.
+
+    `user_quota`: allocations one participant may hold at a time (coturn counts them per
+    name after the expiry in a TURN REST user name, so across that person's page loads)."""
     binary = turnserver_path()
     if binary is None:
         raise RuntimeError(
@@ -94,7 +97,7 @@ def start_coturn() -> Coturn:
                 "no-multicast-peers",
                 # Test only: the browsers' relay candidates are on loopback too.
                 "allow-loopback-peers",
-                "user-quota=20",
+                f"user-quota={user_quota}",
                 "total-quota=100",
                 f"pidfile={directory / 'turnserver.pid'}",
                 f"userdb={directory / 'turndb.sqlite'}",

@@ -1000,7 +1000,17 @@
   setInterval(function () { send({ type: "ping" }); }, 25000);
   // TURN credentials are short-lived: fetch fresh ones so ICE restarts can allocate again.
   setInterval(function () { send({ type: "ice_servers" }); }, 600000);
-  window.addEventListener("pagehide", function () { if (state.phase === "in-call") send({ type: "leave" }); });
+  /* Leaving the page: close every peer connection, the spare too. Chromium then gives their
+   * TURN allocations back at once; left to the page's end, they stay on coturn until they
+   * expire (10 min) and count against the person's quota there (`user-quota`, per
+   * participant across page loads), so a few reloads would leave a relay-only call without
+   * media. A page restored from the back-forward cache starts afresh. */
+  window.addEventListener("pagehide", function () {
+    if (state.phase === "in-call") send({ type: "leave" });
+    state.peers.forEach(function (peer) { try { peer.pc.close(); } catch (e) { /* closed */ } });
+    dropSpare();
+  });
+  window.addEventListener("pageshow", function (event) { if (event.persisted) location.reload(); });
 
   setPhase("prejoin");
   syncButtons();
