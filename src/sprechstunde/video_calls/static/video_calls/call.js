@@ -641,7 +641,8 @@
         peer.makingOffer = false;
         if (pc.signalingState === "closed") return;
         if (ready && pc.signalingState === "have-local-offer") sendDescription(peer);
-        else if (pc.signalingState === "stable") makeOffer(peer);
+        // Made in advance but failed: offer now, unless the peer's own offer came first.
+        else if (pc.signalingState === "stable" && !pc.remoteDescription) makeOffer(peer);
         releaseCandidates(peer);
       });
       return;
