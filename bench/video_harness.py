@@ -284,37 +284,6 @@ class PhoneLink:
         self._stack.close()
 
 
-# Headless Chromium 156 loads the desktop toolbar's web UI (chrome://omnibox-popup.top-chrome,
-# about 400 requests and 0.6-0.7 s of CPU in a renderer of its own) for every new tab: on this
-# 2-core machine that ran alongside each measured page load, slowing the heavier page more.
-# Phones have no such toolbar. Chromium keeps only the last --disable-features, so this repeats
-# the features Playwright 1.64 disables on Linux (its chromiumSwitches; the Windows and Edge
-# ones left out) and adds the toolbar's web UI.
-BENCH_DISABLED_FEATURES = "--disable-features=" + ",".join(
-    [
-        # Playwright's own list
-        "AvoidUnnecessaryBeforeUnloadCheckSync",
-        "DestroyProfileOnBrowserClose",
-        "HttpsUpgrades",
-        "HttpsFirstBalancedModeAutoEnable",
-        "LensOverlay",
-        "MediaRouter",
-        "PaintHolding",
-        "ThirdPartyStoragePartitioning",
-        "AvoidCorsURLLoaderRestartOnRedirect",
-        "OptimizationHints",
-        "NetworkTimeServiceQuerying",
-        "AimEnabled",
-        "PreconnectToSearch",
-        # the toolbar's web UI
-        "WebUIOmniboxPopup",
-        "WebUIOmniboxFullPopup",
-        "WebUIOmniboxAimPopup",
-        "PreloadTopChromeWebUI",
-    ]
-)
-
-
 def launch(playwright: Any, namespace: Namespace | None = None) -> tuple[Any, Any]:
     proxy, proxy_socket = blocking_proxy()
     executable = str(CHROMIUM_PATH)
@@ -322,7 +291,7 @@ def launch(playwright: Any, namespace: Namespace | None = None) -> tuple[Any, An
         executable = str(namespace.wrapper(executable))
     browser = playwright.chromium.launch(
         executable_path=executable,
-        args=[*launch_args(), BENCH_DISABLED_FEATURES],
+        args=launch_args(),  # without the toolbar web UI per tab, see tests/browser/support
         headless=True,
         proxy=proxy,
     )

@@ -30,6 +30,34 @@ LAUNCH_ARGS = [
     "--disable-quic",
     "--disable-gpu",
     "--mute-audio",
+    # Headless Chromium 156 loads the desktop toolbar's web UI (chrome://omnibox-popup.
+    # top-chrome: about 400 requests and 0.6-0.7 s of CPU in a renderer of its own) for every
+    # new tab, beside the page under test; on two CPUs that slowed every page and skewed the
+    # video benchmark (docs/benchmarks.md, round 3). Phones have no such toolbar. Chromium
+    # keeps only the last --disable-features, so this repeats what Playwright 1.64 disables on
+    # Linux (its chromiumSwitches) and adds the toolbar's web UI.
+    "--disable-features="
+    + ",".join(
+        [
+            "AvoidUnnecessaryBeforeUnloadCheckSync",
+            "DestroyProfileOnBrowserClose",
+            "HttpsUpgrades",
+            "HttpsFirstBalancedModeAutoEnable",
+            "LensOverlay",
+            "MediaRouter",
+            "PaintHolding",
+            "ThirdPartyStoragePartitioning",
+            "AvoidCorsURLLoaderRestartOnRedirect",
+            "OptimizationHints",
+            "NetworkTimeServiceQuerying",
+            "AimEnabled",
+            "PreconnectToSearch",
+            "WebUIOmniboxPopup",
+            "WebUIOmniboxFullPopup",
+            "WebUIOmniboxAimPopup",
+            "PreloadTopChromeWebUI",
+        ]
+    ),
 ]
 
 
