@@ -442,16 +442,21 @@ def test_three_way_call_with_interpreter_leave_rejoin_and_removal(new_context, s
     assert interpreter.locator("#refusal").is_visible()
 
 
-@pytest.fixture
-def coturn_for_calls(settings):
+def relay_only_coturn(settings, **options):
+    """Our coturn on loopback (options go to start_coturn), the app set to relay-only ICE."""
     from sprechstunde.video_calls.tests.coturn import start_coturn
 
-    server = start_coturn()
+    server = start_coturn(**options)
     settings.TURN_URLS = [server.url]
     settings.TURN_SHARED_SECRET = server.secret
     settings.TURN_RELAY_ONLY = True
     yield server
     server.stop()
+
+
+@pytest.fixture
+def coturn_for_calls(settings):
+    yield from relay_only_coturn(settings)
 
 
 def test_media_goes_through_our_coturn_when_relay_is_forced(new_context, coturn_for_calls):
@@ -482,14 +487,7 @@ def test_media_goes_through_our_coturn_when_relay_is_forced(new_context, coturn_
 
 @pytest.fixture
 def coturn_with_small_quota(settings):
-    from sprechstunde.video_calls.tests.coturn import start_coturn
-
-    server = start_coturn(user_quota=3)
-    settings.TURN_URLS = [server.url]
-    settings.TURN_SHARED_SECRET = server.secret
-    settings.TURN_RELAY_ONLY = True
-    yield server
-    server.stop()
+    yield from relay_only_coturn(settings, user_quota=3)
 
 
 def test_a_call_page_left_gives_its_turn_allocations_back(new_context, coturn_with_small_quota):
