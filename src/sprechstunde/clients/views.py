@@ -6,6 +6,7 @@ through the selectors and permissions; anything outside the rules answers 404.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from django.conf import settings
@@ -244,13 +245,14 @@ class ClientUpdateView(CaseloadStaffMixin, View):
         return render(request, "clients/update.html", {"client": client, "form": form}, status=400)
 
 
-class _InvitationActionView(CaseloadStaffMixin, View):
+class _InvitationActionView(CaseloadStaffMixin, View, ABC):
     """POST-only buttons on the detail page; the outcome is shown as a message there."""
 
     success_message = ""
 
+    @abstractmethod
     def act(self, client: Client) -> None:
-        raise NotImplementedError
+        """The action itself (each subclass calls its service)."""
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         client = self.get_client(pk, record_view=False)

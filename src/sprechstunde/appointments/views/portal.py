@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -49,13 +51,14 @@ class PortalDetailView(ClientPortalMixin, View):
         )
 
 
-class PortalActionView(ClientPortalMixin, View):
+class PortalActionView(ClientPortalMixin, View, ABC):
     """Base for the one-tap client actions: run the service, show the outcome."""
 
     success_message = ""
 
+    @abstractmethod
     def act(self, request: HttpRequest, appointment: Appointment) -> None:
-        raise NotImplementedError
+        """The action itself (each subclass calls its service)."""
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         appointment = self.get_appointment(pk)
