@@ -18,6 +18,7 @@ from sprechstunde.agreements.factories import PlanTemplateFactory
 from sprechstunde.agreements.models import PlanReviewReminder, PlanTemplate, PlanVersion
 from sprechstunde.agreements.rendering import legal_consequences_terms_in, plan_template_lint
 from sprechstunde.appointments.choices import AppointmentStatus
+from sprechstunde.appointments.tests.conftest import slot_start
 from sprechstunde.audit.models import AppendOnlyError, AuditEntry
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
@@ -257,7 +258,7 @@ def test_staff_views_edit_and_issue_and_foreign_staff_get_404(
 
 def test_offer_a_talk_creates_an_appointment_proposal(case_manager, client_record, plan_template):
     plan = services.plan_create(actor=case_manager, client=client_record, template=plan_template)
-    start = timezone.now().replace(microsecond=0) + datetime.timedelta(days=3)
+    start = slot_start(datetime.timedelta(days=3))
     appointment = services.plan_offer_talk(
         actor=case_manager,
         plan=plan,

@@ -17,6 +17,19 @@ def local_dt(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetim
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
 
 
+def slot_start(delta: datetime.timedelta, *, minutes: int = 30) -> datetime.datetime:
+    """A start at least ``delta`` from now, on the minute, for a slot of ``minutes``.
+
+    An appointment must end on the local day it starts: a slot that would run past midnight
+    starts at midnight instead (later, never sooner, than asked).
+    """
+    start = (timezone.now() + delta).replace(second=0, microsecond=0)
+    day = timezone.localtime(start).date()
+    if timezone.localtime(start + datetime.timedelta(minutes=minutes)).date() != day:
+        start = local_dt(day + datetime.timedelta(days=1), 0)
+    return start
+
+
 def next_weekday(weekday: int, *, weeks_ahead: int = 1) -> datetime.date:
     """A date with the given weekday, at least a few days in the future."""
     day = timezone.localdate() + datetime.timedelta(days=7 * weeks_ahead)

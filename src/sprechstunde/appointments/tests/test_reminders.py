@@ -24,14 +24,13 @@ from sprechstunde.appointments.sms import HttpSmsGateway, SmsError
 from sprechstunde.audit.models import AuditEntry
 from sprechstunde.clients.factories import ClientFactory
 
-from .conftest import client_user, local_dt
+from .conftest import client_user, local_dt, slot_start
 
 pytestmark = pytest.mark.django_db
 
 
 def book_in(case_manager, client, delta):
-    start = timezone.now() + delta
-    start = start.replace(second=0, microsecond=0)
+    start = slot_start(delta)
     return services.appointment_book(
         actor=case_manager,
         client=client,
@@ -176,8 +175,16 @@ def test_two_workers_send_each_reminder_exactly_once(case_manager):
     clients = [
         ClientFactory(case_manager=case_manager, email=f"k{i}@example.org") for i in range(8)
     ]
+    day = timezone.localdate() + datetime.timedelta(days=3)
     for index, client in enumerate(clients):
-        book_in(case_manager, client, datetime.timedelta(days=3, hours=index))
+        start = local_dt(day, 8 + index)
+        services.appointment_book(
+            actor=case_manager,
+            client=client,
+            starts_at=start,
+            ends_at=start + datetime.timedelta(minutes=30),
+            channel=Channel.PHONE,
+        )
     make_due(*Reminder.objects.filter(step_minutes=1440))
     mail.outbox.clear()
     from django.db import connections

@@ -13,6 +13,8 @@ from sprechstunde.appointments import services
 from sprechstunde.appointments.choices import Channel
 from sprechstunde.appointments.models import AppointmentMail, Reminder
 
+from .conftest import slot_start
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -26,7 +28,7 @@ def run_worker():
 
 
 def test_jobs_are_persisted_and_reminders_wait_until_due(db_queue, case_manager, client_record):
-    start = (timezone.now() + datetime.timedelta(days=3)).replace(second=0, microsecond=0)
+    start = slot_start(datetime.timedelta(days=3))
     appointment = services.appointment_book(
         actor=case_manager,
         client=client_record,
@@ -90,7 +92,7 @@ def test_many_reminders_in_one_minute_share_one_sweep_job(db_queue, case_manager
 def test_a_failed_send_queues_another_sweep(db_queue, case_manager, client_record, monkeypatch):
     from sprechstunde.appointments import reminders, tasks
 
-    start = (timezone.now() + datetime.timedelta(days=3)).replace(second=0, microsecond=0)
+    start = slot_start(datetime.timedelta(days=3))
     appointment = services.appointment_book(
         actor=case_manager,
         client=client_record,

@@ -24,9 +24,15 @@ pytestmark = pytest.mark.django_db
 
 
 def started_today(case_manager, client, minutes_ago=20, **kwargs):
-    start = timezone.now() - datetime.timedelta(minutes=minutes_ago)
-    if start.astimezone(timezone.get_current_timezone()).date() != timezone.localdate():
-        start = timezone.now()  # just after midnight: keep it on today's list
+    now = timezone.now()
+    start = now - datetime.timedelta(minutes=minutes_ago)
+    today = timezone.localdate()
+    if timezone.localtime(start).date() != today:
+        # Near midnight: keep it on today's list and on the same side of now.
+        if minutes_ago >= 0:
+            start = now
+        else:
+            start = local_dt(today + datetime.timedelta(days=1), 0) - datetime.timedelta(seconds=1)
     return AppointmentFactory(
         case_manager=case_manager,
         client=client,
