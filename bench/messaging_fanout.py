@@ -450,6 +450,8 @@ def _env(
     )
     if conn_max_age is not None:
         env["DATABASE_CONN_MAX_AGE"] = str(conn_max_age)
+        if conn_max_age:
+            env["DATABASE_POOL_MAX_SIZE"] = "0"  # the settings refuse both together
     if redis_url:
         env["REDIS_URL"] = redis_url
         env["CACHE_KEY_PREFIX"] = f"bench-messaging-{uuid.uuid4().hex[:8]}"

@@ -352,7 +352,8 @@ def _reminders_by_sweep(count: int) -> dict[str, Any]:
 
 
 def _measure(database: str, count: int, conn_max_age: int) -> dict[str, Any]:
-    env = dict(os.environ, DATABASE_CONN_MAX_AGE=str(conn_max_age))
+    # Without the PostgreSQL pool, so that CONN_MAX_AGE alone decides (the settings refuse both).
+    env = dict(os.environ, DATABASE_CONN_MAX_AGE=str(conn_max_age), DATABASE_POOL_MAX_SIZE="0")
     if database == "sqlite":
         env.pop("DATABASE_URL", None)
     else:

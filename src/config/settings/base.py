@@ -122,6 +122,23 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE:
+    # A connection pool per process (psycopg_pool). Under ASGI, persistent connections
+    # (CONN_MAX_AGE) are held per request thread and pile up until PostgreSQL refuses new
+    # clients; the pool bounds them and still saves the connect per request (ADR 0038).
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ImproperlyConfigured(
+            "DATABASE_CONN_MAX_AGE must be 0 (unset) while the connection pool is on; "
+            "set DATABASE_POOL_MAX_SIZE=0 to use persistent connections instead."
+        )
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+    }
+    # A pooled connection the server has closed (restart, idle timeout) is replaced, not used.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web server and the task worker share the file.
     DATABASES["default"]["OPTIONS"] = {
