@@ -190,8 +190,9 @@ def video_server(*, turn_port: int, turn_secret: str) -> Iterator[VideoServer]:
             "TURN_URLS": f"turn:127.0.0.1:{turn_port}?transport=udp",
             "TURN_SHARED_SECRET": turn_secret,
             "TURN_RELAY_ONLY": "true",
-            # As .env.example recommends for production (0, the default, opens a database
-            # connection per request and per websocket database trip).
+            # SQLite keeps a connection per thread for 60 s (0, the default, opens one per
+            # request and per websocket database trip); on PostgreSQL the pool does this
+            # (ADR 0038).
             "DATABASE_CONN_MAX_AGE": "60",
         }
     )
