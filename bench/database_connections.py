@@ -29,6 +29,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -38,7 +39,14 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
-def _libpq(url: str) -> str:
+def postgres_url() -> str:
+    """DATABASE_URL if it names PostgreSQL, else the local server CI runs."""
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith("postgres") else DEFAULT_POSTGRES_URL
+
+
+def libpq_url(url: str) -> str:
+    """`url` as psycopg takes it, without query options."""
     return url.replace("postgres://", "postgresql://", 1).split("?", 1)[0]
 
 
@@ -58,32 +66,53 @@ def _get(url: str) -> int:
         return -1
 
 
+def production_environment(var_dir: str, **overrides: str) -> dict[str, str]:
+    """This process's environment for a server with the production settings, without DEBUG
+    or TLS, its own keys and no database settings but those in `overrides`."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_", "PYTEST"))
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "PYTHONPATH": str(REPO / "src"),
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-only-" + os.urandom(16).hex(),
+            "DOCUMENT_MASTER_KEYS": "bench:" + base64.b64encode(os.urandom(32)).decode(),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "USE_TLS": "false",
+            "EMBEDDED_TASK_WORKER": "false",
+            "LOG_LEVEL": "CRITICAL",
+            "SPRECHSTUNDE_VAR_DIR": var_dir,
+            **overrides,
+        }
+    )
+    return env
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    requests: int
+    per_second: float
+    not_ok: int  # answers other than 200, and requests that failed
+    p50_ms: float
+    p99_ms: float
+    peak_connections: int
+
+
 def measure(
     name: str, database: str, extra: dict[str, str], *, clients: int, seconds: float
-) -> dict[str, object]:
+) -> Result:
     application = f"bench-connections-{uuid.uuid4().hex[:8]}"
     port = _free_port()
     with TemporaryDirectory(prefix="sprechstunde-bench-connections-") as var_dir:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("DJANGO_", "DATABASE_", "PYTEST"))
-        }
-        env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "config.settings.base",
-                "PYTHONPATH": str(REPO / "src"),
-                "DEBUG": "false",
-                "SECRET_KEY": "bench-only-" + os.urandom(16).hex(),
-                "DOCUMENT_MASTER_KEYS": "bench:" + base64.b64encode(os.urandom(32)).decode(),
-                "ALLOWED_HOSTS": "127.0.0.1",
-                "USE_TLS": "false",
-                "EMBEDDED_TASK_WORKER": "false",
-                "LOG_LEVEL": "CRITICAL",
-                "SPRECHSTUNDE_VAR_DIR": var_dir,
-                "DATABASE_URL": f"{database.split('?', 1)[0]}?application_name={application}",
-                **extra,
-            }
+        env = production_environment(
+            var_dir,
+            DATABASE_URL=f"{database.split('?', 1)[0]}?application_name={application}",
+            **extra,
         )
         server = subprocess.Popen(
             [
@@ -99,14 +128,14 @@ def measure(
             deadline = time.monotonic() + 30
             while _get(url) != 200:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"{name}: the server did not come up")
+                    raise RuntimeError(f"{name}: the server did not come up")
                 time.sleep(0.1)
             peak = 0
             stop = threading.Event()
 
             def watch() -> None:
                 nonlocal peak
-                with psycopg.connect(_libpq(database), autocommit=True) as watcher:
+                with psycopg.connect(libpq_url(database), autocommit=True) as watcher:
                     while not stop.is_set():
                         row = watcher.execute(
                             "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
@@ -144,15 +173,15 @@ def measure(
                 server.kill()
                 server.wait()
     latencies = sorted(seconds for _, seconds in answers)
-    return {
-        "name": name,
-        "requests": len(answers),
-        "per_second": len(answers) / elapsed,
-        "not_ok": sum(1 for status, _ in answers if status != 200),
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-        "peak_connections": peak,
-    }
+    return Result(
+        name=name,
+        requests=len(answers),
+        per_second=len(answers) / elapsed,
+        not_ok=sum(1 for status, _ in answers if status != 200),
+        p50_ms=statistics.median(latencies) * 1000,
+        p99_ms=latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
+        peak_connections=peak,
+    )
 
 
 def main() -> None:
@@ -161,10 +190,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--pool", type=int, default=10)
     args = parser.parse_args()
-    database = os.environ.get("DATABASE_URL", "")
-    if not database.startswith("postgres"):
-        database = DEFAULT_POSTGRES_URL
-    with psycopg.connect(_libpq(database)) as probe:
+    database = postgres_url()
+    with psycopg.connect(libpq_url(database)) as probe:
         row = probe.execute("SHOW max_connections").fetchone()
     configurations = [
         ("per request (no pool, CONN_MAX_AGE 0)", {"DATABASE_POOL_MAX_SIZE": "0"}),
@@ -183,8 +210,8 @@ def main() -> None:
     for name, extra in configurations:
         result = measure(name, database, extra, clients=args.clients, seconds=args.seconds)
         print(
-            f"| {result['name']} | {result['per_second']:.0f} | {result['not_ok']} "
-            f"| {result['p50_ms']:.0f} | {result['p99_ms']:.0f} | {result['peak_connections']} |",
+            f"| {result.name} | {result.per_second:.0f} | {result.not_ok} "
+            f"| {result.p50_ms:.0f} | {result.p99_ms:.0f} | {result.peak_connections} |",
             flush=True,
         )
 
