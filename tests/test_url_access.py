@@ -456,6 +456,9 @@ REGISTRY: dict[str, Rule] = {
     "clients:invitation_send": Rule(_client_pk, _CLIENT_DENIED, CASELOAD),
     "clients:invitation_revoke": Rule(_client_pk, _CLIENT_DENIED, CASELOAD),
     "clients:invitation_resend": Rule(_client_pk, _CLIENT_DENIED, CASELOAD),
+    "clients:paper_consent": Rule(
+        lambda w, r: {**_client_pk(w, r), "purpose": "video"}, _CLIENT_DENIED, CASELOAD
+    ),
     # --- clients: the portal acts on the logged-in client's own record only
     "clients:consent_withdraw": Rule(
         lambda w, r: {"purpose": "video"}, exempt_roles={"client": _OWN_CONSENT}

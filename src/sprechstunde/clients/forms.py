@@ -156,3 +156,25 @@ class ConsentGiveForm(forms.Form):
     """Giving an optional consent again: the id of the text version the client read."""
 
     text = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class PaperConsentForm(forms.Form):
+    """Staff record a consent or a withdrawal that the client signed on paper."""
+
+    action = forms.ChoiceField(
+        choices=[("give", "give"), ("withdraw", "withdraw")], widget=forms.HiddenInput
+    )
+    text = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    confirmed = forms.BooleanField(
+        required=True,
+        error_messages={"required": _("Please confirm that you hold the signed form.")},
+    )
+
+    def __init__(self, *args: Any, withdraw: bool, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {})["action"] = "withdraw" if withdraw else "give"
+        super().__init__(*args, **kwargs)
+        self.fields["confirmed"].label = (
+            _("I hold the withdrawal signed by the client; it will be filed with the case.")
+            if withdraw
+            else _("I hold this text signed by the client; it will be filed with the case.")
+        )

@@ -21,6 +21,11 @@ urlpatterns = [
         views.InvitationResendView.as_view(),
         name="invitation_resend",
     ),
+    path(
+        "<int:pk>/einwilligung/<str:purpose>/papier/",
+        views.PaperConsentView.as_view(),
+        name="paper_consent",
+    ),
     # The client's phone: the invitation link, no login
     path(
         "einladung/angenommen/",

@@ -34,6 +34,7 @@ from .forms import (
     ClientUpdateForm,
     ConsentGiveForm,
     InvitationAcceptForm,
+    PaperConsentForm,
 )
 from .models import Client
 
@@ -243,6 +244,109 @@ class ClientUpdateView(CaseloadStaffMixin, View):
                 messages.success(request, _("The changes have been saved."))
                 return redirect("clients:detail", pk=client.pk)
         return render(request, "clients/update.html", {"client": client, "form": form}, status=400)
+
+
+class PaperConsentView(CaseloadStaffMixin, View):
+    """Staff record a consent or a withdrawal the client signed on paper.
+
+    A purpose that is active can be withdrawn, one that is not can be given (portal use only
+    by accepting an invitation). Giving shows the current text in the language chosen
+    (the client's by default), which is the text that is recorded.
+    """
+
+    def _setup(self, pk: int, purpose: str, *, record_view: bool) -> tuple[Client, Any, bool]:
+        wanted = _purpose_or_404(purpose)
+        client = self.get_client(pk, record_view=record_view)
+        if not permissions.can_manage_client(user=self.request.user, client=client):
+            raise Http404
+        state = next(
+            state
+            for state in selectors.consent_states_for_client(client=client)
+            if state.purpose == wanted
+        )
+        return client, wanted, state.is_active
+
+    def _language(self, client: Client) -> str:
+        wanted = self.request.GET.get("sprache") or self.request.POST.get("language")
+        codes = [code for code, _name in settings.LANGUAGES]
+        if wanted in codes:
+            return str(wanted)
+        return client.preferred_language if client.preferred_language in codes else codes[0]
+
+    def _render(
+        self, client: Client, purpose: Any, withdraw: bool, form: PaperConsentForm, status: int
+    ) -> HttpResponse:
+        language = self._language(client)
+        text = (
+            None if withdraw else selectors.consent_text_current(purpose=purpose, language=language)
+        )
+        return render(
+            self.request,
+            "clients/paper_consent.html",
+            {
+                "client": client,
+                "purpose": purpose,
+                "withdraw": withdraw,
+                "ends_portal": withdraw and purpose == ConsentPurpose.PORTAL,
+                "text": text,
+                "language": language,
+                "languages": settings.LANGUAGES,
+                "form": form,
+            },
+            status=status,
+        )
+
+    def get(self, request: HttpRequest, pk: int, purpose: str) -> HttpResponse:
+        client, wanted, active = self._setup(pk, purpose, record_view=True)
+        if not active and wanted in REQUIRED_PURPOSES:
+            messages.error(request, _("Consent to portal use is given by accepting an invitation."))
+            return redirect("clients:detail", pk=client.pk)
+        return self._render(client, wanted, active, PaperConsentForm(withdraw=active), 200)
+
+    def post(self, request: HttpRequest, pk: int, purpose: str) -> HttpResponse:
+        client, wanted, active = self._setup(pk, purpose, record_view=False)
+        form = PaperConsentForm(request.POST, withdraw=active)
+        if form.is_valid() and form.cleaned_data["action"] != ("withdraw" if active else "give"):
+            # Someone (the client in the portal, a colleague) changed it since the page was
+            # shown: record nothing and show where it stands now.
+            messages.error(
+                request,
+                _("This consent has changed in the meantime. Nothing was recorded; please check."),
+            )
+            return redirect("clients:detail", pk=client.pk)
+        if form.is_valid():
+            try:
+                if active:
+                    services.consent_withdraw(
+                        client=client,
+                        purpose=wanted,
+                        actor=request.user,
+                        method=ConsentMethod.PAPER,
+                        request=request,
+                    )
+                else:
+                    services.consent_give(
+                        client=client,
+                        purpose=wanted,
+                        actor=request.user,
+                        language=self._language(client),
+                        method=ConsentMethod.PAPER,
+                        shown_text_id=form.cleaned_data["text"] or 0,
+                        request=request,
+                    )
+            except PermissionDeniedError as error:
+                raise Http404 from error
+            except ApplicationError as error:
+                _form_error(form, error)
+            else:
+                done = (
+                    _("The withdrawal of “%(purpose)s” received on paper is recorded.")
+                    if active
+                    else _("The consent to “%(purpose)s” received on paper is recorded.")
+                )
+                messages.success(request, done % {"purpose": wanted.label})
+                return redirect("clients:detail", pk=client.pk)
+        return self._render(client, wanted, active, form, 400)
 
 
 class _InvitationActionView(CaseloadStaffMixin, View, ABC):

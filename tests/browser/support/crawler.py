@@ -74,6 +74,7 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "clients:invitation_send": lambda w: {"pk": w.client.pk},
     "clients:invitation_revoke": lambda w: {"pk": w.other_client.pk},
     "clients:invitation_resend": lambda w: {"pk": w.other_client.pk},
+    "clients:paper_consent": lambda w: {"pk": w.client.pk, "purpose": "video"},
     "clients:invitation_accept": lambda w: {"token": w.invitation_token},
     "clients:consent_withdraw": lambda w: {"purpose": "video"},
     "clients:consent_give": lambda w: {"purpose": "video"},

@@ -27,7 +27,10 @@ OBJECT_ROUTES = {
     "clients:invitation_send",
     "clients:invitation_revoke",
     "clients:invitation_resend",
+    "clients:paper_consent",
 }
+# Parameters besides `pk` that such a route takes, with a value to try.
+EXTRA_KWARGS = {"clients:paper_consent": {"purpose": "video"}}
 # Routes with parameters that are no object id, and why nobody reaches another's data.
 NO_OBJECT_ID_ROUTES = {
     "clients:invitation_accept": "the secret token is the permission (test_views_invitation)",
@@ -59,7 +62,7 @@ def test_every_parameter_route_has_an_access_rule():
     uncovered = with_parameters - OBJECT_ROUTES - set(NO_OBJECT_ID_ROUTES)
     assert not uncovered, f"routes without an access rule in this test: {sorted(uncovered)}"
     for name in OBJECT_ROUTES:
-        assert routes[name] == ("pk",), name
+        assert routes[name] == ("pk", *EXTRA_KWARGS.get(name, {})), name
 
 
 @pytest.fixture
@@ -108,13 +111,14 @@ def test_every_role_is_refused_a_foreign_client_on_every_object_route(
     if actor is not None:
         login(client, actor)
     before = _state()
-    response = getattr(client, method)(reverse(name, kwargs={"pk": target.pk}))
+    extra = EXTRA_KWARGS.get(name, {})
+    response = getattr(client, method)(reverse(name, kwargs={"pk": target.pk, **extra}))
     if actor is None:
         assert response.status_code == 302
         assert "login" in response["Location"]
     elif response.status_code == 405:
         # The wrong method is refused before any lookup: the same answer for every id.
-        missing = getattr(client, method)(reverse(name, kwargs={"pk": 999999}))
+        missing = getattr(client, method)(reverse(name, kwargs={"pk": 999999, **extra}))
         assert missing.status_code == 405
     else:
         assert response.status_code == 404
