@@ -169,3 +169,17 @@ def test_only_who_manages_the_client_may_record(
 def test_an_unknown_purpose_is_not_found(client, case_manager, client_record):
     login(client, case_manager)
     assert client.get(paper_url(client_record, "werbung")).status_code == 404
+
+
+def test_a_tampered_form_records_nothing_and_says_so(client, case_manager, client_record):
+    login(client, case_manager)
+    for data in (
+        {"action": "give", "text": "x' OR 1=1", "language": "de", "confirmed": "on"},
+        {"action": "delete", "text": "1", "language": "de", "confirmed": "on"},
+    ):
+        response = client.post(paper_url(client_record, "video"), data)
+        assert response.status_code == 400
+        assert "Something went wrong. Please read the text and try again." in (
+            response.content.decode()
+        )
+    assert not Consent.objects.filter(client=client_record).exists()
