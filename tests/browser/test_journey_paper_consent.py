@@ -33,6 +33,17 @@ def test_a_consent_and_its_withdrawal_received_on_paper(live_app, new_context, s
     page.get_by_role("heading", name=text.title).wait_for()
     screenshots(page, "paper-consent-form")
 
+    # Printed for the client to sign: the text, the client's name and a place to sign, in the
+    # text's language; nothing to click.
+    page.emulate_media(media="print")
+    assert page.get_by_text("Ich, Omar Haddad, willige in das oben Beschriebene ein.").is_visible()
+    assert page.get_by_text("Unterschrift", exact=True).is_visible()
+    assert not page.get_by_role("button", name="Einwilligung eintragen").is_visible()
+    assert not page.get_by_role("navigation").first.is_visible()
+    screenshots(page, "paper-consent-printed")
+    page.emulate_media(media="screen")
+    assert not page.get_by_text("Unterschrift", exact=True).is_visible()
+
     # Saved without ticking the confirmation: refused, in German, nothing recorded.
     page.get_by_role("button", name="Einwilligung eintragen").click()
     page.get_by_text("Bitte bestätigen Sie, dass Ihnen das unterschriebene Formular").wait_for()
