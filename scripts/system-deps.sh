@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Sprechstunde needs, when they are missing and we may (root).
-# Usage: system-deps.sh [python|runtime|test|services|bench]   (default: test)
+# Usage: system-deps.sh [python|runtime|test|services|bench|clock]   (default: test)
 #   services: PostgreSQL and Redis for the scaled-mode test run in .ci/run
+#   clock: libfaketime for scripts/clock-sweep.sh
 set -euo pipefail
 what="${1:-test}"
 
@@ -20,6 +21,7 @@ case "$what" in
   services) want postgresql postgresql-client redis-server ;;
   bench) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core wrk softhsm2 opensc \
     chromium coturn clamav-daemon iproute2 nftables ;;
+  clock) want faketime ;;
   *) echo "unknown group: $what" >&2; exit 2 ;;
 esac
 
