@@ -425,7 +425,11 @@ def _serve(name: str, app: str, env: dict[str, str], var_dir: Path) -> Iterator[
 
 
 def _env(
-    var_dir: Path, database_url: str, redis_url: str | None, conn_max_age: int | None
+    var_dir: Path,
+    database_url: str,
+    redis_url: str | None,
+    conn_max_age: int | None,
+    pool_max_size: int | None = None,
 ) -> dict[str, str]:
     env = {
         key: value
@@ -452,6 +456,8 @@ def _env(
         env["DATABASE_CONN_MAX_AGE"] = str(conn_max_age)
         if conn_max_age:
             env["DATABASE_POOL_MAX_SIZE"] = "0"  # the settings refuse both together
+    if pool_max_size is not None:
+        env["DATABASE_POOL_MAX_SIZE"] = str(pool_max_size)
     if redis_url:
         env["REDIS_URL"] = redis_url
         env["CACHE_KEY_PREFIX"] = f"bench-messaging-{uuid.uuid4().hex[:8]}"
@@ -599,7 +605,7 @@ def _measure(config: str, args: argparse.Namespace) -> dict[str, Any]:
             database_url = stack.enter_context(_postgres_database(server_url))
             redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
             described = "PostgreSQL, Redis layer"
-        env = _env(var_dir, database_url, redis_url, args.conn_max_age)
+        env = _env(var_dir, database_url, redis_url, args.conn_max_age, args.pool_max_size)
         print(f"{config}: migrate and prepare ...", file=sys.stderr, flush=True)
         subprocess.run(
             [sys.executable, str(REPO / "manage.py"), "migrate", "--no-input", "-v0"],
@@ -699,6 +705,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--conn-max-age", type=int, default=None, help="DATABASE_CONN_MAX_AGE (default: 0)"
     )
+    parser.add_argument(
+        "--pool-max-size",
+        type=int,
+        default=None,
+        help="DATABASE_POOL_MAX_SIZE on PostgreSQL (default: the settings' 10; 0 = no pool)",
+    )
     parser.add_argument("--case-managers", type=int, default=10, help=argparse.SUPPRESS)
     parser.add_argument("--child-prepare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-stored", action="store_true", help=argparse.SUPPRESS)
@@ -717,7 +729,8 @@ def run(argv: list[str] | None = None) -> str:
         f"Chat fan-out: {2 * args.pairs} sockets ({args.pairs} conversations x client + case "
         f"manager), one uvicorn process per target, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
-        f"DATABASE_CONN_MAX_AGE {args.conn_max_age or 0}"
+        f"DATABASE_CONN_MAX_AGE {args.conn_max_age or 0}, PostgreSQL pool "
+        f"{'default' if args.pool_max_size is None else args.pool_max_size}"
     )
     return header + "\n" + _report(results, args)
 
