@@ -55,14 +55,22 @@ class Coturn:
         port: int | None = None,
         secret: str | None = None,
         relay_ip: str | None = None,
+        user_quota: int = 20,
     ) -> None:
         self.listen_ips = listen_ips
         self.port = port or free_udp_port(listen_ips[0])
         self.secret = secret or secrets.token_hex(16)
         self.relay_ip = relay_ip or listen_ips[0]
+        # Allocations one participant may hold at a time (coturn counts them per name after the
+        # expiry in a TURN REST user name, so across that person's page loads).
+        self.user_quota = user_quota
         self.dir = Path(tempfile.mkdtemp(prefix="sprechstunde-coturn-"))
         self.log_path = self.dir / "turnserver.log"
         self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return self.urls()[0]
 
     def urls(self, host: str | None = None) -> list[str]:
         """The TURN URLs for settings.TURN_URLS (UDP only: the links emulated are UDP)."""
@@ -89,12 +97,14 @@ class Coturn:
             "no-multicast-peers",
             # Test only: both peers' relay addresses are on this machine.
             "allow-loopback-peers",
-            "user-quota=20",
+            f"user-quota={self.user_quota}",
             "total-quota=200",
             "no-software-attribute",
             f"log-file={self.log_path}",
             "simple-log",
             f"pidfile={self.dir / 'turnserver.pid'}",
+            # A user database of its own: instances running side by side share nothing.
+            f"userdb={self.dir / 'turndb.sqlite'}",
         ]
         config = self.dir / "turnserver.conf"
         config.write_text("\n".join(lines) + "\n")
