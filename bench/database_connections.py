@@ -18,7 +18,6 @@ PostgreSQL: DATABASE_URL if it names one, else postgres://postgres@127.0.0.1:543
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import socket
 import statistics
@@ -36,6 +35,11 @@ from tempfile import TemporaryDirectory
 import psycopg
 
 REPO = Path(__file__).resolve().parents[1]
+if __package__ in (None, ""):
+    sys.path.insert(0, str(REPO))
+
+from bench.server import bench_env  # noqa: E402
+
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
@@ -67,28 +71,14 @@ def _get(url: str) -> int:
 
 
 def production_environment(var_dir: str, **overrides: str) -> dict[str, str]:
-    """This process's environment for a server with the production settings, without DEBUG
-    or TLS, its own keys and no database settings but those in `overrides`."""
+    """The bench server's environment (bench/server.py: production settings, DEBUG and TLS
+    off), without this process's database settings, plus `overrides`."""
     env = {
         key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_", "PYTEST"))
+        for key, value in bench_env(Path(var_dir), 0, None).items()
+        if not key.startswith(("DATABASE_", "PYTEST"))
     }
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings.base",
-            "PYTHONPATH": str(REPO / "src"),
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-only-" + os.urandom(16).hex(),
-            "DOCUMENT_MASTER_KEYS": "bench:" + base64.b64encode(os.urandom(32)).decode(),
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "USE_TLS": "false",
-            "EMBEDDED_TASK_WORKER": "false",
-            "LOG_LEVEL": "CRITICAL",
-            "SPRECHSTUNDE_VAR_DIR": var_dir,
-            **overrides,
-        }
-    )
+    env.update({"ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "CRITICAL", **overrides})
     return env
 
 
