@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import urls_staff, views
+from . import views
 
 app_name = "documents"
 
@@ -31,5 +31,32 @@ urlpatterns = [
         name="download_original",
     ),
     path("<int:pk>/loeschen/", views.DocumentDeleteView.as_view(), name="delete"),
-    *urls_staff.urlpatterns,
+    # Staff: one client's documents and requests; the export; the caseload's overdue requests
+    path(
+        "klient/<int:client_pk>/",
+        views.ClientDocumentsView.as_view(),
+        name="client_documents",
+    ),
+    path(
+        "klient/<int:client_pk>/export/",
+        views.ClientExportView.as_view(),
+        name="client_export",
+    ),
+    path("<int:pk>/e-akte/", views.EfileMarkView.as_view(), name="efile_mark"),
+    path(
+        "anforderungen/<int:pk>/zurueckziehen/",
+        views.DocumentRequestCancelView.as_view(),
+        name="request_cancel",
+    ),
+    path(
+        "anforderungen/ueberfaellig/",
+        views.OverdueRequestsView.as_view(),
+        name="requests_overdue",
+    ),
+    # The client portal: the open requests
+    path(
+        "portal/anforderungen/",
+        views.PortalRequestsView.as_view(),
+        name="portal_requests",
+    ),
 ]

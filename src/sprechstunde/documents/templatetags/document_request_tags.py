@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 
 from sprechstunde.clients.models import Client
-from sprechstunde.documents.document_requests import document_requests_open_count
+from sprechstunde.documents.selectors import document_requests_open_count
 
 register = template.Library()
 

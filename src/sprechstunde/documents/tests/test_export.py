@@ -13,14 +13,14 @@ from sprechstunde.audit.models import AuditEntry
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 from sprechstunde.documents import storage_crypto
 from sprechstunde.documents.choices import DocumentStatus, ScanStatus, Side
-from sprechstunde.documents.export import (
+from sprechstunde.documents.factories import DocumentRequestFactory, jpeg_bytes, pdf_bytes
+from sprechstunde.documents.models import Document
+from sprechstunde.documents.services.export import (
     EXPORTERS,
     ExportPackage,
     document_export_for_user,
     manifest_csv,
 )
-from sprechstunde.documents.factories import DocumentRequestFactory, jpeg_bytes, pdf_bytes
-from sprechstunde.documents.models import Document
 from sprechstunde.messaging.factories import portal_client_create
 
 pytestmark = pytest.mark.django_db
@@ -190,7 +190,7 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas(case_manager, client_recor
 
 
 def test_a_big_export_is_spooled_to_disk_not_memory(case_manager, client_record, monkeypatch):
-    from sprechstunde.documents import export
+    from sprechstunde.documents.services import export
 
     monkeypatch.setattr(export, "SPOOL_MAX_BYTES", 1024)
     for number in range(3):

@@ -13,20 +13,22 @@ from sprechstunde.accounts.factories import CaseManagerFactory, SubstitutionFact
 from sprechstunde.audit.models import AuditEntry
 from sprechstunde.clients.factories import ClientFactory
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
-from sprechstunde.documents import document_requests as requests_module
+from sprechstunde.documents import services as requests_module
 from sprechstunde.documents.choices import DocumentStatus, RequestStatus, ScanStatus, Side
-from sprechstunde.documents.document_requests import (
-    document_request_cancel,
-    document_request_create,
+from sprechstunde.documents.factories import DocumentRequestFactory
+from sprechstunde.documents.models import Document, DocumentRequest
+from sprechstunde.documents.selectors import (
     document_request_for_upload,
-    document_request_fulfil,
-    document_request_remind,
-    document_request_reminders_send_due,
     document_requests_for_user,
     document_requests_overdue_for_user,
 )
-from sprechstunde.documents.factories import DocumentRequestFactory
-from sprechstunde.documents.models import Document, DocumentRequest
+from sprechstunde.documents.services import (
+    document_request_cancel,
+    document_request_create,
+    document_request_fulfil,
+    document_request_remind,
+    document_request_reminders_send_due,
+)
 from sprechstunde.messaging.factories import portal_client_create
 
 pytestmark = pytest.mark.django_db

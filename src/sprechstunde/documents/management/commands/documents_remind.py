@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from sprechstunde.documents.document_requests import document_request_reminders_send_due
+from sprechstunde.documents.services import document_request_reminders_send_due
 
 
 class Command(BaseCommand):

@@ -9,6 +9,8 @@ file on disk beyond that), one document at a time, so a large set never sits in 
 
 The format is a small interface (`Exporter`): XDOMEA (hand-over message 0401) will be a
 second exporter over the same `ExportPackage`, without touching the selection and checks.
+
+Also the e-file mark: staff note which documents went into the authority's e-file.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import asdict, dataclass
 from typing import IO, Any, Protocol
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -36,22 +39,31 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
-from .choices import DocumentStatus, ScanStatus
-from .models import Document
-from .permissions import can_change_client_documents
+from ..choices import DocumentStatus, ScanStatus
+from ..models import Document
+from ..permissions import can_change_client_documents
 
 # Reads one document for the package: (decrypted bytes, content type). One document is
 # bounded by DOCUMENT_MAX_BYTES; the package itself is never held in memory.
 Reader = Callable[[Document], tuple[bytes, str]]
 
+
 MANIFEST_VERSION = 1
+
+
 # Up to this size the package stays in memory; beyond, it goes to an unlinked temp file.
 SPOOL_MAX_BYTES = 8 * 1024 * 1024
+
+
 _FILE_NAME_MAX = 80
+
+
 _INTEGRITY_MESSAGE = _(
     "A document failed its integrity check (its file no longer matches the one received); "
     "the export was stopped. Please tell IT support."
 )
+
+
 _EXTENSIONS = {
     "application/pdf": ".pdf",
     "image/jpeg": ".jpg",
@@ -62,9 +74,13 @@ _EXTENSIONS = {
     "image/tiff": ".tif",
     "image/gif": ".gif",
 }
+
+
 _TRANSLITERATION = str.maketrans(
     {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
 )
+
+
 MANIFEST_FIELDS = (
     "file_name",
     "document_id",
@@ -91,7 +107,7 @@ def read_for_export(document: Document) -> tuple[bytes, str]:
     documents app made (photos joined, active content removed), else the original as
     received. AES-GCM authenticates every blob, so a changed file fails to decrypt; an
     original is also compared with the SHA-256 recorded at upload."""
-    from . import storage_crypto
+    from .. import storage_crypto
 
     name = document.pdf_storage_name or document.original_storage_name
     if not name or not document.wrapped_key:
@@ -343,3 +359,41 @@ def document_export_for_user(
         content_type=format_.content_type,
         entries=entries,
     )
+
+
+def document_efile_mark(
+    *, actor: Any, document: Document, in_efile: bool, request: HttpRequest | None = None
+) -> Document:
+    """Record that `document` was taken into the authority's e-file (or take that back).
+    Audited as "document.efile_mark" / "document.efile_unmark"; marking twice changes nothing.
+
+    Only documents that passed the virus check can go into the e-file.
+    """
+    if not can_change_client_documents(user=actor, client=document.client):
+        raise PermissionDeniedError(_("You cannot change this document."))
+    if in_efile and not (
+        document.status == DocumentStatus.READY and document.scan_status == ScanStatus.CLEAN
+    ):
+        raise ApplicationError(
+            _("Only documents that passed the virus check can be taken into the e-file.")
+        )
+    if document.is_in_efile == in_efile:
+        return document
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Document.objects.filter(pk=document.pk, is_in_efile=not in_efile).update(
+            is_in_efile=in_efile,
+            efile_marked_at=now if in_efile else None,
+            efile_marked_by=actor if in_efile else None,
+        )
+        if changed:
+            audit_record(
+                actor=actor,
+                action="document.efile_mark" if in_efile else "document.efile_unmark",
+                target=document,
+                request=request,
+            )
+    document.is_in_efile = in_efile
+    document.efile_marked_at = now if in_efile else None
+    document.efile_marked_by = actor if in_efile else None
+    return document

@@ -1,10 +1,5 @@
-"""Document requests: staff ask a client for a document by a due date, the client answers by
-uploading against the request, and content-free reminders go out before the due date.
-
-Writes (`document_request_create`, `_cancel`, `_fulfil`), reads (`*_for_user`) and the
-reminder sweep of this one feature live together here; the upload itself is the upload
-service's. Who may change requests: the case manager and whoever stands in for them today
-(a team lead who is not the case manager only reads), like writing in a conversation.
+"""Document requests: the case manager asks for a document with a due date; the client's
+upload answers it; content-free notices and reminders by e-mail.
 """
 
 from __future__ import annotations
@@ -18,39 +13,43 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from sprechstunde.accounts.choices import Role
 from sprechstunde.audit.services import audit_record
-from sprechstunde.clients import permissions as client_permissions
 from sprechstunde.clients.choices import ConsentPurpose
 from sprechstunde.clients.models import Client, Consent
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
-from .choices import RequestStatus
-from .models import Document, DocumentRequest
-from .permissions import can_change_client_documents
+from ..choices import RequestStatus
+from ..models import Document, DocumentRequest
+from ..permissions import can_change_client_documents
 
 logger = logging.getLogger(__name__)
 
-REQUEST_TARGET_TYPE = "documents.documentrequest"
+
 TITLE_MAX_LENGTH = 200
+
+
 NOTE_MAX_LENGTH = 1000
+
+
 # A due date further out than this is almost certainly a typo (2205 for 2025).
 DUE_MAX_DAYS_AHEAD = 366
+
+
 DEFAULT_REMIND_DAYS = (3, 1)
+
+
 # Reminders queued for a step day run at this local time (the sweep command catches up).
 REMIND_AT = datetime.time(8, 0)
 
+
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-# --- Who may do what: permissions.can_change_client_documents ---------------------------------
 
 
 def client_uses_portal(*, client: Client) -> bool:
@@ -62,9 +61,6 @@ def client_uses_portal(*, client: Client) -> bool:
     return Consent.objects.filter(
         client=client, purpose=ConsentPurpose.PORTAL, withdrawn_at__isnull=True
     ).exists()
-
-
-# --- Writes -----------------------------------------------------------------------------------
 
 
 def _clean_text(value: Any, *, max_length: int, field: str, required: bool) -> str:
@@ -194,161 +190,6 @@ def document_request_fulfil(
     document_request.status = RequestStatus.FULFILLED
     document_request.fulfilled_at = now
     return True
-
-
-# --- Reads ------------------------------------------------------------------------------------
-
-
-def _visible_requests(*, user: Any) -> QuerySet[DocumentRequest]:
-    condition = client_permissions.client_visibility_filter(user=user)
-    if condition is None:
-        return DocumentRequest.objects.none()
-    return DocumentRequest.objects.filter(client__in=Client.objects.filter(condition))
-
-
-def _with_documents(queryset: QuerySet[DocumentRequest]) -> QuerySet[DocumentRequest]:
-    """Each request with the documents sent for it (`answers`), in a fixed number of queries."""
-    return queryset.select_related(
-        "client", "client__case_manager", "requested_by"
-    ).prefetch_related(
-        Prefetch(
-            "documents",
-            queryset=Document.objects.order_by("created_at", "pk").only(
-                "pk", "request_id", "title", "status", "created_at"
-            ),
-            to_attr="answers",
-        )
-    )
-
-
-def document_requests_for_user(
-    *,
-    user: Any,
-    client: Client | None = None,
-    status: RequestStatus | str | None = None,
-    request: HttpRequest | None = None,
-) -> QuerySet[DocumentRequest]:
-    """The requests `user` may see (one client's, or all of the caseload; a client only
-    their own), open ones first by due date. Audited as "document_request.list"."""
-    queryset = _visible_requests(user=user)
-    if client is not None:
-        queryset = queryset.filter(client=client)
-    if status is not None:
-        queryset = queryset.filter(status=status)
-    audit_record(
-        actor=user,
-        action="document_request.list",
-        target_type=REQUEST_TARGET_TYPE,
-        client_id=client.pk if client is not None else None,
-        request=request,
-    )
-    open_first = Case(When(status=RequestStatus.OPEN, then=Value(0)), default=Value(1))
-    return _with_documents(queryset).order_by(open_first, "due_on", "pk")
-
-
-def document_requests_overdue_for_user(
-    *, user: Any, request: HttpRequest | None = None
-) -> QuerySet[DocumentRequest]:
-    """Open requests past their due date across everything `user` may see (staff only:
-    clients see their own on the portal). Audited as "document_request.list_overdue"."""
-    if not client_permissions.is_caseload_staff(user=user):
-        return DocumentRequest.objects.none()
-    queryset = _visible_requests(user=user).filter(
-        status=RequestStatus.OPEN, due_on__lt=timezone.localdate()
-    )
-    audit_record(
-        actor=user,
-        action="document_request.list_overdue",
-        target_type=REQUEST_TARGET_TYPE,
-        request=request,
-    )
-    return _with_documents(queryset).order_by("due_on", "client__last_name", "pk")
-
-
-def document_request_get_for_user(
-    *,
-    user: Any,
-    pk: Any,
-    request: HttpRequest | None = None,
-    action: str | None = "document_request.view",
-) -> DocumentRequest | None:
-    """One request `user` may see, audited as `action` (None: not audited, the caller
-    audits its change). None when it does not exist or is outside the rules; that refusal
-    leaves a "document_request.access_denied" entry naming the client when there is one."""
-    key = _int_or_none(pk)
-    found = None
-    if key is not None:
-        found = (
-            _visible_requests(user=user)
-            .select_related("client", "client__case_manager", "client__user")
-            .filter(pk=key)
-            .first()
-        )
-    if found is None:
-        owner = (
-            DocumentRequest.objects.filter(pk=key).values_list("client_id", flat=True).first()
-            if key is not None
-            else None
-        )
-        audit_record(
-            actor=user,
-            action="document_request.access_denied",
-            target_type=REQUEST_TARGET_TYPE,
-            target_id=str(pk)[:64],
-            client_id=owner,
-            request=request,
-        )
-        return None
-    if action:
-        audit_record(actor=user, action=action, target=found, request=request)
-    return found
-
-
-def document_request_for_upload(*, user: Any, pk: Any) -> DocumentRequest | None:
-    """FOR THE UPLOAD VIEW (`?request=<id>`): the open request `pk` of the logged-in client
-    (or, for staff uploading for a client, one they may change), else None. Not audited:
-    the upload that follows is."""
-    key = _int_or_none(pk)
-    if key is None:
-        return None
-    found = (
-        _visible_requests(user=user)
-        .select_related("client")
-        .filter(pk=key, status=RequestStatus.OPEN)
-        .first()
-    )
-    if found is None:
-        return None
-    if getattr(user, "role", None) == Role.CLIENT:
-        return found
-    return found if can_change_client_documents(user=user, client=found.client) else None
-
-
-def document_requests_open_count(*, client: Client) -> int:
-    """How many requests the client still has to answer (the portal's card; the caller has
-    the client from the logged-in account). Not audited: a number."""
-    return DocumentRequest.objects.filter(client=client, status=RequestStatus.OPEN).count()
-
-
-def document_request_counts_for_clients(*, client_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Open and overdue counts per client, for lists (callers have checked access)."""
-    today = timezone.localdate()
-    rows = (
-        DocumentRequest.objects.filter(client_id__in=client_ids, status=RequestStatus.OPEN)
-        .values("client_id")
-        .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=today)))
-    )
-    return {row["client_id"]: {"open": row["open"], "overdue": row["overdue"]} for row in rows}
-
-
-def _int_or_none(value: Any) -> int | None:
-    text = str(value)
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        return None
-    return int(text)
-
-
-# --- Notices and reminders (content-free e-mail) ----------------------------------------------
 
 
 def remind_days() -> list[int]:
@@ -491,7 +332,7 @@ def document_request_reminders_schedule(document_request_id: int) -> int:
     returns how many. Without a queue that can wait, the sweep command does the work."""
     from django_tasks import task_backends
 
-    from .tasks_requests import document_request_remind_task
+    from ..tasks import document_request_remind_task
 
     if not task_backends[document_request_remind_task.backend].supports_defer:
         return 0
@@ -511,6 +352,6 @@ def document_request_reminders_schedule(document_request_id: int) -> int:
 
 
 def _enqueue_created_notice(document_request_id: int) -> None:
-    from .tasks_requests import document_request_notice_task
+    from ..tasks import document_request_notice_task
 
     document_request_notice_task.enqueue(document_request_id)

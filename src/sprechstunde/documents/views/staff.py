@@ -1,13 +1,8 @@
-"""Pages for document requests and the staff side of documents.
-
-Staff: a client's documents and requests (with the request form, the e-file mark and the
-export), and the overdue requests of the whole caseload. The client: their open requests
-in the portal. Everything outside the access rules answers 404.
+"""Staff pages: upload for a client, a client's documents and requests (with the request form,
+the e-file mark and the export), and the overdue requests of the whole caseload.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -21,43 +16,27 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 
-from sprechstunde.clients import permissions as client_permissions
 from sprechstunde.clients import selectors as client_selectors
-from sprechstunde.clients.choices import ConsentPurpose
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
-from . import document_requests, export, staff_documents
-from . import permissions as document_permissions
-from .choices import RequestStatus, ScanStatus
-from .forms_requests import DocumentRequestForm, EfileMarkForm
+from .. import permissions as document_permissions
+from .. import selectors, services
+from ..choices import RequestStatus, ScanStatus
+from ..forms import DocumentRequestForm, EfileMarkForm
+from .common import CaseloadStaffMixin, client_documents_url
+from .uploads import UploadPage
+
+
+class StaffUploadView(LoginRequiredMixin, UploadPage):
+    portal = False
+
 
 OVERDUE_PAGE_SIZE = 50
-
-
-def upload_url_for_request(document_request_id: int) -> str:
-    """Where the client sends a document for a request: the upload page, pre-linked."""
-    return f"{reverse('documents:upload')}?request={document_request_id}"
-
-
-class CaseloadStaffMixin(LoginRequiredMixin):
-    """Case managers and team leads; everybody else gets 404."""
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        user = request.user
-        if user.is_authenticated and not client_permissions.is_caseload_staff(user=user):
-            raise Http404
-        return super().dispatch(request, *args, **kwargs)
-
-
-def _client_documents_url(client_pk: int) -> str:
-    return reverse("documents:client_documents", kwargs={"client_pk": client_pk})
 
 
 def client_documents_page(
@@ -69,12 +48,8 @@ def client_documents_page(
 ) -> HttpResponse:
     """A client's documents and document requests, as staff see them."""
     user = request.user
-    documents = list(
-        staff_documents.document_list_for_client(user=user, client=client, request=request)
-    )
-    requests = list(
-        document_requests.document_requests_for_user(user=user, client=client, request=request)
-    )
+    documents = list(selectors.document_list_for_staff(user=user, client=client, request=request))
+    requests = list(selectors.document_requests_for_user(user=user, client=client, request=request))
     can_change = document_permissions.can_change_client_documents(user=user, client=client)
     exportable = sum(
         1 for item in documents if item.is_ready and item.scan_status == ScanStatus.CLEAN
@@ -88,7 +63,7 @@ def client_documents_page(
         "can_upload": document_permissions.can_upload_for_client(user=user, client=client),
         "exportable_count": exportable,
         "form": form if form is not None else DocumentRequestForm(),
-        "uses_portal": document_requests.client_uses_portal(client=client),
+        "uses_portal": services.client_uses_portal(client=client),
         "today": timezone.localdate(),
     }
     return render(request, "documents/staff/client_documents.html", context, status=status)
@@ -114,7 +89,7 @@ class ClientDocumentsView(CaseloadStaffMixin, View):
         form = DocumentRequestForm(request.POST)
         if form.is_valid():
             try:
-                document_requests.document_request_create(
+                services.document_request_create(
                     actor=request.user,
                     client=client,
                     title=form.cleaned_data["title"],
@@ -129,7 +104,7 @@ class ClientDocumentsView(CaseloadStaffMixin, View):
                 form.add_error(field, str(error.message))
             else:
                 messages.success(request, _("The document has been requested."))
-                return redirect(f"{_client_documents_url(client.pk)}#anforderungen")
+                return redirect(f"{client_documents_url(client.pk)}#anforderungen")
         return client_documents_page(request, client, form=form, status=400)
 
 
@@ -137,13 +112,13 @@ class DocumentRequestCancelView(CaseloadStaffMixin, View):
     """Staff: withdraw an open request (POST only)."""
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        found = document_requests.document_request_get_for_user(
+        found = selectors.document_request_get_for_user(
             user=request.user, pk=pk, request=request, action=None
         )
         if found is None:
             raise Http404
         try:
-            document_requests.document_request_cancel(
+            services.document_request_cancel(
                 actor=request.user, document_request=found, request=request
             )
         except PermissionDeniedError as error:
@@ -152,23 +127,23 @@ class DocumentRequestCancelView(CaseloadStaffMixin, View):
             messages.error(request, str(error.message))
         else:
             messages.success(request, _("The request has been withdrawn."))
-        return redirect(f"{_client_documents_url(found.client_id)}#anforderungen")
+        return redirect(f"{client_documents_url(found.client_id)}#anforderungen")
 
 
 class EfileMarkView(CaseloadStaffMixin, View):
     """Staff: mark a document as taken into the e-file, or take the mark back (POST only)."""
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        document = staff_documents.document_get_for_staff(user=request.user, pk=pk, request=request)
+        document = selectors.document_get_for_staff(user=request.user, pk=pk, request=request)
         if document is None:
             raise Http404
-        back = f"{_client_documents_url(document.client_id)}#dokument-{document.pk}"
+        back = f"{client_documents_url(document.client_id)}#dokument-{document.pk}"
         form = EfileMarkForm(request.POST)
         if not form.is_valid():
             messages.error(request, _("Please use the buttons on the page."))
             return redirect(back)
         try:
-            staff_documents.document_efile_mark(
+            services.document_efile_mark(
                 actor=request.user,
                 document=document,
                 in_efile=form.cleaned_data["in_efile"],
@@ -195,14 +170,14 @@ class ClientExportView(CaseloadStaffMixin, View):
             user=request.user, pk=client_pk, request=request, record_view=False
         )
         try:
-            result = export.document_export_for_user(
+            result = services.document_export_for_user(
                 user=request.user, client=client, request=request
             )
         except PermissionDeniedError as error:
             raise Http404 from error
         except ApplicationError as error:
             messages.error(request, str(error.message))
-            return HttpResponseRedirect(_client_documents_url(client.pk))
+            return HttpResponseRedirect(client_documents_url(client.pk))
         response = FileResponse(
             result.file,
             as_attachment=True,
@@ -217,35 +192,6 @@ class OverdueRequestsView(CaseloadStaffMixin, View):
     """Staff: every open request past its due date, across the caseload they may see."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        overdue = document_requests.document_requests_overdue_for_user(
-            user=request.user, request=request
-        )
+        overdue = selectors.document_requests_overdue_for_user(user=request.user, request=request)
         page = Paginator(overdue, OVERDUE_PAGE_SIZE).get_page(request.GET.get("page"))
         return render(request, "documents/staff/overdue.html", {"page": page})
-
-
-@method_decorator(client_permissions.consent_required(ConsentPurpose.PORTAL), name="dispatch")
-class PortalRequestsView(View):
-    """The client: what the Jobcenter asks them to send, by when, with a link to send it."""
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        client, _purposes = client_permissions.portal_state(request)
-        requests = list(
-            document_requests.document_requests_for_user(
-                user=request.user, client=client, request=request
-            )
-        )
-        open_requests = [item for item in requests if item.status == RequestStatus.OPEN]
-        for item in open_requests:
-            item.upload_url = upload_url_for_request(item.pk)  # type: ignore[attr-defined]
-        done = [item for item in requests if item.status != RequestStatus.OPEN]
-        return render(
-            request,
-            "documents/requests/portal_list.html",
-            {
-                "client": client,
-                "open_requests": open_requests,
-                "done_requests": done[:20],
-                "today": timezone.localdate(),
-            },
-        )

@@ -1,9 +1,5 @@
-"""Pages of the documents app: the client's list and upload page, staff upload for a client,
-a document's page (previews, download, details for staff), deletion, and the small JSON API
-for resumable uploads used by upload.js.
-
-Outside the rules every page is a 404. Content is sent only through the selectors (which
-check access and audit), always as an attachment or an image with nosniff, never by URL.
+"""The upload page (the client's, and staff uploading for a client) and the small JSON API for
+resumable uploads used by upload.js.
 """
 
 from __future__ import annotations
@@ -17,85 +13,24 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBase,
     JsonResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.decorators import method_decorator
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views import View
 
 from sprechstunde.clients import permissions as client_permissions
-from sprechstunde.clients import selectors as client_selectors
-from sprechstunde.clients.choices import ConsentPurpose
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
-from . import file_checks, permissions, selectors, services
-from .choices import DocumentStatus
-from .forms import DocumentUploadForm
-from .models import Document, DocumentRequest, UploadSession
-
-_portal_consent = method_decorator(
-    client_permissions.consent_required(ConsentPurpose.PORTAL), name="dispatch"
-)
+from .. import file_checks, permissions, selectors, services
+from ..forms import DocumentUploadForm
+from ..models import DocumentRequest, UploadSession
+from .common import client_for, open_request_for, wants_json
 
 
-def _content_response(content: selectors.DocumentContent, *, inline: bool) -> HttpResponse:
-    response = HttpResponse(content.data, content_type=content.content_type)
-    # Django encodes non-ASCII names (RFC 6266 / 5987); the name itself is sanitised.
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=not inline, filename=content.filename
-    ) or ("inline" if inline else "attachment")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
-
-
-def _client_for(request: HttpRequest, client_pk: int | None) -> Client:
-    """The portal user's own record, or (staff) a client they may see; else 404."""
-    if client_pk is None:
-        client, _purposes = client_permissions.portal_state(request)
-        return client
-    if not client_permissions.is_caseload_staff(user=request.user):
-        raise Http404
-    return client_selectors.client_get_for_user(
-        user=request.user, pk=client_pk, request=request, record_view=False
-    )
-
-
-def _open_request(
-    request: HttpRequest, client: Client, value: str | None
-) -> DocumentRequest | None:
-    """The open request of this client that the upload answers (`?request=<id>`), if any."""
-    from .document_requests import document_request_for_upload
-
-    found = document_request_for_upload(user=request.user, pk=value)
-    return found if found is not None and found.client_id == client.pk else None
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
-@_portal_consent
-class PortalDocumentsView(View):
-    """The client: 'Meine Dokumente', what they sent and its state, and the upload button."""
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        client, _purposes = client_permissions.portal_state(request)
-        documents = list(selectors.document_list_for_client(client=client, viewer=request.user))
-        return render(
-            request,
-            "documents/portal_list.html",
-            {"client": client, "documents": documents, "portal": True},
-        )
-
-
-class _UploadPage(View):
+class UploadPage(View):
     """Upload for one client: several photos (page order adjustable) or one PDF.
 
     Without JavaScript the form posts the files; with upload.js each file goes in chunks to
@@ -114,7 +49,7 @@ class _UploadPage(View):
         error: str = "",
         status: int = 200,
     ) -> HttpResponse:
-        if _wants_json(request) and request.method == "POST":
+        if wants_json(request) and request.method == "POST":
             return JsonResponse({"error": error or _("Please check the form.")}, status=status)
         limits = file_checks.limits()
         return render(
@@ -141,10 +76,10 @@ class _UploadPage(View):
         )
 
     def get(self, request: HttpRequest, client_pk: int | None = None) -> HttpResponse:
-        client = _client_for(request, client_pk)
+        client = client_for(request, client_pk)
         if not permissions.can_upload_for_client(user=request.user, client=client):
             raise Http404
-        document_request = _open_request(request, client, request.GET.get("request"))
+        document_request = open_request_for(request, client, request.GET.get("request"))
         return self._render(
             request,
             client,
@@ -155,11 +90,11 @@ class _UploadPage(View):
         )
 
     def post(self, request: HttpRequest, client_pk: int | None = None) -> HttpResponse:
-        client = _client_for(request, client_pk)
+        client = client_for(request, client_pk)
         if not permissions.can_upload_for_client(user=request.user, client=client):
             raise Http404
         form = DocumentUploadForm(request.POST)
-        document_request = _open_request(request, client, request.POST.get("request"))
+        document_request = open_request_for(request, client, request.POST.get("request"))
         files = request.FILES.getlist("files")
         upload_ids = [value for value in request.POST.getlist("upload_ids") if value][:500]
         if not form.is_valid():
@@ -198,7 +133,7 @@ class _UploadPage(View):
                 status=400,
             )
         url = reverse("documents:detail", kwargs={"pk": document.pk})
-        if _wants_json(request):
+        if wants_json(request):
             return JsonResponse({"url": url}, status=201)
         return redirect(url)
 
@@ -222,18 +157,9 @@ def _save_form_files(files: list[Any]) -> list[services.ReceivedFile]:
                     handle.write(chunk)
             received.append(services.ReceivedFile(path=path, name=str(upload.name or "")))
     except Exception:
-        services._discard_files(item.path for item in received)
+        services.uploads._discard_files(item.path for item in received)
         raise
     return received
-
-
-@_portal_consent
-class PortalUploadView(_UploadPage):
-    portal = True
-
-
-class StaffUploadView(LoginRequiredMixin, _UploadPage):
-    portal = False
 
 
 class UploadSessionCreateView(LoginRequiredMixin, View):
@@ -319,107 +245,3 @@ class UploadSessionView(LoginRequiredMixin, View):
     def delete(self, request: HttpRequest, session_id: str) -> HttpResponse:
         services.upload_session_abort(session=self._session(request, session_id))
         return HttpResponse(status=204)
-
-
-class _DocumentMixin(LoginRequiredMixin):
-    def document(self, request: HttpRequest, pk: int, *, action: str | None) -> Document:
-        document = selectors.document_get_for_user(
-            user=request.user, pk=pk, request=request, action=action
-        )
-        if document is None:
-            raise Http404
-        if permissions.is_client_side(user=request.user):
-            _client, purposes = client_permissions.portal_state(request)
-            if ConsentPurpose.PORTAL not in purposes:
-                raise Http404
-        return document
-
-
-class DocumentDetailView(_DocumentMixin, View):
-    """One document: its state, page previews (tap to zoom), downloads; staff also see the
-    virus check result, what was removed from the PDF, and the PDF's metadata."""
-
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        document = self.document(request, pk, action="document.view")
-        portal = permissions.is_client_side(user=request.user)
-        ready = document.status == DocumentStatus.READY
-        return render(
-            request,
-            "documents/detail.html",
-            {
-                "document": document,
-                "client": document.client,
-                "portal": portal,
-                "previews": selectors.document_previews(document=document) if ready else [],
-                "is_ready": ready,
-                "is_waiting": document.status == DocumentStatus.PROCESSING,
-                "show_technical": permissions.can_see_technical_details(user=request.user),
-                "can_delete": permissions.can_delete_document(user=request.user, document=document),
-                "has_original": ready
-                and document.original_storage_name
-                and document.original_storage_name != document.pdf_storage_name,
-                "back_url": reverse("documents:portal")
-                if portal
-                else reverse(
-                    "documents:client_documents", kwargs={"client_pk": document.client_id}
-                ),
-            },
-        )
-
-
-class DocumentPreviewView(_DocumentMixin, View):
-    """One page image (decrypted here; audited in the selector)."""
-
-    def get(self, request: HttpRequest, pk: int, page: int) -> HttpResponse:
-        document = self.document(request, pk, action=None)
-        content = selectors.document_preview_for_user(
-            user=request.user, document=document, page_number=page, request=request
-        )
-        if content is None:
-            raise Http404
-        return _content_response(content, inline=True)
-
-
-class DocumentDownloadView(_DocumentMixin, View):
-    """The PDF, or the original as received (`kind`), always as an attachment."""
-
-    kind = "pdf"
-
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        document = self.document(request, pk, action=None)
-        content = selectors.document_file_for_user(
-            user=request.user, document=document, kind=self.kind, request=request
-        )
-        if content is None:
-            raise Http404
-        return _content_response(content, inline=False)
-
-
-class DocumentDeleteView(_DocumentMixin, View):
-    """Ask, then delete the document with its files and keys."""
-
-    def _allowed(self, request: HttpRequest, pk: int) -> Document:
-        document = self.document(request, pk, action=None)
-        if not permissions.can_delete_document(user=request.user, document=document):
-            raise Http404
-        return document
-
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        document = self._allowed(request, pk)
-        return render(
-            request,
-            "documents/delete.html",
-            {"document": document, "portal": permissions.is_client_side(user=request.user)},
-        )
-
-    def post(self, request: HttpRequest, pk: int) -> HttpResponseBase:
-        document = self._allowed(request, pk)
-        portal = permissions.is_client_side(user=request.user)
-        client_pk = document.client_id
-        try:
-            services.document_delete(document=document, actor=request.user, request=request)
-        except PermissionDeniedError as error:
-            raise Http404 from error
-        if portal:
-            return redirect("documents:portal")
-        return redirect("documents:client_documents", client_pk=client_pk)

@@ -1,0 +1,221 @@
+"""The processing pipeline of one document: virus check, conversion to PDF, previews, ready.
+
+Nobody can open a document before clamd has called it clean; the audit trail never holds
+content; a refusal tells the sender once, without content.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+
+from sprechstunde.audit.services import audit_record
+
+from .. import conversion, file_checks, previews, storage_crypto, virus_scan
+from ..choices import DocumentStatus, ScanStatus
+from ..file_checks import FileRefused
+from ..models import Document, DocumentPreview, DocumentRequest
+from .storage import _data_key, _delete_blobs, _incoming_names
+
+logger = logging.getLogger(__name__)
+
+
+def _notify_sender(document_id: int, kind: str) -> None:
+    """A content-free e-mail to the sender: a document could not be accepted."""
+    document = Document.objects.select_related("uploaded_by").filter(pk=document_id).first()
+    user = document.uploaded_by if document else None
+    if user is None or not user.email or not user.is_active:
+        return
+    language = getattr(user, "language", "") or settings.LANGUAGE_CODE
+    with translation.override(language):
+        subject = gettext("A document you sent could not be accepted")
+        body = gettext(
+            "A document you sent through Sprechstunde could not be accepted (%(reason)s). "
+            "Please sign in to see what happened and to send it again.\n\n%(site)s"
+        ) % {
+            "reason": gettext("virus check") if kind == "scan" else gettext("file check"),
+            "site": settings.SITE_URL,
+        }
+    send_mail(subject, body, None, [user.email], fail_silently=True)
+
+
+def _finish_refused(
+    document: Document, *, status: str, reason: str, kind: str, keep_incoming: bool = False
+) -> None:
+    """Record a quarantine or failure, drop the received files (unless a later virus check
+    may still release them) and tell the sender once, without content."""
+    names = [] if keep_incoming else _incoming_names(document)
+    is_news = document.status != status
+    with transaction.atomic():
+        Document.objects.filter(pk=document.pk).update(
+            status=status,
+            refusal_reason=reason[:300],
+            scan_status=document.scan_status,
+            scan_detail=document.scan_detail[:300],
+            scanned_at=document.scanned_at,
+            scan_attempts=document.scan_attempts,
+            incoming=document.incoming if keep_incoming else [],
+        )
+        audit_record(actor=None, action=f"document.{DocumentStatus(status).value}", target=document)
+        transaction.on_commit(partial(_delete_blobs, names), robust=True)
+        if is_news:
+            transaction.on_commit(partial(_notify_sender, document.pk, kind), robust=True)
+    document.status = status
+
+
+def _scan(document: Document, parts: list[bytes]) -> bool:
+    """Check every received file with clamd. True: all clean, go on. False: the document
+    was quarantined or waits (no scanner), its state is saved."""
+    now = timezone.now()
+    if not virus_scan.is_configured():
+        Document.objects.filter(pk=document.pk).update(
+            scan_status=ScanStatus.PENDING, scan_detail="no virus scanner configured"
+        )
+        return False
+    document.scan_attempts += 1
+    document.scanned_at = now
+    try:
+        for data in parts:
+            result = virus_scan.scan_bytes(data)
+            if not result.is_clean:
+                document.scan_status = ScanStatus.INFECTED
+                document.scan_detail = result.signature
+                _finish_refused(
+                    document,
+                    status=DocumentStatus.QUARANTINED,
+                    reason="virus found",
+                    kind="scan",
+                )
+                return False
+    except virus_scan.ScannerUnavailable as error:
+        # Unscannable: quarantined (never served) but kept, so a later check can release it.
+        document.scan_status = ScanStatus.ERROR
+        document.scan_detail = str(error)
+        _finish_refused(
+            document,
+            status=DocumentStatus.QUARANTINED,
+            reason="virus check failed",
+            kind="scan",
+            keep_incoming=True,
+        )
+        return False
+    document.scan_status = ScanStatus.CLEAN
+    document.scan_detail = ""
+    return True
+
+
+def document_process(*, document_id: int) -> str:
+    """The pipeline (run as a task): virus check first, so that no decoder reads unchecked
+    bytes; then the PDF (photos joined, or the PDF without active content), previews, ready.
+    Idempotent: a document that is not waiting is left alone. Returns the new status."""
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        return "missing"
+    waiting = document.status == DocumentStatus.PROCESSING or (
+        document.status == DocumentStatus.QUARANTINED and document.scan_status == ScanStatus.ERROR
+    )
+    if not waiting or not document.incoming:
+        return str(document.status)
+    data_key = _data_key(document)
+    parts = [
+        storage_crypto.blob_read(name, data_key=data_key) for name in _incoming_names(document)
+    ]
+    if not _scan(document, parts):
+        return str(document.status)
+    types = [entry["type"] for entry in document.incoming]
+    try:
+        if types == [file_checks.PDF]:
+            converted = conversion.sanitise_pdf(parts[0])
+        else:
+            converted = conversion.images_to_pdf(parts)
+        if converted.pages > settings.DOCUMENT_MAX_PAGES:
+            raise FileRefused("too many pages")
+        rendered = previews.render_pages(converted.data)
+    except (FileRefused, OSError, ValueError, SyntaxError) as error:
+        logger.info("Document %s could not be converted: %s", document_id, type(error).__name__)
+        _finish_refused(
+            document, status=DocumentStatus.FAILED, reason="conversion failed", kind="check"
+        )
+        return str(document.status)
+    written: list[str] = []
+    try:
+        pdf_name = storage_crypto.blob_write(converted.data, data_key=data_key, kind="pdf")
+        written.append(pdf_name)
+        preview_rows = []
+        for page in rendered:
+            name = storage_crypto.blob_write(page.data, data_key=data_key, kind="preview")
+            written.append(name)
+            preview_rows.append(
+                DocumentPreview(
+                    document_id=document.pk,
+                    page_number=page.page_number,
+                    storage_name=name,
+                    content_type=page.content_type,
+                    width=page.width,
+                    height=page.height,
+                )
+            )
+        single = len(document.incoming) == 1
+        original_name = _incoming_names(document)[0] if single else pdf_name
+        leftover = [] if single else _incoming_names(document)
+        with transaction.atomic():
+            updated = Document.objects.filter(pk=document.pk, status=document.status).update(
+                status=DocumentStatus.READY,
+                ready_at=timezone.now(),
+                scan_status=ScanStatus.CLEAN,
+                scan_detail="",
+                scanned_at=document.scanned_at,
+                scan_attempts=document.scan_attempts,
+                refusal_reason="",
+                page_count=converted.pages,
+                pdf_storage_name=pdf_name,
+                original_storage_name=original_name,
+                original_content_type=types[0] if single else file_checks.PDF,
+                sanitised_detail=", ".join(converted.removed)[:300],
+                pdf_metadata=converted.metadata,
+                incoming=[],
+            )
+            if not updated:
+                raise _Superseded
+            DocumentPreview.objects.bulk_create(preview_rows)
+            audit_record(actor=None, action="document.ready", target=document)
+            if document.request_id is not None:
+                from .requests import document_request_fulfil
+
+                document_request = DocumentRequest.objects.filter(pk=document.request_id).first()
+                if document_request is not None:
+                    document_request_fulfil(document_request=document_request, document=document)
+            transaction.on_commit(partial(_delete_blobs, leftover), robust=True)
+    except _Superseded:
+        _delete_blobs(written)
+        return "superseded"
+    except Exception:
+        _delete_blobs(written)
+        raise
+    return str(DocumentStatus.READY)
+
+
+class _Superseded(Exception):
+    """Another worker finished or deleted the document meanwhile."""
+
+
+def documents_process_pending(*, limit: int = 500) -> dict[str, int]:
+    """Run the pipeline again for documents still waiting for the virus check, and for those
+    quarantined because clamd could not be reached (the safety net after downtime)."""
+    from django.db.models import Q
+
+    pending = Document.objects.filter(
+        Q(status=DocumentStatus.PROCESSING)
+        | Q(status=DocumentStatus.QUARANTINED, scan_status=ScanStatus.ERROR)
+    ).order_by("created_at")[:limit]
+    counts: dict[str, int] = {}
+    for document_id in list(pending.values_list("pk", flat=True)):
+        outcome = document_process(document_id=document_id)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts

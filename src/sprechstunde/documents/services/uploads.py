@@ -1,0 +1,322 @@
+"""Resumable uploads and turning received files into a document.
+
+A file is checked (type by its bytes, limits, broken or dangerous PDFs) before anything is
+stored; what is stored is encrypted; processing is queued after the commit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import os
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from sprechstunde.audit.services import audit_record
+from sprechstunde.clients.models import Client
+from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+
+from .. import file_checks, permissions, storage_crypto
+from ..choices import DocumentStatus, ScanStatus, Side, UploadStatus
+from ..file_checks import FileRefused
+from ..models import Document, DocumentRequest, UploadSession
+
+logger = logging.getLogger(__name__)
+
+
+# A chunk may be at most this much larger than the configured chunk size (slack for clients).
+_CHUNK_SLACK = 2
+
+
+_IO_BLOCK = 64 * 1024
+
+
+class ReadableStream(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+class UploadOffsetMismatch(ApplicationError):
+    """The chunk does not start where the server stands; `offset` tells where it does."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(_("The upload continues from an earlier point."))
+        self.offset = offset
+
+
+def upload_dir() -> Path:
+    path = Path(settings.DOCUMENT_UPLOAD_DIR)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def upload_path(session: UploadSession) -> Path:
+    """Where a session's bytes are collected; named by the random id only."""
+    return upload_dir() / f"{session.pk}.part"
+
+
+def _require_uploader(*, user: Any, client: Client) -> None:
+    if not permissions.can_upload_for_client(user=user, client=client):
+        raise PermissionDeniedError(_("You cannot send documents for this client."))
+
+
+def upload_session_create(
+    *,
+    owner: Any,
+    client: Client,
+    original_name: str,
+    expected_size: int,
+    batch: str = "",
+    position: int = 0,
+) -> UploadSession:
+    """Start a resumable upload of `expected_size` bytes. Raises ApplicationError when the
+    size is out of bounds, PermissionDeniedError outside the upload rules."""
+    _require_uploader(user=owner, client=client)
+    if expected_size <= 0:
+        raise FileRefused(_("The file is empty."))
+    if expected_size > settings.DOCUMENT_MAX_BYTES:
+        raise FileRefused(file_checks.too_large_message())
+    batch = batch if batch.isascii() and batch.replace("-", "").replace("_", "").isalnum() else ""
+    now = timezone.now()
+    session = UploadSession.objects.create(
+        id=secrets.token_urlsafe(32),
+        owner=owner,
+        client=client,
+        batch=batch[:43] or secrets.token_urlsafe(16),
+        position=max(0, min(int(position), 10_000)),
+        original_name=file_checks.safe_display_name(original_name)[:200],
+        expected_size=expected_size,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + datetime.timedelta(hours=settings.DOCUMENT_UPLOAD_EXPIRY_HOURS),
+    )
+    descriptor = os.open(upload_path(session), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(descriptor)
+    return session
+
+
+def upload_chunk_append(*, session: UploadSession, offset: int, stream: ReadableStream) -> int:
+    """Append the bytes of `stream` at `offset`; returns the new received size.
+
+    Raises UploadOffsetMismatch when `offset` is not the received size (the client asks
+    again and continues from there), ApplicationError for a too large chunk or file.
+    The file on disk is the truth: a write cut short is cut back to the recorded size.
+    """
+    max_chunk = settings.DOCUMENT_UPLOAD_CHUNK_BYTES * _CHUNK_SLACK
+    with transaction.atomic():
+        locked = UploadSession.objects.select_for_update().get(pk=session.pk)
+        if locked.status != UploadStatus.OPEN or locked.expires_at <= timezone.now():
+            raise ApplicationError(_("This upload has expired. Please choose the file again."))
+        if offset != locked.received_size:
+            raise UploadOffsetMismatch(locked.received_size)
+        path = upload_path(locked)
+        written = 0
+        with path.open("r+b") as handle:
+            handle.truncate(locked.received_size)
+            handle.seek(locked.received_size)
+            while True:
+                block = stream.read(_IO_BLOCK)
+                if not block:
+                    break
+                written += len(block)
+                if written > max_chunk or locked.received_size + written > locked.expected_size:
+                    handle.truncate(locked.received_size)
+                    raise ApplicationError(_("The upload sent more data than announced."))
+                handle.write(block)
+            handle.flush()
+            os.fsync(handle.fileno())
+        locked.received_size += written
+        locked.updated_at = timezone.now()
+        if locked.received_size == locked.expected_size:
+            locked.status = UploadStatus.COMPLETE
+        locked.save(update_fields=["received_size", "updated_at", "status"])
+    session.received_size = locked.received_size
+    session.status = locked.status
+    return locked.received_size
+
+
+def _discard_files(paths: Iterable[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def upload_session_abort(*, session: UploadSession) -> None:
+    """Drop an upload and its bytes (the owner chose another file, or it expired)."""
+    _discard_files([upload_path(session)])
+    UploadSession.objects.filter(pk=session.pk).delete()
+
+
+def upload_sessions_expire(*, now: datetime.datetime | None = None) -> int:
+    """Remove expired upload sessions and their partial files; returns how many."""
+    now = now or timezone.now()
+    expired = list(UploadSession.objects.filter(expires_at__lte=now))
+    for session in expired:
+        upload_session_abort(session=session)
+    # Files without a session (a crash between file and row): older than the expiry.
+    cutoff = now.timestamp() - settings.DOCUMENT_UPLOAD_EXPIRY_HOURS * 3600
+    known = set(UploadSession.objects.values_list("id", flat=True))
+    for path in upload_dir().glob("*"):
+        if path.stem not in known and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+    return len(expired)
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """A file on local disk (a finished upload session or a form upload) and its name."""
+
+    path: Path
+    name: str
+
+
+def _store_incoming(
+    checked: list[file_checks.CheckedFile], data_key: bytes
+) -> list[dict[str, Any]]:
+    stored: list[dict[str, Any]] = []
+    try:
+        for item in checked:
+            name = storage_crypto.blob_write(
+                item.path.read_bytes(), data_key=data_key, kind="incoming"
+            )
+            stored.append({"name": name, "type": item.content_type, "size": item.size})
+    except Exception:
+        for entry in stored:
+            storage_crypto.blob_delete(entry["name"])
+        raise
+    return stored
+
+
+def _sha256_of(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as handle:
+            while block := handle.read(_IO_BLOCK):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def document_create(
+    *,
+    uploader: Any,
+    client: Client,
+    files: list[ReceivedFile],
+    title: str = "",
+    document_request: DocumentRequest | None = None,
+    request: HttpRequest | None = None,
+) -> Document:
+    """Check the received files (one PDF, or photos in page order), store them encrypted and
+    start processing. The local files are removed in every case.
+
+    Raises FileRefused with a message for the sender: then nothing is stored.
+    """
+    paths = [item.path for item in files]
+    try:
+        _require_uploader(user=uploader, client=client)
+        if document_request is not None and document_request.client_id != client.pk:
+            raise PermissionDeniedError(_("This request belongs to someone else."))
+        checked = file_checks.check_batch(paths)
+        first = files[0]
+        content_type = checked[0].content_type
+        display_title = (title or "").strip()[:200]
+        display_name = file_checks.safe_display_name(
+            first.name if len(files) == 1 else (display_title or "dokument"),
+            content_type=content_type if len(files) == 1 else file_checks.PDF,
+        )
+        if not display_title:
+            display_title = display_name.rpartition(".")[0] or display_name
+        data_key = storage_crypto.new_data_key()
+        wrapped, key_id = storage_crypto.wrap_key(data_key)
+        sha256 = _sha256_of(paths)
+        incoming = _store_incoming(checked, data_key)
+        try:
+            with transaction.atomic():
+                document = Document.objects.create(
+                    client=client,
+                    uploaded_by=uploader,
+                    uploaded_by_side=(
+                        Side.CLIENT if permissions.is_client_side(user=uploader) else Side.STAFF
+                    ),
+                    request=document_request,
+                    title=display_title,
+                    original_name=display_name,
+                    content_type=content_type if len(files) == 1 else file_checks.PDF,
+                    size=sum(item.size for item in checked),
+                    page_count=sum(item.pages for item in checked),
+                    sha256=sha256,
+                    status=DocumentStatus.PROCESSING,
+                    scan_status=ScanStatus.PENDING,
+                    wrapped_key=wrapped,
+                    key_id=key_id,
+                    incoming=incoming,
+                )
+                audit_record(
+                    actor=uploader, action="document.upload", target=document, request=request
+                )
+                transaction.on_commit(partial(_enqueue_processing, document.pk), robust=True)
+        except Exception:
+            for entry in incoming:
+                storage_crypto.blob_delete(entry["name"])
+            raise
+    finally:
+        _discard_files(paths)
+    return document
+
+
+def document_upload_complete(
+    *,
+    uploader: Any,
+    client: Client,
+    session_ids: list[str],
+    title: str = "",
+    document_request: DocumentRequest | None = None,
+    request: HttpRequest | None = None,
+) -> Document:
+    """Turn finished upload sessions (in the given page order) into one document.
+
+    Sessions must belong to `uploader` and `client` and be complete. The sessions and their
+    files are gone afterwards, whether the document was accepted or refused.
+    """
+    if not session_ids:
+        raise FileRefused(_("Please choose a file or take a photo."))
+    if len(session_ids) != len(set(session_ids)):
+        raise ApplicationError(_("The upload could not be completed. Please try again."))
+    sessions = {
+        s.pk: s
+        for s in UploadSession.objects.filter(
+            pk__in=session_ids, owner_id=uploader.pk, client_id=client.pk
+        )
+    }
+    if len(sessions) != len(session_ids):
+        raise ApplicationError(_("The upload could not be completed. Please try again."))
+    ordered = [sessions[pk] for pk in session_ids]
+    incomplete = [s for s in ordered if s.status != UploadStatus.COMPLETE]
+    if incomplete:
+        raise ApplicationError(_("Some files have not been sent completely yet. Please wait."))
+    files = [ReceivedFile(path=upload_path(s), name=s.original_name) for s in ordered]
+    try:
+        return document_create(
+            uploader=uploader,
+            client=client,
+            files=files,
+            title=title,
+            document_request=document_request,
+            request=request,
+        )
+    finally:
+        UploadSession.objects.filter(pk__in=[s.pk for s in ordered]).delete()
+
+
+def _enqueue_processing(document_id: int) -> None:
+    from ..tasks import document_process
+
+    document_process.enqueue(document_id)
