@@ -2,7 +2,7 @@
 
 Refused accesses (actions ending in "access_denied") go through `audit_denial_record`, which
 writes at most one chained entry per actor, route and minute plus one summary entry for the
-rest ([ADR 0042](../../../docs/decisions/0042-no-store-pages-and-aggregated-denials.md)).
+rest (docs/decisions/0042-no-store-pages-and-aggregated-denials.md).
 """
 
 from __future__ import annotations
