@@ -75,6 +75,9 @@ class AuditEntry(AppendOnlyModel):
     ip_address = models.GenericIPAddressField(
         _("IP address"), null=True, blank=True, editable=False
     )
+    # A summary row of refused accesses (see DenialWindow): how many more refusals it stands for.
+    # 0 for an ordinary row, and then left out of the hash, so older chains verify unchanged.
+    repeat_count = models.PositiveIntegerField(_("further refusals"), default=0, editable=False)
     previous_hash = models.CharField(max_length=64, editable=False)
     entry_hash = models.CharField(max_length=64, editable=False, unique=True)
 
@@ -106,3 +109,36 @@ class AuditAnchor(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.entry_hash[:12]}"
+
+
+class DenialWindow(models.Model):
+    """Refused accesses of one actor (account and address) on one route in one minute.
+
+    The first refusal is an ordinary chained entry (`first_sequence`); later ones in the same
+    minute only count up here, outside the chain, and become one chained summary entry when
+    the minute is over (`audit.services.audit_denial_windows_close`). So a flood of refusals
+    cannot flood the trail, and the trail stays append-only. Rows are deleted once summarised.
+    """
+
+    minute = models.DateTimeField()
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=200)
+    ip_address = models.CharField(max_length=45, blank=True)  # "" when unknown, never NULL
+    action = models.CharField(max_length=60)
+    route = models.CharField(max_length=200, blank=True)
+    first_sequence = models.PositiveBigIntegerField()
+    repeat_count = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField()
+    # The client all refusals of the window named; None once they named different ones.
+    client_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minute", "actor_label", "ip_address", "action", "route"],
+                name="audit_denialwindow_one_per_actor_route_minute",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.actor_label} {self.action} +{self.repeat_count}"

@@ -1,4 +1,9 @@
-"""The one way into the audit trail: `audit_record`. Everyone may call it."""
+"""The one way into the audit trail: `audit_record`. Everyone may call it.
+
+Refused accesses (actions ending in "access_denied") go through `audit_denial_record`, which
+writes at most one chained entry per actor, route and minute plus one summary entry for the
+rest (docs/decisions/0042-no-store-pages-and-aggregated-denials.md).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,17 @@ from django.db import connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import AuditAnchor, AuditEntry
+from .models import AuditAnchor, AuditEntry, DenialWindow
 
 GENESIS_HASH = "0" * 64
 # Arbitrary constant key for PostgreSQL's advisory lock that serialises chain appends.
 _PG_LOCK_KEY = 0x5A_0D17
 _CLIENT_MODEL_LABEL = "clients.client"
+DENIAL_SUFFIX = "access_denied"
+# A summary entry names the entry of the window's first refusal as its object.
+SUMMARY_TARGET_TYPE = "audit.auditentry"
+# Windows summarised per refusal at most, so that one request never does an unbounded sweep.
+_CLOSE_PER_DENIAL = 20
 
 
 def _normalise_ip(value: str | None) -> str:
@@ -51,6 +61,9 @@ def entry_digest(entry: AuditEntry) -> str:
         _normalise_ip(entry.ip_address),
         entry.previous_hash,
     ]
+    if entry.repeat_count:
+        # Only summary entries carry a count: ordinary entries hash as they always did.
+        parts.append(f"repeats={entry.repeat_count}")
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -84,6 +97,55 @@ def _lock_chain() -> None:
     # SQLite: transactions are opened IMMEDIATE (settings), so writers are serialised already.
 
 
+def _target_fields(
+    target: models.Model | None, target_type: str, target_id: str | int, client_id: int | None
+) -> tuple[str, str, int | None]:
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or str(target.pk)
+        if client_id is None:
+            # A client, or an object that belongs to one, names its client by itself.
+            if target._meta.label_lower == _CLIENT_MODEL_LABEL:
+                client_id = target.pk
+            else:
+                owner = getattr(target, "client_id", None)
+                # Some models (OAuth apps) have a textual `client_id` that is no client.
+                client_id = owner if isinstance(owner, int) else None
+    return target_type, str(target_id), client_id
+
+
+def _append(
+    *,
+    at: datetime.datetime | None = None,
+    actor_id: int | None,
+    actor_label: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    client_id: int | None,
+    ip_address: str | None,
+    repeat_count: int = 0,
+) -> AuditEntry:
+    """Link one entry to the chain's head. The caller holds the chain lock (`_lock_chain`)."""
+    last = AuditEntry.objects.order_by("-sequence").only("sequence", "entry_hash").first()
+    entry = AuditEntry(
+        sequence=(last.sequence + 1) if last else 1,
+        at=at or timezone.now(),
+        actor_id=actor_id,
+        actor_label=actor_label[:200],
+        action=action[:60],
+        target_type=target_type[:60],
+        target_id=target_id[:64],
+        client_id=client_id,
+        ip_address=ip_address,
+        repeat_count=repeat_count,
+        previous_hash=last.entry_hash if last else GENESIS_HASH,
+    )
+    entry.entry_hash = entry_digest(entry)
+    entry.save(force_insert=True)
+    return entry
+
+
 def audit_record(
     *,
     actor: Any,
@@ -98,37 +160,143 @@ def audit_record(
 
     Runs in the caller's transaction, so a rolled-back change leaves no entry behind. On
     PostgreSQL the chain lock is then held until that transaction ends: keep it short.
+    A refused access ("<entity>.access_denied") is handed to `audit_denial_record`.
     """
-    if target is not None:
-        target_type = target_type or target._meta.label_lower
-        target_id = target_id or str(target.pk)
-        if client_id is None:
-            # A client, or an object that belongs to one, names its client by itself.
-            if target._meta.label_lower == _CLIENT_MODEL_LABEL:
-                client_id = target.pk
-            else:
-                owner = getattr(target, "client_id", None)
-                # Some models (OAuth apps) have a textual `client_id` that is no client.
-                client_id = owner if isinstance(owner, int) else None
+    if action.endswith(DENIAL_SUFFIX):
+        return audit_denial_record(
+            actor=actor,
+            action=action,
+            target=target,
+            target_type=target_type,
+            target_id=target_id,
+            client_id=client_id,
+            request=request,
+        )
+    target_type, target_id, client_id = _target_fields(target, target_type, target_id, client_id)
     actor_id, actor_label = _actor_fields(actor)
     with transaction.atomic():
         _lock_chain()
-        last = AuditEntry.objects.order_by("-sequence").only("sequence", "entry_hash").first()
-        entry = AuditEntry(
-            sequence=(last.sequence + 1) if last else 1,
-            at=timezone.now(),
+        return _append(
             actor_id=actor_id,
-            actor_label=actor_label[:200],
-            action=action[:60],
-            target_type=target_type[:60],
-            target_id=str(target_id)[:64],
+            actor_label=actor_label,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
             client_id=client_id,
             ip_address=_client_ip(request),
-            previous_hash=last.entry_hash if last else GENESIS_HASH,
         )
-        entry.entry_hash = entry_digest(entry)
-        entry.save(force_insert=True)
-    return entry
+
+
+def _route(request: HttpRequest | None) -> str:
+    """The URL name the refused request was for ("" without a request): enumerating ids on
+    one route is one route, not one per id."""
+    match = getattr(request, "resolver_match", None)
+    return (match.view_name or "")[:200] if match is not None else ""
+
+
+def audit_denial_record(
+    *,
+    actor: Any,
+    action: str,
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: str | int = "",
+    client_id: int | None = None,
+    request: HttpRequest | None = None,
+) -> AuditEntry:
+    """Record a refused access without letting a flood of them flood the trail.
+
+    The first refusal of an actor (account and address) on a route and action in a minute is
+    an ordinary chained entry, which is returned; further ones that minute only count up in
+    a DenialWindow and return that first entry. A later refusal (or the trail page) closes
+    the past minutes' windows into one chained summary entry each, saying how many more
+    there were. All of it under the chain lock: counting, closing and appending are
+    serialised with every other append, on SQLite and PostgreSQL alike.
+    """
+    target_type, target_id, client_id = _target_fields(target, target_type, target_id, client_id)
+    actor_id, actor_label = _actor_fields(actor)
+    actor_label = actor_label[:200]
+    action = action[:60]
+    ip_address = _client_ip(request)
+    route = _route(request)
+    now = timezone.now()
+    minute = now.replace(second=0, microsecond=0)
+    with transaction.atomic():
+        _lock_chain()
+        _close_windows(before=minute, limit=_CLOSE_PER_DENIAL)
+        window = (
+            DenialWindow.objects.select_for_update()
+            .filter(
+                minute=minute,
+                actor_label=actor_label,
+                ip_address=ip_address or "",
+                action=action,
+                route=route,
+            )
+            .first()
+        )
+        if window is None:
+            entry = _append(
+                at=now,
+                actor_id=actor_id,
+                actor_label=actor_label,
+                action=action,
+                target_type=target_type,
+                target_id=target_id,
+                client_id=client_id,
+                ip_address=ip_address,
+            )
+            DenialWindow.objects.create(
+                minute=minute,
+                actor_id=actor_id,
+                actor_label=actor_label,
+                ip_address=ip_address or "",
+                action=action,
+                route=route,
+                first_sequence=entry.sequence,
+                last_at=now,
+                client_id=client_id,
+            )
+            return entry
+        window.repeat_count += 1
+        window.last_at = now
+        if window.client_id != client_id:
+            window.client_id = None
+        window.save(update_fields=["repeat_count", "last_at", "client_id"])
+        return AuditEntry.objects.get(sequence=window.first_sequence)
+
+
+def _close_windows(*, before: datetime.datetime, limit: int | None) -> int:
+    """Summarise windows of minutes before `before`; the caller holds the chain lock."""
+    windows = DenialWindow.objects.select_for_update().filter(minute__lt=before)
+    windows = windows.order_by("minute", "pk")
+    closed = 0
+    for window in windows[:limit] if limit is not None else windows:
+        if window.repeat_count:
+            _append(
+                at=window.last_at,
+                actor_id=window.actor_id,
+                actor_label=window.actor_label,
+                action=window.action,
+                target_type=SUMMARY_TARGET_TYPE,
+                target_id=str(window.first_sequence),
+                client_id=window.client_id,
+                ip_address=window.ip_address or None,
+                repeat_count=window.repeat_count,
+            )
+        window.delete()
+        closed += 1
+    return closed
+
+
+def audit_denial_windows_close(*, before: datetime.datetime | None = None) -> int:
+    """Write the summary entries of all refusal windows whose minute is over (or that began
+    before `before`). Called by the trail page, so that it shows every refusal counted."""
+    if before is None:
+        before = timezone.now().replace(second=0, microsecond=0)
+    with transaction.atomic():
+        _lock_chain()
+        return _close_windows(before=before, limit=None)
 
 
 def audit_anchor_create(*, sequence: int, entry_hash: str) -> AuditAnchor:

@@ -28,7 +28,7 @@ from .forms import AuditFilterForm
 from .models import AuditEntry
 from .permissions import can_read_audit_trail
 from .selectors import audit_entry_list
-from .services import audit_record
+from .services import audit_denial_windows_close, audit_record
 
 PAGE_SIZE = 50
 TRAIL_TARGET_TYPE = "audit.auditentry"
@@ -61,6 +61,8 @@ class AuditListView(AuditTrailAccessMixin, View):
         page_obj = None
         if form.is_valid():
             filters = form.filters()
+            # Refusals counted in minutes that are over get their summary entries first.
+            audit_denial_windows_close()
             audit_record(
                 actor=request.user,
                 action=actions.VIEW,
@@ -101,6 +103,7 @@ class AuditExportView(AuditTrailAccessMixin, View):
         "ip_address",
         "previous_hash",
         "entry_hash",
+        "repeat_count",
     )
 
     def get(self, request: HttpRequest) -> HttpResponseBase:
@@ -109,6 +112,7 @@ class AuditExportView(AuditTrailAccessMixin, View):
             # The trail page shows the same form with its errors.
             return redirect(f"{reverse('audit:list')}?{request.GET.urlencode()}")
         filters = form.filters()
+        audit_denial_windows_close()
         audit_record(
             actor=request.user,
             action=actions.EXPORT,
@@ -175,6 +179,7 @@ def _csv_row(entry: AuditEntry) -> list[object]:
         entry.ip_address or "",
         entry.previous_hash,
         entry.entry_hash,
+        entry.repeat_count,
     ]
 
 

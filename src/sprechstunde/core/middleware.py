@@ -1,4 +1,4 @@
-"""Security headers that Django's SecurityMiddleware does not set itself."""
+"""Security headers that Django's SecurityMiddleware does not set itself, and no-store caching."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 # No 'unsafe-inline' anywhere: scripts and styles come only from our own static files.
 _CSP = "; ".join(
@@ -84,3 +86,42 @@ class SecurityHeadersMiddleware:
         )
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         return response
+
+
+class NoStoreMiddleware:
+    """Keeps pages with personal data out of every cache: `Cache-Control: no-store, private`.
+
+    Applies to every response Django itself answers (WhiteNoise answers static files before
+    this runs), with one exception: a view may choose its own caching by setting Cache-Control
+    itself, but only for an anonymous request that did not touch the session, since a page for
+    a logged-in person (or an interpreter admitted by link) names that person at least. A
+    stricter header a view set (`no-cache`, `must-revalidate`, `max-age=0`) is kept, merged.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        personal = _is_personal(request, response)
+        if not personal and response.has_header("Cache-Control"):
+            return response  # an anonymous, sessionless answer whose view chose its caching
+        if personal:
+            patch_vary_headers(response, ("Cookie",))
+        # Merged into what the view set; `private` also removes a `public` the view asked for.
+        patch_cache_control(response, no_store=True, private=True)
+        # HTTP/1.0 proxies know no Cache-Control.
+        response.headers["Pragma"] = "no-cache"
+        return response
+
+
+def _is_personal(request: HttpRequest, response: HttpResponse) -> bool:
+    """Whether the answer may depend on who asks: a logged-in user, or a session that was read,
+    written or (re)issued, as for an interpreter admitted by link."""
+    session = getattr(request, "session", None)
+    if session is not None and (session.accessed or session.modified):
+        return True
+    if settings.SESSION_COOKIE_NAME in response.cookies:
+        return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)

@@ -216,8 +216,9 @@ def test_the_number_of_queries_does_not_grow_with_the_entries(client, reader):
     trail_queries = [q["sql"] for q in many.captured_queries if "audit_auditentry" in q["sql"]]
     # The own entry (read the head, insert), then one count and one page of rows.
     assert len(trail_queries) == 4, trail_queries
-    # Plus session, user, session tracking and MFA bookkeeping, with their savepoints.
-    assert len(many) <= 16, [q["sql"] for q in many.captured_queries]
+    # Plus session, user, session tracking and MFA bookkeeping, with their savepoints, and
+    # one look for refusal windows to summarise.
+    assert len(many) <= 17, [q["sql"] for q in many.captured_queries]
 
 
 # --- CSV export -----------------------------------------------------------------------------
@@ -308,3 +309,28 @@ def test_an_export_with_invalid_filters_goes_back_to_the_page(client, reader):
     assert response.status_code == 302
     assert response["Location"].startswith(LIST_URL)
     assert not AuditEntry.objects.filter(action="audit.export").exists()
+
+
+def test_refusals_of_a_minute_that_is_over_show_as_one_counted_summary(
+    client, reader, case_manager
+):
+    earlier = timezone.now() - datetime.timedelta(minutes=5)
+    for _ in range(12):
+        first = record_at(
+            earlier, actor=case_manager, action="client.access_denied", target_id=4, client_id=4
+        )
+
+    english = client.get(LIST_URL, {"action": "client.access_denied"}, HTTP_ACCEPT_LANGUAGE="en")
+    german = client.get(LIST_URL, {"action": "client.access_denied"}, HTTP_ACCEPT_LANGUAGE="de")
+
+    summary = AuditEntry.objects.get(repeat_count=11)
+    assert [entry.pk for entry in english.context["page_obj"]] == [summary.pk, first.pk]
+    assert (summary.target_id, summary.client_id) == (str(first.sequence), 4)
+    text = " ".join(english.content.decode().split())
+    assert f"11 more refusals in the same minute as entry no. {first.sequence}" in text
+    german_text = " ".join(german.content.decode().split())
+    assert f"11 weitere Ablehnungen in derselben Minute wie Eintrag Nr. {first.sequence}" in (
+        german_text
+    )
+    rows = read_csv(client.get(EXPORT_URL, {"action": "client.access_denied"}))
+    assert [row["repeat_count"] for row in rows] == ["11", "0"]

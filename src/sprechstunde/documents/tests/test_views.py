@@ -146,8 +146,10 @@ def test_detail_download_and_preview_are_audited_and_safe(portal_client, case_ma
     assert download["X-Content-Type-Options"] == "nosniff"
     assert download["Content-Type"] == "application/pdf"
     assert download.content.startswith(b"%PDF-")
+    assert "no-store" in download["Cache-Control"]
     preview = browser.get(reverse("documents:preview", kwargs={"pk": document.pk, "page": 1}))
     assert preview["Content-Type"] == "image/webp"
+    assert "no-store" in preview["Cache-Control"]
     assert preview["X-Content-Type-Options"] == "nosniff"
     staff_page = browser_for(case_manager).get(
         reverse("documents:detail", kwargs={"pk": document.pk})
