@@ -35,6 +35,7 @@ from .storage import (
 from .uploads import (
     ReadableStream,
     ReceivedFile,
+    UploadLimitReached,
     UploadOffsetMismatch,
     document_create,
     document_upload_complete,
@@ -52,6 +53,7 @@ __all__ = [
     "ExportResult",
     "ReadableStream",
     "ReceivedFile",
+    "UploadLimitReached",
     "UploadOffsetMismatch",
     "client_uses_portal",
     "document_create",
