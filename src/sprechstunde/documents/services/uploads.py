@@ -33,6 +33,7 @@ from .. import file_checks, permissions, storage_crypto
 from ..choices import DocumentStatus, ScanStatus, Side, UploadStatus
 from ..file_checks import FileRefused
 from ..models import Document, DocumentRequest, UploadSession
+from .processing import enqueue_processing
 
 logger = logging.getLogger(__name__)
 
@@ -297,11 +298,12 @@ def document_create(
                     wrapped_key=wrapped,
                     key_id=key_id,
                     incoming=incoming,
+                    processing_queued_at=timezone.now(),
                 )
                 audit_record(
                     actor=uploader, action="document.upload", target=document, request=request
                 )
-                transaction.on_commit(partial(_enqueue_processing, document.pk), robust=True)
+                transaction.on_commit(partial(enqueue_processing, document.pk), robust=True)
         except Exception:
             for entry in incoming:
                 storage_crypto.blob_delete(entry["name"])
@@ -353,9 +355,3 @@ def document_upload_complete(
         )
     finally:
         UploadSession.objects.filter(pk__in=[s.pk for s in ordered]).delete()
-
-
-def _enqueue_processing(document_id: int) -> None:
-    from ..tasks import document_process
-
-    document_process.enqueue(document_id)
