@@ -252,3 +252,44 @@ def test_an_upload_cut_off_mid_file_continues_from_the_servers_offset(
     monitor = monitor_of(phone)
     assert any(cut[0] in failure for failure in monitor.failed_resources)
     monitor.failed_resources[:] = [f for f in monitor.failed_resources if cut[0] not in f]
+
+
+def test_past_the_upload_cap_the_page_shows_the_servers_message(
+    new_context, screenshots, documents_configured
+):
+    """A client who already holds the allowed unfinished uploads (other tabs, say) is told
+    why the next one cannot start, in the page's language; nothing is sent or created."""
+    from django.utils import translation
+
+    from sprechstunde.documents import services
+
+    documents_configured.DOCUMENT_MAX_OPEN_UPLOADS = 2
+    world = build_world()
+    client_record = world.client_user.client_profile
+    for _ in range(2):
+        services.upload_session_create(
+            owner=world.client_user,
+            client=client_record,
+            original_name="anderer-tab.jpg",
+            expected_size=1000,
+        )
+    phone = new_context("phone", user=world.client_user).new_page()
+    phone.goto(reverse("documents:upload"))
+    take_photos(phone, [photo("seite-1.jpg", RED, orientation=1)])
+    phone.locator("#upload-submit").click()
+
+    error = phone.locator("#upload-error")
+    error.wait_for(state="visible", timeout=TIMEOUT_MS)
+    with translation.override("de"):
+        expected = translation.gettext(
+            "You have too many unfinished uploads. Please send or remove the files you have "
+            "already chosen, then try again."
+        )
+    assert error.inner_text().strip() == expected
+    screenshots(phone, "phone-upload-cap")
+    assert UploadSession.objects.filter(owner=world.client_user).count() == 2
+    assert not Document.objects.exists()
+    # The refusal is the 429 answer itself; anything else still fails the test.
+    monitor = monitor_of(phone)
+    monitor.failed_resources[:] = [f for f in monitor.failed_resources if not f.startswith("429 ")]
+    monitor.console_errors[:] = [e for e in monitor.console_errors if "429" not in e]

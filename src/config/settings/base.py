@@ -60,9 +60,11 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    # Before django_tasks_db: core's `db_worker` command (the same worker, which first
+    # queues the periodic jobs) takes the place of the upstream one.
+    "sprechstunde.core",
     "django_tasks",
     "django_tasks_db",
-    "sprechstunde.core",
     "sprechstunde.audit",
     "sprechstunde.accounts",
     "sprechstunde.clients",
@@ -376,6 +378,24 @@ DOCUMENT_PREVIEW_WIDTH = int(os.environ.get("DOCUMENT_PREVIEW_WIDTH", "1000"))
 DOCUMENT_UPLOAD_DIR = Path(os.environ.get("DOCUMENT_UPLOAD_DIR") or VAR_DIR / "uploads")
 DOCUMENT_UPLOAD_CHUNK_BYTES = int(os.environ.get("DOCUMENT_UPLOAD_CHUNK_BYTES", str(512 * 1024)))
 DOCUMENT_UPLOAD_EXPIRY_HOURS = int(os.environ.get("DOCUMENT_UPLOAD_EXPIRY_HOURS", "24"))
+# Per user, uploads not yet turned into a document (unexpired; finished or not, as both hold
+# disk): at most this many, declaring at most this many bytes together. The count must allow
+# a full batch of photos (DOCUMENT_MAX_FILES); the bytes default to two documents' worth.
+DOCUMENT_MAX_OPEN_UPLOADS = int(os.environ.get("DOCUMENT_MAX_OPEN_UPLOADS", "40"))
+DOCUMENT_MAX_OPEN_UPLOAD_BYTES = int(
+    os.environ.get("DOCUMENT_MAX_OPEN_UPLOAD_BYTES", str(2 * DOCUMENT_MAX_BYTES))
+)
+if DOCUMENT_MAX_OPEN_UPLOADS < DOCUMENT_MAX_FILES:
+    raise ImproperlyConfigured(
+        "DOCUMENT_MAX_OPEN_UPLOADS must be at least DOCUMENT_MAX_FILES: every photo of a "
+        "document is one upload until the document is sent."
+    )
+# The task worker sweeps every N minutes: processing left unfinished (the worker died) is
+# queued again after the grace period, at most MAX_ATTEMPTS runs in all before the document
+# is marked failed; documents whose virus check failed are checked again; expired uploads go.
+DOCUMENT_SWEEP_INTERVAL_MINUTES = int(os.environ.get("DOCUMENT_SWEEP_INTERVAL_MINUTES", "5"))
+DOCUMENT_PROCESSING_GRACE_MINUTES = int(os.environ.get("DOCUMENT_PROCESSING_GRACE_MINUTES", "30"))
+DOCUMENT_PROCESSING_MAX_ATTEMPTS = int(os.environ.get("DOCUMENT_PROCESSING_MAX_ATTEMPTS", "3"))
 # "id:base64-of-32-bytes,old-id:..." - the first key wraps new data keys, the others only
 # unwrap until `manage.py documents_rotate_keys` has re-wrapped everything. Required unless
 # DEBUG: a key made up silently would leave documents readable by anyone with the disk and

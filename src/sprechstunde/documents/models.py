@@ -121,6 +121,14 @@ class Document(models.Model):
     # [{"name": storage name, "type": content type, "size": bytes}], in page order.
     incoming = models.JSONField(default=list, blank=True, editable=False)
     key_id = models.CharField(_("master key id"), max_length=40, blank=True)
+    # The processing lease: a run holds the document from processing_started_at until it
+    # ends or the grace period passes (then its worker is taken for dead). Attempts count
+    # runs that did not end; past DOCUMENT_PROCESSING_MAX_ATTEMPTS the document fails.
+    processing_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    processing_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    # When the pipeline was last queued (upload or sweep); the sweep queues again only after
+    # the grace period, so a slow queue does not fill with copies.
+    processing_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -195,3 +203,17 @@ class UploadSession(models.Model):
 
     def __str__(self) -> str:
         return f"Upload {self.pk}"
+
+
+class DocumentSweep(models.Model):
+    """One queued sweep job per interval slot (DOCUMENT_SWEEP_INTERVAL_MINUTES): however many
+    workers start or sweeps run, the unique slot lets only one of them queue the next job."""
+
+    run_at = models.DateTimeField(unique=True)
+
+    class Meta:
+        verbose_name = _("documents sweep")
+        verbose_name_plural = _("documents sweeps")
+
+    def __str__(self) -> str:
+        return f"Documents sweep at {self.run_at:%Y-%m-%d %H:%M}"

@@ -1,5 +1,5 @@
-"""Background jobs of the documents app: the processing pipeline of one document, and the
-notice and reminders of document requests."""
+"""Background jobs of the documents app: the processing pipeline of one document, the sweep
+that picks up what was left unfinished, and the notice and reminders of document requests."""
 
 from __future__ import annotations
 
@@ -12,6 +12,23 @@ def document_process(document_id: int) -> str:
     from .services.processing import document_process as process
 
     return process(document_id=document_id)
+
+
+@task()
+def documents_sweep_task(slot: str = "") -> dict[str, int]:
+    """Every DOCUMENT_SWEEP_INTERVAL_MINUTES: processing left unfinished is queued again,
+    expired uploads go. The next run (the slot after this one's) is queued first, so a
+    worker that dies in this one does not end the chain."""
+    import datetime
+
+    from django.utils import timezone
+
+    from .services.sweep import documents_sweep, documents_sweep_schedule
+
+    now = timezone.now()
+    this_slot = datetime.datetime.fromisoformat(slot) if slot else now
+    documents_sweep_schedule(now=max(now, this_slot))
+    return documents_sweep(now=now)
 
 
 @task()

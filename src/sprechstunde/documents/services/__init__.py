@@ -1,6 +1,6 @@
 """Writes of the documents app: resumable uploads, the processing pipeline (virus check →
-conversion → encryption → previews → ready), document requests, the export and the e-file
-mark, deletion and master-key rotation. Callers import from this package."""
+conversion → encryption → previews → ready) and the worker's sweep, document requests, the
+export and the e-file mark, deletion and master-key rotation. Callers import from this package."""
 
 from .export import (
     ExportResult,
@@ -12,6 +12,7 @@ from .export import (
 from .processing import (
     document_process,
     documents_process_pending,
+    documents_unfinished_requeue,
 )
 from .requests import (
     NOTE_MAX_LENGTH,
@@ -32,9 +33,14 @@ from .storage import (
     document_delete,
     document_keys_rotate,
 )
+from .sweep import (
+    documents_sweep,
+    documents_sweep_schedule,
+)
 from .uploads import (
     ReadableStream,
     ReceivedFile,
+    UploadLimitReached,
     UploadOffsetMismatch,
     document_create,
     document_upload_complete,
@@ -52,6 +58,7 @@ __all__ = [
     "ExportResult",
     "ReadableStream",
     "ReceivedFile",
+    "UploadLimitReached",
     "UploadOffsetMismatch",
     "client_uses_portal",
     "document_create",
@@ -69,6 +76,9 @@ __all__ = [
     "document_request_reminders_send_due",
     "document_upload_complete",
     "documents_process_pending",
+    "documents_sweep",
+    "documents_sweep_schedule",
+    "documents_unfinished_requeue",
     "due_on_validate",
     "exportable_documents",
     "read_for_export",

@@ -6,12 +6,14 @@ content; a refusal tells the sender once, without content.
 
 from __future__ import annotations
 
+import datetime
 import logging
 from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -110,18 +112,71 @@ def _scan(document: Document, parts: list[bytes]) -> bool:
     return True
 
 
+def _waiting() -> Q:
+    """Documents the pipeline still has to run for: not yet checked, or checked while clamd
+    could not be reached (quarantined but kept, so that a later check can release them)."""
+    return Q(status=DocumentStatus.PROCESSING) | Q(
+        status=DocumentStatus.QUARANTINED, scan_status=ScanStatus.ERROR
+    )
+
+
+def _grace() -> datetime.timedelta:
+    return datetime.timedelta(minutes=settings.DOCUMENT_PROCESSING_GRACE_MINUTES)
+
+
+def _lease_free(now: datetime.datetime) -> Q:
+    """No run holds the document: none started, or the one that did has outlived the grace
+    period (its worker died, or was killed mid-way)."""
+    return Q(processing_started_at__isnull=True) | Q(processing_started_at__lte=now - _grace())
+
+
 def document_process(*, document_id: int) -> str:
     """The pipeline (run as a task): virus check first, so that no decoder reads unchecked
     bytes; then the PDF (photos joined, or the PDF without active content), previews, ready.
-    Idempotent: a document that is not waiting is left alone. Returns the new status."""
+
+    Idempotent: a document that is not waiting is left alone, and one that another run holds
+    (the lease) is too ("busy"), so a document queued twice is processed once. A document
+    whose runs never end (a poison file that kills the worker) fails after
+    DOCUMENT_PROCESSING_MAX_ATTEMPTS. Returns the new status."""
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
         return "missing"
-    waiting = document.status == DocumentStatus.PROCESSING or (
-        document.status == DocumentStatus.QUARANTINED and document.scan_status == ScanStatus.ERROR
-    )
-    if not waiting or not document.incoming:
+    if not Document.objects.filter(_waiting(), pk=document_id).exists() or not document.incoming:
         return str(document.status)
+    started = timezone.now()
+    claimed = Document.objects.filter(_waiting(), _lease_free(started), pk=document_id).update(
+        processing_started_at=started, processing_attempts=F("processing_attempts") + 1
+    )
+    if not claimed:
+        return "busy"
+    document.refresh_from_db()
+    if document.processing_attempts > settings.DOCUMENT_PROCESSING_MAX_ATTEMPTS:
+        logger.warning(
+            "Document %s: processing did not finish in %s attempts; marked failed",
+            document_id,
+            settings.DOCUMENT_PROCESSING_MAX_ATTEMPTS,
+        )
+        _finish_refused(
+            document,
+            status=DocumentStatus.FAILED,
+            reason=f"processing did not finish in {settings.DOCUMENT_PROCESSING_MAX_ATTEMPTS} "
+            "attempts",
+            kind="check",
+        )
+        # The attempts stay recorded, for whoever looks into the file.
+        Document.objects.filter(pk=document_id).update(processing_started_at=None)
+        return str(document.status)
+    outcome = _run_pipeline(document)
+    # The run ended (whatever the outcome): give up the lease. An exception leaves it held,
+    # so that the sweep retries after the grace period and the attempt counts.
+    Document.objects.filter(pk=document_id, processing_started_at=started).update(
+        processing_started_at=None, processing_attempts=0
+    )
+    return outcome
+
+
+def _run_pipeline(document: Document) -> str:
+    document_id = document.pk
     data_key = _data_key(document)
     parts = [
         storage_crypto.blob_read(name, data_key=data_key) for name in _incoming_names(document)
@@ -206,16 +261,48 @@ class _Superseded(Exception):
 
 
 def documents_process_pending(*, limit: int = 500) -> dict[str, int]:
-    """Run the pipeline again for documents still waiting for the virus check, and for those
-    quarantined because clamd could not be reached (the safety net after downtime)."""
-    from django.db.models import Q
-
-    pending = Document.objects.filter(
-        Q(status=DocumentStatus.PROCESSING)
-        | Q(status=DocumentStatus.QUARANTINED, scan_status=ScanStatus.ERROR)
-    ).order_by("created_at")[:limit]
+    """Run the pipeline now, in this process, for every waiting document no run holds (after
+    clamd downtime; `manage.py documents_scan_pending`). The worker's sweep does the same
+    through the queue (documents_unfinished_requeue)."""
+    pending = (
+        Document.objects.filter(_waiting(), _lease_free(timezone.now()))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     counts: dict[str, int] = {}
-    for document_id in list(pending.values_list("pk", flat=True)):
+    for document_id in list(pending):
         outcome = document_process(document_id=document_id)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+def documents_unfinished_requeue(*, now: datetime.datetime | None = None, limit: int = 500) -> int:
+    """Queue the pipeline again for waiting documents nobody has worked on for the grace
+    period: a run that started and never ended (its worker died), a job that was lost, or a
+    virus check that failed while clamd was down. Returns how many were queued.
+
+    A document is queued again at most once per grace period, and a run still holding it is
+    left alone; the lease in document_process keeps two runs from both processing it."""
+    if not virus_scan.is_configured():
+        return 0  # they wait for a scanner; queuing them again would change nothing
+    now = now or timezone.now()
+    cutoff = now - _grace()
+    not_queued_lately = Q(processing_queued_at__lte=cutoff) | Q(
+        processing_queued_at__isnull=True, created_at__lte=cutoff
+    )
+    stale = Document.objects.filter(_waiting(), _lease_free(now), not_queued_lately)
+    queued = 0
+    for document_id in list(stale.order_by("created_at").values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            # Conditional, so that a sweep running twice at once queues a document once.
+            if stale.filter(pk=document_id).update(processing_queued_at=now):
+                transaction.on_commit(partial(enqueue_processing, document_id), robust=True)
+                queued += 1
+    return queued
+
+
+def enqueue_processing(document_id: int) -> None:
+    """Queue the pipeline of one document (after the commit that made it wait)."""
+    from ..tasks import document_process as document_process_task
+
+    document_process_task.enqueue(document_id)

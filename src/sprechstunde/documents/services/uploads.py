@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +33,7 @@ from .. import file_checks, permissions, storage_crypto
 from ..choices import DocumentStatus, ScanStatus, Side, UploadStatus
 from ..file_checks import FileRefused
 from ..models import Document, DocumentRequest, UploadSession
+from .processing import enqueue_processing
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +57,18 @@ class UploadOffsetMismatch(ApplicationError):
         self.offset = offset
 
 
+class UploadLimitReached(ApplicationError):
+    """The owner already holds as many unfinished uploads (or declared bytes) as allowed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "You have too many unfinished uploads. Please send or remove the files you "
+                "have already chosen, then try again."
+            )
+        )
+
+
 def upload_dir() -> Path:
     path = Path(settings.DOCUMENT_UPLOAD_DIR)
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -70,6 +85,15 @@ def _require_uploader(*, user: Any, client: Client) -> None:
         raise PermissionDeniedError(_("You cannot send documents for this client."))
 
 
+def _lock_uploads_of(owner: Any) -> None:
+    """Serialise upload starts of one user, so that parallel requests cannot together pass
+    the limits: PostgreSQL locks the user's row until the commit; SQLite runs every write
+    transaction alone anyway (transaction_mode IMMEDIATE), where this lock is a no-op."""
+    get_user_model().objects.select_for_update().filter(pk=owner.pk).values_list(
+        "pk", flat=True
+    ).first()
+
+
 def upload_session_create(
     *,
     owner: Any,
@@ -80,7 +104,10 @@ def upload_session_create(
     position: int = 0,
 ) -> UploadSession:
     """Start a resumable upload of `expected_size` bytes. Raises ApplicationError when the
-    size is out of bounds, PermissionDeniedError outside the upload rules."""
+    size is out of bounds, UploadLimitReached when the owner already holds too many unfinished
+    uploads (DOCUMENT_MAX_OPEN_UPLOADS, DOCUMENT_MAX_OPEN_UPLOAD_BYTES; finished uploads
+    still waiting to become a document count too, as their bytes lie on disk), and
+    PermissionDeniedError outside the upload rules. The owner's expired sessions are removed."""
     _require_uploader(user=owner, client=client)
     if expected_size <= 0:
         raise FileRefused(_("The file is empty."))
@@ -88,18 +115,31 @@ def upload_session_create(
         raise FileRefused(file_checks.too_large_message())
     batch = batch if batch.isascii() and batch.replace("-", "").replace("_", "").isalnum() else ""
     now = timezone.now()
-    session = UploadSession.objects.create(
-        id=secrets.token_urlsafe(32),
-        owner=owner,
-        client=client,
-        batch=batch[:43] or secrets.token_urlsafe(16),
-        position=max(0, min(int(position), 10_000)),
-        original_name=file_checks.safe_display_name(original_name)[:200],
-        expected_size=expected_size,
-        created_at=now,
-        updated_at=now,
-        expires_at=now + datetime.timedelta(hours=settings.DOCUMENT_UPLOAD_EXPIRY_HOURS),
-    )
+    with transaction.atomic():
+        _lock_uploads_of(owner)
+        expired = list(UploadSession.objects.filter(owner_id=owner.pk, expires_at__lte=now))
+        UploadSession.objects.filter(pk__in=[item.pk for item in expired]).delete()
+        held = UploadSession.objects.filter(owner_id=owner.pk, expires_at__gt=now).aggregate(
+            count=Count("pk"), declared=Sum("expected_size")
+        )
+        if (
+            held["count"] >= settings.DOCUMENT_MAX_OPEN_UPLOADS
+            or (held["declared"] or 0) + expected_size > settings.DOCUMENT_MAX_OPEN_UPLOAD_BYTES
+        ):
+            raise UploadLimitReached
+        session = UploadSession.objects.create(
+            id=secrets.token_urlsafe(32),
+            owner=owner,
+            client=client,
+            batch=batch[:43] or secrets.token_urlsafe(16),
+            position=max(0, min(int(position), 10_000)),
+            original_name=file_checks.safe_display_name(original_name)[:200],
+            expected_size=expected_size,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + datetime.timedelta(hours=settings.DOCUMENT_UPLOAD_EXPIRY_HOURS),
+        )
+    _discard_files(upload_path(item) for item in expired)
     descriptor = os.open(upload_path(session), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(descriptor)
     return session
@@ -258,11 +298,12 @@ def document_create(
                     wrapped_key=wrapped,
                     key_id=key_id,
                     incoming=incoming,
+                    processing_queued_at=timezone.now(),
                 )
                 audit_record(
                     actor=uploader, action="document.upload", target=document, request=request
                 )
-                transaction.on_commit(partial(_enqueue_processing, document.pk), robust=True)
+                transaction.on_commit(partial(enqueue_processing, document.pk), robust=True)
         except Exception:
             for entry in incoming:
                 storage_crypto.blob_delete(entry["name"])
@@ -314,9 +355,3 @@ def document_upload_complete(
         )
     finally:
         UploadSession.objects.filter(pk__in=[s.pk for s in ordered]).delete()
-
-
-def _enqueue_processing(document_id: int) -> None:
-    from ..tasks import document_process
-
-    document_process.enqueue(document_id)

@@ -194,6 +194,9 @@ class UploadSessionCreateView(LoginRequiredMixin, View):
             )
         except PermissionDeniedError as error:
             raise Http404 from error
+        except services.UploadLimitReached as error:
+            # 429: upload.js shows the message and does not retry (it retries only 5xx).
+            return JsonResponse({"error": str(error.message)}, status=429)
         except ApplicationError as error:
             return JsonResponse({"error": str(error.message)}, status=400)
         return JsonResponse(

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from sprechstunde.core.task_worker import start_embedded_worker
+
 logger = logging.getLogger(__name__)
-
-
-def start_embedded_worker() -> threading.Thread:
-    """Run django-tasks-db's worker loop in a daemon thread of this process."""
-    from django_tasks_db.management.commands.db_worker import Worker
-
-    worker = Worker(
-        queue_names=["*"],
-        interval=1.0,
-        batch=False,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="embedded",
-        excluded_queue_names=[],
-    )
-    thread = threading.Thread(target=worker.run, name="task-worker", daemon=True)
-    thread.start()
-    return thread
 
 
 class Command(BaseCommand):

@@ -1,5 +1,7 @@
-"""The safety net after clamd downtime (or for embedded mode once clamd runs): check and
-process documents still waiting for the virus check, and drop expired upload sessions."""
+"""Check and process, at once and in this process, documents still waiting (for the virus
+check, or left unfinished), and drop expired upload sessions. The task worker's sweep does
+this every few minutes by itself (ADR 0046); this is for doing it by hand, e.g. right after
+a long clamd outage. No longer needed as a cron job."""
 
 from typing import Any
 
