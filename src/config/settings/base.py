@@ -1,7 +1,7 @@
 """Settings for Sprechstunde, read from environment variables (see .env.example).
 
 With no environment at all this is the embedded mode: SQLite, in-process channel layer,
-in-process task worker, local file storage and a dev outbox for e-mail.
+in-process task worker, local file storage and (with DEBUG) a dev outbox for e-mail.
 """
 
 from __future__ import annotations
@@ -431,6 +431,10 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- E-mail ---------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Sprechstunde <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+_DEV_OUTBOX_BACKEND = "sprechstunde.core.mail_outbox.DevOutboxBackend"
+# Another Django mail backend instead of SMTP, for processes that must start with production
+# settings but send no real mail (benchmarks, multi-process tests): e.g. the dummy backend.
+_EMAIL_BACKEND_OVERRIDE = os.environ.get("EMAIL_BACKEND", "").strip()
 if os.environ.get("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = os.environ["EMAIL_HOST"]
@@ -440,10 +444,25 @@ if os.environ.get("EMAIL_HOST"):
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
     EMAIL_TIMEOUT = 20
+elif _EMAIL_BACKEND_OVERRIDE:
+    EMAIL_BACKEND = _EMAIL_BACKEND_OVERRIDE
+elif DEBUG:
+    # Development: mails are stored in the dev outbox (a page staff can open) and printed.
+    EMAIL_BACKEND = _DEV_OUTBOX_BACKEND
 else:
-    # Embedded mode: mails are stored in the dev outbox (a page staff can open) and printed.
-    EMAIL_BACKEND = "sprechstunde.core.mail_outbox.DevOutboxBackend"
-DEV_OUTBOX_ENABLED = EMAIL_BACKEND == "sprechstunde.core.mail_outbox.DevOutboxBackend"
+    # Without DEBUG the outbox would show every client's login code to every staff member.
+    raise ImproperlyConfigured(
+        "No mail server is configured. Set EMAIL_HOST (with EMAIL_PORT, EMAIL_HOST_USER, "
+        "EMAIL_HOST_PASSWORD, EMAIL_USE_TLS or EMAIL_USE_SSL; see .env.example), or "
+        "DEBUG=true for local development, where mails go to the dev outbox."
+    )
+if EMAIL_BACKEND == _DEV_OUTBOX_BACKEND and not DEBUG:
+    raise ImproperlyConfigured(
+        "EMAIL_BACKEND names the dev outbox, which is for development only (DEBUG=true). "
+        "Set EMAIL_HOST to send mail through an SMTP server."
+    )
+# The outbox page exists only in development (config.settings.test turns it on for tests).
+DEV_OUTBOX_ENABLED = DEBUG and EMAIL_BACKEND == _DEV_OUTBOX_BACKEND
 
 # --- Jobcenter ------------------------------------------------------------------------------
 JOBCENTER_NAME = os.environ.get("JOBCENTER_NAME", "Jobcenter")
