@@ -221,18 +221,27 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 10 * 60
-ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 5
+# Three wrong tries and the code is void: a new one must be requested (and mailed).
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
 ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_RATE_LIMITS = {
-    # Login codes: at most 20 requests a minute from one IP, 3 a minute for one address.
-    "request_login_code": "20/m/ip,3/m/key",
+    # Login codes: at most 20 requests a minute from one IP; for one address 3 in 10 minutes
+    # and 10 a day, so requesting codes cannot flood a client's mailbox.
+    "request_login_code": "20/m/ip,3/10m/key,10/d/key",
     # Failed logins (password and code): per IP and per account.
     "login_failed": "10/m/ip,5/5m/key",
     "login": "30/m/ip",
     "reset_password": "20/m/ip,5/m/key",
 }
+# One failure budget per account (sprechstunde.accounts.login_budget) over codes, passwords
+# and TOTP, on top of allauth's short-term limits. The arithmetic: docs/login-codes.md.
+LOGIN_FAILURE_BUDGET = 10  # failed attempts, then sign-in pauses ...
+LOGIN_FAILURE_MEMORY = 30 * 24 * 3600  # ... counting failures of the last 30 days
+LOGIN_PAUSE_FIRST = 60 * 60  # the first pause: one hour ...
+LOGIN_PAUSE_FACTOR = 4  # ... each further pause four times longer ...
+LOGIN_PAUSE_MAX = 30 * 24 * 3600  # ... up to 30 days
 ACCOUNT_FORMS = {
     "login": "sprechstunde.accounts.forms.StaffLoginForm",
     # Codes by e-mail are for clients only; staff addresses are treated like unknown ones.
@@ -247,6 +256,8 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 
 MFA_ADAPTER = "sprechstunde.accounts.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+# TOTP and recovery codes count against the same per-account budget as passwords and codes.
+MFA_FORMS = {"authenticate": "sprechstunde.accounts.forms.BudgetedMFAAuthenticateForm"}
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Sprechstunde")
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
