@@ -191,17 +191,24 @@ def login_attempt_begin(*, key: str, session_tag: str) -> LoginAttempt | None:
     return None
 
 
-def login_pause_lift(*, key: str) -> None:
-    """End a pause early (staff, after verifying the person by phone or in person). The
-    escalation level stays: if the attack goes on, the next pause is longer still."""
+def login_pause_lift(*, email: str) -> bool:
+    """End a pause early (an administrator, after checking the person by phone or in person);
+    True if one was running. The escalation level stays: if the attack goes on, the next
+    pause is longer still. Every lift gives an attacker one more budget (docs/login-codes.md)."""
+    key = login_budget_key(email=email)
     with cache_lock(_cache_key(key)) as locked:
         if not locked:
-            return
+            return False
         now = _now()
         state = _load(key, now)
+        was_paused = bool(state["paused_until"] > now)
         state["paused_until"] = 0.0
         state["failures"] = []
         _store(key, state, now)
+    if was_paused and key.startswith(_USER_PREFIX):
+        user = User.objects.filter(pk=int(key.removeprefix(_USER_PREFIX))).first()
+        audit_record(actor=None, action="login_pause_lifted", target=user)
+    return was_paused
 
 
 def _pause_started(*, key: str, until: float) -> None:

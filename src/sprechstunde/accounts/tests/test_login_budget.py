@@ -8,6 +8,7 @@ before the budget does; they are tested in test_login_code.py.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import time
@@ -18,6 +19,7 @@ from unittest import mock
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import SESSION_KEY
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -25,6 +27,7 @@ from django.utils.translation import gettext
 
 from sprechstunde.accounts import login_budget
 from sprechstunde.accounts.factories import ClientUserFactory
+from sprechstunde.audit.models import AuditEntry
 
 from .conftest import STAFF_PASSWORD, codes_in_mail, rfc6238_code
 
@@ -199,6 +202,25 @@ def test_an_unknown_address_pauses_exactly_like_an_account(client_user, outbox):
 
     assert known == unknown == [False] * budget + [True]
     assert all("nobody@example.org" not in m.to for m in outbox)
+
+
+def test_an_administrator_can_end_a_pause_early_and_the_level_stays(client_user, outbox):
+    budget = django_settings.LOGIN_FAILURE_BUDGET
+    for _ in range(budget):
+        _code_guess(client_user.email, outbox)
+    out = io.StringIO()
+
+    call_command("login_pause_lift", email=client_user.email, stdout=out)
+
+    assert "ended" in out.getvalue()
+    assert AuditEntry.objects.filter(action="login_pause_lifted").count() == 1
+    for _ in range(budget):
+        assert _paused_text() not in _code_guess(client_user.email, outbox)
+    assert _paused_text() in _code_guess(client_user.email, outbox)
+    # The second pause is the longer one: still on after the first pause's length.
+    first = django_settings.LOGIN_PAUSE_FIRST
+    with mock.patch.object(login_budget, "time", _clock(first + 1)):
+        assert _paused_text() in _code_guess(client_user.email, outbox)
 
 
 def _password_guess(user, password: str = "not the password at all") -> str:  # noqa: S107
