@@ -12,6 +12,9 @@ os.environ.setdefault(
     "DOCUMENT_MASTER_KEYS", "bench-only:YmVuY2gtb25seS1kb2N1bWVudC1tYXN0ZXIta2V5ISE="
 )
 
+# Production settings refuse to start without a mail server; nobody reads these mails.
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend")
+
 from config.settings.base import *  # noqa: F403
 from config.settings.base import BASE_DIR, TEMPLATES
 

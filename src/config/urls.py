@@ -36,6 +36,12 @@ urlpatterns = [
         account_views.staff_only(allauth_views.password_set),
         name="account_set_password",
     ),
+    # Every code checked counts against the account's failure budget (accounts.login_budget).
+    path(
+        "accounts/login/code/confirm/",
+        account_views.ConfirmLoginCodeView.as_view(),
+        name="account_confirm_login_code",
+    ),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("verwaltung/", admin.site.urls),

@@ -1,7 +1,7 @@
 """Settings for Sprechstunde, read from environment variables (see .env.example).
 
 With no environment at all this is the embedded mode: SQLite, in-process channel layer,
-in-process task worker, local file storage and a dev outbox for e-mail.
+in-process task worker, local file storage and (with DEBUG) a dev outbox for e-mail.
 """
 
 from __future__ import annotations
@@ -225,18 +225,27 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 10 * 60
-ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 5
+# Three wrong tries and the code is void: a new one must be requested (and mailed).
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
 ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_RATE_LIMITS = {
-    # Login codes: at most 20 requests a minute from one IP, 3 a minute for one address.
-    "request_login_code": "20/m/ip,3/m/key",
+    # Login codes: at most 20 requests a minute from one IP; for one address 3 in 10 minutes
+    # and 10 a day, so requesting codes cannot flood a client's mailbox.
+    "request_login_code": "20/m/ip,3/10m/key,10/d/key",
     # Failed logins (password and code): per IP and per account.
     "login_failed": "10/m/ip,5/5m/key",
     "login": "30/m/ip",
     "reset_password": "20/m/ip,5/m/key",
 }
+# One failure budget per account (sprechstunde.accounts.login_budget) over codes, passwords
+# and TOTP, on top of allauth's short-term limits. The arithmetic: docs/login-codes.md.
+LOGIN_FAILURE_BUDGET = 10  # failed attempts, then sign-in pauses ...
+LOGIN_FAILURE_MEMORY = 30 * 24 * 3600  # ... counting failures of the last 30 days
+LOGIN_PAUSE_FIRST = 60 * 60  # the first pause: one hour ...
+LOGIN_PAUSE_FACTOR = 4  # ... each further pause four times longer ...
+LOGIN_PAUSE_MAX = 30 * 24 * 3600  # ... up to 30 days
 ACCOUNT_FORMS = {
     "login": "sprechstunde.accounts.forms.StaffLoginForm",
     # Codes by e-mail are for clients only; staff addresses are treated like unknown ones.
@@ -251,6 +260,8 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 
 MFA_ADAPTER = "sprechstunde.accounts.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+# TOTP and recovery codes count against the same per-account budget as passwords and codes.
+MFA_FORMS = {"authenticate": "sprechstunde.accounts.forms.BudgetedMFAAuthenticateForm"}
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Sprechstunde")
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
@@ -453,6 +464,10 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- E-mail ---------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Sprechstunde <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+_DEV_OUTBOX_BACKEND = "sprechstunde.core.mail_outbox.DevOutboxBackend"
+# Another Django mail backend instead of SMTP, for processes that must start with production
+# settings but send no real mail (benchmarks, multi-process tests): e.g. the dummy backend.
+_EMAIL_BACKEND_OVERRIDE = os.environ.get("EMAIL_BACKEND", "").strip()
 if os.environ.get("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = os.environ["EMAIL_HOST"]
@@ -462,10 +477,25 @@ if os.environ.get("EMAIL_HOST"):
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
     EMAIL_TIMEOUT = 20
+elif _EMAIL_BACKEND_OVERRIDE:
+    EMAIL_BACKEND = _EMAIL_BACKEND_OVERRIDE
+elif DEBUG:
+    # Development: mails are stored in the dev outbox (a page staff can open) and printed.
+    EMAIL_BACKEND = _DEV_OUTBOX_BACKEND
 else:
-    # Embedded mode: mails are stored in the dev outbox (a page staff can open) and printed.
-    EMAIL_BACKEND = "sprechstunde.core.mail_outbox.DevOutboxBackend"
-DEV_OUTBOX_ENABLED = EMAIL_BACKEND == "sprechstunde.core.mail_outbox.DevOutboxBackend"
+    # Without DEBUG the outbox would show every client's login code to every staff member.
+    raise ImproperlyConfigured(
+        "No mail server is configured. Set EMAIL_HOST (with EMAIL_PORT, EMAIL_HOST_USER, "
+        "EMAIL_HOST_PASSWORD, EMAIL_USE_TLS or EMAIL_USE_SSL; see .env.example), or "
+        "DEBUG=true for local development, where mails go to the dev outbox."
+    )
+if EMAIL_BACKEND == _DEV_OUTBOX_BACKEND and not DEBUG:
+    raise ImproperlyConfigured(
+        "EMAIL_BACKEND names the dev outbox, which is for development only (DEBUG=true). "
+        "Set EMAIL_HOST to send mail through an SMTP server."
+    )
+# The outbox page exists only in development (config.settings.test turns it on for tests).
+DEV_OUTBOX_ENABLED = DEBUG and EMAIL_BACKEND == _DEV_OUTBOX_BACKEND
 
 # --- Jobcenter ------------------------------------------------------------------------------
 JOBCENTER_NAME = os.environ.get("JOBCENTER_NAME", "Jobcenter")

@@ -11,6 +11,9 @@ os.environ.setdefault(
     "DOCUMENT_MASTER_KEYS", "test-only:dGVzdC1vbmx5LWRvY3VtZW50LW1hc3Rlci1rZXkhISE="
 )
 os.environ.setdefault("USE_TLS", "false")
+# Production settings refuse to start without DEBUG and without a mail server; tests collect
+# mails in memory (django.core.mail.outbox).
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault(
     "SPRECHSTUNDE_VAR_DIR", tempfile.mkdtemp(prefix=f"sprechstunde-test-{os.getpid()}-")
@@ -38,5 +41,7 @@ STORAGES["staticfiles"] = {  # noqa: F405
 }
 WHITENOISE_USE_FINDERS = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests run with DEBUG off (as in production) but need the outbox page: the browser journeys
+# read codes and links from it. Only the test settings turn it on without DEBUG.
 DEV_OUTBOX_ENABLED = True
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -14,6 +14,7 @@ from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, HttpResponseRedirect
@@ -21,6 +22,12 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .choices import STAFF_ROLES
+from .login_budget import (
+    LOGIN_PAUSED_MESSAGE,
+    login_attempt_begin,
+    login_budget_key,
+    login_session_tag,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +48,27 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    def authenticate(self, request: HttpRequest, **credentials: Any) -> AbstractBaseUser | None:
+        """A password check is one attempt from the account's failure budget (login_budget),
+        shared with codes and TOTP; while sign-in is paused the password is not checked."""
+        email = str(credentials.get("email") or credentials.get("username") or "")
+        attempt = login_attempt_begin(
+            key=login_budget_key(email=email), session_tag=login_session_tag(request)
+        )
+        if attempt is None:
+            raise forms.ValidationError(LOGIN_PAUSED_MESSAGE, code="login_paused")
+        try:
+            user = super().authenticate(request, **credentials)
+        except forms.ValidationError:
+            # allauth's short-term limit refused before the password was checked.
+            attempt.cancelled()
+            raise
+        if user is None:
+            attempt.failed()
+        else:
+            attempt.succeeded()
+        return user
 
     def pre_login(self, request: HttpRequest, user: AbstractBaseUser, **kwargs: Any) -> Any:
         response = super().pre_login(request, user, **kwargs)

@@ -10,12 +10,22 @@ from allauth.account.forms import (
     RequestLoginCodeForm,
     ResetPasswordForm,
 )
+from allauth.core import context
+from allauth.mfa.base.forms import AuthenticateForm
 from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .choices import STAFF_ROLE_CHOICES, Role
+from .login_budget import (
+    LOGIN_PAUSED_MESSAGE,
+    login_attempt_begin,
+    login_budget_key,
+    login_budget_key_for_user,
+    login_pause_active,
+    login_session_tag,
+)
 from .models import User
 from .selectors import (
     substitution_absent_choices,
@@ -56,13 +66,43 @@ class ClientLoginCodeForm(RequestLoginCodeForm):
         user = getattr(self, "_user", None)
         if user is not None and getattr(user, "role", None) != Role.CLIENT:
             self._user = None
+        elif user is not None and login_pause_active(key=login_budget_key(email=email)):
+            # While sign-in is paused no code is mailed; the answer stays that for an unknown
+            # address, and the pause is refused again on the code page.
+            self._user = None
         return email
 
 
-class NumericCodeConfirmForm(ConfirmLoginCodeForm):
-    """The code field tuned for phones: digits keyboard and one-time-code autofill."""
+def _checked_against_budget(key: str, check: Any) -> Any:
+    """Run `check()` (which raises ValidationError for a wrong secret) as one attempt from the
+    account's failure budget (login_budget); refused unchecked while sign-in is paused."""
+    request = context.request
+    session_tag = login_session_tag(request)
+    attempt = login_attempt_begin(key=key, session_tag=session_tag)
+    if attempt is None:
+        raise forms.ValidationError(LOGIN_PAUSED_MESSAGE, code="login_paused")
+    try:
+        result = check()
+    except forms.ValidationError as error:
+        if getattr(error, "code", None) == "too_many_login_attempts":
+            # allauth's own short-term limit refused before anything was checked.
+            attempt.cancelled()
+        else:
+            attempt.failed()
+        raise
+    attempt.succeeded()
+    return result
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+
+class NumericCodeConfirmForm(ConfirmLoginCodeForm):
+    """The code field tuned for phones: digits keyboard and one-time-code autofill.
+
+    Every check counts against the failure budget of the address the code was asked for
+    (`budget_key`, passed by accounts.views.ConfirmLoginCodeView).
+    """
+
+    def __init__(self, *args: Any, budget_key: str | None = None, **kwargs: Any) -> None:
+        self.budget_key = budget_key
         super().__init__(*args, **kwargs)
         self.fields["code"].widget.attrs.update(
             {
@@ -73,6 +113,20 @@ class NumericCodeConfirmForm(ConfirmLoginCodeForm):
             }
         )
         self.fields["code"].label = _("Code from the e-mail")
+
+    def clean_code(self) -> str:
+        if self.budget_key is None:
+            return str(super().clean_code())
+        return str(_checked_against_budget(self.budget_key, super().clean_code))
+
+
+class BudgetedMFAAuthenticateForm(AuthenticateForm):
+    """allauth's TOTP / recovery-code step, counted against the account's failure budget:
+    a staff member's wrong passwords and wrong authenticator codes share one budget."""
+
+    def clean_code(self) -> str:
+        key = login_budget_key_for_user(user=self.user)
+        return str(_checked_against_budget(key, super().clean_code))
 
 
 class StaffPasswordResetForm(ResetPasswordForm):

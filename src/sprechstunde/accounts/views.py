@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from allauth.account.views import ConfirmLoginCodeView as AllauthConfirmLoginCodeView
 from allauth.usersessions.models import UserSession
 from django import forms
 from django.contrib import messages
@@ -34,6 +35,7 @@ from .forms import (
     SubstitutionForm,
     TeamForm,
 )
+from .login_budget import login_budget_key
 from .models import Substitution, Team, User
 from .permissions import can_manage_staff, can_use_substitutions, is_staff_member
 
@@ -445,3 +447,15 @@ def staff_only(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespo
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+class ConfirmLoginCodeView(AllauthConfirmLoginCodeView):
+    """allauth's "enter your code" page, with the address's failure budget (login_budget)
+    handed to the form, so every code checked counts per account across all addresses."""
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = super().get_form_kwargs()
+        if self._action != "resend":
+            email = str(self._process.state.get("email") or "")
+            kwargs["budget_key"] = login_budget_key(email=email)
+        return kwargs

@@ -1,10 +1,12 @@
-"""E-mail backend for embedded mode: keeps mails in the dev outbox and prints them."""
+"""E-mail backend for development (DEBUG): keeps mails in the dev outbox and prints them."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import EmailMessage, EmailMultiAlternatives
 
@@ -15,6 +17,10 @@ class DevOutboxBackend(BaseEmailBackend):
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         from .models import OutboxMessage
 
+        if not settings.DEV_OUTBOX_ENABLED:
+            # The settings never pick this backend without DEBUG; refuse rather than keep
+            # login codes where every staff member could read them.
+            raise ImproperlyConfigured("The dev outbox is for development (DEBUG) only.")
         sent = 0
         for message in email_messages:
             html = ""

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from . import views
@@ -6,7 +7,11 @@ app_name = "core"
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
-    path("postausgang/", views.OutboxListView.as_view(), name="outbox"),
-    path("postausgang/<int:pk>/", views.OutboxDetailView.as_view(), name="outbox_detail"),
     path("gesundheit/", views.health, name="health"),
 ]
+if settings.DEV_OUTBOX_ENABLED:
+    # Development only (DEBUG): the outbox shows every mail, login codes included, to staff.
+    urlpatterns += [
+        path("postausgang/", views.OutboxListView.as_view(), name="outbox"),
+        path("postausgang/<int:pk>/", views.OutboxDetailView.as_view(), name="outbox_detail"),
+    ]

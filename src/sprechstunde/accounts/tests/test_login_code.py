@@ -1,4 +1,4 @@
-"""Login by a code sent by e-mail: for clients only, 6 digits, 10 minutes, 5 tries, throttled."""
+"""Login by a code sent by e-mail: for clients only, 6 digits, 10 minutes, 3 tries, throttled."""
 
 from __future__ import annotations
 
@@ -105,11 +105,11 @@ def test_no_code_can_open_a_staff_account(client, case_manager, outbox):
     assert _logged_in(client) is None
 
 
-def test_four_wrong_codes_still_leave_the_right_one_working(client, client_user, outbox):
+def test_two_wrong_codes_still_leave_the_right_one_working(client, client_user, outbox):
     _request_code(client, client_user.email)
     code = codes_in_mail(outbox[0].body)[0]
 
-    for _ in range(4):
+    for _ in range(2):
         response = client.post(CONFIRM_CODE, {"code": _wrong(code)})
         assert response.status_code == 200
         assert response.context["form"].errors
@@ -118,20 +118,22 @@ def test_four_wrong_codes_still_leave_the_right_one_working(client, client_user,
     assert _logged_in(client) == str(client_user.pk)
 
 
-def test_the_fifth_wrong_code_ends_the_attempt_so_a_sixth_try_fails(client, client_user, outbox):
+def test_the_third_wrong_code_voids_the_code_so_even_the_right_one_fails(
+    client, client_user, outbox
+):
     _request_code(client, client_user.email)
     code = codes_in_mail(outbox[0].body)[0]
-    for _ in range(4):
+    for _ in range(2):
         client.post(CONFIRM_CODE, {"code": _wrong(code)})
 
-    fifth = client.post(CONFIRM_CODE, {"code": _wrong(code)}, follow=True)
+    third = client.post(CONFIRM_CODE, {"code": _wrong(code)}, follow=True)
 
-    assert fifth.redirect_chain[-1][0] == REQUEST_CODE
+    assert third.redirect_chain[-1][0] == REQUEST_CODE
     with translation.override("de"):
         message = str(get_adapter().error_messages["too_many_login_attempts"])
-    assert message in fifth.content.decode()
-    sixth = client.post(CONFIRM_CODE, {"code": code})
-    assert sixth.status_code == 302
+    assert message in third.content.decode()
+    fourth = client.post(CONFIRM_CODE, {"code": code})
+    assert fourth.status_code == 302
     assert _logged_in(client) is None
 
 
