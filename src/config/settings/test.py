@@ -14,6 +14,9 @@ os.environ.setdefault("USE_TLS", "false")
 # Production settings refuse to start without DEBUG and without a mail server; tests collect
 # mails in memory (django.core.mail.outbox).
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+# Redis keeps the cache between runs and is shared by parallel runs: each run gets its own keys,
+# so that counters such as the per-account login budget never leak from one run into the next.
+os.environ.setdefault("CACHE_KEY_PREFIX", f"sprechstunde-test-{os.getpid()}")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault(
     "SPRECHSTUNDE_VAR_DIR", tempfile.mkdtemp(prefix=f"sprechstunde-test-{os.getpid()}-")
