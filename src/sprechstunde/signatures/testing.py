@@ -357,6 +357,9 @@ class SealPKI:
             "SEAL_TRUST_ROOTS": str(self.root_pem_path),
             "SEAL_NETWORK_TIMEOUT": 5,
             "SEAL_CERT_CHAIN": "",
+            # The test PKI's OCSP and CRLs are on loopback: let staff checks reach them, as an
+            # in-house CA would be configured in production.
+            "SIGNATURE_REVOCATION_INTERNAL_URLS": f"{self.animator.url}/",
         }
 
     def settings_for_pkcs12(self, label: str = "seal") -> dict[str, Any]:
