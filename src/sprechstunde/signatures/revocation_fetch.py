@@ -62,13 +62,20 @@ MAX_CRL_BYTES = 16 * 1024 * 1024
 MAX_URLS_PER_CERTIFICATE = 3
 USER_AGENT = "Sprechstunde signature check"
 
-# Ranges `ipaddress` does not flag but that must not be reached either.
-_SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")  # CGNAT, RFC 6598
+# Ranges that some Python 3.11 releases do not flag but that must not be reached either.
+_NOT_PUBLIC_IPV4 = (
+    ipaddress.ip_network("100.64.0.0/10"),  # shared address space (CGNAT), RFC 6598
+    ipaddress.ip_network("192.0.0.0/24"),  # IETF protocol assignments, RFC 6890
+)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # embeds an IPv4 address
 
 
 class FetchRefused(Exception):
-    """The URL may not be fetched (scheme, address, size, offline); nothing was sent."""
+    """The URL may not be fetched (scheme, address, offline); nothing was sent."""
+
+
+class FetchFailed(FetchRefused):
+    """The request was sent but gave nothing usable (HTTP status, too large, network)."""
 
 
 def address_is_public(address: str) -> bool:
@@ -90,7 +97,7 @@ def address_is_public(address: str) -> bool:
             return address_is_public(str(embedded))
         if ip.is_site_local:
             return False
-    elif ip in _SHARED_ADDRESS_SPACE:
+    elif any(ip in network for network in _NOT_PUBLIC_IPV4):
         return False
     return not (
         ip.is_private
@@ -206,11 +213,16 @@ class RevocationFetcherBackend(FetcherBackend):
         return any(attempt.outcome != "fetched" for attempt in self.attempts)
 
     async def download(self, url: str, *, body: bytes | None, accept: str, max_bytes: int) -> bytes:
-        """GET (or POST `body`) one URL under the rules; FetchRefused or OSError/aiohttp errors."""
+        """GET (or POST `body`) one URL under the rules; FetchRefused (nothing sent) or
+        FetchFailed (sent, nothing usable) otherwise."""
         try:
             # One deadline for resolving, connecting and reading: DNS can hang, too.
             async with asyncio.timeout(self.timeout):
                 data = await self._download(url, body=body, accept=accept, max_bytes=max_bytes)
+        except FetchFailed as exc:
+            logger.info("Revocation fetch failed: %s: %s", url, exc)
+            self.attempts.append(FetchAttempt(url=url, outcome="failed"))
+            raise
         except FetchRefused as exc:
             logger.info("Revocation fetch refused: %s: %s", url, exc)
             self.attempts.append(FetchAttempt(url=url, outcome="refused"))
@@ -218,7 +230,7 @@ class RevocationFetcherBackend(FetcherBackend):
         except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
             logger.info("Revocation fetch failed: %s: %s", url, exc)
             self.attempts.append(FetchAttempt(url=url, outcome="failed"))
-            raise FetchRefused(f"fetching {url} failed: {exc}") from exc
+            raise FetchFailed(f"fetching {url} failed: {exc}") from exc
         self.attempts.append(FetchAttempt(url=url, outcome="fetched"))
         return data
 
@@ -254,14 +266,14 @@ class RevocationFetcherBackend(FetcherBackend):
             ) as response,
         ):
             if response.status != 200:
-                raise FetchRefused(f"HTTP status {response.status}")
+                raise FetchFailed(f"HTTP status {response.status}")
             if response.content_length is not None and response.content_length > max_bytes:
-                raise FetchRefused(f"response larger than {max_bytes} bytes")
+                raise FetchFailed(f"response larger than {max_bytes} bytes")
             data = bytearray()
             async for chunk in response.content.iter_chunked(64 * 1024):
                 data.extend(chunk)
                 if len(data) > max_bytes:
-                    raise FetchRefused(f"response larger than {max_bytes} bytes")
+                    raise FetchFailed(f"response larger than {max_bytes} bytes")
             return bytes(data)
 
 
@@ -271,7 +283,7 @@ async def _resolve(host: str, port: int) -> list[tuple[int, str]]:
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise FetchRefused(f"{host} cannot be resolved") from exc
+        raise FetchFailed(f"{host} cannot be resolved") from exc
     addresses: list[tuple[int, str]] = []
     for family, _type, _proto, _canon, sockaddr in infos:
         entry = (int(family), str(sockaddr[0]))

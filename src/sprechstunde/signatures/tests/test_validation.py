@@ -94,7 +94,8 @@ def test_bad_pdfs_are_reported_not_valid_with_the_reason(seal_pki, settings, dec
 
 def test_hidden_change_is_reported_as_content_change(seal_pki, settings, decision):
     settings.SIGNATURE_VALIDATION_FETCH = True
-    report = pdf_validate(fetch_revocation=True, pdf=hidden_content_change(pdf_seal(pdf=decision, level="B-B")))
+    tampered = hidden_content_change(pdf_seal(pdf=decision, level="B-B"))
+    report = pdf_validate(fetch_revocation=True, pdf=tampered)
     seal = report.signatures[0]
     assert seal.is_intact  # the signed bytes themselves are untouched ...
     assert seal.modification_level == "other"  # ... but what a reader sees has changed
