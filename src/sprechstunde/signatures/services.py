@@ -122,8 +122,8 @@ def validation_request_check(
     Only staff checks may fetch revocation data: a client is an outside person, like the
     public page's visitor, and must not make the server call URLs from a file.
     """
-    is_staff = bool(getattr(actor, "is_authenticated", False)) and not getattr(
-        actor, "is_client", True
+    is_staff = bool(getattr(actor, "is_authenticated", False)) and bool(
+        getattr(actor, "is_staff_member", False)
     )
     report = pdf_validate(pdf=pdf, fetch_revocation=is_staff)
     _audit_check(actor=actor, action="signature.validate", pdf=pdf, report=report, request=request)

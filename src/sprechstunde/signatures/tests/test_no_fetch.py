@@ -248,3 +248,16 @@ def test_fetcher_caps_the_response_size():
         assert [attempt.outcome for attempt in backend.attempts] == ["fetched", "failed"]
     finally:
         listener.close()
+
+
+def test_fetcher_connects_to_the_address_it_checked(recording_listener):
+    """A host name is resolved once and the connection goes to that checked address (here an
+    in-house name, so loopback is allowed): the request arrives, and only this one."""
+    url = f"http://localhost:{recording_listener.port}/x.crl"
+    backend = RevocationFetcherBackend(
+        online=True, internal_url_prefixes=[f"http://localhost:{recording_listener.port}/"]
+    )
+    with pytest.raises(FetchRefused):  # the listener answers 404
+        _download(backend, url)
+    assert recording_listener.requests == [("GET", "/x.crl")]
+    assert [attempt.outcome for attempt in backend.attempts] == ["failed"]
