@@ -369,11 +369,18 @@ SEAL_NETWORK_TIMEOUT = float(os.environ.get("SEAL_NETWORK_TIMEOUT", "10"))
 # longer than this many seconds (0: fetch them for every seal).
 SEAL_REVOCATION_CACHE_SECONDS = float(os.environ.get("SEAL_REVOCATION_CACHE_SECONDS", "3600"))
 SEAL_DEMO_DIR = Path(os.environ.get("SEAL_DEMO_DIR") or VAR_DIR / "seal-demo")
-# Checking uploaded PDFs: size limit, and whether OCSP/CRL may be fetched online.
+# Checking uploaded PDFs: size limit, and whether staff checks may fetch missing OCSP/CRL
+# data online (public and client checks never fetch; ADR 0040).
 SIGNATURE_VALIDATION_MAX_BYTES = int(
     os.environ.get("SIGNATURE_VALIDATION_MAX_BYTES", str(20 * 1024 * 1024))
 )
 SIGNATURE_VALIDATION_FETCH = env_bool("SIGNATURE_VALIDATION_FETCH", True)
+# URL prefixes of in-house OCSP/CRL services that staff checks may reach although their
+# address is private or loopback (comma-separated; default none).
+SIGNATURE_REVOCATION_INTERNAL_URLS = os.environ.get("SIGNATURE_REVOCATION_INTERNAL_URLS", "")
+# The login-free check page: checks per minute from one address (IPv6: one /64), and in all.
+SIGNATURE_PUBLIC_CHECK_PER_ADDRESS = int(os.environ.get("SIGNATURE_PUBLIC_CHECK_PER_ADDRESS", "10"))
+SIGNATURE_PUBLIC_CHECK_TOTAL = int(os.environ.get("SIGNATURE_PUBLIC_CHECK_TOTAL", "60"))
 
 # --- Documents ------------------------------------------------------------------------------
 # Limits for one document (a file, or the photos that become one PDF).

@@ -9,9 +9,13 @@ callers decide what to store. The audited entry points for people are
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import logging
+import time
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -23,15 +27,21 @@ from .validation import ValidationReport, validate_pdf
 
 __all__ = [
     "InvalidPdfError",
+    "PublicCheckRateLimited",
     "SealingUnavailable",
     "ValidationReport",
     "pdf_seal",
     "pdf_validate",
     "public_check",
+    "public_check_admit",
     "validation_request_check",
 ]
 
+logger = logging.getLogger(__name__)
+
 PDF_MAGIC = b"%PDF-"
+# The public check's limits count per minute (SIGNATURE_PUBLIC_CHECK_PER_ADDRESS and _TOTAL).
+PUBLIC_CHECK_WINDOW_SECONDS = 60
 
 
 class SealingUnavailable(ApplicationError):
@@ -43,6 +53,14 @@ class SealingUnavailable(ApplicationError):
 
 class InvalidPdfError(ApplicationError):
     """The bytes are not a PDF we can read or seal."""
+
+
+class PublicCheckRateLimited(ApplicationError):
+    """Too many public checks from this address, or from everyone, in this minute."""
+
+    def __init__(self, message: Any, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def pdf_seal(*, pdf: bytes, level: str = "", reason: str = "", location: str = "") -> bytes:
@@ -67,15 +85,20 @@ def pdf_seal(*, pdf: bytes, level: str = "", reason: str = "", location: str = "
         ) from exc
 
 
-def pdf_validate(*, pdf: bytes, platform_only: bool = False) -> ValidationReport:
+def pdf_validate(
+    *, pdf: bytes, platform_only: bool = False, fetch_revocation: bool = False
+) -> ValidationReport:
     """Check every signature in `pdf`: integrity, signer, chain to the trust roots, time stamp,
     revocation and changes after signing.
 
     Trust roots are the admin-managed ones plus the platform's own; with `platform_only`, only
     the platform's seal roots count and each signature says whether it is the platform seal.
-    Never raises for bad input: an unreadable file gives a report that says so.
+    Revocation data comes from the file's DSS; only with `fetch_revocation` (and
+    SIGNATURE_VALIDATION_FETCH) may missing OCSP/CRL data be fetched, under the rules of
+    `revocation_fetch.py`. Never raises for bad input: an unreadable file gives a report that
+    says so.
     """
-    return validate_pdf(pdf=pdf, platform_only=platform_only)
+    return validate_pdf(pdf=pdf, platform_only=platform_only, fetch_revocation=fetch_revocation)
 
 
 def _audit_check(
@@ -94,17 +117,79 @@ def _audit_check(
 def validation_request_check(
     *, actor: Any, pdf: bytes, request: HttpRequest | None = None
 ) -> ValidationReport:
-    """A signed-in person (staff or client) has a PDF checked; recorded with its hash only."""
-    report = pdf_validate(pdf=pdf)
+    """A signed-in person (staff or client) has a PDF checked; recorded with its hash only.
+
+    Only staff checks may fetch revocation data: a client is an outside person, like the
+    public page's visitor, and must not make the server call URLs from a file.
+    """
+    is_staff = bool(getattr(actor, "is_authenticated", False)) and bool(
+        getattr(actor, "is_staff_member", False)
+    )
+    report = pdf_validate(pdf=pdf, fetch_revocation=is_staff)
     _audit_check(actor=actor, action="signature.validate", pdf=pdf, report=report, request=request)
     return report
 
 
 def public_check(*, pdf: bytes, request: HttpRequest | None = None) -> ValidationReport:
-    """Anyone checks whether a PDF carries this platform's intact seal; recorded by hash."""
+    """Anyone checks whether a PDF carries this platform's intact seal; recorded by hash.
+
+    Nothing is fetched from the network: the platform's roots and the file's DSS decide
+    (B-LT and B-LTA seals carry their revocation data). Callers admit the request first with
+    `public_check_admit()`.
+    """
     actor = request.user if request is not None and request.user.is_authenticated else None
     report = pdf_validate(pdf=pdf, platform_only=True)
     _audit_check(
         actor=actor, action="signature.public_check", pdf=pdf, report=report, request=request
     )
     return report
+
+
+def _client_bucket(request: HttpRequest) -> str:
+    """The client's address as the proxy set up reports it (REMOTE_ADDR, see
+    docs/operations.md); an IPv6 client counts per /64, which one subscriber usually holds."""
+    raw = str(request.META.get("REMOTE_ADDR") or "")
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(address), 64), strict=False))
+    return str(address)
+
+
+def _count(key: str, timeout: int) -> int:
+    # add() then incr(): atomic in Redis (scaled mode) and per process in the local cache.
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add() and incr()
+        cache.set(key, 1, timeout=timeout)
+        return 1
+
+
+def public_check_admit(*, request: HttpRequest) -> None:
+    """Count one public check for this client and for everyone; PublicCheckRateLimited when
+    either budget of this minute is spent.
+
+    The page needs no login, and each check costs CPU: without a limit one client could keep
+    the server busy (issue 11). The counters live in the Django cache, so all processes share
+    them when Redis is configured. A refused attempt stores and audits nothing.
+    """
+    window = int(time.time()) // PUBLIC_CHECK_WINDOW_SECONDS
+    retry_after = PUBLIC_CHECK_WINDOW_SECONDS - int(time.time()) % PUBLIC_CHECK_WINDOW_SECONDS
+    timeout = 2 * PUBLIC_CHECK_WINDOW_SECONDS
+    bucket = _client_bucket(request)
+    per_address = int(getattr(settings, "SIGNATURE_PUBLIC_CHECK_PER_ADDRESS", 10))
+    total = int(getattr(settings, "SIGNATURE_PUBLIC_CHECK_TOTAL", 60))
+    message = _(
+        "Too many documents were checked in a short time. Please wait a minute, then try again."
+    )
+    # Per address first: a client over its own budget does not use up everyone's.
+    if _count(f"signatures:public-check:{window}:{bucket}", timeout) > per_address:
+        raise PublicCheckRateLimited(message, retry_after=retry_after)
+    if _count(f"signatures:public-check:{window}:all", timeout) > total:
+        logger.warning("Public signature check: the limit for all clients was reached")
+        raise PublicCheckRateLimited(message, retry_after=retry_after)

@@ -357,6 +357,9 @@ class SealPKI:
             "SEAL_TRUST_ROOTS": str(self.root_pem_path),
             "SEAL_NETWORK_TIMEOUT": 5,
             "SEAL_CERT_CHAIN": "",
+            # The test PKI's OCSP and CRLs are on loopback: let staff checks reach them, as an
+            # in-house CA would be configured in production.
+            "SIGNATURE_REVOCATION_INTERNAL_URLS": f"{self.animator.url}/",
         }
 
     def settings_for_pkcs12(self, label: str = "seal") -> dict[str, Any]:
@@ -596,6 +599,175 @@ def seal_pki_build(directory: Path, *, realistic_services: bool = True) -> SealP
     return SealPKI(directory=directory, config=holder["config"], animator=animator, csc=csc)
 
 
+class RecordingListener:
+    """A plain HTTP server on 127.0.0.1 that records every request it gets (a bait for URLs
+    in hostile certificates). It answers each with `body` (status 200) or 404 without one."""
+
+    def __init__(self, body: bytes = b"") -> None:
+        import http.server
+
+        self.requests: list[tuple[str, str]] = []
+        self.body = body
+        listener = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                listener.requests.append((self.command, self.path))
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                self.send_response(200 if listener.body else 404)
+                self.send_header("Content-Length", str(len(listener.body)))
+                self.end_headers()
+                self.wfile.write(listener.body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
+@dataclass(frozen=True)
+class HomemadeSignature:
+    """A PDF signed by a home-made CA whose certificates point their AIA, OCSP and CRL URLs
+    wherever the maker likes (here: `url`), as in the probe of issue 11."""
+
+    pdf: bytes
+    root_pem: bytes
+
+
+def homemade_signed_pdf(pdf: bytes, *, url: str, embed_root: bool = False) -> HomemadeSignature:
+    """Sign `pdf` with pyHanko as "Home-made Signer", issued by "Home-made Root CA".
+
+    The signer's certificate names `url`/ca.cer (caIssuers), `url`/ocsp and `url`/signer.crl;
+    without `embed_root` the root is missing from the signature, so a validator that chases
+    AIA would fetch it from `url`.
+    """
+    from datetime import timedelta
+    from io import BytesIO
+
+    from asn1crypto import keys as asn1_keys
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    def name(common_name: str) -> x509.Name:
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Home-made"),
+            ]
+        )
+
+    def key_usage(**usages: bool) -> x509.KeyUsage:
+        flags = dict.fromkeys(
+            (
+                "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
+                "key_cert_sign", "crl_sign", "encipher_only", "decipher_only",
+            ),
+            False,
+        )  # fmt: skip
+        return x509.KeyUsage(digital_signature=True, **{**flags, **usages})
+
+    now = datetime.now(UTC)
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    signer_key = ec.generate_private_key(ec.SECP256R1())
+    root = (
+        x509.CertificateBuilder()
+        .subject_name(name("Home-made Root CA"))
+        .issuer_name(name("Home-made Root CA"))
+        .public_key(root_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(key_usage(key_cert_sign=True, crl_sign=True), critical=True)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False
+        )
+        .sign(root_key, hashes.SHA256())
+    )
+    signer = (
+        x509.CertificateBuilder()
+        .subject_name(name("Home-made Signer"))
+        .issuer_name(root.subject)
+        .public_key(signer_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(key_usage(content_commitment=True), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.CA_ISSUERS,
+                        x509.UniformResourceIdentifier(f"{url}/ca.cer"),
+                    ),
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.OCSP,
+                        x509.UniformResourceIdentifier(f"{url}/ocsp"),
+                    ),
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(
+            x509.CRLDistributionPoints(
+                [
+                    x509.DistributionPoint(
+                        full_name=[x509.UniformResourceIdentifier(f"{url}/signer.crl")],
+                        relative_name=None,
+                        reasons=None,
+                        crl_issuer=None,
+                    )
+                ]
+            ),
+            critical=False,
+        )
+        .sign(root_key, hashes.SHA256())
+    )
+    der = serialization.Encoding.DER
+    root_asn1 = asn1_x509.Certificate.load(root.public_bytes(der))
+    key_der = signer_key.private_bytes(
+        der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    pdf_signer = signers.SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(signer.public_bytes(der)),
+        signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
+        cert_registry=SimpleCertificateStore.from_certs([root_asn1] if embed_root else []),
+    )
+    output = signers.sign_pdf(
+        IncrementalPdfFileWriter(BytesIO(pdf)),
+        signers.PdfSignatureMetadata(field_name="Signature1", md_algorithm="sha256"),
+        signer=pdf_signer,
+    )
+    return HomemadeSignature(
+        pdf=output.getvalue(), root_pem=root.public_bytes(serialization.Encoding.PEM)
+    )
+
+
 # --- pytest plugin: `pytest_plugins = ["sprechstunde.signatures.testing"]` in the root conftest.
 
 try:
@@ -611,6 +783,13 @@ if pytest is not None:
         pki = seal_pki_build(tmp_path_factory.mktemp("seal-pki"))
         yield pki
         pki.close()
+
+    @pytest.fixture
+    def recording_listener() -> Iterator[RecordingListener]:
+        """A loopback HTTP server that records the requests it gets."""
+        listener = RecordingListener()
+        yield listener
+        listener.close()
 
     @pytest.fixture
     def seal_pki(seal_pki_session: SealPKI, settings: Any) -> Iterator[SealPKI]:

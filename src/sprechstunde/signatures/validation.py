@@ -29,6 +29,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from .revocation_fetch import RevocationFetcherBackend
 from .trust_roots import trust_roots_for_validation
 
 logger = logging.getLogger(__name__)
@@ -200,14 +201,22 @@ def _pades_level(embedded: EmbeddedPdfSignature, has_timestamp: bool, reader: An
     return "B-LTA" if has_doc_ts else "B-LT"
 
 
-def _context(reader: PdfFileReader, roots: list[asn1_x509.Certificate]) -> ValidationContext:
+def _context(
+    reader: PdfFileReader,
+    roots: list[asn1_x509.Certificate],
+    fetcher: RevocationFetcherBackend | None,
+) -> ValidationContext:
     kwargs: dict[str, Any] = {
         "trust_roots": roots,
-        "allow_fetching": bool(getattr(settings, "SIGNATURE_VALIDATION_FETCH", True)),
+        # Without a fetcher, nothing but the file's DSS and the trust roots is used. pyHanko's
+        # own fetchers are never used here: they follow any URL a file names (ADR 0040).
+        "allow_fetching": fetcher is not None,
         # Revocation data is checked where the certificate names a source; an unreachable
         # source makes the result "could not be checked", never silently "valid".
         "revocation_mode": "hard-fail",
     }
+    if fetcher is not None:
+        kwargs["fetcher_backend"] = fetcher
     try:
         dss = DocumentSecurityStore.read_dss(reader)
     except (KeyError, ValueError, PdfError):
@@ -215,23 +224,72 @@ def _context(reader: PdfFileReader, roots: list[asn1_x509.Certificate]) -> Valid
     return dss.as_validation_context(kwargs)
 
 
+# Results that more revocation data might change; anything else is final after the first pass.
+_REVOCATION_DEPENDENT = {
+    AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE,
+    AdESIndeterminate.TRY_LATER,
+}
+
+
+def _validate(
+    embedded: EmbeddedPdfSignature,
+    reader: PdfFileReader,
+    roots: list[asn1_x509.Certificate],
+    fetcher: RevocationFetcherBackend | None,
+) -> Any:
+    context = _context(reader, roots, fetcher)
+    if embedded.sig_object_type == "/DocTimeStamp":
+        return validate_pdf_timestamp(embedded, validation_context=context)
+    return validate_pdf_signature(
+        embedded, signer_validation_context=context, ts_validation_context=context
+    )
+
+
+def _needs_revocation_data(status: Any) -> bool:
+    if status.trust_problem_indic in _REVOCATION_DEPENDENT:
+        return True
+    ts = getattr(status, "timestamp_validity", None)
+    return ts is not None and ts.intact and ts.valid and not ts.trusted
+
+
+def _validate_in_two_passes(
+    embedded: EmbeddedPdfSignature,
+    reader: PdfFileReader,
+    roots: list[asn1_x509.Certificate],
+    fetch_revocation: bool,
+) -> tuple[Any, RevocationFetcherBackend | None]:
+    """First with what the file carries (its DSS); again through the fetcher only if the
+    result hinges on revocation data.
+
+    pyHanko ignores embedded OCSP responses once a fetcher is present and fails, so the
+    offline pass must come first. The second pass is offline too unless `fetch_revocation`
+    (staff) and SIGNATURE_VALIDATION_FETCH allow it; then it only records what was missing.
+    """
+    status = _validate(embedded, reader, roots, None)
+    if not _needs_revocation_data(status):
+        return status, None
+    online = fetch_revocation and bool(getattr(settings, "SIGNATURE_VALIDATION_FETCH", True))
+    internal = str(getattr(settings, "SIGNATURE_REVOCATION_INTERNAL_URLS", "") or "")
+    fetcher = RevocationFetcherBackend(
+        online=online, internal_url_prefixes=[p.strip() for p in internal.split(",")]
+    )
+    return _validate(embedded, reader, roots, fetcher), fetcher
+
+
 def _check_signature(
     embedded: EmbeddedPdfSignature,
     reader: PdfFileReader,
     roots: list[asn1_x509.Certificate],
     platform_certs: set[bytes] | None,
+    fetch_revocation: bool,
 ) -> SignatureReport:
     is_doc_ts = embedded.sig_object_type == "/DocTimeStamp"
-    context = _context(reader, roots)
+    status, fetcher = _validate_in_two_passes(embedded, reader, roots, fetch_revocation)
     problems: list[str] = []
     if is_doc_ts:
-        status: Any = validate_pdf_timestamp(embedded, validation_context=context)
         timestamp_time = status.timestamp
         has_timestamp = True
     else:
-        status = validate_pdf_signature(
-            embedded, signer_validation_context=context, ts_validation_context=context
-        )
         ts = status.timestamp_validity
         timestamp_time = ts.timestamp if ts is not None else None
         has_timestamp = ts is not None
@@ -245,6 +303,10 @@ def _check_signature(
     elif not status.valid:
         problems.insert(0, "bad_signature")
     trust = _trust_problem(status.trust_problem_indic, revoked=status.revoked)
+    if trust == "chain_invalid" and fetcher is not None and fetcher.revocation_missing:
+        # The chain failed where revocation data was wanted and not obtained (not fetched
+        # on this page, refused by the rules, or unreachable): say so plainly.
+        trust = "revocation_unknown"
     if trust:
         problems.append(trust)
     coverage = status.coverage
@@ -299,7 +361,9 @@ def _broken_signature(name: str) -> SignatureReport:
     )
 
 
-def validate_pdf(*, pdf: bytes, platform_only: bool = False) -> ValidationReport:
+def validate_pdf(
+    *, pdf: bytes, platform_only: bool = False, fetch_revocation: bool = False
+) -> ValidationReport:
     """Validate all signatures in `pdf` (see services.pdf_validate)."""
     digest = hashlib.sha256(pdf).hexdigest()
     base: dict[str, Any] = {"sha256": digest, "size": len(pdf)}
@@ -321,7 +385,7 @@ def validate_pdf(*, pdf: bytes, platform_only: bool = False) -> ValidationReport
         try:
             embedded = EmbeddedPdfSignature(reader, field_ref.get_object(), name)
             order = embedded.signed_revision
-            report = _check_signature(embedded, reader, roots, platform_certs)
+            report = _check_signature(embedded, reader, roots, platform_certs, fetch_revocation)
         except Exception:  # reported as "damaged", with the traceback logged
             logger.info("Unreadable signature in submitted PDF", exc_info=True)
             order, report = 10**9, _broken_signature(str(name))

@@ -36,7 +36,7 @@ class SignatureCheckView(LoginRequiredMixin, View):
 
 
 class PublicSealCheckView(View):
-    """Anyone: does this PDF carry the intact seal of this Jobcenter?"""
+    """Anyone: does this PDF carry the intact seal of this Jobcenter? Rate-limited (429)."""
 
     template_name = "signatures/check.html"
 
@@ -44,6 +44,13 @@ class PublicSealCheckView(View):
         return render(request, self.template_name, {"form": PdfCheckForm(), "public": True})
 
     def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            services.public_check_admit(request=request)
+        except services.PublicCheckRateLimited as error:
+            context = {"form": PdfCheckForm(), "public": True, "refusal": error.message}
+            response = render(request, self.template_name, context, status=429)
+            response["Retry-After"] = str(error.retry_after)
+            return response
         form = PdfCheckForm(request.POST, request.FILES)
         report = None
         if form.is_valid():

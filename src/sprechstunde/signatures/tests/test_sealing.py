@@ -39,8 +39,8 @@ def _assert_sealed(sealed: bytes, original: bytes, level: str, settings, nss_dir
         assert flags & PRINT_FLAG and not flags & HIDDEN_FLAGS
 
     # pyHanko's validator. From B-LT on everything needed is inside the file: validate offline.
-    settings.SIGNATURE_VALIDATION_FETCH = level in ("B-B", "B-T")
-    report = pdf_validate(pdf=sealed)
+    settings.SIGNATURE_VALIDATION_FETCH = True
+    report = pdf_validate(pdf=sealed, fetch_revocation=level in ("B-B", "B-T"))
     assert report.is_valid, report.problem_codes
     seal = report.signatures[0]
     assert seal.level == level
@@ -98,7 +98,7 @@ def test_remote_csc_seal_is_valid(seal_pki, settings, tmp_path, decision, level)
 def test_sealing_twice_adds_a_second_seal(seal_pki, settings, decision):
     settings.SIGNATURE_VALIDATION_FETCH = True
     twice = pdf_seal(pdf=pdf_seal(pdf=decision, level="B-B"), level="B-B")
-    report = pdf_validate(pdf=twice)
+    report = pdf_validate(pdf=twice, fetch_revocation=True)
     assert [sig.field_name for sig in report.signatures] == ["Seal1", "Seal2"]
     assert report.is_valid, report.problem_codes
 

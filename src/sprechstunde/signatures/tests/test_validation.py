@@ -87,14 +87,15 @@ BAD_CASES: dict[str, tuple[Callable[[SealPKI, object, bytes], bytes], str]] = {
 def test_bad_pdfs_are_reported_not_valid_with_the_reason(seal_pki, settings, decision, case):
     settings.SIGNATURE_VALIDATION_FETCH = True
     make, expected = BAD_CASES[case]
-    report = pdf_validate(pdf=make(seal_pki, settings, decision))
+    report = pdf_validate(fetch_revocation=True, pdf=make(seal_pki, settings, decision))
     assert not report.is_valid
     assert expected in report.problem_codes, report.problem_codes
 
 
 def test_hidden_change_is_reported_as_content_change(seal_pki, settings, decision):
     settings.SIGNATURE_VALIDATION_FETCH = True
-    report = pdf_validate(pdf=hidden_content_change(pdf_seal(pdf=decision, level="B-B")))
+    tampered = hidden_content_change(pdf_seal(pdf=decision, level="B-B"))
+    report = pdf_validate(fetch_revocation=True, pdf=tampered)
     seal = report.signatures[0]
     assert seal.is_intact  # the signed bytes themselves are untouched ...
     assert seal.modification_level == "other"  # ... but what a reader sees has changed
@@ -103,7 +104,7 @@ def test_hidden_change_is_reported_as_content_change(seal_pki, settings, decisio
 
 def test_good_seal_has_no_problems_and_a_readable_summary(seal_pki, settings, decision):
     settings.SIGNATURE_VALIDATION_FETCH = True
-    report = pdf_validate(pdf=pdf_seal(pdf=decision, level="B-T"))
+    report = pdf_validate(fetch_revocation=True, pdf=pdf_seal(pdf=decision, level="B-T"))
     assert report.is_valid
     seal = report.signatures[0]
     assert seal.problems == ()
@@ -115,20 +116,21 @@ def test_good_seal_has_no_problems_and_a_readable_summary(seal_pki, settings, de
 def test_admin_trust_root_makes_a_foreign_signer_trusted(seal_pki, settings, decision):
     settings.SIGNATURE_VALIDATION_FETCH = True
     foreign = _seal_with(seal_pki, settings, decision, "other-signer")
-    assert "untrusted" in pdf_validate(pdf=foreign).problem_codes
+    assert "untrusted" in pdf_validate(fetch_revocation=True, pdf=foreign).problem_codes
 
     fields = trust_root_parse(pem_or_der=seal_pki.cert_pem("other-root"))
     TrustRoot.objects.create(name="Other CA", **fields)
-    assert pdf_validate(pdf=foreign).is_valid
+    assert pdf_validate(fetch_revocation=True, pdf=foreign).is_valid
 
     TrustRoot.objects.update(is_active=False)
-    assert not pdf_validate(pdf=foreign).is_valid
+    assert not pdf_validate(fetch_revocation=True, pdf=foreign).is_valid
 
 
 def test_public_check_accepts_only_the_platform_seal(seal_pki, settings, decision):
     settings.SIGNATURE_VALIDATION_FETCH = True
-    ours = public_check(pdf=pdf_seal(pdf=decision, level="B-B"))
-    assert ours.is_valid
+    # The public check fetches nothing: a B-LT seal carries its revocation data (the default).
+    ours = public_check(pdf=pdf_seal(pdf=decision, level="B-LT"))
+    assert ours.is_valid, ours.problem_codes
     assert ours.signatures[0].is_platform_seal
 
     foreign = _seal_with(seal_pki, settings, decision, "other-signer")
@@ -137,6 +139,19 @@ def test_public_check_accepts_only_the_platform_seal(seal_pki, settings, decisio
     theirs = public_check(pdf=foreign)
     assert not theirs.is_valid
     assert "not_platform_seal" in theirs.problem_codes
+
+
+def test_public_check_says_revocation_was_not_checked_for_a_seal_without_revocation_data(
+    seal_pki, settings, decision
+):
+    settings.SIGNATURE_VALIDATION_FETCH = True
+    sealed = pdf_seal(pdf=decision, level="B-B")
+    report = public_check(pdf=sealed)
+    assert not report.is_valid
+    assert report.signatures[0].is_platform_seal and report.signatures[0].is_intact
+    assert report.signatures[0].problem_codes == ["revocation_unknown"]
+    # A staff check of the same file may fetch from the (configured, in-house) test CA.
+    assert pdf_validate(fetch_revocation=True, pdf=sealed).is_valid
 
 
 def test_public_check_is_audited_with_the_hash_only(seal_pki, settings, decision):

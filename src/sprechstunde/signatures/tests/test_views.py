@@ -114,3 +114,58 @@ def test_demo_pki_command_creates_a_marked_demo_pki(settings, tmp_path):
     assert "BEGIN CERTIFICATE" in root
     assert "never use it in production" in (tmp_path / "seal-demo" / "README.txt").read_text()
     assert oct((tmp_path / "seal-demo" / "demo-seal.p12").stat().st_mode & 0o777) == "0o600"
+
+
+def _public_post(client, data: bytes, address: str = "203.0.113.7"):
+    return client.post(reverse("signatures:public_check"), _upload(data), REMOTE_ADDR=address)
+
+
+def test_public_page_is_limited_per_address_and_then_checks_nothing(
+    client, seal_pki, settings, decision
+):
+    settings.SIGNATURE_PUBLIC_CHECK_PER_ADDRESS = 2
+    sealed = pdf_seal(pdf=decision, level="B-LT")
+    for _attempt in range(2):
+        assert _public_post(client, sealed).status_code == 200
+
+    refused = _public_post(client, sealed)
+
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) in range(1, 61)
+    assert b"Too many documents were checked in a short time." in refused.content
+    assert b'data-refusal="rate-limited"' in refused.content
+    assert refused.context.get("report") is None
+    assert AuditEntry.objects.filter(action="signature.public_check").count() == 2
+    # Another address still gets its checks; the same /64 of an IPv6 client does not.
+    assert _public_post(client, sealed, address="198.51.100.9").status_code == 200
+    assert _public_post(client, sealed, address="2001:db8:1:2::1").status_code == 200
+    assert _public_post(client, sealed, address="2001:db8:1:2::2").status_code == 200
+    assert _public_post(client, sealed, address="2001:db8:1:2:ffff::3").status_code == 429
+
+
+def test_public_page_has_a_cap_for_all_addresses_together(client, seal_pki, settings, decision):
+    settings.SIGNATURE_PUBLIC_CHECK_PER_ADDRESS = 10
+    settings.SIGNATURE_PUBLIC_CHECK_TOTAL = 3
+    for number in range(3):
+        assert _public_post(client, decision, address=f"198.51.100.{number}").status_code == 200
+    assert _public_post(client, decision, address="198.51.100.200").status_code == 429
+    assert AuditEntry.objects.filter(action="signature.public_check").count() == 3
+
+
+@pytest.mark.german_ui
+def test_rate_limit_message_is_german_by_default(seal_pki, settings, decision):
+    from django.test import Client
+
+    settings.SIGNATURE_PUBLIC_CHECK_PER_ADDRESS = 0
+    response = _public_post(Client(), decision)
+    assert response.status_code == 429
+    assert "Zu viele Dokumente" in response.content.decode()
+
+
+def test_staff_check_page_is_not_rate_limited_by_the_public_budget(
+    client, case_manager, seal_pki, settings, decision
+):
+    settings.SIGNATURE_PUBLIC_CHECK_PER_ADDRESS = 0
+    client.force_login(case_manager)
+    response = client.post(reverse("signatures:check"), _upload(decision))
+    assert response.status_code == 200
