@@ -13,6 +13,7 @@ from .processing import (
     document_process,
     documents_process_pending,
 )
+from .rebuild import documents_rebuild_pdfs
 from .requests import (
     NOTE_MAX_LENGTH,
     TITLE_MAX_LENGTH,
@@ -69,6 +70,7 @@ __all__ = [
     "document_request_reminders_send_due",
     "document_upload_complete",
     "documents_process_pending",
+    "documents_rebuild_pdfs",
     "due_on_validate",
     "exportable_documents",
     "read_for_export",
