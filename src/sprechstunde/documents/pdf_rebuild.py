@@ -125,6 +125,24 @@ class _Rebuild:
 # --- scalar copiers ---------------------------------------------------------------------------
 
 
+def _text(value: Any) -> str:
+    """A name as text; "" for anything else and for a name that is not valid UTF-8."""
+    if not isinstance(value, pikepdf.Name):
+        return ""
+    try:
+        return str(value)
+    except UnicodeDecodeError:
+        return ""
+
+
+def _entry(source: Any, key: str) -> Any:
+    """`source[key]` or None; a key pikepdf cannot hand back (not valid UTF-8) is skipped."""
+    try:
+        return source.get(key)
+    except (TypeError, UnicodeError):
+        return None
+
+
 def _number(value: Any, _rebuild: _Rebuild, _depth: int) -> Any:
     if isinstance(value, bool):
         return value
@@ -138,15 +156,17 @@ def _boolean(value: Any, _rebuild: _Rebuild, _depth: int) -> Any:
 
 
 def _name(value: Any, _rebuild: _Rebuild, _depth: int) -> Any:
-    if isinstance(value, pikepdf.Name) and str(value) not in FORBIDDEN_TOKENS:
-        return pikepdf.Name(str(value))
+    text = _text(value)
+    if text and text not in FORBIDDEN_TOKENS:
+        return pikepdf.Name(text)
     return DROP
 
 
 def _name_in(*allowed: str) -> Copier:
     def copy(value: Any, _rebuild: _Rebuild, _depth: int) -> Any:
-        if isinstance(value, pikepdf.Name) and str(value) in allowed:
-            return pikepdf.Name(str(value))
+        text = _text(value)
+        if text in allowed:
+            return pikepdf.Name(text)
         return DROP
 
     return copy
@@ -223,11 +243,10 @@ def _memo(value: Any, rebuild: _Rebuild, kind: str) -> tuple[tuple[int, int, str
 def _fill(
     source: Any, target: Any, schema: dict[str, Copier], rebuild: _Rebuild, depth: int
 ) -> None:
-    for key in source:
-        copier = schema.get(key)
-        if copier is None:
+    for key, copier in schema.items():
+        if key not in source:
             continue
-        copied = copier(source.get(key), rebuild, depth + 1)
+        copied = copier(_entry(source, key), rebuild, depth + 1)
         if copied is not DROP:
             target[key] = copied
 
@@ -256,9 +275,9 @@ def _filters(value: Any) -> list[str] | None:
     if value is None:
         return []
     if isinstance(value, pikepdf.Name):
-        names = [str(value)]
+        names = [_text(value)]
     elif isinstance(value, pikepdf.Array):
-        names = [str(item) for item in value]
+        names = [_text(item) for item in value]
     else:
         return None
     return names if all(name in _STREAM_FILTERS for name in names) else None
@@ -352,7 +371,7 @@ def _map_of(item: Copier, kind: str) -> Copier:
         for name in value.keys():  # noqa: SIM118 - typed as str, iteration is not
             if name in FORBIDDEN_TOKENS:
                 continue
-            copied = item(value.get(name), rebuild, depth + 1)
+            copied = item(_entry(value, name), rebuild, depth + 1)
             if copied is not DROP:
                 target[name] = copied
         return target
@@ -475,7 +494,7 @@ _FORM: Copier = _stream(
 def _xobject(value: Any, rebuild: _Rebuild, depth: int) -> Any:
     if not isinstance(value, pikepdf.Stream):
         return DROP
-    subtype = str(value.get("/Subtype", ""))
+    subtype = _text(value.get("/Subtype"))
     if subtype == "/Image":
         return _IMAGE(value, rebuild, depth)
     if subtype == "/Form":
@@ -735,16 +754,16 @@ def _annotation(value: Any, rebuild: _Rebuild, depth: int) -> Any:
         return DROP
     action = value.get("/A")
     is_plain_link = (
-        str(value.get("/Subtype", "")) == "/Link"
+        _text(value.get("/Subtype")) == "/Link"
         and isinstance(action, pikepdf.Dictionary)
-        and str(action.get("/S", "")) == "/URI"
+        and _text(action.get("/S")) == "/URI"
         and set(action.keys()) <= {"/Type", "/S", "/URI"}
         and "/AA" not in value
     )
     if not is_plain_link:
-        if str(value.get("/Subtype", "")) == "/Link":
+        if _text(value.get("/Subtype")) == "/Link":
             rebuild.dropped_links = True
-        elif str(value.get("/Subtype", "")) != "/Popup":
+        elif _text(value.get("/Subtype")) != "/Popup":
             rebuild.dropped_annotations = True
         return DROP
     copied = _LINK(value, rebuild, depth)
@@ -815,11 +834,11 @@ def _tokens_of(pdf: pikepdf.Pdf, *, limit: int) -> set[str]:
         if isinstance(item, pikepdf.Dictionary | pikepdf.Stream):
             for key in item.keys():  # noqa: SIM118 - typed as str, iteration is not
                 found.add(key)
-                stack.append(item.get(key))
+                stack.append(_entry(item, key))
         elif isinstance(item, pikepdf.Array):
             stack.extend(item)
         elif isinstance(item, pikepdf.Name):
-            found.add(str(item))
+            found.add(_text(item))
     return found
 
 
@@ -875,9 +894,10 @@ def rebuild_pdf(data: bytes, *, max_objects: int = 200_000) -> ConvertedPdf:
     with source:
         target = pikepdf.Pdf.new()
         rebuild = _Rebuild(target, max_objects=max_objects)
+        out = io.BytesIO()
         try:
+            # What the file held, before flattening turns form fields into page content.
             source_tokens = _tokens_of(source, limit=max_objects)
-            metadata = _metadata(source, [])
             _flatten_appearances(source)
             pages = list(source.pages)
             if not pages:
@@ -886,19 +906,18 @@ def rebuild_pdf(data: bytes, *, max_objects: int = 200_000) -> ConvertedPdf:
                 target.pages.append(pikepdf.Page(_copy_page(page.obj, rebuild)))
             metadata = _metadata(source, rebuild.links)
             version = source.pdf_version
+            target.save(
+                out,
+                deterministic_id=True,
+                fix_metadata_version=False,
+                min_version=version if version > "1.3" else "",
+                compress_streams=True,
+                # Streams stay as they came (encoded): the rebuild decodes nothing.
+                stream_decode_level=pikepdf.StreamDecodeLevel.none,
+                object_stream_mode=pikepdf.ObjectStreamMode.generate,
+            )
         except (pikepdf.PdfError, RecursionError) as error:
             raise PdfRebuildError("unreadable pdf") from error
-        out = io.BytesIO()
-        target.save(
-            out,
-            deterministic_id=True,
-            fix_metadata_version=False,
-            min_version=version if version > "1.3" else "",
-            compress_streams=True,
-            # Streams stay as they came (encoded): the rebuild decodes nothing.
-            stream_decode_level=pikepdf.StreamDecodeLevel.none,
-            object_stream_mode=pikepdf.ObjectStreamMode.generate,
-        )
         page_count = len(target.pages)
     return ConvertedPdf(
         data=out.getvalue(),
