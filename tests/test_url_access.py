@@ -496,6 +496,7 @@ REGISTRY: dict[str, Rule] = {
     "documents:detail": Rule(_ready_document, ("document.access_denied",), LOGGED_IN),
     "documents:preview": Rule(_ready_document_page, ("document.access_denied",), LOGGED_IN),
     "documents:download": Rule(_ready_document, ("document.access_denied",), LOGGED_IN),
+    # The evidence copy (the file as received): staff only, a warning page and a POST
     "documents:download_original": Rule(_ready_document, ("document.access_denied",), LOGGED_IN),
     "documents:delete": Rule(_ready_document, ("document.access_denied",), LOGGED_IN),
     "documents:staff_upload": Rule(_client, _CLIENT_DENIED, CASELOAD),

@@ -1,16 +1,15 @@
-"""Turning received files into the PDF everyone reads: photos become one multi-page PDF
-(upright by their EXIF orientation, scaled down, JPEG), and a received PDF is rewritten
-without JavaScript, launch actions, embedded files or automatic actions (what was removed
-is recorded for staff)."""
+"""Turning received photos into the PDF everyone reads: one multi-page PDF, upright by their
+EXIF orientation, scaled down, converted to sRGB and re-encoded as JPEG without any metadata
+(no EXIF and GPS, no XMP, no ICC profile) and without whatever followed the image's end.
+A received PDF is rebuilt by `pdf_rebuild.rebuild_pdf`."""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
 
-import pikepdf
 from django.conf import settings
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 from .file_checks import FileRefused
 
@@ -35,6 +34,7 @@ def _prepare_image(data: bytes) -> Image.Image:
         opened.draft("RGB", (max_edge, max_edge))
         image = ImageOps.exif_transpose(opened)
         image.load()
+    image = _to_srgb(image)
     if image.mode in {"RGBA", "LA", "P", "PA"}:
         image = image.convert("RGBA")
         background = Image.new("RGB", image.size, (255, 255, 255))
@@ -43,7 +43,27 @@ def _prepare_image(data: bytes) -> Image.Image:
     elif image.mode != "RGB":
         image = image.convert("RGB")
     image.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
+    # Only pixels go on: EXIF (GPS), XMP and the ICC profile stay behind.
+    image.info.clear()
     return image
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """Colours in sRGB (a phone's Display P3 photo would look dull without its profile,
+    which is not copied). A profile that cannot be read is ignored."""
+    profile = image.info.get("icc_profile")
+    if not profile or image.mode not in {"RGB", "RGBA", "CMYK"}:
+        return image
+    try:
+        converted = ImageCms.profileToProfile(
+            image,
+            ImageCms.ImageCmsProfile(io.BytesIO(profile)),
+            ImageCms.createProfile("sRGB"),
+            outputMode="RGBA" if image.mode == "RGBA" else "RGB",
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return image
+    return converted if converted is not None else image
 
 
 def images_to_pdf(images: list[bytes]) -> ConvertedPdf:
@@ -66,86 +86,3 @@ def images_to_pdf(images: list[bytes]) -> ConvertedPdf:
     for page in pages:
         page.close()
     return ConvertedPdf(data=out.getvalue(), pages=len(pages))
-
-
-_ACTION_KEYS = ("/OpenAction", "/AA")
-_DANGEROUS_ACTIONS = {"/JavaScript", "/Launch", "/ImportData", "/SubmitForm", "/ResetForm"}
-
-
-def _is_dangerous_action(action: object) -> bool:
-    return isinstance(action, pikepdf.Dictionary) and str(action.get("/S", "")) in (
-        _DANGEROUS_ACTIONS
-    )
-
-
-def _metadata(pdf: pikepdf.Pdf) -> dict[str, str]:
-    info: dict[str, str] = {}
-    try:
-        docinfo = pdf.docinfo
-    except (pikepdf.PdfError, ValueError):
-        return info
-    for key in ("/Title", "/Author", "/Creator", "/Producer", "/CreationDate", "/ModDate"):
-        value = docinfo.get(key)
-        if value is not None:
-            info[key.lstrip("/").lower()] = str(value)[:200]
-    info["pdf_version"] = str(pdf.pdf_version)
-    return info
-
-
-def sanitise_pdf(data: bytes) -> ConvertedPdf:
-    """Rewrite a PDF without active content; record what was removed (names, no content)."""
-    removed: set[str] = set()
-    try:
-        pdf = pikepdf.open(io.BytesIO(data))
-    except (pikepdf.PdfError, ValueError) as error:
-        raise FileRefused("unreadable pdf") from error
-    with pdf:
-        metadata = _metadata(pdf)
-        root = pdf.Root
-        names = root.get("/Names")
-        if isinstance(names, pikepdf.Dictionary):
-            if "/JavaScript" in names:
-                del names["/JavaScript"]
-                removed.add("JavaScript")
-            if "/EmbeddedFiles" in names:
-                del names["/EmbeddedFiles"]
-                removed.add("embedded files")
-        for key in _ACTION_KEYS:
-            if key in root:
-                action = root[key]
-                if key == "/AA" or _is_dangerous_action(action):
-                    del root[key]
-                    removed.add("automatic actions")
-        if "/AcroForm" in root:
-            form = root["/AcroForm"]
-            if isinstance(form, pikepdf.Dictionary) and "/XFA" in form:
-                del form["/XFA"]
-                removed.add("XFA forms")
-        for page in pdf.pages:
-            if "/AA" in page.obj:
-                del page.obj["/AA"]
-                removed.add("automatic actions")
-            annotations = page.obj.get("/Annots")
-            if not isinstance(annotations, pikepdf.Array):
-                continue
-            for annotation in annotations:
-                if not isinstance(annotation, pikepdf.Dictionary):
-                    continue
-                if "/AA" in annotation:
-                    del annotation["/AA"]
-                    removed.add("automatic actions")
-                link_action = annotation.get("/A")
-                if link_action is not None and _is_dangerous_action(link_action):
-                    kind = str(link_action.get("/S", "")).lstrip("/")
-                    del annotation["/A"]
-                    removed.add("JavaScript" if kind == "JavaScript" else f"{kind} actions")
-                if str(annotation.get("/Subtype", "")) == "/FileAttachment":
-                    if "/FS" in annotation:
-                        del annotation["/FS"]
-                    removed.add("embedded files")
-        pages = len(pdf.pages)
-        out = io.BytesIO()
-        pdf.save(out, deterministic_id=True, fix_metadata_version=False)
-    return ConvertedPdf(
-        data=out.getvalue(), pages=pages, removed=sorted(removed), metadata=metadata
-    )

@@ -9,6 +9,7 @@
 - Deleting: nothing already in the e-file; the client only what they sent themself; the
   staff above anything else.
 - Staff see technical details (virus check result, PDF metadata); clients do not.
+- The evidence copy (the file exactly as received) only staff who may see the document.
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ def can_view_document(*, user: Any, document: Document) -> bool:
 def can_open_content(*, user: Any, document: Document) -> bool:
     """Content (previews, downloads) only of READY documents: checked by the virus scanner."""
     return document.status == DocumentStatus.READY and can_view_document(
+        user=user, document=document
+    )
+
+
+def can_download_evidence_copy(*, user: Any, document: Document) -> bool:
+    """The file as received (it may hold active content) only for staff who may see the
+    document, never for clients: they get the rebuilt PDF like everyone."""
+    return client_permissions.is_caseload_staff(user=user) and can_open_content(
         user=user, document=document
     )
 

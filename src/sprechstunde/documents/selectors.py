@@ -96,33 +96,52 @@ def document_file_for_user(
     *,
     user: Any,
     document: Document,
-    kind: str = "pdf",
     request: HttpRequest | None = None,
 ) -> DocumentContent | None:
-    """The PDF (`kind` "pdf") or the original as received ("original") of a READY document,
-    audited as "document.download". None when it may not be opened (yet)."""
+    """The PDF of a READY document: the one the app made (photos joined, or a received PDF
+    rebuilt from its page content), never the file as received. Audited as
+    "document.download_pdf". None when it may not be opened (yet)."""
     if not permissions.can_open_content(user=user, document=document):
         return None
-    if kind == "original" and document.original_storage_name:
-        name, content_type = document.original_storage_name, document.original_content_type
-    else:
-        name, content_type = document.pdf_storage_name, file_checks.PDF
-    if not name:
+    if not document.pdf_storage_name:
         return None
-    data_key = storage_crypto.unwrap_key(bytes(document.wrapped_key or b""), document.key_id)
-    data = storage_crypto.blob_read(name, data_key=data_key)
-    stem = document.original_name.rpartition(".")[0] or document.original_name
-    audit_record(
-        actor=user,
-        action="document.download" if kind == "original" else "document.download_pdf",
-        target=document,
-        request=request,
-    )
+    data = _decrypt(document, document.pdf_storage_name)
+    audit_record(actor=user, action="document.download_pdf", target=document, request=request)
     return DocumentContent(
-        data=data,
-        content_type=content_type,
-        filename=file_checks.safe_display_name(stem + ".x", content_type=content_type),
+        data=data, content_type=file_checks.PDF, filename=_download_name(document, file_checks.PDF)
     )
+
+
+def document_evidence_copy_for_user(
+    *,
+    user: Any,
+    document: Document,
+    request: HttpRequest | None = None,
+) -> DocumentContent | None:
+    """The file exactly as received (kept encrypted as evidence; it may hold active content),
+    for staff who may see the document, audited as "document.evidence_download". None for
+    clients, for others and when there is no separate original (photos joined into one)."""
+    if not permissions.can_download_evidence_copy(user=user, document=document):
+        return None
+    name = document.original_storage_name
+    if not name or name == document.pdf_storage_name:
+        return None
+    data = _decrypt(document, name)
+    audit_record(actor=user, action="document.evidence_download", target=document, request=request)
+    content_type = document.original_content_type or file_checks.PDF
+    return DocumentContent(
+        data=data, content_type=content_type, filename=_download_name(document, content_type)
+    )
+
+
+def _decrypt(document: Document, name: str) -> bytes:
+    data_key = storage_crypto.unwrap_key(bytes(document.wrapped_key or b""), document.key_id)
+    return storage_crypto.blob_read(name, data_key=data_key)
+
+
+def _download_name(document: Document, content_type: str) -> str:
+    stem = document.original_name.rpartition(".")[0] or document.original_name
+    return file_checks.safe_display_name(stem + ".x", content_type=content_type)
 
 
 def document_preview_for_user(

@@ -24,10 +24,11 @@ urlpatterns = [
     # One document: page, page images, downloads, deletion
     path("<int:pk>/", views.DocumentDetailView.as_view(), name="detail"),
     path("<int:pk>/seite/<int:page>/", views.DocumentPreviewView.as_view(), name="preview"),
-    path("<int:pk>/pdf/", views.DocumentDownloadView.as_view(kind="pdf"), name="download"),
+    path("<int:pk>/pdf/", views.DocumentDownloadView.as_view(), name="download"),
+    # Staff: the evidence copy (the file as received): a warning page, the file by POST only
     path(
         "<int:pk>/original/",
-        views.DocumentDownloadView.as_view(kind="original"),
+        views.DocumentEvidenceCopyView.as_view(),
         name="download_original",
     ),
     path("<int:pk>/loeschen/", views.DocumentDeleteView.as_view(), name="delete"),

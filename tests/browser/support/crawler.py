@@ -90,7 +90,9 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "documents:delete": lambda w: {"pk": w.sample("efile_document").pk},
     "documents:preview": Skip("page images need a processed file; covered by documents tests"),
     "documents:download": Skip("a file download, not a page; covered by documents tests"),
-    "documents:download_original": Skip("a file download, not a page; documents tests"),
+    "documents:download_original": Skip(
+        "the evidence copy needs a processed file; documents tests"
+    ),
     "documents:staff_upload": lambda w: {"client_pk": w.client.pk},
     "documents:upload_session": Skip("JSON API of upload.js for one upload session"),
     # agreements

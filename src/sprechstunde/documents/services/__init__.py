@@ -14,6 +14,7 @@ from .processing import (
     documents_process_pending,
     documents_unfinished_requeue,
 )
+from .rebuild import documents_rebuild_pdfs
 from .requests import (
     NOTE_MAX_LENGTH,
     TITLE_MAX_LENGTH,
@@ -76,6 +77,7 @@ __all__ = [
     "document_request_reminders_send_due",
     "document_upload_complete",
     "documents_process_pending",
+    "documents_rebuild_pdfs",
     "documents_sweep",
     "documents_sweep_schedule",
     "documents_unfinished_requeue",

@@ -19,7 +19,7 @@ from django.utils.translation import gettext
 
 from sprechstunde.audit.services import audit_record
 
-from .. import conversion, file_checks, previews, storage_crypto, virus_scan
+from .. import conversion, file_checks, pdf_rebuild, previews, storage_crypto, virus_scan
 from ..choices import DocumentStatus, ScanStatus
 from ..file_checks import FileRefused
 from ..models import Document, DocumentPreview, DocumentRequest
@@ -132,7 +132,7 @@ def _lease_free(now: datetime.datetime) -> Q:
 
 def document_process(*, document_id: int) -> str:
     """The pipeline (run as a task): virus check first, so that no decoder reads unchecked
-    bytes; then the PDF (photos joined, or the PDF without active content), previews, ready.
+    bytes; then the PDF (photos joined, or a received PDF rebuilt), previews, ready.
 
     Idempotent: a document that is not waiting is left alone, and one that another run holds
     (the lease) is too ("busy"), so a document queued twice is processed once. A document
@@ -186,7 +186,7 @@ def _run_pipeline(document: Document) -> str:
     types = [entry["type"] for entry in document.incoming]
     try:
         if types == [file_checks.PDF]:
-            converted = conversion.sanitise_pdf(parts[0])
+            converted = pdf_rebuild.rebuild_pdf(parts[0])
         else:
             converted = conversion.images_to_pdf(parts)
         if converted.pages > settings.DOCUMENT_MAX_PAGES:

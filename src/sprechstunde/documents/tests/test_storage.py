@@ -36,7 +36,7 @@ def make_document(client, tmp_path) -> Document:
     return document
 
 
-def test_ciphertext_on_disk_holds_no_plaintext(portal_client, tmp_path, storage_dir):
+def test_ciphertext_on_disk_holds_no_plaintext(portal_client, case_manager, tmp_path, storage_dir):
     document = make_document(portal_client, tmp_path)
     files = stored_files(storage_dir)
     assert len(files) == 3  # original, PDF, one preview
@@ -45,13 +45,12 @@ def test_ciphertext_on_disk_holds_no_plaintext(portal_client, tmp_path, storage_
         assert MARKER.encode() not in raw
         assert b"%PDF" not in raw
         assert raw.startswith(b"SPD1")
-    content = selectors.document_file_for_user(
-        user=portal_client.user, document=document, kind="original"
-    )
-    assert MARKER.encode() in content.data
+    # The original is kept encrypted for evidence: byte for byte as received.
+    content = selectors.document_evidence_copy_for_user(user=case_manager, document=document)
+    assert content.data == pdf_bytes(1, text=MARKER)
 
 
-def test_tampering_is_detected(portal_client, tmp_path, storage_dir):
+def test_tampering_is_detected(portal_client, case_manager, tmp_path, storage_dir):
     document = make_document(portal_client, tmp_path)
     path = storage_dir / document.pdf_storage_name
     raw = bytearray(path.read_bytes())
@@ -63,12 +62,12 @@ def test_tampering_is_detected(portal_client, tmp_path, storage_dir):
     original = storage_dir / document.original_storage_name
     original.write_bytes((storage_dir / document.previews.get().storage_name).read_bytes())
     with pytest.raises(storage_crypto.DecryptionError):
-        selectors.document_file_for_user(
-            user=portal_client.user, document=document, kind="original"
-        )
+        selectors.document_evidence_copy_for_user(user=case_manager, document=document)
 
 
-def test_rotation_rewraps_and_the_old_key_can_be_removed(portal_client, tmp_path, settings):
+def test_rotation_rewraps_and_the_old_key_can_be_removed(
+    portal_client, case_manager, tmp_path, settings
+):
     old = settings.DOCUMENT_MASTER_KEYS
     document = make_document(portal_client, tmp_path)
     assert document.key_id == "test-1"
@@ -80,9 +79,7 @@ def test_rotation_rewraps_and_the_old_key_can_be_removed(portal_client, tmp_path
     document.refresh_from_db()
     assert document.key_id == "test-2"
     settings.DOCUMENT_MASTER_KEYS = new
-    content = selectors.document_file_for_user(
-        user=portal_client.user, document=document, kind="original"
-    )
+    content = selectors.document_evidence_copy_for_user(user=case_manager, document=document)
     assert MARKER.encode() in content.data
     # Without the key that wraps it, nothing can be read.
     settings.DOCUMENT_MASTER_KEYS = storage_crypto.new_master_key_entry("test-3")

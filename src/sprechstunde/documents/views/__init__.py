@@ -10,6 +10,7 @@ from .document import (
     DocumentDeleteView,
     DocumentDetailView,
     DocumentDownloadView,
+    DocumentEvidenceCopyView,
     DocumentPreviewView,
 )
 from .portal import (
@@ -36,6 +37,7 @@ __all__ = [
     "DocumentDeleteView",
     "DocumentDetailView",
     "DocumentDownloadView",
+    "DocumentEvidenceCopyView",
     "DocumentPreviewView",
     "DocumentRequestCancelView",
     "EfileMarkView",
