@@ -28,12 +28,12 @@ database again. What changes without a push (a logout, a consent withdrawn, an a
 cancelled or handed to another case manager) is read from the database at the first
 signalling frame after AUTH_MAX_AGE seconds. Every other frame reads the sender from the
 database (ADR 0033). Signals only go to admitted, connected participants of the same call.
-Size and rate are limited per connection.
+Every frame goes through core.websockets.json_frame_parse (size, then nesting depth, then
+a JSON object), and the rate of frames is limited per connection.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
@@ -48,7 +48,11 @@ from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.accounts.selectors import user_has_second_factor
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
-from sprechstunde.core.websockets import ClosingJsonWebsocketConsumer
+from sprechstunde.core.websockets import (
+    ClosingJsonWebsocketConsumer,
+    FrameError,
+    json_frame_parse,
+)
 from sprechstunde.messaging.consumers import SlidingWindow
 
 from . import events, permissions, services, turn
@@ -63,6 +67,8 @@ CLOSE_ENDED = 4410
 CLOSE_TOO_MANY_ERRORS = 4400
 # An SDP offer of a browser with audio, video and a screen track is about 6-10 KB.
 MAX_FRAME_BYTES = 64 * 1024
+# The deepest frame the page sends is a signal with a description: two levels.
+MAX_FRAME_DEPTH = 8
 MAX_CHAT_CHARS = 1000
 MAX_ERRORS = 50
 DEFAULT_FRAME_RATE = (200, 10.0)
@@ -76,6 +82,7 @@ _ERROR_TEXTS = {
     "malformed": _NOT_UNDERSTOOD,
     "unknown_type": _NOT_UNDERSTOOD,
     "invalid": _NOT_UNDERSTOOD,
+    "too_deep": _NOT_UNDERSTOOD,
     "too_large": _("That was too much data at once."),
     "rate_limited": _("Too many messages at once. Please wait a moment."),
     "forbidden": _("You may not do that in this call."),
@@ -321,18 +328,14 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
         if not self.frame_rate.allow():
             await self._error("rate_limited", retry_after=self.frame_rate.retry_after())
             return
-        if text_data is None:
-            await self._error("malformed")
-            return
-        if len(text_data) > MAX_FRAME_BYTES or len(text_data.encode()) > MAX_FRAME_BYTES:
-            await self._error("too_large")
-            return
         try:
-            content = json.loads(text_data)
-        except ValueError:
-            await self._error("malformed")
+            content = json_frame_parse(
+                text_data, max_bytes=MAX_FRAME_BYTES, max_depth=MAX_FRAME_DEPTH
+            )
+        except FrameError as error:
+            await self._error(error.code)
             return
-        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+        if not isinstance(content.get("type"), str):
             await self._error("malformed")
             return
         if self.participant is None:

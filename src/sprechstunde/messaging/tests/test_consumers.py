@@ -339,6 +339,22 @@ BAD_FRAMES = [
         '{"type":"send","body":"' + "€" * (MAX_FRAME_BYTES // 3 + 10) + '"}',
         "too_large",
     ),
+    ("a megabyte", '{"type": "send", "body": "' + "x" * (1 << 20) + '"}', "too_large"),
+    ("nested 5,000 deep", "[" * 5000 + "]" * 5000, "too_deep"),
+    ("objects nested 3,000 deep", '{"":' * 3000 + "1" + "}" * 3000, "too_deep"),
+    (
+        "nested within the limit but one",
+        '{"type": "send", "x": ' + "[" * 8 + "]" * 8 + "}",
+        "too_deep",
+    ),
+    # A browser cannot send this; a hand-made client can (the ASGI message carries a str).
+    (
+        "not UTF-8 (a lone surrogate)",
+        '{"type": "send", "body": "' + chr(0xD800) + '"}',
+        "malformed",
+    ),
+    ("a json number", "5", "malformed"),
+    ("json null", "null", "malformed"),
 ]
 
 
@@ -382,17 +398,23 @@ def test_a_lone_surrogate_in_the_text_is_replaced_not_a_crash(conversation, port
     assert Message.objects.get().body == "A?B \U0001f600"
 
 
-def test_a_binary_frame_gets_an_error_frame(conversation, portal_client):
+def test_a_binary_frame_gets_an_error_frame_and_the_connection_keeps_working(
+    conversation, portal_client
+):
     cookie = session_cookie(portal_client.user)
 
     async def scenario():
         phone, _ = await open_socket(conversation, cookie)
-        await phone.send_bytes(b"\x00\x01\x02")
+        await phone.send_bytes(b"\x00\x01\xff{}")
         error = await phone.receive_json_from()
+        await phone.send_json_to(send_frame("Noch da?"))
+        ack, _ = await receive_until(phone, "ack")
         await phone.disconnect()
-        return error
+        return error, ack
 
-    assert run(scenario)["code"] == "malformed"
+    error, ack = run(scenario)
+    assert error["type"] == "error" and error["code"] == "malformed" and error["message"]
+    assert ack["sequence"] == 1
 
 
 def test_sending_too_fast_is_refused_with_an_error_frame_and_nothing_stored(
