@@ -254,8 +254,9 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
             "ice_transport_policy": turn.ice_transport_policy(),
         }
         if self.participant.state == ParticipantState.ADMITTED:
-            frame["participants"] = (
-                snapshot.participants if snapshot is not None else events.roster(call)
+            frame["participants"] = events.roster_for_viewer(
+                snapshot.participants if snapshot is not None else events.roster(call),
+                role=self.participant.role,
             )
         return frame
 
@@ -264,7 +265,7 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
         assert self.participant is not None
         participant = (
             Participant.objects.select_related(
-                "call__appointment", "invitation__call__appointment", "user"
+                "call__appointment__client", "invitation__call__appointment", "user"
             )
             .filter(pk=self.participant.pk)
             .first()
@@ -508,6 +509,10 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
             await self._error("too_large")
             return
         assert self.participant is not None and self.group is not None
+        # _fresh has just read the sender with user, call, appointment and client.
+        name, name_for_interpreters = events.participant_names(
+            self.participant, client=self.participant.call.appointment.client
+        )
         await self.channel_layer.group_send(
             self.group,
             {
@@ -515,7 +520,8 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
                 "frame": {
                     "type": "chat",
                     "from": self.participant.pk,
-                    "name": self.participant.display_name,
+                    "name": name,
+                    events.INTERPRETER_NAME_KEY: name_for_interpreters,
                     "text": text.strip(),
                     "at": timezone.now().isoformat(),
                 },
@@ -608,7 +614,13 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
                     }
                 )
             await self.send_json(
-                {"type": "roster", "participants": event["participants"], "locked": event["locked"]}
+                {
+                    "type": "roster",
+                    "participants": events.roster_for_viewer(
+                        event["participants"], role=self.participant.role
+                    ),
+                    "locked": event["locked"],
+                }
             )
         else:
             await self.send_json({"type": "waiting", "locked": event["locked"]})
@@ -629,7 +641,8 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
 
     async def call_chat(self, event: dict[str, Any]) -> None:
         if self._admitted():
-            await self.send_json(event["frame"])
+            assert self.participant is not None
+            await self.send_json(events.for_viewer(event["frame"], role=self.participant.role))
 
     async def call_left(self, event: dict[str, Any]) -> None:
         self.target_channels.pop(event["participant"], None)
