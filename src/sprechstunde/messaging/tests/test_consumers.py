@@ -164,6 +164,27 @@ def test_a_message_is_stored_then_acknowledged_and_pushed_to_everyone(
     assert "sender_id" not in pushed
 
 
+def test_a_sender_without_a_name_is_named_by_role_never_by_address(
+    conversation, portal_client, case_manager
+):
+    type(case_manager).objects.filter(pk=case_manager.pk).update(first_name="", last_name="")
+    client_cookie = session_cookie(portal_client.user)
+    staff_cookie = session_cookie(case_manager)
+
+    async def scenario():
+        phone, _ = await open_socket(conversation, client_cookie)
+        desk, _ = await open_socket(conversation, staff_cookie)
+        await desk.send_json_to(send_frame("Ihr Termin ist am Montag."))
+        pushed, _ = await receive_until(phone, "message", timeout=10)
+        await phone.disconnect()
+        await desk.disconnect()
+        return pushed
+
+    pushed = run(scenario)
+    assert pushed["sender_name"] == "Case manager"
+    assert case_manager.email not in str(pushed)
+
+
 def test_a_resend_is_acknowledged_with_the_same_number_and_not_pushed_again(
     conversation, portal_client, case_manager
 ):

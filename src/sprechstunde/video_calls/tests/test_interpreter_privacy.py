@@ -23,9 +23,17 @@ from sprechstunde.video_calls.factories import VideoAppointmentFactory
 from sprechstunde.video_calls.models import Participant
 from sprechstunde.video_calls.services import MAX_DEVICES_PER_INVITATION
 
-from .conftest import browser_for, communicator, receive_until, run, session_cookie, ws_path
+from .conftest import browser_for, communicator, run, session_cookie, ws_path
+from .conftest import receive_until as _receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
+# Long scenarios on a loaded machine: a generous bound on each wait (not a timed assertion).
+WAIT = 10
+
+
+async def receive_until(socket, wanted_type):
+    return await _receive_until(socket, wanted_type, timeout=WAIT)
+
 
 EMAIL = "lena.hoffmann@example.org"
 LAST_NAME = "Hoffmann"
@@ -70,7 +78,7 @@ async def open_socket(call, cookie, log, *, lobby=False):
         socket.scope["query_string"] = b"s=0123456789abcdef&m=lobby"
     connected, _code = await socket.connect()
     assert connected
-    return socket, await socket.receive_json_from()
+    return socket, await socket.receive_json_from(timeout=WAIT)
 
 
 def test_the_interpreter_sees_the_clients_first_name_and_initial_and_nothing_more(case_manager):
@@ -160,6 +168,7 @@ def test_the_interpreter_sees_the_clients_first_name_and_initial_and_nothing_mor
     }
     assert host_names == {"Lena Hoffmann"}
     assert not any(EMAIL in text.lower() for text in host_seen)
+    assert not any("name_for_interpreters" in text for text in host_seen)
 
 
 def test_a_renamed_client_shows_under_the_new_name_at_the_next_roster(case_manager):
