@@ -80,7 +80,7 @@ class User(AbstractUser):
         verbose_name_plural = _("users")
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.email
+        return self.display_name
 
     @property
     def is_staff_member(self) -> bool:
@@ -92,7 +92,12 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.get_full_name() or self.email
+        """The name shown for this account anywhere: first and last name, else the role.
+
+        Never the e-mail address: it is how the account logs in, and for a client it is
+        social data that interpreters and other callers must not see (issue 11).
+        """
+        return self.get_full_name() or str(self.get_role_display())
 
 
 class Substitution(TimeStampedModel):

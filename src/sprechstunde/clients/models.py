@@ -56,7 +56,14 @@ class Client(TimeStampedModel):
 
     @property
     def full_name(self) -> str:
+        """The name as the Jobcenter knows it (what staff see)."""
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def short_name(self) -> str:
+        """First name and the last name's initial ("Lena H."): what an interpreter sees."""
+        initial = self.last_name.strip()[:1]
+        return f"{self.first_name} {initial}." if initial else self.first_name
 
 
 class Invitation(TimeStampedModel):

@@ -176,7 +176,8 @@ def client_update(
     preferred_language: str,
     request: HttpRequest | None = None,
 ) -> Client:
-    """Correct a client's name, contact data or language.
+    """Correct a client's name, contact data or language; the name also on their portal
+    account.
 
     The address a portal account logs in with is not changed here (that would hand the
     account to whoever reads the new address). A changed address revokes open invitations,
@@ -217,6 +218,12 @@ def client_update(
             client.mobile_number = mobile_number
             client.preferred_language = preferred_language
             client.save()
+            if client.user_id is not None:
+                # The portal account shows the name the Jobcenter knows (see
+                # _portal_account_for); a correction reaches calls and chats at once.
+                User.objects.filter(pk=client.user_id).update(
+                    first_name=first_name, last_name=last_name
+                )
             audit_record(actor=actor, action="client.update", target=client, request=request)
             if email_changed:
                 invitation_revoke_open(client=client, actor=actor, request=request)
@@ -348,13 +355,23 @@ def _portal_account_for(client: Client, language: str) -> User:
                     "your Jobcenter."
                 )
             )
+    # The account carries the client's name from the client record (calls and chats show
+    # it; without it they showed the e-mail address). client_update keeps it in step.
     if user is None:
         # No usable password: clients log in with a code sent by e-mail.
-        user = User.objects.create_user(client.email, role=Role.CLIENT, preferred_language=language)
+        user = User.objects.create_user(
+            client.email,
+            role=Role.CLIENT,
+            preferred_language=language,
+            first_name=client.first_name,
+            last_name=client.last_name,
+        )
     else:
         user.is_active = True
         user.preferred_language = language
-        user.save(update_fields=["is_active", "preferred_language"])
+        user.first_name = client.first_name
+        user.last_name = client.last_name
+        user.save(update_fields=["is_active", "preferred_language", "first_name", "last_name"])
     # Opening the link from the invitation mail proves the address belongs to the client.
     address, _created = EmailAddress.objects.get_or_create(
         user=user, email=user.email, defaults={"verified": True, "primary": True}

@@ -8,7 +8,9 @@ Frames from the browser (JSON objects):
   {"type": "read", "sequence": N}  → {"type": "read", "side": "client"|"staff", …} to all
   {"type": "ping"}  → {"type": "pong", "last_sequence": N} (chat.js checks that a quiet socket
                      is still alive, and syncs when N is ahead of what it shows)
-Anything else gets {"type": "error", "code": …} and the connection stays open.
+Anything else gets {"type": "error", "code": …} and the connection stays open; that includes
+frames that are too large, nested too deep, not UTF-8 or not a JSON object
+(core.websockets.json_frame_parse, which both websocket consumers use).
 
 On connect the user is checked against the conversation; outside the access rules the
 socket is accepted and at once closed with code 4403, so that chat.js knows not to retry.
@@ -18,7 +20,6 @@ access rules again (else 4403).
 
 from __future__ import annotations
 
-import json
 import time
 from collections import deque
 from typing import Any
@@ -31,7 +32,11 @@ from django.utils.translation import gettext_lazy as _
 from sprechstunde.accounts.models import User
 from sprechstunde.accounts.selectors import user_has_second_factor
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
-from sprechstunde.core.websockets import ClosingJsonWebsocketConsumer
+from sprechstunde.core.websockets import (
+    ClosingJsonWebsocketConsumer,
+    FrameError,
+    json_frame_parse,
+)
 
 from . import frames, permissions, selectors, services
 from .choices import MESSAGE_MAX_LENGTH, Side
@@ -42,6 +47,8 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_MANY_ERRORS = 4400
 # A frame may carry the longest body at four UTF-8 bytes a character, plus the JSON around it.
 MAX_FRAME_BYTES = 4 * MESSAGE_MAX_LENGTH + 1024
+# Frames are flat objects; a little room for what a later chat.js may nest.
+MAX_FRAME_DEPTH = 8
 # Connections that keep sending nonsense are closed after this many error frames.
 MAX_ERRORS = 100
 DEFAULT_SEND_RATE = (20, 10.0)  # at most 20 messages in 10 seconds per connection
@@ -54,6 +61,7 @@ _ERROR_TEXTS = {
     "malformed": _NOT_UNDERSTOOD,
     "unknown_type": _NOT_UNDERSTOOD,
     "invalid": _NOT_UNDERSTOOD,
+    "too_deep": _NOT_UNDERSTOOD,
     "too_large": _("The message is too long."),
     "rate_limited": _("You are sending very quickly. The message will be sent shortly."),
     "forbidden": _FORBIDDEN,
@@ -168,20 +176,12 @@ class ConversationConsumer(ClosingJsonWebsocketConsumer):
         if not self.frame_rate.allow():
             await self._error("rate_limited", retry_after=self.frame_rate.retry_after())
             return
-        if text_data is None:
-            await self._error("malformed")
-            return
-        # Characters never outnumber bytes, so the cheap test catches most oversize frames.
-        if len(text_data) > MAX_FRAME_BYTES or len(text_data.encode()) > MAX_FRAME_BYTES:
-            await self._error("too_large")
-            return
         try:
-            content = json.loads(text_data)
-        except ValueError:
-            await self._error("malformed")
-            return
-        if not isinstance(content, dict):
-            await self._error("malformed")
+            content = json_frame_parse(
+                text_data, max_bytes=MAX_FRAME_BYTES, max_depth=MAX_FRAME_DEPTH
+            )
+        except FrameError as error:
+            await self._error(error.code)
             return
         # A socket outlives the page: after a logout (or a revoked session) it must not go on.
         if not await database_sync_to_async(self._session_alive)():

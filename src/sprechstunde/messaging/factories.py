@@ -35,9 +35,16 @@ def portal_consent_give(client: Client) -> Consent:
 
 
 def portal_client_create(*, case_manager: User, email: str, **fields: object) -> Client:
-    """A client of `case_manager` with a portal account and consent to portal use."""
+    """A client of `case_manager` with a portal account and consent to portal use; the
+    account carries the client's name, as invitation_accept gives it."""
+    fields.setdefault("first_name", "Kim")
+    fields.setdefault("last_name", "Kunde")
     account = User.objects.create_user(
-        email, role=Role.CLIENT, first_name="Kim", last_name="Kunde", preferred_language="en"
+        email,
+        role=Role.CLIENT,
+        first_name=fields["first_name"],
+        last_name=fields["last_name"],
+        preferred_language="en",
     )
     fields.setdefault("preferred_language", "en")
     client = cast(

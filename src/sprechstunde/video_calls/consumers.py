@@ -28,12 +28,12 @@ database again. What changes without a push (a logout, a consent withdrawn, an a
 cancelled or handed to another case manager) is read from the database at the first
 signalling frame after AUTH_MAX_AGE seconds. Every other frame reads the sender from the
 database (ADR 0033). Signals only go to admitted, connected participants of the same call.
-Size and rate are limited per connection.
+Every frame goes through core.websockets.json_frame_parse (size, then nesting depth, then
+a JSON object), and the rate of frames is limited per connection.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
@@ -48,7 +48,11 @@ from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.accounts.selectors import user_has_second_factor
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
-from sprechstunde.core.websockets import ClosingJsonWebsocketConsumer
+from sprechstunde.core.websockets import (
+    ClosingJsonWebsocketConsumer,
+    FrameError,
+    json_frame_parse,
+)
 from sprechstunde.messaging.consumers import SlidingWindow
 
 from . import events, permissions, services, turn
@@ -63,6 +67,8 @@ CLOSE_ENDED = 4410
 CLOSE_TOO_MANY_ERRORS = 4400
 # An SDP offer of a browser with audio, video and a screen track is about 6-10 KB.
 MAX_FRAME_BYTES = 64 * 1024
+# The deepest frame the page sends is a signal with a description: two levels.
+MAX_FRAME_DEPTH = 8
 MAX_CHAT_CHARS = 1000
 MAX_ERRORS = 50
 DEFAULT_FRAME_RATE = (200, 10.0)
@@ -76,6 +82,7 @@ _ERROR_TEXTS = {
     "malformed": _NOT_UNDERSTOOD,
     "unknown_type": _NOT_UNDERSTOOD,
     "invalid": _NOT_UNDERSTOOD,
+    "too_deep": _NOT_UNDERSTOOD,
     "too_large": _("That was too much data at once."),
     "rate_limited": _("Too many messages at once. Please wait a moment."),
     "forbidden": _("You may not do that in this call."),
@@ -247,8 +254,9 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
             "ice_transport_policy": turn.ice_transport_policy(),
         }
         if self.participant.state == ParticipantState.ADMITTED:
-            frame["participants"] = (
-                snapshot.participants if snapshot is not None else events.roster(call)
+            frame["participants"] = events.roster_for_viewer(
+                snapshot.participants if snapshot is not None else events.roster(call),
+                role=self.participant.role,
             )
         return frame
 
@@ -257,7 +265,7 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
         assert self.participant is not None
         participant = (
             Participant.objects.select_related(
-                "call__appointment", "invitation__call__appointment", "user"
+                "call__appointment__client", "invitation__call__appointment", "user"
             )
             .filter(pk=self.participant.pk)
             .first()
@@ -321,18 +329,14 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
         if not self.frame_rate.allow():
             await self._error("rate_limited", retry_after=self.frame_rate.retry_after())
             return
-        if text_data is None:
-            await self._error("malformed")
-            return
-        if len(text_data) > MAX_FRAME_BYTES or len(text_data.encode()) > MAX_FRAME_BYTES:
-            await self._error("too_large")
-            return
         try:
-            content = json.loads(text_data)
-        except ValueError:
-            await self._error("malformed")
+            content = json_frame_parse(
+                text_data, max_bytes=MAX_FRAME_BYTES, max_depth=MAX_FRAME_DEPTH
+            )
+        except FrameError as error:
+            await self._error(error.code)
             return
-        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+        if not isinstance(content.get("type"), str):
             await self._error("malformed")
             return
         if self.participant is None:
@@ -505,6 +509,10 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
             await self._error("too_large")
             return
         assert self.participant is not None and self.group is not None
+        # _fresh has just read the sender with user, call, appointment and client.
+        name, name_for_interpreters = events.participant_names(
+            self.participant, client=self.participant.call.appointment.client
+        )
         await self.channel_layer.group_send(
             self.group,
             {
@@ -512,7 +520,8 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
                 "frame": {
                     "type": "chat",
                     "from": self.participant.pk,
-                    "name": self.participant.display_name,
+                    "name": name,
+                    events.INTERPRETER_NAME_KEY: name_for_interpreters,
                     "text": text.strip(),
                     "at": timezone.now().isoformat(),
                 },
@@ -605,7 +614,13 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
                     }
                 )
             await self.send_json(
-                {"type": "roster", "participants": event["participants"], "locked": event["locked"]}
+                {
+                    "type": "roster",
+                    "participants": events.roster_for_viewer(
+                        event["participants"], role=self.participant.role
+                    ),
+                    "locked": event["locked"],
+                }
             )
         else:
             await self.send_json({"type": "waiting", "locked": event["locked"]})
@@ -626,7 +641,8 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
 
     async def call_chat(self, event: dict[str, Any]) -> None:
         if self._admitted():
-            await self.send_json(event["frame"])
+            assert self.participant is not None
+            await self.send_json(events.for_viewer(event["frame"], role=self.participant.role))
 
     async def call_left(self, event: dict[str, Any]) -> None:
         self.target_channels.pop(event["participant"], None)

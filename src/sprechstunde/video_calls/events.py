@@ -15,8 +15,14 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from .choices import ParticipantState
+from sprechstunde.clients.models import Client
+
+from .choices import ParticipantRole, ParticipantState
 from .models import Call, Participant, Presence
+
+# The roster entry's and chat frame's name for interpreters; `for_viewer` puts it in place of
+# "name" for an interpreter's page and drops it for everyone else.
+INTERPRETER_NAME_KEY = "name_for_interpreters"
 
 
 def group_name(call_id: int) -> str:
@@ -49,10 +55,44 @@ class RosterPush:
     snapshot: RosterSnapshot | None = None
 
 
+def participant_names(participant: Participant, *, client: Client) -> tuple[str, str]:
+    """How a participant is named: (to staff and the client, to interpreters).
+
+    The client by the client record, as the Jobcenter knows them; an interpreter (a
+    stranger with a link) sees only the first name and initial ("Lena H."). Staff by
+    their account's name, interpreters by the name they typed. Never an e-mail address.
+    `participant.user` should come with the participant (select_related) for staff.
+    """
+    if participant.role == ParticipantRole.CLIENT:
+        return client.full_name, client.short_name
+    if participant.user_id is not None and participant.user is not None:
+        name = participant.user.display_name
+    else:
+        name = participant.display_name or str(ParticipantRole(participant.role).label)
+    return name, name
+
+
+def for_viewer(frame: dict[str, Any], *, role: str) -> dict[str, Any]:
+    """A frame with a name (a roster entry, a chat line) as a page in `role` may see it."""
+    if INTERPRETER_NAME_KEY not in frame:
+        return frame
+    shown = {key: value for key, value in frame.items() if key != INTERPRETER_NAME_KEY}
+    if role == ParticipantRole.INTERPRETER:
+        shown["name"] = frame[INTERPRETER_NAME_KEY]
+    return shown
+
+
+def roster_for_viewer(participants: list[dict[str, Any]], *, role: str) -> list[dict[str, Any]]:
+    """The roster as a page in `role` may see it (see for_viewer)."""
+    return [for_viewer(entry, role=role) for entry in participants]
+
+
 def roster_snapshot(call: Call) -> RosterSnapshot:
     """The roster, with each page's session and the order in which the pages connected
     ("joined": 1 for the earliest; 0 when absent): the later of two pages makes the first
-    offer between them (ADR 0033). Two reads: open presences, participants."""
+    offer between them (ADR 0033). Each entry carries the name for interpreters too (see
+    for_viewer). Two reads: open presences, participants (the call comes with its
+    appointment and client)."""
     open_presences = (
         Presence.objects.filter(participant__call=call, left_at__isnull=True)
         .order_by("entered_at", "id")
@@ -68,19 +108,25 @@ def roster_snapshot(call: Call) -> RosterSnapshot:
     joined = {pid: rank for rank, pid in enumerate(sessions, start=1)}
     people = []
     admitted_channels: list[tuple[int, str]] = []
-    for participant in Participant.objects.filter(call=call).exclude(
-        state=ParticipantState.REMOVED
+    client = call.appointment.client
+    for participant in (
+        Participant.objects.filter(call=call)
+        .exclude(state=ParticipantState.REMOVED)
+        .select_related("user")
     ):
         present = participant.pk in sessions
         if not present and participant.state == ParticipantState.WAITING:
             continue
         if participant.state == ParticipantState.ADMITTED:
             admitted_channels += [(participant.pk, c) for c in channels.get(participant.pk, [])]
+        name, name_for_interpreters = participant_names(participant, client=client)
         people.append(
             {
                 "id": participant.pk,
-                "name": participant.display_name,
+                "name": name,
+                INTERPRETER_NAME_KEY: name_for_interpreters,
                 "role": participant.role,
+                "second_device": participant.is_second_device,
                 "state": participant.state,
                 "present": present,
                 "session": sessions.get(participant.pk, ""),
@@ -109,7 +155,7 @@ def push_roster(call: Call) -> RosterPush:
     push = RosterPush()
 
     def send() -> None:
-        fresh = Call.objects.filter(pk=call.pk).first()
+        fresh = Call.objects.select_related("appointment__client").filter(pk=call.pk).first()
         if fresh is None:
             return
         push.snapshot = snapshot = roster_snapshot(fresh)

@@ -89,6 +89,9 @@ class Participant(models.Model):
     )
     display_name = models.CharField(_("name"), max_length=80)
     state = models.CharField(_("state"), max_length=10, choices=ParticipantState.choices)
+    # An interpreter link admits one browser; a second one gets this entry, which staff let
+    # in one by one (never with "let everyone in"). A third is refused (issue 11).
+    is_second_device = models.BooleanField(_("second device"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     admitted_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)

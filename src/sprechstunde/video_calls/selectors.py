@@ -9,13 +9,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from sprechstunde.appointments import permissions as appointment_permissions
 from sprechstunde.appointments.choices import Channel
 from sprechstunde.appointments.models import Appointment
 from sprechstunde.audit.services import audit_record
 
-from . import permissions
+from . import events, permissions
 from .choices import ParticipantState
 from .models import Call, InterpreterInvitation, Participant
 from .services import token_hash
@@ -79,7 +80,7 @@ def waiting_list_for_user(*, user: Any) -> list[dict[str, Any]]:
             presences__left_at__isnull=True,
             presences__isnull=False,
         )
-        .select_related("call__appointment")
+        .select_related("call__appointment__client", "user")
         .distinct()
         .order_by("created_at")
     )
@@ -89,6 +90,11 @@ def waiting_list_for_user(*, user: Any) -> list[dict[str, Any]]:
         row = rows.setdefault(
             appointment.pk, {"appointment": appointment.pk, "names": [], "count": 0}
         )
-        row["names"].append(participant.display_name)
+        name, _name_for_interpreters = events.participant_names(
+            participant, client=appointment.client
+        )
+        if participant.is_second_device:
+            name = f"{name} ({_('second device for the interpreter link')})"
+        row["names"].append(name)
         row["count"] += 1
     return list(rows.values())

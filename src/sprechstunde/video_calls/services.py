@@ -29,6 +29,9 @@ from .models import Call, InterpreterInvitation, Participant, Presence
 logger = logging.getLogger(__name__)
 
 NAME_MAX_LENGTH = 80
+# Browsers that may enter the waiting room with one interpreter link: the interpreter's,
+# and one more (a phone after the laptop failed), which staff let in on its own.
+MAX_DEVICES_PER_INVITATION = 2
 LANGUAGE_MAX_LENGTH = 60
 
 
@@ -128,10 +131,17 @@ def interpreter_revoke(*, actor: Any, invitation: InterpreterInvitation) -> Inte
     return invitation
 
 
-def interpreter_participant_create(
-    *, invitation: InterpreterInvitation, display_name: str
+def interpreter_participant_enter(
+    *, invitation: InterpreterInvitation, display_name: str, known_participant_id: Any = None
 ) -> Participant:
-    """The interpreter typed a name on the link's page: a waiting participant for the call."""
+    """The interpreter typed a name on the link's page: their waiting-room entry.
+
+    One link admits one person. The first browser to use it becomes the link's interpreter;
+    a second browser gets one entry of its own, marked as a second device, which staff must
+    let in on its own; a third is refused. The browser's session remembers its entry
+    (`known_participant_id`), and that browser gets the same entry back, however often it
+    comes. So one link makes at most MAX_DEVICES_PER_INVITATION entries (it made 25).
+    """
     invitation = InterpreterInvitation.objects.select_related("call__appointment").get(
         pk=invitation.pk
     )
@@ -144,12 +154,25 @@ def interpreter_participant_create(
     if len(name) > NAME_MAX_LENGTH:
         raise ApplicationError(_("The name is too long."), field="display_name")
     with transaction.atomic():
+        # Two browsers at once must not both become the first (or the second) device.
+        InterpreterInvitation.objects.select_for_update().filter(pk=invitation.pk).values_list(
+            "pk"
+        ).get()
+        entries = list(Participant.objects.filter(invitation=invitation).order_by("pk"))
+        own = next((entry for entry in entries if entry.pk == known_participant_id), None)
+        if own is not None:
+            if own.state == ParticipantState.REMOVED:
+                raise CallRefusedError(invitation_problem_text("removed"), code="removed")
+            return own
+        if len(entries) >= MAX_DEVICES_PER_INVITATION:
+            raise CallRefusedError(invitation_problem_text("in_use"), code="in_use")
         participant = Participant.objects.create(
             call=invitation.call,
             invitation=invitation,
             role=ParticipantRole.INTERPRETER,
             display_name=name,
             state=ParticipantState.WAITING,
+            is_second_device=bool(entries),
         )
         _audit(None, "video_call.interpreter_enter", participant, invitation.call)
     return participant
@@ -162,6 +185,10 @@ def invitation_problem_text(problem: str) -> Any:
         "cancelled": _("This appointment no longer takes place by video."),
         "early": _("This link works from 15 minutes before the appointment."),
         "expired": _("This link has expired. Please ask the Jobcenter for a new one."),
+        "in_use": _(
+            "This link is already in use on two devices. Please ask the Jobcenter for a new one."
+        ),
+        "removed": _("You are no longer part of this call."),
     }
     return texts.get(problem, _("This link is not valid."))
 
@@ -189,7 +216,8 @@ def participant_refusal(*, participant: Participant) -> CallRefusedError | None:
 @dataclass(frozen=True)
 class PresenceEntry:
     """A page that entered: its presence, the participant as read under the call's lock
-    (with call, appointment, invitation and user), and the roster pushed after the commit."""
+    (with call, appointment, client, invitation and user), and the roster pushed after the
+    commit."""
 
     presence: Presence
     participant: Participant
@@ -203,7 +231,7 @@ def presence_enter(*, participant: Participant, channel_name: str, session: str)
         Call.objects.select_for_update().filter(pk=participant.call_id).values_list("pk").get()
         # Read after the lock: the call's state as of now, and everything the caller needs.
         participant = Participant.objects.select_related(
-            "call__appointment", "invitation__call__appointment", "user"
+            "call__appointment__client", "invitation__call__appointment", "user"
         ).get(pk=participant.pk)  # the caller just read it: it exists
         call = participant.call
         refusal = participant_refusal(participant=participant)
@@ -325,13 +353,15 @@ def _admit(call: Call, participant: Participant) -> None:
 
 
 def participant_admit_all(*, host: Participant) -> int:
-    """Let everyone in who is waiting now (up to the size limit of a call)."""
+    """Let everyone in who is waiting now (up to the size limit of a call), except a second
+    device of an interpreter link: staff let that one in on its own, knowingly."""
     call = _require_host(host)
     admitted = 0
     with transaction.atomic():
         waiting = Participant.objects.filter(
             call=call,
             state=ParticipantState.WAITING,
+            is_second_device=False,
             presences__isnull=False,
             presences__left_at__isnull=True,
         ).distinct()

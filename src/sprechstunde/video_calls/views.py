@@ -23,7 +23,7 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.core.errors import ApplicationError
 from sprechstunde.core.middleware import allow_features
 
-from . import permissions, selectors, services
+from . import events, permissions, selectors, services
 from .choices import ParticipantRole, ParticipantState
 from .forms import InterpreterInviteForm, InterpreterNameForm
 from .models import Call, InterpreterInvitation, Participant
@@ -84,6 +84,7 @@ def _texts() -> dict[str, Any]:
             "poor": _("weak"),
         },
         "you": _("You"),
+        "secondDevice": _("second device for the interpreter link"),
         "roles": {role.value: str(role.label) for role in ParticipantRole},
     }
 
@@ -92,17 +93,22 @@ def _call_page(
     request: HttpRequest, *, call: Call, participant: Participant, extra: dict[str, Any]
 ) -> HttpResponse:
     appointment = call.appointment
+    is_host = participant.role == ParticipantRole.STAFF
+    own_name, _name_for_interpreters = events.participant_names(
+        participant, client=appointment.client
+    )
     context = {
         "call": call,
         "appointment": appointment,
-        "client": appointment.client,
+        # The client record is for the host's side panel; other pages do not get it.
+        "client": appointment.client if is_host else None,
         "participant": participant,
-        "is_host": participant.role == ParticipantRole.STAFF,
+        "is_host": is_host,
         "call_config": {
             "ws": f"/ws/video/{call.pk}/",
             "me": participant.pk,
             "role": participant.role,
-            "name": participant.display_name,
+            "name": own_name,
             "texts": _texts(),
         },
         **extra,
@@ -221,9 +227,13 @@ class InterpreterLinkView(View):
         form = InterpreterNameForm(request.POST)
         if not form.is_valid():
             return render(request, "video_calls/interpreter_name.html", {"form": form})
+        known = request.session.get(SESSION_KEY, {})
+        known_pk = known.get(str(invitation.pk)) if isinstance(known, dict) else None
         try:
-            participant = services.interpreter_participant_create(
-                invitation=invitation, display_name=form.cleaned_data["display_name"]
+            participant = services.interpreter_participant_enter(
+                invitation=invitation,
+                display_name=form.cleaned_data["display_name"],
+                known_participant_id=known_pk,
             )
         except services.CallRefusedError as error:
             return self._refused(request, error.code)

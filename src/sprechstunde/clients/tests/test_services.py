@@ -506,3 +506,71 @@ def test_publishing_an_unchanged_text_is_refused():
             purpose="video", language="en", title=old.title, body=old.body
         )
     assert ConsentText.objects.filter(purpose="video", language="en").count() == 1
+
+
+# --- the portal account's name -------------------------------------------------------------
+
+
+def test_the_portal_account_carries_the_name_of_the_client_record(case_manager, client_record):
+    issued = services.invitation_send(client=client_record, actor=case_manager)
+    user = accept(issued.token).user
+    assert (user.first_name, user.last_name) == ("Klara", "Klient")
+    assert user.display_name == str(user) == "Klara Klient"
+
+
+def test_a_name_corrected_by_staff_reaches_the_portal_account(case_manager, accepted_client):
+    services.client_update(
+        client=accepted_client,
+        actor=case_manager,
+        first_name=" Klara-Marie ",
+        last_name="Klient-Berg",
+        email=accepted_client.email,
+        mobile_number="",
+        preferred_language="en",
+    )
+    accepted_client.user.refresh_from_db()
+    assert accepted_client.user.display_name == "Klara-Marie Klient-Berg"
+
+
+def test_a_reinvited_client_whose_name_changed_meanwhile_gets_it_on_the_account(
+    case_manager, accepted_client, django_capture_on_commit_callbacks
+):
+    user = accepted_client.user
+    services.consent_withdraw(client=accepted_client, purpose="portal", actor=user)
+    Client.objects.filter(pk=accepted_client.pk).update(last_name="Neumann")
+    User.objects.filter(pk=user.pk).update(first_name="", last_name="")
+    accepted_client.refresh_from_db()
+    issued = invite(accepted_client, case_manager, django_capture_on_commit_callbacks)
+    assert accept(issued.token, purposes=["portal"]).user.display_name == "Klara Neumann"
+
+
+def test_the_data_migration_names_existing_client_accounts_from_their_records(case_manager):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    nameless = User.objects.create_user("lena.hoffmann@example.org", role=Role.CLIENT)
+    ClientFactory(
+        case_manager=case_manager,
+        user=nameless,
+        first_name="Lena",
+        last_name="Hoffmann",
+        email="lena.hoffmann@example.org",
+    )
+    untouched = CaseManagerFactory(first_name="Sabine", last_name="Sachbearbeiterin")
+    assert nameless.display_name == "Client"  # the role, never the address
+
+    migration = import_module("sprechstunde.clients.migrations.0004_client_account_names")
+    migration.fill_names(apps, None)
+
+    nameless.refresh_from_db()
+    untouched.refresh_from_db()
+    assert nameless.display_name == "Lena Hoffmann"
+    assert untouched.display_name == "Sabine Sachbearbeiterin"
+
+
+def test_a_display_name_never_falls_back_to_the_email_address(case_manager):
+    client_user = User.objects.create_user("ohne.namen@example.org", role=Role.CLIENT)
+    staff_user = User.objects.create_user("ohne.namen@jobcenter.example", role=Role.TEAM_LEAD)
+    assert client_user.display_name == str(client_user) == "Client"
+    assert staff_user.display_name == str(staff_user) == "Team lead"

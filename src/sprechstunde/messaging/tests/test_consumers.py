@@ -164,6 +164,27 @@ def test_a_message_is_stored_then_acknowledged_and_pushed_to_everyone(
     assert "sender_id" not in pushed
 
 
+def test_a_sender_without_a_name_is_named_by_role_never_by_address(
+    conversation, portal_client, case_manager
+):
+    type(case_manager).objects.filter(pk=case_manager.pk).update(first_name="", last_name="")
+    client_cookie = session_cookie(portal_client.user)
+    staff_cookie = session_cookie(case_manager)
+
+    async def scenario():
+        phone, _ = await open_socket(conversation, client_cookie)
+        desk, _ = await open_socket(conversation, staff_cookie)
+        await desk.send_json_to(send_frame("Ihr Termin ist am Montag."))
+        pushed, _ = await receive_until(phone, "message", timeout=10)
+        await phone.disconnect()
+        await desk.disconnect()
+        return pushed
+
+    pushed = run(scenario)
+    assert pushed["sender_name"] == "Case manager"
+    assert case_manager.email not in str(pushed)
+
+
 def test_a_resend_is_acknowledged_with_the_same_number_and_not_pushed_again(
     conversation, portal_client, case_manager
 ):
@@ -339,6 +360,22 @@ BAD_FRAMES = [
         '{"type":"send","body":"' + "€" * (MAX_FRAME_BYTES // 3 + 10) + '"}',
         "too_large",
     ),
+    ("a megabyte", '{"type": "send", "body": "' + "x" * (1 << 20) + '"}', "too_large"),
+    ("nested 5,000 deep", "[" * 5000 + "]" * 5000, "too_deep"),
+    ("objects nested 3,000 deep", '{"":' * 3000 + "1" + "}" * 3000, "too_deep"),
+    (
+        "nested within the limit but one",
+        '{"type": "send", "x": ' + "[" * 8 + "]" * 8 + "}",
+        "too_deep",
+    ),
+    # A browser cannot send this; a hand-made client can (the ASGI message carries a str).
+    (
+        "not UTF-8 (a lone surrogate)",
+        '{"type": "send", "body": "' + chr(0xD800) + '"}',
+        "malformed",
+    ),
+    ("a json number", "5", "malformed"),
+    ("json null", "null", "malformed"),
 ]
 
 
@@ -382,17 +419,23 @@ def test_a_lone_surrogate_in_the_text_is_replaced_not_a_crash(conversation, port
     assert Message.objects.get().body == "A?B \U0001f600"
 
 
-def test_a_binary_frame_gets_an_error_frame(conversation, portal_client):
+def test_a_binary_frame_gets_an_error_frame_and_the_connection_keeps_working(
+    conversation, portal_client
+):
     cookie = session_cookie(portal_client.user)
 
     async def scenario():
         phone, _ = await open_socket(conversation, cookie)
-        await phone.send_bytes(b"\x00\x01\x02")
+        await phone.send_bytes(b"\x00\x01\xff{}")
         error = await phone.receive_json_from()
+        await phone.send_json_to(send_frame("Noch da?"))
+        ack, _ = await receive_until(phone, "ack")
         await phone.disconnect()
-        return error
+        return error, ack
 
-    assert run(scenario)["code"] == "malformed"
+    error, ack = run(scenario)
+    assert error["type"] == "error" and error["code"] == "malformed" and error["message"]
+    assert ack["sequence"] == 1
 
 
 def test_sending_too_fast_is_refused_with_an_error_frame_and_nothing_stored(

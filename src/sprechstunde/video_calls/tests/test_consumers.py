@@ -218,6 +218,52 @@ def test_garbage_frames_get_errors_and_the_connection_and_other_calls_go_on(
     assert Participant.objects.get(user=portal_client.user).state == ParticipantState.ADMITTED
 
 
+HOSTILE_FRAMES = [
+    ("nested 5,000 deep", "[" * 5000 + "]" * 5000, "too_deep"),
+    ("objects nested 5,000 deep", '{"a":' * 5000 + "1" + "}" * 5000, "too_deep"),
+    (
+        "nested in a signal",
+        '{"type": "signal", "candidate": ' + "[" * 9 + "]" * 9 + "}",
+        "too_deep",
+    ),
+    ("a megabyte", '{"type": "chat", "text": "' + "x" * (1 << 20) + '"}', "too_large"),
+    # A browser cannot send this; a hand-made client can (the ASGI message carries a str).
+    (
+        "not UTF-8 (a lone surrogate)",
+        '{"type": "chat", "text": "' + chr(0xDC80) + '"}',
+        "malformed",
+    ),
+    ("a json list", "[]", "malformed"),
+    ("a json number", "42", "malformed"),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "text", "code"), HOSTILE_FRAMES, ids=[f[0] for f in HOSTILE_FRAMES]
+)
+def test_a_hostile_frame_gets_an_error_frame_and_the_call_goes_on(
+    call, case_manager, portal_client, label, text, code
+):
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+
+    async def scenario():
+        host, _host_id, guest, _guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        await guest.send_text(text)
+        error, _ = await receive_until(guest, "error")
+        await guest.send_bytes(b"\xff\xfe[[[")
+        binary_error, _ = await receive_until(guest, "error")
+        await guest.send_json_to({"type": "chat", "text": "Noch da?"})
+        chat, _ = await receive_until(host, "chat")
+        for socket in (host, guest):
+            await socket.disconnect()
+        return error, binary_error, chat
+
+    error, binary_error, chat = run(scenario)
+    assert error["code"] == code and error["message"]
+    assert binary_error["code"] == "malformed"
+    assert chat["text"] == "Noch da?"
+
+
 def test_frames_are_rate_limited_per_connection(call, case_manager, settings):
     settings.VIDEO_WS_FRAME_RATE = (5, 60.0)
     cookie = session_cookie(case_manager)

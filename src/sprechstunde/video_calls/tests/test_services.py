@@ -138,7 +138,7 @@ def test_expired_interpreter_link_is_refused(case_manager, portal_client):
         call=call, kind="spoken", token_hash="x" * 64, created_by=case_manager
     )
     with pytest.raises(services.CallRefusedError) as refused:
-        services.interpreter_participant_create(invitation=invitation, display_name="Ina")
+        services.interpreter_participant_enter(invitation=invitation, display_name="Ina")
     assert refused.value.code == "expired"
 
 
@@ -146,14 +146,14 @@ def test_revoked_link_is_refused_and_puts_the_interpreter_out(appointment, case_
     invitation, _token = services.interpreter_invite(
         actor=case_manager, appointment=appointment, kind="spoken"
     )
-    interpreter = services.interpreter_participant_create(invitation=invitation, display_name="Ina")
+    interpreter = services.interpreter_participant_enter(invitation=invitation, display_name="Ina")
     services.interpreter_revoke(actor=case_manager, invitation=invitation)
     interpreter.refresh_from_db()
     assert interpreter.state == ParticipantState.REMOVED
     refusal = services.participant_refusal(participant=interpreter)
     assert refusal is not None and refusal.code == "removed"
     with pytest.raises(services.CallRefusedError) as refused:
-        services.interpreter_participant_create(invitation=invitation, display_name="Ina 2")
+        services.interpreter_participant_enter(invitation=invitation, display_name="Ina 2")
     assert refused.value.code == "revoked"
 
 

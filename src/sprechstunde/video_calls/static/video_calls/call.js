@@ -544,7 +544,7 @@
     li.dataset.participant = p.id;
     li.dataset.state = p.state;
     var name = document.createElement("span");
-    name.textContent = p.name + " (" + (T.roles[p.role] || p.role) + ")";
+    name.textContent = p.name + " (" + (p.second_device ? T.secondDevice : (T.roles[p.role] || p.role)) + ")";
     li.appendChild(name);
     actions.forEach(function (a) {
       var b = document.createElement("button");
