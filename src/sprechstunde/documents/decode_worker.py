@@ -18,6 +18,7 @@ import json
 import resource
 import sys
 import time
+import traceback
 from typing import Any, BinaryIO
 
 _MEGABYTE = 1024 * 1024
@@ -143,7 +144,9 @@ def main() -> int:
     except MemoryError:
         # Out of address space: qpdf's bad_alloc and Pillow's failed allocations end here.
         answer, blobs = {"refused": decoding.TOO_LARGE}, []
-    except RecursionError:
+    except Exception:
+        # The child's boundary: any other failure means a damaged file, not a crash report.
+        traceback.print_exc(limit=5)
         answer, blobs = {"refused": decoding.UNREADABLE}, []
     stdout.write(json.dumps(answer).encode() + b"\n")
     for blob in blobs:

@@ -211,8 +211,10 @@ def _run(
     stderr: list[bytes] = []
     overflow = threading.Event()
     readers = [
-        threading.Thread(target=_collect, args=(process.stdout, output_cap, stdout, overflow)),
-        threading.Thread(target=_collect, args=(process.stderr, 64 * 1024, stderr, None)),
+        threading.Thread(
+            target=_collect, args=(process.stdout, output_cap, stdout, overflow, process)
+        ),
+        threading.Thread(target=_collect, args=(process.stderr, 64 * 1024, stderr, None, None)),
     ]
     for reader in readers:
         reader.daemon = True
@@ -238,13 +240,13 @@ def _run(
     elif process.returncode != 0:
         problem = f"exit {process.returncode}"
     if problem:
-        logger.info(
-            "Decoding child ended abnormally (%s): %s",
-            problem,
-            b"".join(stderr)[-500:].decode(errors="replace"),
-        )
+        errors = b"".join(stderr)[-2000:].decode(errors="replace")
+        logger.info("Decoding child ended abnormally (%s): %s", problem, errors[-500:])
         # A signal (memory: SIGABRT/SIGSEGV from a failed allocation, SIGXCPU/SIGKILL for
-        # time) or a timeout: the file asked for more than the budget.
+        # time), a timeout or no memory left even to start: more than the budget. Anything
+        # else that ended the interpreter says the file could not be read.
+        if process.returncode > 0 and "MemoryError" not in errors:
+            raise DecodeRefused(decoding.UNREADABLE, is_pdf=is_pdf)
         raise DecodeRefused(decoding.TOO_LARGE, is_pdf=is_pdf)
     line, _newline, rest = output.partition(b"\n")
     try:
@@ -275,14 +277,18 @@ def _collect(
     cap: int,
     sink: list[bytes],
     overflow: threading.Event | None,
+    process: subprocess.Popen[bytes] | None,
 ) -> None:
-    """Read a pipe to its end, keeping at most `cap` bytes (the rest is drained)."""
+    """Read a pipe to its end, keeping at most `cap` bytes; a child that sends more than it
+    could have made is killed (the rest is drained)."""
     assert stream is not None
     kept = 0
     while piece := stream.read1(1024 * 1024):  # type: ignore[attr-defined]
         if kept + len(piece) > cap:
-            if overflow is not None:
+            if overflow is not None and not overflow.is_set():
                 overflow.set()
+                if process is not None:
+                    process.kill()
             sink.clear()
             continue
         if overflow is None or not overflow.is_set():
