@@ -62,6 +62,8 @@ def _check(header: dict[str, Any], parts: list[bytes], started: float) -> list[i
             pages.append(decoding.inspect_pdf(data, budget=budget))
         else:
             found = decoding.inspect_image(data, max_pixels=int(limits["max_pixels"]))
+            # Some phones write JPEGs with a second picture (MPO): still a JPEG.
+            found = "JPEG" if found == "MPO" else found
             if f"image/{found.lower()}" != part["type"]:
                 raise decoding.Refused(decoding.UNREADABLE)
             pages.append(1)
