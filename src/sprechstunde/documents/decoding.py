@@ -212,37 +212,36 @@ def _flate(source: Iterable[bytes], _parm: object) -> Iterator[bytes]:
 
 
 def _ascii_hex(source: Iterable[bytes], _parm: object) -> Iterator[bytes]:
+    # Characters that are not hex digits are skipped, not taken as the end: counting more
+    # than a lenient decoder would decode is safe, counting less is not.
     pending = b""
     for piece in source:
         end = piece.find(b">")
-        digits = pending + (piece if end < 0 else piece[:end]).translate(None, _WHITESPACE)
+        digits = pending + _only(piece if end < 0 else piece[:end], _HEX_DIGITS)
         cut = len(digits) - len(digits) % 2
         pending = digits[cut:]
-        try:
-            yield binascii.unhexlify(digits[:cut])
-        except binascii.Error:
-            return
+        yield binascii.unhexlify(digits[:cut])
         if end >= 0:
             break
     if pending:
-        try:
-            yield binascii.unhexlify(pending + b"0")
-        except binascii.Error:
-            return
+        yield binascii.unhexlify(pending + b"0")
 
 
 def _ascii85(source: Iterable[bytes], _parm: object) -> Iterator[bytes]:
     pending = b""
     started = False
     for piece in source:
-        piece = piece.translate(None, _WHITESPACE)
         if not started:
             started = True
+            piece = piece.lstrip(_WHITESPACE)
             if piece.startswith(b"<~"):
                 piece = piece[2:]
         end = piece.find(b"~")
         # "z" stands for a whole group of zeros: "!!!!!" says the same in five characters.
-        digits = pending + (piece if end < 0 else piece[:end]).replace(b"z", b"!!!!!")
+        # Other characters outside the alphabet are skipped (see _ascii_hex).
+        digits = pending + _only(piece if end < 0 else piece[:end], _A85_DIGITS).replace(
+            b"z", b"!!!!!"
+        )
         cut = len(digits) - len(digits) % 5
         pending = digits[cut:]
         try:
@@ -251,11 +250,24 @@ def _ascii85(source: Iterable[bytes], _parm: object) -> Iterator[bytes]:
             return
         if end >= 0:
             break
-    if pending:
+    if len(pending) > 1:
         try:
             yield base64.a85decode(pending)
         except ValueError:
             return
+
+
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
+_A85_DIGITS = frozenset(range(ord("!"), ord("u") + 1)) | {ord("z")}
+_DROP: dict[frozenset[int], bytes] = {}
+
+
+def _only(data: bytes, allowed: frozenset[int]) -> bytes:
+    """`data` without the bytes outside `allowed` (bytes.translate with a cached table)."""
+    drop = _DROP.get(allowed)
+    if drop is None:
+        drop = _DROP[allowed] = bytes(value for value in range(256) if value not in allowed)
+    return data.translate(None, drop)
 
 
 def _run_length(source: Iterable[bytes], _parm: object) -> Iterator[bytes]:

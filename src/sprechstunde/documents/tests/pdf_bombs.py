@@ -205,3 +205,68 @@ def _assemble_with_xref_stream(objects: list[bytes], *, compressed: dict[int, tu
     )
     out += f"startxref\n{offsets[xref_number]}\n%%EOF\n".encode()
     return bytes(out)
+
+
+def lzw_encode(data: bytes, *, early_change: int = 1) -> bytes:
+    """Plain LZW (PDF flavour) of any data, for checking the decoder against qpdf."""
+    codes: list[tuple[int, int]] = []
+    table: dict[bytes, int] = {}
+    next_code = 258
+
+    def emit(code: int) -> None:
+        codes.append((code, _lzw_width(next_code - 1 + early_change)))
+
+    def reset() -> None:
+        nonlocal next_code
+        table.clear()
+        table.update({bytes([value]): value for value in range(256)})
+        next_code = 258
+
+    reset()
+    emit(256)
+    word = b""
+    for value in data:
+        extended = word + bytes([value])
+        if extended in table:
+            word = extended
+            continue
+        emit(table[word])
+        table[extended] = next_code
+        next_code += 1
+        if next_code >= 4000:
+            emit(256)
+            reset()
+        word = bytes([value])
+    if word:
+        emit(table[word])
+    emit(257)
+    bits = count = 0
+    out = bytearray()
+    for code, width in codes:
+        bits = (bits << width) | code
+        count += width
+        while count >= 8:
+            count -= 8
+            out.append((bits >> count) & 0xFF)
+        bits &= (1 << count) - 1
+    if count:
+        out.append((bits << (8 - count)) & 0xFF)
+    return bytes(out)
+
+
+def runlength_encode(data: bytes) -> bytes:
+    """RunLength of any data: literal runs, and repeated runs for three or more equal bytes."""
+    out = bytearray()
+    index = 0
+    while index < len(data):
+        run = 1
+        while index + run < len(data) and run < 128 and data[index + run] == data[index]:
+            run += 1
+        if run >= 3:
+            out += bytes([257 - run, data[index]])
+            index += run
+            continue
+        literal = data[index : index + 128]
+        out += bytes([len(literal) - 1]) + literal
+        index += len(literal)
+    return bytes(out) + b"\x80"

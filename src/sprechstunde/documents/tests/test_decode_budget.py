@@ -274,3 +274,56 @@ def test_photos_are_checked_and_converted_in_the_child():
     assert converted.data.startswith(b"%PDF-")
     assert [page.page_number for page in rendered] == [1, 2]
     assert all(page.data.startswith(b"RIFF") for page in rendered)
+
+
+def _encoders():
+    import base64
+    import binascii
+    import zlib
+
+    return {
+        "FlateDecode": lambda data: zlib.compress(data, 6),
+        "ASCIIHexDecode": lambda data: binascii.hexlify(data, b"\n", 32) + b">",
+        "ASCII85Decode": lambda data: base64.a85encode(data, wrapcol=72) + b"~>",
+        "RunLengthDecode": pdf_bombs.runlength_encode,
+        "LZWDecode": pdf_bombs.lzw_encode,
+    }
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        ["FlateDecode"],
+        ["ASCIIHexDecode"],
+        ["ASCII85Decode"],
+        ["RunLengthDecode"],
+        ["LZWDecode"],
+        ["ASCII85Decode", "FlateDecode"],
+        ["ASCIIHexDecode", "LZWDecode"],
+        ["FlateDecode", "RunLengthDecode"],
+        ["ASCII85Decode", "LZWDecode", "RunLengthDecode"],
+    ],
+    ids="+".join,
+)
+def test_the_budget_counts_exactly_what_qpdf_decodes(filters):
+    """Our streaming decoders agree with qpdf's on ordinary data: a stream is never counted
+    smaller than it unpacks."""
+    import random
+
+    import pikepdf
+
+    generator = random.Random(11)
+    content = b"".join(
+        generator.randbytes(generator.randint(1, 300)) + bytes([generator.randint(0, 3)]) * 200
+        for _ in range(400)
+    )
+    data = content
+    for name in reversed(filters):
+        data = _encoders()[name](data)
+    pdf = pdf_bombs.pdf_with_stream(data, filters)
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        decoded = opened.pages[0].Contents.read_bytes(pikepdf.StreamDecodeLevel.specialized)
+    assert decoded == content
+    budget = small_budget()
+    decoding.inspect_pdf(pdf, budget=budget)
+    assert budget.unpacked == len(content)
