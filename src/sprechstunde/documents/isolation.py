@@ -77,9 +77,10 @@ def refusal_message(reason: str, *, is_pdf: bool) -> str:
     """The sender's reading of a reason code (the upload check's own messages)."""
     if reason == decoding.ENCRYPTED:
         return _("This PDF is protected by a password. Please send it without password protection.")
-    if reason == decoding.PIXELS or (reason == decoding.TOO_LARGE and not is_pdf):
+    if reason in {decoding.PIXELS, decoding.TOO_LARGE} and not is_pdf:
         return _("This image is far too large (too many pixels).")
-    if reason == decoding.TOO_LARGE:
+    if reason in {decoding.PIXELS, decoding.TOO_LARGE}:
+        # An image inside a PDF with too many pixels is the same bomb to the sender.
         return _("This PDF contains data that unpacks to an unreasonable size and is not accepted.")
     if is_pdf:
         return _("This PDF could not be read. It may be damaged.")
@@ -227,6 +228,11 @@ def _run(
         timed_out = True
         process.kill()
         process.wait()
+    except BaseException:
+        # Interrupted here (a shutdown, a bug): the child must not outlive the request.
+        process.kill()
+        process.wait()
+        raise
     finally:
         for reader in readers:
             reader.join()

@@ -327,3 +327,13 @@ def test_the_budget_counts_exactly_what_qpdf_decodes(filters):
     budget = small_budget()
     decoding.inspect_pdf(pdf, budget=budget)
     assert budget.unpacked == len(content)
+
+
+def test_a_pdf_image_of_ten_gigapixels_is_refused_by_the_child_as_a_bomb():
+    with pytest.raises(isolation.DecodeRefused) as refused:
+        isolation.isolated_check(
+            [("application/pdf", image_pdf(100_000, 100_000))],
+            limits=isolation.DecodeLimits.for_document(),
+        )
+    assert refused.value.reason == "pdf-pixels"
+    assert str(refused.value.message) == TOO_LARGE_MESSAGE
