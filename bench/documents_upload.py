@@ -16,7 +16,10 @@ What is timed, for the same photos:
 * baseline "copy + SHA-256": the bytes written to disk and hashed once, the floor of
   receiving them;
 * baseline "clamd alone": every photo sent to clamd with zINSTREAM;
-* baseline "conversion alone": the photos turned into one PDF (Pillow, upright, 2000 px);
+* baseline "conversion alone": the photos turned into one PDF (Pillow, upright, 2000 px),
+  in this process;
+* "decoding child": the fixed cost of the limited child process (ADR 0043), the upload
+  check of one small photo;
 * pipeline: each photo sent as a resumable upload in 512 KB chunks
   (`upload_session_create`, `upload_chunk_append`), then `document_upload_complete`, which
   checks, encrypts, stores and runs `document_process` (clamd, PDF, WebP previews,
@@ -94,20 +97,19 @@ class StageTimes:
 @contextmanager
 def stages_timed() -> Iterator[StageTimes]:
     from sprechstunde.documents import (
-        conversion,
         file_checks,
-        previews,
+        isolation,
         services,
         storage_crypto,
         virus_scan,
     )
 
     times = StageTimes()
+    # Since ADR 0043 the decoding runs in a child process: its stages are timed as a whole.
     undo = [
-        times.wrap(file_checks, "check_batch", "file checks (headers)"),
+        times.wrap(file_checks, "check_batch", "file checks (child: headers, PDF streams)"),
         times.wrap(virus_scan, "scan_bytes", "clamd scan"),
-        times.wrap(conversion, "images_to_pdf", "photos to PDF"),
-        times.wrap(previews, "render_pages", "previews (PDFium, WebP)"),
+        times.wrap(isolation, "isolated_convert", "child: photos to PDF + previews"),
         times.wrap(storage_crypto, "blob_write", "encrypt + store"),
         times.wrap(storage_crypto, "blob_read", "read + decrypt"),
         times.wrap(services, "upload_chunk_append", "chunks received (fsync)"),
@@ -148,6 +150,22 @@ def baseline_conversion(photos: list[bytes]) -> float:
     started = time.perf_counter()
     conversion.images_to_pdf(photos)
     return time.perf_counter() - started
+
+
+def child_round_trip(runs: int = 5) -> float:
+    """The fixed cost of the decoding child: the upload check of one small photo (start the
+    interpreter, import Pillow and pikepdf lazily, answer), median seconds."""
+    from sprechstunde.documents import isolation
+    from sprechstunde.documents.factories import jpeg_bytes
+
+    photo = jpeg_bytes(400, 300)
+    limits = isolation.DecodeLimits.for_document()
+    seconds = []
+    for _run in range(runs):
+        started = time.perf_counter()
+        isolation.isolated_check([("image/jpeg", photo)], limits=limits)
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
 
 
 def pipeline(photos: list[bytes], client: Any) -> tuple[float, dict[str, float], Any]:
@@ -252,6 +270,7 @@ def main() -> None:
                 runs["copy + SHA-256"].append(baseline_copy(photos, folder))
                 runs["clamd alone"].append(baseline_clamd(photos))
                 runs["conversion alone"].append(baseline_conversion(photos))
+                runs["decoding child: start + check of one small photo"].append(child_round_trip())
                 elapsed, stages, document = pipeline(photos, client)
                 runs["pipeline: upload to ready"].append(elapsed)
                 for name, seconds in stages.items():

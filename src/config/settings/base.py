@@ -392,6 +392,15 @@ DOCUMENT_MAX_IMAGE_PIXELS = int(os.environ.get("DOCUMENT_MAX_IMAGE_PIXELS", "500
 DOCUMENT_IMAGE_MAX_EDGE = int(os.environ.get("DOCUMENT_IMAGE_MAX_EDGE", "2000"))
 DOCUMENT_JPEG_QUALITY = int(os.environ.get("DOCUMENT_JPEG_QUALITY", "80"))
 DOCUMENT_PREVIEW_WIDTH = int(os.environ.get("DOCUMENT_PREVIEW_WIDTH", "1000"))
+# Untrusted files are decoded in a child process (ADR 0043) with this much address space, for
+# DOCUMENT_DECODE_SECONDS plus ..._PER_PAGE per page (CPU and wall clock), and may unpack to
+# at most DOCUMENT_DECODE_MAX_BYTES in all (images at their declared pixel size).
+DOCUMENT_DECODE_MEMORY_MB = int(os.environ.get("DOCUMENT_DECODE_MEMORY_MB", "768"))
+DOCUMENT_DECODE_SECONDS = float(os.environ.get("DOCUMENT_DECODE_SECONDS", "30"))
+DOCUMENT_DECODE_SECONDS_PER_PAGE = float(os.environ.get("DOCUMENT_DECODE_SECONDS_PER_PAGE", "10"))
+DOCUMENT_DECODE_MAX_BYTES = int(
+    os.environ.get("DOCUMENT_DECODE_MAX_BYTES", str(2 * 1024 * 1024 * 1024))
+)
 # Resumable uploads: chunks are appended to files here (plaintext only until completion).
 DOCUMENT_UPLOAD_DIR = Path(os.environ.get("DOCUMENT_UPLOAD_DIR") or VAR_DIR / "uploads")
 DOCUMENT_UPLOAD_CHUNK_BYTES = int(os.environ.get("DOCUMENT_UPLOAD_CHUNK_BYTES", str(512 * 1024)))

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import pikepdf
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
-from PIL import Image
 
 from sprechstunde.core.errors import ApplicationError
 
@@ -25,13 +21,9 @@ WEBP = "image/webp"
 IMAGE_TYPES = frozenset({JPEG, PNG, WEBP})
 ACCEPTED_TYPES = frozenset({PDF, *IMAGE_TYPES})
 EXTENSIONS = {PDF: ".pdf", JPEG: ".jpg", PNG: ".png", WEBP: ".webp"}
-_PILLOW_FORMATS = {"JPEG": JPEG, "PNG": PNG, "WEBP": WEBP}
 
 # Markup that makes a file render as a web page in some browser or viewer.
 _MARKUP = re.compile(rb"<\s*(?:html|script|body|iframe|svg|!doctype)", re.IGNORECASE)
-# All streams of one PDF together may not inflate beyond this (a deflate bomb).
-_MAX_INFLATED_FACTOR = 20
-_MAX_INFLATED_FLOOR = 64 * 1024 * 1024
 _READ_HEAD = 64
 
 
@@ -59,6 +51,9 @@ def limits() -> dict[str, int]:
 
 
 def too_large_message() -> str:
+    # Imported here: the decoding child imports this module and needs no template engine.
+    from django.template.defaultfilters import filesizeformat
+
     return _("The file is too large: at most %(size)s, please.") % {
         "size": filesizeformat(settings.DOCUMENT_MAX_BYTES)
     }
@@ -122,8 +117,8 @@ def safe_display_name(name: str, *, content_type: str = "") -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
-def _check_pdf(path: Path, size: int) -> int:
-    """Open the PDF: refuse encrypted, broken, polyglot, bomb or too long; return pages."""
+def _check_pdf_markup(path: Path) -> None:
+    """Refuse a PDF that is also a web page (a polyglot): a plain byte search, no decoding."""
     with path.open("rb") as handle:
         data = handle.read()
     if _MARKUP.search(data):
@@ -133,82 +128,11 @@ def _check_pdf(path: Path, size: int) -> int:
                 "Please print it to a new PDF and send that."
             )
         )
-    try:
-        pdf = pikepdf.open(path)
-    except pikepdf.PasswordError as error:
-        raise FileRefused(
-            _("This PDF is protected by a password. Please send it without password protection.")
-        ) from error
-    except (pikepdf.PdfError, ValueError, OSError) as error:
-        raise FileRefused(_("This PDF could not be read. It may be damaged.")) from error
-    with pdf:
-        if pdf.is_encrypted:
-            raise FileRefused(
-                _(
-                    "This PDF is protected by a password. Please send it without "
-                    "password protection."
-                )
-            )
-        pages = len(pdf.pages)
-        if pages == 0:
-            raise FileRefused(_("This PDF has no pages."))
-        if pages > settings.DOCUMENT_MAX_PAGES:
-            raise FileRefused(
-                _("The document has too many pages: at most %(count)d, please.")
-                % {"count": settings.DOCUMENT_MAX_PAGES}
-            )
-        _check_inflated_size(pdf, budget=max(_MAX_INFLATED_FLOOR, size * _MAX_INFLATED_FACTOR))
-    return pages
-
-
-def _check_inflated_size(pdf: pikepdf.Pdf, *, budget: int) -> None:
-    """Inflate every Flate stream with a cap, so a deflate bomb is caught without ever being
-    held in memory in full."""
-    total = 0
-    for obj in pdf.objects:
-        if not isinstance(obj, pikepdf.Stream):
-            continue
-        filters = obj.get("/Filter")
-        names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else [str(filters)]
-        if not names or names[0] != "/FlateDecode":
-            continue
-        try:
-            raw = obj.read_raw_bytes()
-        except pikepdf.PdfError:
-            continue
-        inflater = zlib.decompressobj()
-        try:
-            piece = inflater.decompress(raw, budget - total + 1)
-        except zlib.error:
-            continue
-        total += len(piece)
-        if total > budget:
-            raise FileRefused(
-                _(
-                    "This PDF contains data that unpacks to an unreasonable size "
-                    "and is not accepted."
-                )
-            )
-
-
-def _check_image(path: Path, content_type: str) -> None:
-    """Read only the header: the declared format and dimensions, before any decoding."""
-    try:
-        with Image.open(path) as image:
-            found = _PILLOW_FORMATS.get(image.format or "")
-            width, height = image.size
-    except Image.DecompressionBombError as error:
-        raise FileRefused(_("This image is far too large (too many pixels).")) from error
-    except (OSError, ValueError, SyntaxError) as error:
-        raise FileRefused(_("This image could not be read. It may be damaged.")) from error
-    if found != content_type:
-        raise FileRefused(_("This image could not be read. It may be damaged."))
-    if width <= 0 or height <= 0 or width * height > settings.DOCUMENT_MAX_IMAGE_PIXELS:
-        raise FileRefused(_("This image is far too large (too many pixels)."))
 
 
 def check_file(path: Path) -> CheckedFile:
-    """Check one received file. Raises FileRefused with a message for the sender."""
+    """The checks on one received file that decode nothing (size, type by the first bytes,
+    markup); its pages are counted by check_batch. Raises FileRefused."""
     size = path.stat().st_size
     if size == 0:
         raise FileRefused(_("The file is empty."))
@@ -222,15 +146,38 @@ def check_file(path: Path) -> CheckedFile:
     if _MARKUP.search(head):
         raise FileRefused(_("This file contains web page code and is not accepted."))
     if content_type == PDF:
-        pages = _check_pdf(path, size)
-    else:
-        _check_image(path, content_type)
-        pages = 1
-    return CheckedFile(path=path, content_type=content_type, size=size, pages=pages)
+        _check_pdf_markup(path)
+    return CheckedFile(path=path, content_type=content_type, size=size, pages=0)
+
+
+def _check_contents(checked: list[CheckedFile]) -> list[CheckedFile]:
+    """Look inside in a limited child process (isolation.py): every PDF stream unpacked
+    under the decoding budget, encrypted or broken PDFs, image headers and pixels."""
+    # isolation builds on this module (FileRefused, the types), so it is imported here.
+    from .isolation import DecodeLimits, isolated_check
+
+    parts = [(item.content_type, item.path.read_bytes()) for item in checked]
+    pages = isolated_check(parts, limits=DecodeLimits.for_document())
+    del parts
+    for item, count in zip(checked, pages, strict=True):
+        if item.content_type != PDF:
+            continue
+        if count == 0:
+            raise FileRefused(_("This PDF has no pages."))
+        if count > settings.DOCUMENT_MAX_PAGES:
+            raise FileRefused(
+                _("The document has too many pages: at most %(count)d, please.")
+                % {"count": settings.DOCUMENT_MAX_PAGES}
+            )
+    return [
+        CheckedFile(path=item.path, content_type=item.content_type, size=item.size, pages=count)
+        for item, count in zip(checked, pages, strict=True)
+    ]
 
 
 def check_batch(paths: list[Path]) -> list[CheckedFile]:
-    """Check the files that will become one document: one PDF, or one or more images."""
+    """Check the files that will become one document: one PDF, or one or more images.
+    What decodes anything runs in a limited child process."""
     if not paths:
         raise FileRefused(_("Please choose a file or take a photo."))
     if len(paths) > settings.DOCUMENT_MAX_FILES:
@@ -243,6 +190,7 @@ def check_batch(paths: list[Path]) -> list[CheckedFile]:
     checked = [check_file(path) for path in paths]
     if len(checked) > 1 and any(item.content_type == PDF for item in checked):
         raise FileRefused(_("Please send a PDF on its own; several photos can be sent together."))
+    checked = _check_contents(checked)
     if sum(item.pages for item in checked) > settings.DOCUMENT_MAX_PAGES:
         raise FileRefused(
             _("The document has too many pages: at most %(count)d, please.")

@@ -143,6 +143,14 @@ class Document(models.Model):
         return f"Document {self.pk}"
 
     @property
+    def refusal_message(self) -> str:
+        """Why the file was not accepted, in the reader's language, when the decoding child
+        refused it (isolation.DecodeRefused); "" otherwise."""
+        from .isolation import stored_refusal_message
+
+        return stored_refusal_message(self.refusal_reason)
+
+    @property
     def is_ready(self) -> bool:
         return self.status == DocumentStatus.READY
 

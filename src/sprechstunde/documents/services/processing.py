@@ -19,7 +19,7 @@ from django.utils.translation import gettext
 
 from sprechstunde.audit.services import audit_record
 
-from .. import conversion, file_checks, pdf_rebuild, previews, storage_crypto, virus_scan
+from .. import file_checks, isolation, storage_crypto, virus_scan
 from ..choices import DocumentStatus, ScanStatus
 from ..file_checks import FileRefused
 from ..models import Document, DocumentPreview, DocumentRequest
@@ -185,18 +185,19 @@ def _run_pipeline(document: Document) -> str:
         return str(document.status)
     types = [entry["type"] for entry in document.incoming]
     try:
-        if types == [file_checks.PDF]:
-            converted = pdf_rebuild.rebuild_pdf(parts[0])
-        else:
-            converted = conversion.images_to_pdf(parts)
+        # Conversion and previews decode untrusted bytes: in a limited child (ADR 0043).
+        converted, rendered = isolation.isolated_convert(
+            "pdf" if types == [file_checks.PDF] else "images",
+            parts,
+            limits=isolation.DecodeLimits.for_document(pages=document.page_count),
+        )
+        del parts
         if converted.pages > settings.DOCUMENT_MAX_PAGES:
             raise FileRefused("too many pages")
-        rendered = previews.render_pages(converted.data)
-    except (FileRefused, OSError, ValueError, SyntaxError) as error:
-        logger.info("Document %s could not be converted: %s", document_id, type(error).__name__)
-        _finish_refused(
-            document, status=DocumentStatus.FAILED, reason="conversion failed", kind="check"
-        )
+    except FileRefused as error:
+        reason = getattr(error, "reason", "conversion failed")
+        logger.info("Document %s could not be converted: %s", document_id, reason)
+        _finish_refused(document, status=DocumentStatus.FAILED, reason=reason, kind="check")
         return str(document.status)
     written: list[str] = []
     try:

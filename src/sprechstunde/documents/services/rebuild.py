@@ -12,7 +12,7 @@ from django.db import transaction
 
 from sprechstunde.audit.services import audit_record
 
-from .. import file_checks, pdf_rebuild, storage_crypto
+from .. import file_checks, isolation, storage_crypto
 from ..choices import DocumentStatus
 from ..models import Document
 from .storage import _data_key, _delete_blobs
@@ -46,8 +46,13 @@ def documents_rebuild_pdfs() -> dict[str, int]:
             continue
         original = storage_crypto.blob_read(document.original_storage_name, data_key=data_key)
         try:
-            converted = pdf_rebuild.rebuild_pdf(original)
-        except pdf_rebuild.PdfRebuildError:
+            # The original is untrusted bytes: rebuilt in the limited child (ADR 0043).
+            converted, _previews = isolation.isolated_convert(
+                "pdf",
+                [original],
+                limits=isolation.DecodeLimits.for_document(pages=document.page_count),
+            )
+        except file_checks.FileRefused:
             logger.warning("Document %s: its original could not be rebuilt", document.pk)
             counts["failed"] += 1
             continue

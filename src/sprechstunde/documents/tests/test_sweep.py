@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from sprechstunde.documents import pdf_rebuild, services
+from sprechstunde.documents import isolation, services
 from sprechstunde.documents.choices import DocumentStatus, ScanStatus
 from sprechstunde.documents.factories import pdf_bytes
 from sprechstunde.documents.models import Document, DocumentSweep, UploadSession
@@ -115,11 +115,11 @@ def test_a_poison_document_fails_after_the_attempts(portal_client, tmp_path, set
     settings.DOCUMENT_PROCESSING_MAX_ATTEMPTS = 3
     runs = []
 
-    def kills_the_worker(data: bytes, **kwargs):
+    def kills_the_worker(*args, **kwargs):
         runs.append(1)
         raise WorkerKilled
 
-    monkeypatch.setattr(pdf_rebuild, "rebuild_pdf", kills_the_worker)
+    monkeypatch.setattr(isolation, "isolated_convert", kills_the_worker)
     document = waiting_document(portal_client, tmp_path, settings)
     grace = settings.DOCUMENT_PROCESSING_GRACE_MINUTES + 1
 
