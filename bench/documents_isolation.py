@@ -7,7 +7,7 @@ Usage:
 Times, median of the runs: the upload check of one small photo and of a 3-page PDF (each a
 child: interpreter start, imports, the check), and the conversion of a 3-page PDF with its
 WebP previews, once in a child (`isolation.isolated_convert`) and once in this process
-(`conversion.sanitise_pdf` + `previews.render_pages`). Prints figures; asserts nothing.
+(`pdf_rebuild.rebuild_pdf` + `previews.render_pages`). Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from sprechstunde.documents import conversion, isolation, previews
+    from sprechstunde.documents import isolation, pdf_rebuild, previews
     from sprechstunde.documents.factories import jpeg_bytes, pdf_bytes
 
     limits = isolation.DecodeLimits.for_document(pages=3)
@@ -51,7 +51,7 @@ def main() -> None:
     pdf = pdf_bytes(3)
 
     def in_process() -> None:
-        converted = conversion.sanitise_pdf(pdf)
+        converted = pdf_rebuild.rebuild_pdf(pdf)
         previews.render_pages(converted.data)
 
     rows = [
