@@ -280,6 +280,20 @@ def _outbox_message(world: World, role: str) -> dict[str, Any]:
     return {"pk": message.pk}
 
 
+def _outbox_attachment(world: World, role: str) -> dict[str, Any]:
+    from sprechstunde.core.models import OutboxAttachment
+
+    message = _outbox_message(world, role)
+    attachment = OutboxAttachment.objects.create(
+        message_id=message["pk"],
+        filename="invite.ics",
+        mimetype="text/calendar",
+        content=b"BEGIN:VCALENDAR",
+        size=15,
+    )
+    return {"pk": message["pk"], "attachment_pk": attachment.pk}
+
+
 def _agreement(kind: str, **extra: Any) -> Callable[[World, str], dict[str, Any]]:
     """A plan, decision, postal delivery or confirmation of the foreign client."""
 
@@ -418,6 +432,9 @@ REGISTRY: dict[str, Rule] = {
     "core:outbox_detail": Rule(
         _outbox_message, exempt_roles=dict.fromkeys(STAFF_ROLES, _OUTBOX_STAFF)
     ),
+    "core:outbox_attachment": Rule(
+        _outbox_attachment, exempt_roles=dict.fromkeys(STAFF_ROLES, _OUTBOX_STAFF)
+    ),
     # --- accounts
     "accounts:session_end": Rule(
         lambda w, r: {"pk": w.session_of(r).pk}, ("session.access_denied",), LOGGED_IN
@@ -471,6 +488,7 @@ REGISTRY: dict[str, Rule] = {
     "appointments:move": Rule(_appointment, _APPOINTMENT_DENIED, CASE_MANAGER, owner=_owner),
     "appointments:cancel": Rule(_appointment, _APPOINTMENT_DENIED, CASE_MANAGER, owner=_owner),
     "appointments:attendance": Rule(_appointment, _APPOINTMENT_DENIED, CASE_MANAGER),
+    "appointments:ics": Rule(_appointment, _APPOINTMENT_DENIED, CASELOAD, owner=_owner),
     "appointments:book": Rule(_client, _CLIENT_DENIED, CASE_MANAGER, owner=_owner),
     "appointments:propose": Rule(_client, _CLIENT_DENIED, CASE_MANAGER, owner=_owner),
     "appointments:office_hours_delete": Rule(lambda w, r: {"pk": w.office_hours_of(r).pk}),
@@ -483,6 +501,7 @@ REGISTRY: dict[str, Rule] = {
     "appointments:portal_confirm": Rule(_appointment, _APPOINTMENT_DENIED, CLIENT),
     "appointments:portal_other_time": Rule(_appointment, _APPOINTMENT_DENIED, CLIENT),
     "appointments:portal_cancel": Rule(_appointment, _APPOINTMENT_DENIED, CLIENT),
+    "appointments:portal_ics": Rule(_appointment, _APPOINTMENT_DENIED, CLIENT, owner=_client_owner),
     # --- messaging: a client's conversation (refused like the client page it belongs to)
     "messaging:client_conversation": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
     # --- documents: requests, the staff list, the e-file mark and the export (D2)

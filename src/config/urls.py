@@ -36,6 +36,13 @@ urlpatterns = [
         account_views.staff_only(allauth_views.password_set),
         name="account_set_password",
     ),
+    # The landing leads clients to the code login and staff to their own page (ADR 0050).
+    path("accounts/login/", account_views.LoginLandingView.as_view(), name="account_login"),
+    path(
+        "accounts/login/staff/",
+        account_views.StaffLoginView.as_view(),
+        name="account_login_staff",
+    ),
     # Every code checked counts against the account's failure budget (accounts.login_budget).
     path(
         "accounts/login/code/confirm/",

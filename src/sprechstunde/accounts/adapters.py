@@ -46,6 +46,13 @@ class AccountAdapter(DefaultAccountAdapter):
     Staff log in with their password (or SSO) and then a second factor; see `pre_login`.
     """
 
+    # One answer to every failed password login, whoever the address belongs to (a client,
+    # nobody, staff); the staff login page adds the way to the code login (ADR 0050).
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "email_password_mismatch": _("E-mail or password wrong."),
+    }
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
 
@@ -91,7 +98,7 @@ class AccountAdapter(DefaultAccountAdapter):
                 "Codes by e-mail and passkeys alone are for clients."
             ),
         )
-        return HttpResponseRedirect(reverse("account_login"))
+        return HttpResponseRedirect(reverse("account_login_staff"))
 
     def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
         """allauth asks for the password (or a new code) again before any 2FA change. During

@@ -10,10 +10,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from allauth.account.utils import passthrough_next_redirect_url
 from allauth.account.views import ConfirmLoginCodeView as AllauthConfirmLoginCodeView
+from allauth.account.views import LoginView as AllauthLoginView
 from allauth.usersessions.models import UserSession
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -459,3 +462,31 @@ class ConfirmLoginCodeView(AllauthConfirmLoginCodeView):
             email = str(self._process.state.get("email") or "")
             kwargs["budget_key"] = login_budget_key(email=email)
         return kwargs
+
+
+class StaffLoginView(AllauthLoginView):
+    """Staff sign-in: e-mail address and password, then the second factor (adapters).
+
+    Every failure gets one answer, whoever the address belongs to: the same message, which
+    also points clients to the code login, so a client who typed their address here learns
+    the way in without learning anything about any account (ADR 0050)."""
+
+    template_name = "account/login_staff.html"
+
+
+class LoginLandingView(StaffLoginView):
+    """The login page everyone lands on: the code login for clients first, staff sign-in as a
+    secondary link. It still takes the staff form's POST (older bookmarks and tabs post
+    here) and answers a failed one with the staff page."""
+
+    def get_template_names(self) -> list[str]:
+        if self.request.method == "POST":
+            return [self.template_name]
+        return ["account/login.html"]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)
+        context["staff_login_url"] = passthrough_next_redirect_url(
+            self.request, reverse("account_login_staff"), REDIRECT_FIELD_NAME
+        )
+        return context

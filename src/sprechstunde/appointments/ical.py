@@ -40,6 +40,22 @@ def appointment_url(appointment: Appointment, audience: str) -> str:
     return settings.SITE_URL + reverse(name, kwargs={"pk": appointment.pk})
 
 
+def join_url(appointment: Appointment) -> str:
+    """The absolute link to the appointment's video call page: the same for both sides (the
+    page itself checks who may join, and sends a logged-out client through the code login)."""
+    return settings.SITE_URL + reverse(
+        "video_calls:call", kwargs={"appointment_pk": appointment.pk}
+    )
+
+
+def event_url(appointment: Appointment, audience: str) -> str:
+    """URL: where a tap in the calendar app should lead: the call for video, else the
+    appointment page."""
+    if appointment.channel == Channel.VIDEO:
+        return join_url(appointment)
+    return appointment_url(appointment, audience)
+
+
 def map_url(address: str) -> str:
     """A plain link to the address on openstreetmap.org (no embed, nothing loaded by us)."""
     from urllib.parse import urlencode
@@ -48,9 +64,9 @@ def map_url(address: str) -> str:
 
 
 def location_text(appointment: Appointment, audience: str) -> str:
-    """LOCATION: the join link for video, the address on site, a note for phone."""
+    """LOCATION: the call page for video, the address on site, a note for phone."""
     if appointment.channel == Channel.VIDEO:
-        return appointment_url(appointment, audience)
+        return join_url(appointment)
     if appointment.channel == Channel.ON_SITE:
         return ", ".join(line.strip() for line in appointment.location.splitlines() if line.strip())
     note = appointment.location.strip()
@@ -120,9 +136,11 @@ def appointment_event(
     event.add("dtend", appointment.ends_at.astimezone(zone))
     event.add("summary", summary_text(appointment, audience))
     event.add("location", location_text(appointment, audience))
-    url = appointment_url(appointment, audience)
-    event.add("url", url)
-    event.add("description", _("Details and changes: %(url)s") % {"url": url})
+    event.add("url", event_url(appointment, audience))
+    event.add(
+        "description",
+        _("Details and changes: %(url)s") % {"url": appointment_url(appointment, audience)},
+    )
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
     event.add("class", "PRIVATE")
@@ -182,6 +200,22 @@ def itip_calendar(
             audience=audience,
             dtstamp=dtstamp or timezone.now(),
             cancelled=method == "CANCEL",
+        )
+    )
+    return bytes(calendar.to_ical())
+
+
+def download_calendar(appointment: Appointment, *, audience: str) -> bytes:
+    """The .ics file to download from an appointment page: the invitation's VEVENT (same UID,
+    SEQUENCE, alarm and attendee) in a calendar without METHOD, so calendar apps import it as
+    an event rather than treat it as an invitation to answer (RFC 5546 is for mail)."""
+    calendar = _calendar(None)
+    calendar.add_component(
+        appointment_event(
+            appointment,
+            audience=audience,
+            dtstamp=timezone.now(),
+            cancelled=appointment.status == AppointmentStatus.CANCELLED,
         )
     )
     return bytes(calendar.to_ical())

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/", views.AppointmentDetailView.as_view(), name="detail"),
     path("<int:pk>/verschieben/", views.AppointmentMoveView.as_view(), name="move"),
     path("<int:pk>/absagen/", views.AppointmentCancelView.as_view(), name="cancel"),
+    path("<int:pk>/kalender.ics", views.AppointmentCalendarFileView.as_view(), name="ics"),
     path("<int:pk>/anwesenheit/", views.AttendanceMarkView.as_view(), name="attendance"),
     path("klient/<int:client_pk>/buchen/", views.AppointmentBookView.as_view(), name="book"),
     path(
@@ -45,4 +46,5 @@ urlpatterns = [
         "meine/<int:pk>/andere-zeit/", views.PortalOtherTimeView.as_view(), name="portal_other_time"
     ),
     path("meine/<int:pk>/absagen/", views.PortalCancelView.as_view(), name="portal_cancel"),
+    path("meine/<int:pk>/kalender.ics", views.PortalCalendarFileView.as_view(), name="portal_ics"),
 ]

@@ -33,3 +33,22 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class OutboxAttachment(models.Model):
+    """A file attached to a mail in the dev outbox (an invitation's .ics, a PDF), kept byte
+    for byte so it can be opened as the recipient would."""
+
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    mimetype = models.CharField(max_length=255)
+    content = models.BinaryField()
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("outbox attachment")
+        verbose_name_plural = _("outbox attachments")
+
+    def __str__(self) -> str:
+        return self.filename

@@ -14,4 +14,9 @@ if settings.DEV_OUTBOX_ENABLED:
     urlpatterns += [
         path("postausgang/", views.OutboxListView.as_view(), name="outbox"),
         path("postausgang/<int:pk>/", views.OutboxDetailView.as_view(), name="outbox_detail"),
+        path(
+            "postausgang/<int:pk>/anhang/<int:attachment_pk>/",
+            views.OutboxAttachmentView.as_view(),
+            name="outbox_attachment",
+        ),
     ]

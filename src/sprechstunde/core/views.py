@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
+from django.utils.http import content_disposition_header
 from django.views.generic import DetailView, ListView, View
 
-from .models import OutboxMessage
+from .models import OutboxAttachment, OutboxMessage
 
 
 class HomeView(View):
@@ -35,15 +37,42 @@ class DevOutboxMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
+def _messages_with_attachments() -> QuerySet[OutboxMessage]:
+    """Mails with their attachments' names, types and sizes (not their bytes)."""
+    return OutboxMessage.objects.prefetch_related(
+        Prefetch("attachments", queryset=OutboxAttachment.objects.defer("content"))
+    )
+
+
 class OutboxListView(DevOutboxMixin, ListView[OutboxMessage]):
-    model = OutboxMessage
     template_name = "core/outbox_list.html"
     paginate_by = 50
 
+    def get_queryset(self) -> QuerySet[OutboxMessage]:
+        return _messages_with_attachments()
+
 
 class OutboxDetailView(DevOutboxMixin, DetailView[OutboxMessage]):
-    model = OutboxMessage
     template_name = "core/outbox_detail.html"
+
+    def get_queryset(self) -> QuerySet[OutboxMessage]:
+        return _messages_with_attachments()
+
+
+class OutboxAttachmentView(DevOutboxMixin, View):
+    """One attachment, byte for byte as it was sent, always as a download: a mail's HTML or
+    SVG attachment must never run as a page of this site."""
+
+    def get(self, request: HttpRequest, pk: int, attachment_pk: int) -> HttpResponse:
+        attachment = OutboxAttachment.objects.filter(pk=attachment_pk, message_id=pk).first()
+        if attachment is None:
+            raise Http404
+        response = HttpResponse(bytes(attachment.content), content_type=attachment.mimetype)
+        response["Content-Disposition"] = (
+            content_disposition_header(True, attachment.filename) or "attachment"
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 def health(request: HttpRequest) -> JsonResponse:

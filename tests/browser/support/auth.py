@@ -134,6 +134,11 @@ def login_staff_with_totp(
     secret = totp_enable(user)
     page.goto(live_app.url_for(reverse("account_login")))
     if on_step:
+        on_step(page, "login-landing")
+    # Staff take the secondary link from the landing to their own sign-in page.
+    page.get_by_test_id("staff-login").click()
+    page.wait_for_url(re.compile(re.escape(reverse("account_login_staff"))))
+    if on_step:
         on_step(page, "login-form")
     form = page.locator("form:has(input[name=password])")
     form.locator("input[name=login]").fill(user.email)

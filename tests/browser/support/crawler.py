@@ -56,6 +56,7 @@ _OIDC = Skip("single sign-on exists only with OIDC_SERVER_URL set; the callback 
 # URL name -> how to fill in its parameters from the sample World (or why not).
 KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "core:outbox_detail": lambda w: {"pk": w.outbox_message.pk},
+    "core:outbox_attachment": Skip("a file download, not a page; covered by the core tests"),
     "account_reset_password_from_key": _password_reset_key,
     "account_confirm_email": Skip("e-mail confirmation is off (ACCOUNT_EMAIL_VERIFICATION)"),
     "mfa_remove_webauthn": _PASSKEY,
@@ -124,6 +125,7 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "appointments:move": lambda w: {"pk": w.sample("appointment").pk},
     "appointments:cancel": lambda w: {"pk": w.sample("appointment").pk},
     "appointments:attendance": lambda w: {"pk": w.sample("appointment").pk},
+    "appointments:ics": Skip("a file download, not a page; appointments tests and login pages"),
     "appointments:book": lambda w: {"client_pk": w.client.pk},
     "appointments:propose": lambda w: {"client_pk": w.client.pk},
     "appointments:office_hours_delete": lambda w: {"pk": w.sample("office_hours").pk},
@@ -135,6 +137,7 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "appointments:portal_confirm": lambda w: {"pk": w.sample("appointment").pk},
     "appointments:portal_other_time": lambda w: {"pk": w.sample("appointment").pk},
     "appointments:portal_cancel": lambda w: {"pk": w.sample("appointment").pk},
+    "appointments:portal_ics": Skip("a file download, not a page; test_login_pages downloads it"),
 }
 
 

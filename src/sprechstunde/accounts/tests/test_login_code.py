@@ -219,7 +219,7 @@ def test_a_code_started_as_client_cannot_log_in_an_account_that_became_staff(
     response = client.post(CONFIRM_CODE, {"code": code})
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("account_login")
+    assert response["Location"] == reverse("account_login_staff")
     assert _logged_in(client) is None
 
 

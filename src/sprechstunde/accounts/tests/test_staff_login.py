@@ -188,8 +188,10 @@ def test_password_login_of_staff_is_allowed_but_code_and_passkey_alone_are_refus
     assert attempt([{"method": "password"}]) is None
     refused_code = attempt([{"method": "code", "email": user.email}])
     refused_passkey = attempt([{"method": "mfa", "type": "webauthn", "passwordless": True}])
-    assert refused_code is not None and refused_code["Location"] == LOGIN
-    assert refused_passkey is not None and refused_passkey["Location"] == LOGIN
+    # Sent to the staff sign-in page, where the message says how staff log in.
+    staff_login = reverse("account_login_staff")
+    assert refused_code is not None and refused_code["Location"] == staff_login
+    assert refused_passkey is not None and refused_passkey["Location"] == staff_login
 
 
 def test_django_admin_sends_anonymous_visitors_to_the_allauth_login(client):

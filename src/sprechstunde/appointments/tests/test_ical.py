@@ -133,11 +133,20 @@ def test_location_is_join_link_for_video_address_on_site_note_for_phone(
     _, event, _, event_b = parse_both(
         ical.itip_calendar(video, method="REQUEST", audience=MailRecipient.CLIENT)
     )
-    assert str(event["LOCATION"]) == f"https://termine.jobcenter.example/termine/meine/{video.pk}/"
+    # Both sides' LOCATION and URL lead to the call page (it checks who may join); the
+    # description keeps the link to each side's appointment page.
+    call = f"https://termine.jobcenter.example/video/termin/{video.pk}/"
+    assert str(event["LOCATION"]) == str(event["URL"]) == call
+    assert f"https://termine.jobcenter.example/termine/meine/{video.pk}/" in str(
+        event["DESCRIPTION"]
+    )
     _, staff_event, _, _ = parse_both(
         ical.itip_calendar(video, method="REQUEST", audience=MailRecipient.CASE_MANAGER)
     )
-    assert str(staff_event["LOCATION"]) == f"https://termine.jobcenter.example/termine/{video.pk}/"
+    assert str(staff_event["LOCATION"]) == str(staff_event["URL"]) == call
+    assert f"https://termine.jobcenter.example/termine/{video.pk}/" in str(
+        staff_event["DESCRIPTION"]
+    )
 
     day = video.starts_at + datetime.timedelta(days=1)
     on_site = AppointmentFactory(

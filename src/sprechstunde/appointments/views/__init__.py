@@ -5,6 +5,7 @@ Views parse input, call one service or selector, and render. Anything outside th
 rules answers 404 (and the refusal is logged), so nobody learns which appointments exist.
 """
 
+from .calendar_files import AppointmentCalendarFileView, PortalCalendarFileView
 from .calendar_settings import (
     AbsenceDeleteView,
     AbsenceView,
@@ -39,6 +40,7 @@ __all__ = [
     "AbsenceDeleteView",
     "AbsenceView",
     "AppointmentBookView",
+    "AppointmentCalendarFileView",
     "AppointmentCancelView",
     "AppointmentDetailView",
     "AppointmentMoveView",
@@ -50,6 +52,7 @@ __all__ = [
     "OfficeHoursView",
     "PortalAcceptView",
     "PortalBookView",
+    "PortalCalendarFileView",
     "PortalCancelView",
     "PortalConfirmView",
     "PortalDetailView",

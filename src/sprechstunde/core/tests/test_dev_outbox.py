@@ -141,3 +141,82 @@ def test_the_outbox_backend_refuses_when_the_outbox_is_off(settings):
 
     with pytest.raises(Exception, match="development"):
         mail.send_mail("Ihr Code", "Code: 314159", None, ["klara@example.org"])
+
+
+@pytest.mark.django_db
+def test_the_outbox_lists_a_mails_attachments_and_hands_them_out_byte_for_byte(
+    client, case_manager, settings
+):
+    """An invitation's calendar file can be opened in the demo: listed with name, type and
+    size, and downloaded exactly as it was attached."""
+    import icalendar
+    from django.core.mail import EmailMessage
+
+    from sprechstunde.appointments.choices import MailRecipient
+    from sprechstunde.appointments.factories import AppointmentFactory
+    from sprechstunde.appointments.ical import itip_calendar
+    from sprechstunde.core.models import OutboxMessage
+
+    settings.EMAIL_BACKEND = "sprechstunde.core.mail_outbox.DevOutboxBackend"
+    appointment = AppointmentFactory(case_manager=case_manager)
+    ics = itip_calendar(appointment, method="REQUEST", audience=MailRecipient.CLIENT)
+    message = EmailMessage("Ihr Termin", "Im Anhang.", None, ["klara@example.org"])
+    message.attach("invite.ics", ics, "application/ics; method=REQUEST")
+    message.attach("notiz.txt", "Grüße", "text/plain")
+    message.send()
+    stored = OutboxMessage.objects.get(subject="Ihr Termin")
+    invite, note = stored.attachments.all()
+    client.force_login(case_manager)
+
+    listing = client.get(reverse("core:outbox")).content.decode()
+    detail = client.get(reverse("core:outbox_detail", kwargs={"pk": stored.pk})).content.decode()
+    download = client.get(
+        reverse("core:outbox_attachment", kwargs={"pk": stored.pk, "attachment_pk": invite.pk})
+    )
+
+    invite_url = reverse(
+        "core:outbox_attachment", kwargs={"pk": stored.pk, "attachment_pk": invite.pk}
+    )
+    assert invite_url in listing and "invite.ics" in listing
+    assert invite_url in detail
+    assert "application/ics; method=REQUEST" in detail and "text/plain" in detail
+    assert invite.size == len(ics) and note.size == len("Grüße".encode())
+    assert download.status_code == 200
+    assert download.content == ics
+    assert download["Content-Type"] == "application/ics; method=REQUEST"
+    assert download["Content-Disposition"] == 'attachment; filename="invite.ics"'
+    assert icalendar.Calendar.from_ical(download.content).walk("VEVENT")
+    note_download = client.get(
+        reverse("core:outbox_attachment", kwargs={"pk": stored.pk, "attachment_pk": note.pk})
+    )
+    assert note_download.content == "Grüße".encode()
+
+
+@pytest.mark.django_db
+def test_outbox_attachments_are_for_staff_only_and_belong_to_their_mail(
+    client, case_manager, settings
+):
+    from django.core.mail import EmailMessage
+
+    from sprechstunde.accounts.factories import ClientUserFactory
+    from sprechstunde.core.models import OutboxMessage
+
+    settings.EMAIL_BACKEND = "sprechstunde.core.mail_outbox.DevOutboxBackend"
+    for subject in ("Erste", "Zweite"):
+        message = EmailMessage(subject, "x", None, ["klara@example.org"])
+        message.attach("code.txt", b"314159", "text/plain")
+        message.send()
+    first = OutboxMessage.objects.get(subject="Erste")
+    second = OutboxMessage.objects.get(subject="Zweite")
+    attachment = first.attachments.get()
+
+    client.force_login(ClientUserFactory())
+    url = reverse("core:outbox_attachment", kwargs={"pk": first.pk, "attachment_pk": attachment.pk})
+    assert client.get(url).status_code == 404
+
+    client.force_login(case_manager)
+    other = reverse(
+        "core:outbox_attachment", kwargs={"pk": second.pk, "attachment_pk": attachment.pk}
+    )
+    assert client.get(other).status_code == 404
+    assert client.get(url).content == b"314159"
