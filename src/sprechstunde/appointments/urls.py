@@ -38,6 +38,7 @@ urlpatterns = [
     # Client portal
     path("meine/", views.PortalListView.as_view(), name="portal_list"),
     path("meine/buchen/", views.PortalBookView.as_view(), name="portal_book"),
+    path("meine/video/", views.PortalVideoView.as_view(), name="portal_video"),
     path("meine/<int:pk>/", views.PortalDetailView.as_view(), name="portal_detail"),
     path("meine/<int:pk>/waehlen/", views.PortalAcceptView.as_view(), name="portal_accept"),
     path("meine/<int:pk>/bestaetigen/", views.PortalConfirmView.as_view(), name="portal_confirm"),
@@ -45,4 +46,5 @@ urlpatterns = [
         "meine/<int:pk>/andere-zeit/", views.PortalOtherTimeView.as_view(), name="portal_other_time"
     ),
     path("meine/<int:pk>/absagen/", views.PortalCancelView.as_view(), name="portal_cancel"),
+    path("meine/<int:pk>/verschieben/", views.PortalMoveView.as_view(), name="portal_move"),
 ]

@@ -20,7 +20,9 @@ from .portal import (
     PortalConfirmView,
     PortalDetailView,
     PortalListView,
+    PortalMoveView,
     PortalOtherTimeView,
+    PortalVideoView,
 )
 from .reminder_links import ReminderLinkView
 from .staff import (
@@ -54,7 +56,9 @@ __all__ = [
     "PortalConfirmView",
     "PortalDetailView",
     "PortalListView",
+    "PortalMoveView",
     "PortalOtherTimeView",
+    "PortalVideoView",
     "ReminderLinkView",
     "TodayView",
     "WeekView",

@@ -38,3 +38,22 @@ def video_join(context: dict[str, Any], appointment: Any) -> dict[str, Any]:
         and permissions.can_invite_interpreter(user=user, appointment=appointment)
         else "",
     }
+
+
+@register.simple_tag(takes_context=True)
+def video_join_state(context: dict[str, Any], appointment: Any) -> dict[str, Any]:
+    """`{% video_join_state appointment as join %}` for lists of appointments: whether the
+    viewer may join now, from when, and where to, decided by the same rules as the call
+    page itself (so a button is never shown that leads to a refusal)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    role = permissions.role_for_user(user=user, appointment=appointment) if user else None
+    if role is None:
+        return {"show": False}
+    opens, _closes = permissions.join_window(appointment=appointment)
+    return {
+        "show": True,
+        "is_open": permissions.is_join_open(appointment=appointment),
+        "opens": opens,
+        "url": reverse("video_calls:call", kwargs={"appointment_pk": appointment.pk}),
+    }
