@@ -19,7 +19,7 @@ from sprechstunde.accounts.factories import CaseManagerFactory
 from sprechstunde.agreements import services as agreement_services
 from sprechstunde.agreements.factories import consent_give, decision_in_postbox_for, portal_client
 from sprechstunde.appointments.choices import Channel
-from sprechstunde.appointments.factories import AppointmentFactory
+from sprechstunde.appointments.factories import AppointmentFactory, OfficeHoursFactory
 from sprechstunde.clients.choices import ConsentPurpose
 
 from .support.checks import page_problems
@@ -86,5 +86,47 @@ def test_home_postbox_and_video_page_on_a_phone(new_context, screenshots):
     assert phone.locator("#video-empty").count() == 0
     screenshots.take(phone, "portal-video-360", full_page=False)
     problems += page_problems(phone, touch_targets=True)
+
+    assert not problems, "\n".join(problems)
+
+
+def test_on_site_card_and_moving_the_appointment_on_a_phone(new_context, screenshots, settings):
+    settings.APPOINTMENT_WHAT_TO_BRING = "Personalausweis"
+    case_manager = CaseManagerFactory(first_name="Frauke", last_name="Maier")
+    client = portal_client(case_manager=case_manager, email="amira@example.org")
+    office_hours = OfficeHoursFactory(case_manager=case_manager, channels=[Channel.ON_SITE])
+    appointment = AppointmentFactory(
+        client=client,
+        case_manager=case_manager,
+        channel=Channel.ON_SITE,
+        location="Jobcenter Ravensburg\nMarktplatz 1\n88212 Ravensburg",
+    )
+    phone = new_context("phone", user=client.user).new_page()
+
+    phone.goto(reverse("clients:portal_home"))
+    card = phone.locator(f"#next-appointment[data-appointment='{appointment.pk}']")
+    assert "Marktplatz 1" in card.inner_text()
+    assert "Personalausweis" in card.locator("#next-appointment-bring").inner_text()
+    map_link = card.locator("#next-appointment-map").get_attribute("href") or ""
+    assert map_link.startswith("https://www.openstreetmap.org/search?")
+    assert _on_first_screen(phone, "#next-appointment-confirm")
+    screenshots.take(phone, "portal-home-on-site-360", full_page=False)
+    problems = page_problems(phone, touch_targets=True)
+
+    # From the card to the appointment, then "move" within the office's rules.
+    phone.locator("#next-appointment-details").click()
+    phone.locator("#move-link").click()
+    phone.locator("#move-form").wait_for()
+    screenshots.take(phone, "portal-move-360", full_page=False)
+    problems += page_problems(phone, touch_targets=True)
+    chosen = phone.locator("#id_slot option").nth(1).get_attribute("value") or ""
+    phone.locator("#id_slot").select_option(chosen)
+    phone.locator("#move-form [type=submit]").click()
+    phone.wait_for_url(f"**{reverse('appointments:portal_detail', args=[appointment.pk])}")
+    appointment.refresh_from_db()
+    office_hours_pk, _sep, starts = chosen.partition("|")
+    assert int(office_hours_pk) == office_hours.pk
+    assert appointment.starts_at == datetime.datetime.fromisoformat(starts)
+    assert appointment.sequence == 1
 
     assert not problems, "\n".join(problems)

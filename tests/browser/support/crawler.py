@@ -133,6 +133,7 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "appointments:portal_confirm": lambda w: {"pk": w.sample("appointment").pk},
     "appointments:portal_other_time": lambda w: {"pk": w.sample("appointment").pk},
     "appointments:portal_cancel": lambda w: {"pk": w.sample("appointment").pk},
+    "appointments:portal_move": lambda w: {"pk": w.sample("appointment").pk},
 }
 
 

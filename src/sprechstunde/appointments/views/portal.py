@@ -199,6 +199,8 @@ class PortalMoveView(ClientPortalMixin, View):
             {
                 "appointment": appointment,
                 "can_move": can_move,
+                "is_upcoming": appointment.starts_at is not None
+                and appointment.starts_at > timezone.now(),
                 "slots": _move_slots(appointment) if can_move else [],
                 "form": form,
             },

@@ -30,7 +30,9 @@ from sprechstunde.appointments.factories import AppointmentFactory, OfficeHoursF
 from sprechstunde.appointments.models import Appointment
 from sprechstunde.audit.models import AuditEntry
 from sprechstunde.clients.choices import ConsentPurpose
+from sprechstunde.documents.choices import DocumentStatus, Side
 from sprechstunde.documents.factories import DocumentRequestFactory
+from sprechstunde.documents.models import Document
 
 from .conftest import login
 
@@ -377,6 +379,23 @@ def _make_document_request(kim) -> str:
     return f'data-request-id="{request.pk}"'
 
 
+def _make_office_hours(kim) -> str:
+    office_hours = OfficeHoursFactory(case_manager=kim.case_manager)
+    return f'name="office_hours" value="{office_hours.pk}"'
+
+
+def _make_sent_document(kim) -> str:
+    document = Document.objects.create(
+        client=kim,
+        uploaded_by=kim.user,
+        uploaded_by_side=Side.CLIENT,
+        title="Lohnabrechnung",
+        original_name="lohn.pdf",
+        status=DocumentStatus.READY,
+    )
+    return f'data-document="{document.pk}"'
+
+
 EMPTY_STATES = {
     "video": EmptyState(
         "appointments:portal_video", "You have no video appointments yet.", _make_video
@@ -392,6 +411,14 @@ EMPTY_STATES = {
     ),
     "appointments": EmptyState(
         "appointments:portal_list", "You have no upcoming appointments.", _make_upcoming
+    ),
+    "book": EmptyState(
+        "appointments:portal_book",
+        "There are no free times at the moment. Please call us or ask your case manager.",
+        _make_office_hours,
+    ),
+    "sent-documents": EmptyState(
+        "documents:portal", "You have not sent any documents yet.", _make_sent_document
     ),
     "document-requests": EmptyState(
         "documents:portal_requests",
@@ -411,6 +438,19 @@ def test_a_page_shows_its_empty_state_only_without_data(portal, kim, name):
     full = portal.get(reverse(state.url)).content.decode()
     assert marker in full
     assert state.empty_text not in full
+
+
+def test_the_move_page_shows_no_free_times_only_without_free_times(portal, kim):
+    appointment = AppointmentFactory(client=kim, case_manager=kim.case_manager)
+    url = reverse("appointments:portal_move", args=[appointment.pk])
+    empty_text = "There are no free times in the office hours at the moment."
+    page = portal.get(url).content.decode()
+    assert empty_text in page
+    assert 'id="move-form"' not in page
+    OfficeHoursFactory(case_manager=kim.case_manager)
+    page = portal.get(url).content.decode()
+    assert 'id="move-form"' in page
+    assert empty_text not in page
 
 
 # --- Moving an appointment within the office's rules ---------------------------------------------
