@@ -93,6 +93,29 @@ def test_home_does_not_offer_the_join_button_long_before_the_start(portal, kim):
     assert "The button to join the video call appears here" in page
 
 
+@pytest.mark.parametrize(("minutes", "shown"), [(16, False), (14, True)])
+def test_home_offers_the_join_button_from_15_minutes_before_the_start(portal, kim, minutes, shown):
+    AppointmentFactory(
+        client=kim,
+        case_manager=kim.case_manager,
+        channel=Channel.VIDEO,
+        starts_at=_in(minutes),
+        ends_at=_in(minutes + 30),
+    )
+    assert ('id="video-join-button"' in _home(portal)) is shown
+
+
+def test_home_offers_the_join_button_until_the_end(portal, kim):
+    AppointmentFactory(
+        client=kim,
+        case_manager=kim.case_manager,
+        channel=Channel.VIDEO,
+        starts_at=_in(-29),
+        ends_at=_in(1),
+    )
+    assert 'id="video-join-button"' in _home(portal)
+
+
 def test_home_says_who_calls_whom_and_at_which_number_for_a_phone_appointment(portal, kim):
     AppointmentFactory(client=kim, case_manager=kim.case_manager, channel=Channel.PHONE)
     page = _home(portal)

@@ -17,7 +17,7 @@ register = template.Library()
 @register.inclusion_tag("video_calls/includes/join.html", takes_context=True)
 def video_join(context: dict[str, Any], appointment: Any) -> dict[str, Any]:
     """Shown for a video appointment to the people who are part of its call; the button
-    itself appears from 10 minutes before the start."""
+    itself appears from 15 minutes before the start (permissions.JOIN_OPENS_BEFORE)."""
     request = context.get("request")
     user = getattr(request, "user", None)
     role = permissions.role_for_user(user=user, appointment=appointment) if user else None
