@@ -67,6 +67,7 @@ def test_home_postbox_and_video_page_on_a_phone(new_context, screenshots):
     assert _on_first_screen(phone, "#video-join-button")
     assert phone.locator("#postbox-tile [data-new-count='1']").is_visible()
     screenshots.take(phone, "portal-home-360", full_page=False)
+    screenshots.take(phone, "portal-home-whole")
     problems = page_problems(phone, touch_targets=True)
 
     # The postbox: the decision, not read yet, with the day it counts as announced.
@@ -94,6 +95,8 @@ def test_on_site_card_and_moving_the_appointment_on_a_phone(new_context, screens
     settings.APPOINTMENT_WHAT_TO_BRING = "Personalausweis"
     case_manager = CaseManagerFactory(first_name="Frauke", last_name="Maier")
     client = portal_client(case_manager=case_manager, email="amira@example.org")
+    client.user.preferred_language = "de"
+    client.user.save()
     office_hours = OfficeHoursFactory(case_manager=case_manager, channels=[Channel.ON_SITE])
     appointment = AppointmentFactory(
         client=client,
@@ -106,6 +109,7 @@ def test_on_site_card_and_moving_the_appointment_on_a_phone(new_context, screens
     phone.goto(reverse("clients:portal_home"))
     card = phone.locator(f"#next-appointment[data-appointment='{appointment.pk}']")
     assert "Marktplatz 1" in card.inner_text()
+    assert "Vor Ort" in card.inner_text()
     assert "Personalausweis" in card.locator("#next-appointment-bring").inner_text()
     map_link = card.locator("#next-appointment-map").get_attribute("href") or ""
     assert map_link.startswith("https://www.openstreetmap.org/search?")
