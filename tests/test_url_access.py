@@ -502,6 +502,7 @@ REGISTRY: dict[str, Rule] = {
     "appointments:portal_other_time": Rule(_appointment, _APPOINTMENT_DENIED, CLIENT),
     "appointments:portal_cancel": Rule(_appointment, _APPOINTMENT_DENIED, CLIENT),
     "appointments:portal_ics": Rule(_appointment, _APPOINTMENT_DENIED, CLIENT, owner=_client_owner),
+    "appointments:portal_move": Rule(_appointment, _APPOINTMENT_DENIED, CLIENT),
     # --- messaging: a client's conversation (refused like the client page it belongs to)
     "messaging:client_conversation": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
     # --- documents: requests, the staff list, the e-file mark and the export (D2)

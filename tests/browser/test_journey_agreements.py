@@ -141,11 +141,11 @@ def test_plan_and_decision_from_the_call_to_the_phone_sealed_and_logged(
     assert version.review_on == review_on
     assert [step["who"] for step in version.content["steps"]] == ["Herr Berger", "Jobcenter"]
 
-    # 2. The client reads it on a phone (portal home → plans and decisions → the plan) and
+    # 2. The client reads it on a phone (portal home → postbox → the plan) and
     # comments.
     phone = new_context("phone", user=client.user).new_page()
     phone.goto(reverse("clients:portal_home"))
-    phone.locator("#agreements-tile").click()
+    phone.locator("#postbox-tile").click()
     phone.wait_for_url(re.compile(r"/vereinbarungen/portal/$"))
     phone.locator(f"[data-plan='{plan.pk}']").click()
     phone.wait_for_url(re.compile(rf"/vereinbarungen/portal/plan/{plan.pk}/$"))

@@ -518,6 +518,9 @@ JOBCENTER_NAME = os.environ.get("JOBCENTER_NAME", "Jobcenter")
 # The offline ways of contact shown to clients wherever the portal cannot help (optional).
 JOBCENTER_PHONE = os.environ.get("JOBCENTER_PHONE", "")
 JOBCENTER_ADDRESS = os.environ.get("JOBCENTER_ADDRESS", "")
+# What clients should bring to an on-site appointment (e.g. "Personalausweis"), shown on the
+# portal's appointment card. Optional; empty: nothing is shown.
+APPOINTMENT_WHAT_TO_BRING = os.environ.get("APPOINTMENT_WHAT_TO_BRING", "")
 
 LOGGING = {
     "version": 1,

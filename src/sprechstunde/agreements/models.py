@@ -121,6 +121,11 @@ class CooperationPlan(models.Model):
     review_on = models.DateField(_("review on"), null=True, blank=True)
     shared_at = models.DateTimeField(_("draft shown to the client at"), null=True, blank=True)
     current_version = models.PositiveIntegerField(_("issued version"), default=0)
+    # The newest issued version the client has opened in the portal: the postbox marks a
+    # plan as new while this lags behind `current_version`.
+    client_seen_version = models.PositiveIntegerField(
+        _("version last opened by the client"), default=0
+    )
     appointment = models.ForeignKey(
         "appointments.Appointment",
         on_delete=models.SET_NULL,

@@ -4,16 +4,17 @@ permissions.py; opening one is audited, and so is every refusal (never content).
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 
 from . import permissions
-from .choices import ConfirmationStatus, DecisionStatus
+from .choices import ConfirmationStatus, DecisionStatus, DeliveryEventKind
 from .models import (
     Confirmation,
     CooperationPlan,
@@ -224,20 +225,34 @@ def postal_get_for_user(
     return postal
 
 
-def portal_items_for_client(*, client: Client) -> dict[str, list[Any]]:
-    """What the client's postbox page lists: visible plans, delivered decisions, open and
-    done confirmations."""
+def portal_items_for_client(*, client: Client, has_delivery: bool = True) -> dict[str, list[Any]]:
+    """What the client's postbox lists: visible plans (with the date the newest version was
+    handed over and whether the client has opened it), decisions delivered to the portal
+    (with the first opening and the announcement date; only with the consent to electronic
+    delivery) and confirmations."""
+    newest_issued_at = PlanVersion.objects.filter(
+        plan=OuterRef("pk"), number=OuterRef("current_version")
+    ).values("issued_at")[:1]
     plans = list(
         CooperationPlan.objects.filter(client=client)
         .filter(Q(current_version__gt=0) | Q(shared_at__isnull=False))
+        .annotate(issued_at=Subquery(newest_issued_at))
         .order_by("-updated_at", "-pk")
     )
-    decisions = list(
-        Decision.objects.filter(client=client, status=DecisionStatus.IN_POSTBOX)
-        .select_related("template")
-        .defer("pdf", "unsealed_pdf")
-        .order_by("-issued_at", "-pk")
-    )
+    for plan in plans:
+        plan.is_new = plan.current_version > plan.client_seen_version  # type: ignore[attr-defined]
+    decisions: list[Decision] = []
+    if has_delivery:
+        first_opened = DeliveryEvent.objects.filter(
+            decision=OuterRef("pk"), kind=DeliveryEventKind.OPENED
+        ).values("at")[:1]
+        decisions = list(
+            Decision.objects.filter(client=client, status=DecisionStatus.IN_POSTBOX)
+            .select_related("template")
+            .defer("pdf", "unsealed_pdf", "template__body", "template__legal_remedy")
+            .annotate(opened_at=Subquery(first_opened))
+            .order_by("-issued_at", "-pk")
+        )
     confirmations = list(
         Confirmation.objects.filter(client=client)
         .defer("pdf", "unsealed_pdf")
@@ -246,8 +261,43 @@ def portal_items_for_client(*, client: Client) -> dict[str, list[Any]]:
     return {"plans": plans, "decisions": decisions, "confirmations": confirmations}
 
 
+@dataclass(frozen=True)
+class PostboxNews:
+    """What home says about the postbox: how many things are new or wait for the client."""
+
+    unread_decisions: int
+    new_plans: int
+    open_confirmations: int
+
+    @property
+    def new_count(self) -> int:
+        return self.unread_decisions + self.new_plans
+
+
+def postbox_news_for_client(*, client: Client, has_delivery: bool) -> PostboxNews:
+    """Counts for the home tile, in three small queries: decisions in the postbox never
+    opened (only with the consent to electronic delivery), issued plan versions the client
+    has not opened, and confirmations waiting for the client."""
+    unread = 0
+    if has_delivery:
+        unread = (
+            Decision.objects.filter(client=client, status=DecisionStatus.IN_POSTBOX)
+            .exclude(events__kind=DeliveryEventKind.OPENED)
+            .count()
+        )
+    new_plans = CooperationPlan.objects.filter(
+        client=client, current_version__gt=F("client_seen_version")
+    ).count()
+    open_confirmations = Confirmation.objects.filter(
+        client=client, status=ConfirmationStatus.OPEN
+    ).count()
+    return PostboxNews(
+        unread_decisions=unread, new_plans=new_plans, open_confirmations=open_confirmations
+    )
+
+
 def decision_opened_at(*, decision: Decision) -> Any:
-    event = DeliveryEvent.objects.filter(decision=decision, kind="opened").first()
+    event = DeliveryEvent.objects.filter(decision=decision, kind=DeliveryEventKind.OPENED).first()
     return event.at if event else None
 
 

@@ -543,16 +543,15 @@ class ConfirmationPdfView(CaseloadStaffMixin, View):
 
 @method_decorator(client_permissions.consent_required(ConsentPurpose.PORTAL), name="dispatch")
 class PortalView(View):
-    """'Pläne und Bescheide': the client's plans, the decisions in their postbox (with the
-    consent to electronic delivery) and declarations to confirm."""
+    """'Postfach': the one place for what the Jobcenter sent the client: decisions in the
+    postbox (with the consent to electronic delivery) with read state and announcement date,
+    issued plan versions, and declarations to confirm."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         client, purposes = client_permissions.portal_state(request)
         audit_record(actor=request.user, action="agreements.portal", target=client, request=request)
-        items = selectors.portal_items_for_client(client=client)
         has_delivery = ConsentPurpose.ELECTRONIC_DELIVERY in purposes
-        if not has_delivery:
-            items["decisions"] = []
+        items = selectors.portal_items_for_client(client=client, has_delivery=has_delivery)
         return render(
             request,
             "agreements/portal.html",
@@ -570,6 +569,8 @@ class PortalPlanView(View):
         versions = selectors.plan_versions(plan=plan)
         latest = versions[0] if versions else None
         showing_draft = latest is None or request.GET.get("entwurf") == "1"
+        if not showing_draft:
+            services.plan_mark_seen(actor=request.user, plan=plan)
         content = (
             latest.content
             if latest is not None and not showing_draft

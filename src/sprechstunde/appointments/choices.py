@@ -1,3 +1,5 @@
+import datetime
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +21,10 @@ class AppointmentStatus(models.TextChoices):
     HELD = "held", _("Held")
     NO_SHOW = "no_show", _("No-show")
 
+
+# A client cancelling less than this before the start cancels at short notice, and can no
+# longer move the appointment online (the office's rule).
+SHORT_NOTICE = datetime.timedelta(hours=24)
 
 # Statuses whose time slot is taken: they block the case manager's calendar.
 BLOCKING_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.HELD, AppointmentStatus.NO_SHOW)

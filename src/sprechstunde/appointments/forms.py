@@ -10,6 +10,7 @@ import datetime
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -168,6 +169,25 @@ class OfficeHoursForm(forms.Form):
 class AbsenceForm(forms.Form):
     starts_on = forms.DateField(label=_("From"), widget=DateInput())
     ends_on = forms.DateField(label=_("Until"), widget=DateInput())
+
+
+class ClientMoveForm(forms.Form):
+    """A client's pick of a new time for their appointment: "office hours id|ISO start"."""
+
+    slot = forms.CharField(max_length=80)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        office_hours, _sep, starts = str(cleaned.get("slot", "")).partition("|")
+        try:
+            cleaned["office_hours"] = int(office_hours)
+            starts_at = datetime.datetime.fromisoformat(starts)
+        except ValueError as error:
+            raise forms.ValidationError(_("Please choose one of the offered times.")) from error
+        if timezone.is_naive(starts_at):
+            raise forms.ValidationError(_("Please choose one of the offered times."))
+        cleaned["starts_at"] = starts_at
+        return cleaned
 
 
 class OfficeHoursBookForm(forms.Form):

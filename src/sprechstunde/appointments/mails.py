@@ -151,12 +151,13 @@ def reminder_mail_message(reminder: Reminder) -> EmailMultiAlternatives | None:
             lines.append(_("Where: %(where)s") % {"where": location_text(appointment, "client")})
         lines.append("")
         if client.user_id and appointment.channel == Channel.VIDEO:
-            # One tap to the call's page (login kept), one to join: from 10 minutes before.
+            # One tap to the call's page (login kept), one to join: from 15 minutes before
+            # (video_calls.permissions.JOIN_OPENS_BEFORE).
             join = settings.SITE_URL + reverse(
                 "video_calls:call", kwargs={"appointment_pk": appointment.pk}
             )
             lines += [
-                _("Join the video call (from 10 minutes before): %(url)s") % {"url": join},
+                _("Join the video call (from 15 minutes before): %(url)s") % {"url": join},
                 "",
             ]
         if client.user_id:

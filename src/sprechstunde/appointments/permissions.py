@@ -20,6 +20,7 @@ from sprechstunde.accounts.choices import Role
 from sprechstunde.accounts.models import Substitution
 from sprechstunde.clients.models import Client
 
+from .choices import SHORT_NOTICE, AppointmentStatus
 from .models import Appointment
 
 
@@ -103,3 +104,14 @@ def client_profile_of(*, user: Any) -> Client | None:
     if not getattr(user, "is_authenticated", False) or user.role != Role.CLIENT:
         return None
     return Client.objects.filter(user_id=user.pk).first()
+
+
+def client_can_move(*, appointment: Appointment, now: datetime.datetime | None = None) -> bool:
+    """The office's rule for the client moving online: a booked appointment, at least
+    SHORT_NOTICE before its start. Closer than that the client cancels or asks for another
+    time (services.appointment_move_by_client enforces the same rule)."""
+    return (
+        appointment.status == AppointmentStatus.BOOKED
+        and appointment.starts_at is not None
+        and appointment.starts_at - (now or timezone.now()) >= SHORT_NOTICE
+    )

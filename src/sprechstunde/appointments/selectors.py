@@ -21,7 +21,7 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 
 from . import permissions
-from .choices import BLOCKING_STATUSES, AppointmentStatus, CancellationClass
+from .choices import BLOCKING_STATUSES, AppointmentStatus, CancellationClass, Channel
 from .models import (
     Absence,
     Appointment,
@@ -122,6 +122,45 @@ def appointment_list_for_client_user(*, user: Any) -> dict[str, list[Appointment
     )
     _audit_reads(user, [*proposals, *upcoming, *past, *cancelled], "appointment.list")
     return {"proposals": proposals, "upcoming": upcoming, "cancelled": cancelled, "past": past}
+
+
+def appointment_next_for_client_user(*, user: Any) -> Appointment | None:
+    """The client's next booked appointment that has not ended (the card on portal home);
+    None for anyone else or when nothing is booked. Audited as a read."""
+    appointment = (
+        permissions.appointments_visible_to(user=user)
+        .filter(status=AppointmentStatus.BOOKED, ends_at__gt=timezone.now())
+        .select_related("case_manager", "client")
+        .order_by("starts_at", "pk")
+        .first()
+    )
+    if appointment is not None:
+        _audit_reads(user, [appointment], "appointment.read")
+    return appointment
+
+
+def appointment_video_list_for_client_user(*, user: Any) -> dict[str, list[Appointment]]:
+    """The portal's video page: booked video appointments that have not ended, and the last
+    video appointments before now (held, missed, cancelled or simply over); audited."""
+    now = timezone.now()
+    queryset = (
+        permissions.appointments_visible_to(user=user)
+        .filter(channel=Channel.VIDEO, starts_at__isnull=False)
+        .select_related("case_manager", "client")
+    )
+    upcoming = list(
+        queryset.filter(status=AppointmentStatus.BOOKED, ends_at__gt=now).order_by(
+            "starts_at", "pk"
+        )
+    )
+    past = list(
+        queryset.filter(starts_at__lte=now, starts_at__gte=now - datetime.timedelta(days=365))
+        .exclude(status=AppointmentStatus.PROPOSED)
+        .exclude(status=AppointmentStatus.BOOKED, ends_at__gt=now)
+        .order_by("-starts_at", "-pk")[:20]
+    )
+    _audit_reads(user, [*upcoming, *past], "appointment.list")
+    return {"upcoming": upcoming, "past": past}
 
 
 def client_get_for_booking(*, user: Any, pk: int) -> Client | None:

@@ -39,6 +39,7 @@ urlpatterns = [
     # Client portal
     path("meine/", views.PortalListView.as_view(), name="portal_list"),
     path("meine/buchen/", views.PortalBookView.as_view(), name="portal_book"),
+    path("meine/video/", views.PortalVideoView.as_view(), name="portal_video"),
     path("meine/<int:pk>/", views.PortalDetailView.as_view(), name="portal_detail"),
     path("meine/<int:pk>/waehlen/", views.PortalAcceptView.as_view(), name="portal_accept"),
     path("meine/<int:pk>/bestaetigen/", views.PortalConfirmView.as_view(), name="portal_confirm"),
@@ -47,4 +48,5 @@ urlpatterns = [
     ),
     path("meine/<int:pk>/absagen/", views.PortalCancelView.as_view(), name="portal_cancel"),
     path("meine/<int:pk>/kalender.ics", views.PortalCalendarFileView.as_view(), name="portal_ics"),
+    path("meine/<int:pk>/verschieben/", views.PortalMoveView.as_view(), name="portal_move"),
 ]

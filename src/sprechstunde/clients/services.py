@@ -265,8 +265,8 @@ def _check_invitable(client: Client) -> None:
         raise ApplicationError(
             _(
                 "An invitation by e-mail needs an e-mail address, and this client has only a "
-                "mobile number. Ask the client for an e-mail address. Invitations by SMS will "
-                "come with a later version."
+                "mobile number. The portal login works with codes sent by e-mail: ask the "
+                "client for an e-mail address, and until then keep in touch by phone or post."
             )
         )
     if selectors.client_has_portal_access(client=client):

@@ -168,8 +168,9 @@ class ClientCreateView(CaseloadStaffMixin, View):
                     messages.info(
                         request,
                         _(
-                            "No invitation was sent: an invitation by e-mail needs an e-mail "
-                            "address. Invitations by SMS will come with a later version."
+                            "No invitation was sent: an invitation needs an e-mail address, "
+                            "because the portal login works with codes sent by e-mail. Until "
+                            "the client has one, keep in touch by phone or post."
                         ),
                     )
                 return redirect("clients:detail", pk=client.pk)
@@ -661,15 +662,17 @@ class ConsentReceiptView(_ClientOnlyMixin, View):
 
 @method_decorator(permissions.consent_required(ConsentPurpose.VIDEO), name="dispatch")
 class PortalVideoView(View):
-    """Video consultations (the calls themselves come with a later issue)."""
+    """The old address of 'Videogespräche': the page lives with the appointments, which
+    know the client's video appointments. Links in older mails keep working."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "clients/portal_video.html", {})
+        return redirect("appointments:portal_video")
 
 
 @method_decorator(permissions.consent_required(ConsentPurpose.ELECTRONIC_DELIVERY), name="dispatch")
 class PortalPostboxView(View):
-    """The electronic postbox (documents come with a later issue)."""
+    """The old address of the postbox: what the Jobcenter sent lives in one place, with
+    the plans and decisions (agreements:portal). Links in older mails keep working."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "clients/portal_postbox.html", {})
+        return redirect("agreements:portal")

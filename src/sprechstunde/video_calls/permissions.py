@@ -24,8 +24,9 @@ from sprechstunde.clients.permissions import active_purposes_of
 from .choices import ParticipantRole
 from .models import InterpreterInvitation
 
-# Both sides may join from 10 minutes before the start, until an hour after the planned end.
-JOIN_OPENS_BEFORE = datetime.timedelta(minutes=10)
+# Both sides may join from 15 minutes before the start (issue 12: the client's home shows the
+# button from then on), until an hour after the planned end.
+JOIN_OPENS_BEFORE = datetime.timedelta(minutes=15)
 JOIN_CLOSES_AFTER = datetime.timedelta(minutes=60)
 # Interpreter links work from 15 minutes before to 30 minutes after the slot.
 INTERPRETER_OPENS_BEFORE = datetime.timedelta(minutes=15)

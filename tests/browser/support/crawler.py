@@ -138,6 +138,7 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "appointments:portal_other_time": lambda w: {"pk": w.sample("appointment").pk},
     "appointments:portal_cancel": lambda w: {"pk": w.sample("appointment").pk},
     "appointments:portal_ics": Skip("a file download, not a page; test_login_pages downloads it"),
+    "appointments:portal_move": lambda w: {"pk": w.sample("appointment").pk},
 }
 
 

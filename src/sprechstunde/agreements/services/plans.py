@@ -206,6 +206,21 @@ def plan_comment_add(
     return comment
 
 
+def plan_mark_seen(*, actor: Any, plan: CooperationPlan) -> bool:
+    """The client opened their plan: its newest issued version is no longer new in the
+    postbox. Only the plan's own client counts; staff reading it change nothing."""
+    if not permissions.is_own_client(user=actor, client=plan.client):
+        return False
+    if plan.current_version <= plan.client_seen_version:
+        return False
+    # A plain conditional update: two tabs opening the plan at once write the same number.
+    updated = CooperationPlan.objects.filter(
+        pk=plan.pk, client_seen_version__lt=plan.current_version
+    ).update(client_seen_version=plan.current_version)
+    plan.client_seen_version = plan.current_version
+    return bool(updated)
+
+
 def _plan_content(plan: CooperationPlan) -> dict[str, Any]:
     template = plan.template
     return {

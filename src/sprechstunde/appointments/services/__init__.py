@@ -4,6 +4,7 @@ Every service checks access, keeps the calendar free of double bookings under co
 audits the change and queues the mails after commit. Callers import from this package.
 """
 
+from ..choices import SHORT_NOTICE
 from .availability import (
     absence_create,
     absence_delete,
@@ -22,6 +23,7 @@ from .changes import (
     appointment_cancel,
     appointment_confirm,
     appointment_move,
+    appointment_move_by_client,
     appointment_request_other_time,
     attendance_mark,
     cancellation_class_for,
@@ -30,7 +32,6 @@ from .mail_delivery import appointment_mail_deliver, appointment_mail_pending_id
 from .rules import (
     MAX_APPOINTMENT_MINUTES,
     MAX_PROPOSED_SLOTS,
-    SHORT_NOTICE,
     BookingError,
     access_denied_record,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "appointment_mail_deliver",
     "appointment_mail_pending_ids",
     "appointment_move",
+    "appointment_move_by_client",
     "appointment_propose",
     "appointment_request_other_time",
     "attendance_mark",

@@ -11,22 +11,24 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from sprechstunde.core.errors import ApplicationError
+from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
 from .. import permissions
 from ..choices import (
     BLOCKING_STATUSES,
+    SHORT_NOTICE,
     AppointmentStatus,
     CancellationClass,
+    Channel,
     MailKind,
     MailRecipient,
 )
-from ..models import Appointment
+from ..models import Appointment, OfficeHours
 from ..reminders import reminders_schedule
 from .mail_delivery import _queue_mails
 from .rules import (
     MAX_APPOINTMENT_MINUTES,
-    SHORT_NOTICE,
+    BookingError,
     _audit,
     _check_calendar,
     _check_channel,
@@ -160,6 +162,66 @@ def appointment_move(
         appointment.other_time_requested_at = None
         _save_blocking(appointment)
         _audit(actor, "appointment.move", appointment)
+        _queue_mails(appointment, MailKind.MOVED)
+        reminders_schedule(appointment=appointment)
+    return appointment
+
+
+def appointment_move_by_client(
+    *,
+    actor: Any,
+    appointment: Appointment,
+    office_hours: OfficeHours,
+    starts_at: datetime.datetime,
+) -> Appointment:
+    """The client moves their own booked appointment to a free slot of their case manager's
+    client-bookable office hours, on the same channel. Closer than SHORT_NOTICE to the start
+    the office's rule is: no moving online, only cancelling or asking for another time.
+    It keeps its UID; SEQUENCE goes up by one and both sides get the new time by mail."""
+    from ..selectors import office_hours_slot_fits
+
+    with transaction.atomic():
+        _lock_calendar(appointment.case_manager_id)
+        appointment = _reload_for_update(appointment)
+        _require_own_client_appointment(actor, appointment)
+        if appointment.status != AppointmentStatus.BOOKED or appointment.starts_at is None:
+            raise ApplicationError(_("Only booked appointments can be moved."))
+        now = timezone.now()
+        if appointment.starts_at - now < SHORT_NOTICE:
+            raise ApplicationError(
+                _(
+                    "Less than 24 hours before the appointment it can no longer be moved "
+                    "here. Please cancel it or ask for another time."
+                )
+            )
+        if (
+            office_hours.case_manager_id != appointment.case_manager_id
+            or not office_hours.is_client_bookable
+        ):
+            raise PermissionDeniedError(_("These office hours are not open to you."))
+        if not office_hours.offers(appointment.channel):
+            raise BookingError(_("This channel is not offered at that time."), field="starts_at")
+        if not office_hours_slot_fits(office_hours=office_hours, starts_at=starts_at):
+            raise BookingError(_("Please choose one of the offered times."), field="starts_at")
+        ends_at = starts_at + datetime.timedelta(minutes=office_hours.slot_minutes)
+        location = appointment.location
+        if appointment.channel == Channel.ON_SITE and office_hours.on_site_address.strip():
+            location = office_hours.on_site_address
+        _check_calendar(
+            case_manager_id=appointment.case_manager_id,
+            client_id=appointment.client_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            exclude_pk=appointment.pk,
+        )
+        appointment.starts_at = starts_at
+        appointment.ends_at = ends_at
+        appointment.location = location.strip()
+        appointment.sequence += 1
+        appointment.confirmed_at = None
+        appointment.other_time_requested_at = None
+        _save_blocking(appointment)
+        _audit(actor, "appointment.move_by_client", appointment)
         _queue_mails(appointment, MailKind.MOVED)
         reminders_schedule(appointment=appointment)
     return appointment

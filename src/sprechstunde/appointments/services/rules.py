@@ -26,8 +26,6 @@ from ..selectors import local_zone
 # The longest a single appointment may last; anything longer is a typing error.
 MAX_APPOINTMENT_MINUTES = 8 * 60
 MAX_PROPOSED_SLOTS = 3
-# A client cancelling less than this before the start cancels at short notice.
-SHORT_NOTICE = datetime.timedelta(hours=24)
 
 
 class BookingError(ApplicationError):

@@ -21,7 +21,9 @@ from .portal import (
     PortalConfirmView,
     PortalDetailView,
     PortalListView,
+    PortalMoveView,
     PortalOtherTimeView,
+    PortalVideoView,
 )
 from .reminder_links import ReminderLinkView
 from .staff import (
@@ -57,7 +59,9 @@ __all__ = [
     "PortalConfirmView",
     "PortalDetailView",
     "PortalListView",
+    "PortalMoveView",
     "PortalOtherTimeView",
+    "PortalVideoView",
     "ReminderLinkView",
     "TodayView",
     "WeekView",

@@ -8,16 +8,22 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 
+from sprechstunde.clients import permissions as client_permissions
+from sprechstunde.clients.choices import ConsentPurpose
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
 from .. import ical, permissions, selectors, services
 from ..choices import Channel
-from ..forms import AppointmentCancelForm, OfficeHoursBookForm, ProposalAcceptForm
+from ..forms import AppointmentCancelForm, ClientMoveForm, OfficeHoursBookForm, ProposalAcceptForm
 from ..models import Appointment
 from .base import ClientPortalMixin
+
+# How far ahead the client may move an appointment to (the same span as booking).
+MOVE_DAYS_AHEAD = 21
 
 
 class PortalListView(ClientPortalMixin, View):
@@ -47,6 +53,7 @@ class PortalDetailView(ClientPortalMixin, View):
                 if appointment.channel == Channel.ON_SITE
                 else "",
                 "cancel_form": AppointmentCancelForm(),
+                "can_move": permissions.client_can_move(appointment=appointment),
             },
         )
 
@@ -151,4 +158,85 @@ class PortalBookView(ClientPortalMixin, View):
             messages.error(request, str(error.message))
             return redirect("appointments:portal_book")
         messages.success(request, _("Your appointment is booked. You will get an invitation."))
+        return redirect("appointments:portal_detail", pk=appointment.pk)
+
+
+@method_decorator(client_permissions.consent_required(ConsentPurpose.VIDEO), name="dispatch")
+class PortalVideoView(ClientPortalMixin, View):
+    """'Videogespräche': the client's booked video appointments with the join button when
+    the call is open, and the recent ones."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        groups = selectors.appointment_video_list_for_client_user(user=request.user)
+        return render(request, "appointments/portal_video.html", groups)
+
+
+def _move_slots(appointment: Appointment) -> list[selectors.FreeSlot]:
+    """Free slots of the case manager's client-bookable office hours on the same channel."""
+    slots = selectors.office_hours_free_slots(
+        case_manager_id=appointment.case_manager_id,
+        start_day=timezone.localdate(),
+        days=MOVE_DAYS_AHEAD,
+    )
+    return [
+        slot
+        for slot in slots
+        if slot.office_hours.offers(appointment.channel) and slot.starts_at != appointment.starts_at
+    ]
+
+
+class PortalMoveView(ClientPortalMixin, View):
+    """The client moves their appointment to another free time of the office hours, within
+    the office's rules (not closer than 24 hours to the start)."""
+
+    def _page(
+        self, request: HttpRequest, appointment: Appointment, form: ClientMoveForm
+    ) -> HttpResponse:
+        can_move = permissions.client_can_move(appointment=appointment)
+        return render(
+            request,
+            "appointments/portal_move.html",
+            {
+                "appointment": appointment,
+                "can_move": can_move,
+                "is_upcoming": appointment.starts_at is not None
+                and appointment.starts_at > timezone.now(),
+                "slots": _move_slots(appointment) if can_move else [],
+                "form": form,
+            },
+        )
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        appointment = self.get_appointment(pk)
+        return self._page(request, appointment, ClientMoveForm())
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        appointment = self.get_appointment(pk)
+        form = ClientMoveForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Please choose one of the offered times."))
+            return redirect("appointments:portal_move", pk=appointment.pk)
+        office_hours = (
+            selectors.office_hours_bookable_by_client(client=appointment.client)
+            .filter(pk=form.cleaned_data["office_hours"])
+            .first()
+        )
+        if office_hours is None:
+            messages.error(request, _("Please choose one of the offered times."))
+            return redirect("appointments:portal_move", pk=appointment.pk)
+        try:
+            services.appointment_move_by_client(
+                actor=request.user,
+                appointment=appointment,
+                office_hours=office_hours,
+                starts_at=form.cleaned_data["starts_at"],
+            )
+        except PermissionDeniedError as error:
+            raise Http404 from error
+        except ApplicationError as error:
+            messages.error(request, str(error.message))
+            return redirect("appointments:portal_move", pk=appointment.pk)
+        messages.success(
+            request, _("Your appointment has been moved. You will get the new invitation.")
+        )
         return redirect("appointments:portal_detail", pk=appointment.pk)

@@ -55,13 +55,13 @@ def test_phone_or_cancelled_appointments_have_no_call(appointment, case_manager)
     assert permissions.role_for_user(user=case_manager, appointment=appointment) is None
 
 
-def test_join_opens_ten_minutes_before_the_start(appointment):
+def test_join_opens_fifteen_minutes_before_the_start(appointment):
     start = appointment.starts_at
     assert not permissions.is_join_open(
-        appointment=appointment, now=start - datetime.timedelta(minutes=11)
+        appointment=appointment, now=start - datetime.timedelta(minutes=16)
     )
     assert permissions.is_join_open(
-        appointment=appointment, now=start - datetime.timedelta(minutes=10)
+        appointment=appointment, now=start - datetime.timedelta(minutes=15)
     )
     assert permissions.is_join_open(
         appointment=appointment, now=appointment.ends_at + datetime.timedelta(minutes=59)

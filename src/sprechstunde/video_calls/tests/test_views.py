@@ -64,7 +64,7 @@ def test_join_button_appears_ten_minutes_before(case_manager, portal_client):
     page = browser_for(portal_client.user).get(portal).content.decode()
     assert 'id="video-join"' in page and 'id="video-join-button"' not in page
     response = browser_for(portal_client.user).get(call_url(later))
-    assert response.status_code == 200 and "10 minutes before" in response.content.decode()
+    assert response.status_code == 200 and "15 minutes before" in response.content.decode()
     later.starts_at = timezone.now() + datetime.timedelta(minutes=9)
     later.ends_at = later.starts_at + datetime.timedelta(minutes=30)
     later.save()
