@@ -166,11 +166,18 @@ class CallView(View):
         return _call_page(request, call=call, participant=participant, extra=extra)
 
 
+def _link_language(request: HttpRequest, own: str) -> str:
+    """A language picked on the page wins; else the client's own (never the browser's: a
+    client with little German may have a German phone)."""
+    picked = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    return picked if picked in dict(settings.LANGUAGES) else own
+
+
 def _join_link_refused(
     request: HttpRequest, error: join_links.JoinLinkRefusedError
 ) -> HttpResponse:
     """A link that cannot be used: why, in the client's language, and the other ways in."""
-    language = error.language
+    language = _link_language(request, error.language)
     with translation.override(language):
         response = render(
             request,
@@ -204,7 +211,8 @@ def _join_link_call(request: HttpRequest, grant: join_links.Grant) -> HttpRespon
         client_id=appointment.client_id,
         request=request,
     )
-    with translation.override(grant.language):
+    language = _link_language(request, grant.language)
+    with translation.override(language):
         if not permissions.is_join_open(appointment=appointment):
             opens, _closes = permissions.join_window(appointment=appointment)
             response = render(
@@ -231,7 +239,7 @@ def _join_link_call(request: HttpRequest, grant: join_links.Grant) -> HttpRespon
                 response = _call_page(
                     request, call=call, participant=participant, extra={"join_link": True}
                 )
-    response.headers["Content-Language"] = grant.language
+    response.headers["Content-Language"] = language
     return response
 
 
