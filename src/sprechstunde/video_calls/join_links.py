@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.appointments.choices import AppointmentStatus, Channel
@@ -89,7 +89,10 @@ class JoinLinkRefusedError(ApplicationError):
 
     @property
     def language(self) -> str:
-        """The client's language (not the browser's): the page is for the client."""
+        """The client's language (not the browser's): the page is for the client. A foreign
+        link's page is for whoever is logged in, in their language."""
+        if self.reason == FOREIGN:
+            return translation.get_language() or settings.LANGUAGE_CODE
         if self.appointment is not None:
             own = self.appointment.client.preferred_language
             if own in dict(settings.LANGUAGES):
@@ -184,6 +187,16 @@ def session_grant(*, session: Any, appointment_id: int) -> Grant | None:
     return grant if grant.appointment_id == appointment_id else None
 
 
+def _audit_use(*, actor: Any, appointment: Appointment, request: HttpRequest | None) -> None:
+    audit_record(
+        actor=actor,
+        action="join_link.use",
+        target=appointment,
+        client_id=appointment.client_id,
+        request=request,
+    )
+
+
 def _link_get_or_create(*, token: str, appointment: Appointment, sequence: int) -> JoinLink:
     """The link's row, made at its first use (two taps at once get the same row)."""
     token_hash = _hash(token)
@@ -232,6 +245,10 @@ def join_link_open(
     )
     if reason:
         raise _refuse(reason, actor=actor, appointment=appointment, request=request)
+    if getattr(user, "is_authenticated", False):
+        # The client is logged in anyway: the ordinary call page, whichever device has the link.
+        _audit_use(actor=actor, appointment=appointment, request=request)
+        return appointment
     link = _link_get_or_create(token=token, appointment=appointment, sequence=payload[1])
     known = session_grant(session=session, appointment_id=appointment.pk)
     device = (
@@ -241,15 +258,7 @@ def join_link_open(
     )
     if link.device_hash and link.device_hash != _hash(device):
         raise _refuse(USED, actor=actor, appointment=appointment, request=request)
-    audit_record(
-        actor=actor,
-        action="join_link.use",
-        target=appointment,
-        client_id=appointment.client_id,
-        request=request,
-    )
-    if getattr(user, "is_authenticated", False):
-        return appointment  # the client is logged in anyway: the ordinary call page
+    _audit_use(actor=actor, appointment=appointment, request=request)
     session[SESSION_KEY] = {
         "appointment": appointment.pk,
         "sequence": payload[1],

@@ -233,10 +233,18 @@ def test_foreign_link_in_a_browser_logged_in_as_someone_else(
 
 
 def test_logged_in_client_goes_to_the_ordinary_call_page(appointment, portal_client):
+    # Even when another device holds the link: the code login is the way in elsewhere.
+    holder = phone()
+    holder.get(link_path(appointment))
+    grant = join_links.session_grant(session=holder.session, appointment_id=appointment.pk)
+    call = services.call_get_or_create(appointment=appointment)
+    join_links.join_link_participant(call=call, grant=grant, claim=True)
     browser = browser_for(portal_client.user)
     response = browser.get(link_path(appointment))
     assert response.status_code == 302 and response["Location"] == call_url(appointment)
     assert join_links.SESSION_KEY not in browser.session
+    assert AuditEntry.objects.filter(action="join_link.use").count() == 2
+    assert browser.get(call_url(appointment)).status_code == 200
 
 
 def test_link_for_a_phone_appointment_or_without_video_consent_is_refused(
