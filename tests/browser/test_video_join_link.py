@@ -84,4 +84,15 @@ def test_two_taps_from_the_reminder_mail_into_the_waiting_room(new_context, scre
     # Still logged out: the portal asks for the code login.
     phone.goto(reverse("clients:portal_home"))
     assert "/accounts/login" in phone.url
+
+    # The same link on a second phone: a clear page, the code login, the other ways to us.
+    other = new_context("phone").new_page()
+    other.goto(urlsplit(link).path)
+    refusal = other.locator("#join-link-refusal")
+    refusal.wait_for(timeout=TIMEOUT_MS)
+    assert refusal.get_attribute("data-reason") == "used"
+    assert other.locator("#contact-title").is_visible()
+    assert other.locator(f"a[href='{reverse('account_request_login_code')}']").is_visible()
+    screenshots(other, "second-device-refused")
+    problems += page_problems(other, touch_targets=True)
     assert problems == []

@@ -608,3 +608,34 @@ def test_join_link_on_a_second_device_is_refused_once_the_first_joined(call, app
     assert code == CLOSE_FORBIDDEN
     assert JoinLink.objects.get().device_hash != ""
     assert AuditEntry.objects.filter(action="join_link.refused.used").count() == 1
+
+
+def test_join_link_socket_is_put_out_when_the_appointment_is_moved(call, appointment, case_manager):
+    import datetime
+
+    from channels.db import database_sync_to_async as to_thread
+
+    from sprechstunde.appointments.services import appointment_move
+
+    phone_cookie = join_link_cookie(appointment)
+
+    def move():
+        # A minute later: the call stays open, so only the link's own check can put it out.
+        appointment_move(
+            actor=case_manager,
+            appointment=appointment,
+            starts_at=appointment.starts_at + datetime.timedelta(minutes=1),
+            ends_at=appointment.ends_at + datetime.timedelta(minutes=1),
+        )
+
+    async def scenario():
+        socket, welcome = await join(call, phone_cookie)
+        await to_thread(move)()
+        await socket.send_json_to({"type": "ping"})
+        refused, _ = await receive_until(socket, "refused")
+        code = await socket.receive_close()
+        return welcome, refused, code
+
+    welcome, refused, code = run(scenario)
+    assert welcome["type"] == "welcome"
+    assert refused["code"] == "moved" and code == CLOSE_FORBIDDEN
