@@ -98,3 +98,42 @@ def reminder_link_open(*, token: str) -> ResolvedLink:
         client_id=link.appointment.client_id,
     )
     return link
+
+
+# --- the join link of a video appointment --------------------------------------------------
+
+JOIN_SALT = "sprechstunde.appointments.join-link"
+
+
+def join_link_token(*, appointment: Appointment) -> str:
+    """The join link's token for this version (SEQUENCE) of a video appointment.
+
+    A plain HMAC-SHA256 signature (256 bits) over the appointment and its sequence, without a
+    timestamp: every reminder of one version carries the same link, so "one device per link"
+    holds across the e-mails and the SMS. Moving raises the sequence and voids it; the time
+    window and a cancellation are checked when it is used (video_calls.join_links).
+    """
+    payload = {"a": appointment.pk, "s": appointment.sequence}
+    return signing.Signer(salt=JOIN_SALT).sign_object(payload)
+
+
+def join_link_url(*, appointment: Appointment) -> str:
+    token = join_link_token(appointment=appointment)
+    return settings.SITE_URL + reverse("video_calls:join_link", kwargs={"token": token})
+
+
+def join_link_payload(*, token: str) -> tuple[int, int] | None:
+    """The (appointment id, sequence) a join link was signed for, or None when it was not
+    signed by us (tampered, cut off, made up)."""
+    if not token or len(token) > 200:
+        return None
+    try:
+        payload = signing.Signer(salt=JOIN_SALT).unsign_object(token)
+    except (signing.BadSignature, ValueError):
+        return None
+    if not isinstance(payload, dict):
+        return None
+    pk, sequence = payload.get("a"), payload.get("s")
+    if type(pk) is not int or type(sequence) is not int:
+        return None
+    return pk, sequence

@@ -133,7 +133,7 @@ def _reminder_when(reminder: Reminder) -> str:
 
 def reminder_mail_message(reminder: Reminder) -> EmailMultiAlternatives | None:
     """A reminder e-mail with one-tap links: confirm, cancel, ask for another time."""
-    from .links import reminder_link_url
+    from .links import join_link_url, reminder_link_url
 
     appointment = reminder.appointment
     client = appointment.client
@@ -151,13 +151,13 @@ def reminder_mail_message(reminder: Reminder) -> EmailMultiAlternatives | None:
             lines.append(_("Where: %(where)s") % {"where": location_text(appointment, "client")})
         lines.append("")
         if client.user_id and appointment.channel == Channel.VIDEO:
-            # One tap to the call's page (login kept), one to join: from 15 minutes before
-            # (video_calls.permissions.JOIN_OPENS_BEFORE).
-            join = settings.SITE_URL + reverse(
-                "video_calls:call", kwargs={"appointment_pk": appointment.pk}
-            )
+            # Two taps into the waiting room, no login code: the link opens the pre-join
+            # check for this call only, on one device (ADR 0049); the call opens 15 minutes
+            # before (video_calls.permissions.JOIN_OPENS_BEFORE).
+            join = join_link_url(appointment=appointment)
             lines += [
                 _("Join the video call (from 15 minutes before): %(url)s") % {"url": join},
+                _("The link works for this appointment only, on one device."),
                 "",
             ]
         if client.user_id:
@@ -182,7 +182,7 @@ def reminder_mail_message(reminder: Reminder) -> EmailMultiAlternatives | None:
 
 def reminder_sms_text(reminder: Reminder) -> str:
     """A short text: when, and one link to confirm, cancel or ask for another time."""
-    from .links import OVERVIEW, reminder_link_url
+    from .links import OVERVIEW, join_link_url, reminder_link_url
 
     appointment = reminder.appointment
     with translation.override(appointment.client.preferred_language or "de"):
@@ -190,6 +190,11 @@ def reminder_sms_text(reminder: Reminder) -> str:
             "jobcenter": settings.JOBCENTER_NAME,
             "when": _reminder_when(reminder),
         }
-        if appointment.client.user_id:
+        if appointment.client.user_id and appointment.channel == Channel.VIDEO:
+            text += " " + _("Join: %(url)s") % {"url": join_link_url(appointment=appointment)}
+            text += " " + _("Change: %(url)s") % {
+                "url": reminder_link_url(appointment=appointment, action=OVERVIEW)
+            }
+        elif appointment.client.user_id:
             text += " " + reminder_link_url(appointment=appointment, action=OVERVIEW)
         return text

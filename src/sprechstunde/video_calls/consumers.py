@@ -55,7 +55,7 @@ from sprechstunde.core.websockets import (
 )
 from sprechstunde.messaging.consumers import SlidingWindow
 
-from . import events, permissions, services, turn
+from . import events, join_links, permissions, services, turn
 from .choices import ParticipantRole, ParticipantState
 from .models import Call, Participant, Presence
 from .views import SESSION_KEY
@@ -124,6 +124,7 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
     checked_at: float | None = None
     locked = False
     found_role: str | None = None  # the role the person was found in when connecting
+    join_grant: join_links.Grant | None = None  # came by the join link, not logged in
 
     async def connect(self) -> None:
         self.errors = 0
@@ -161,7 +162,10 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
     def _hello(self, call_id: int) -> dict[str, Any] | tuple[str, str]:
         """Lobby: may this person join now? Their ICE servers, without being seen by anyone."""
         call = Call.objects.select_related("appointment__client").filter(pk=call_id).first()
-        participant = self._find_participant(call) if call is not None else None
+        try:
+            participant = self._find_participant(call) if call is not None else None
+        except join_links.JoinLinkRefusedError as error:
+            return error.reason, self._text(error.message)
         if participant is None:
             return "forbidden", self._text(_("You are not part of this call."))
         if participant.invitation_id is not None:  # an interpreter: with their invitation
@@ -187,7 +191,10 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
 
     # --- who is this? -------------------------------------------------------------------
 
-    def _find_participant(self, call: Call) -> Participant | None:
+    def _find_participant(self, call: Call, *, claim: bool = False) -> Participant | None:
+        """The person behind this socket: a logged-in user, a client who came by the join
+        link (its grant names this call's appointment; `claim` binds the link to this
+        device as the page enters), or an interpreter of this call."""
         user = self.scope.get("user")
         if user is not None and getattr(user, "is_authenticated", False):
             if user.is_staff_member and not user_has_second_factor(user=user):
@@ -199,6 +206,12 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
             self.found_role = role
             return services.participant_for_user(call=call, user=user, role=role)
         session = self.scope.get("session")
+        grant = join_links.session_grant(session=session, appointment_id=call.appointment_id)
+        if grant is not None:
+            self.language = grant.language
+            self.found_role = ParticipantRole.CLIENT
+            self.join_grant = grant
+            return join_links.join_link_participant(call=call, grant=grant, claim=claim)
         known = session.get(SESSION_KEY, {}) if session is not None else {}
         if not isinstance(known, dict):
             return None
@@ -211,7 +224,10 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
 
     def _enter(self, call_id: int) -> services.PresenceEntry | tuple[str, str]:
         call = Call.objects.select_related("appointment__client").filter(pk=call_id).first()
-        participant = self._find_participant(call) if call is not None else None
+        try:
+            participant = self._find_participant(call, claim=True) if call is not None else None
+        except join_links.JoinLinkRefusedError as error:
+            return error.reason, self._text(error.message)
         if participant is None:
             return "forbidden", self._text(_("You are not part of this call."))
         try:
@@ -285,6 +301,11 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
                 refusal = services.CallRefusedError(
                     _("You are no longer part of this call."), code="forbidden"
                 )
+        if refusal is None and self.join_grant is not None:
+            try:  # moved or cancelled meanwhile: the link's session ends with it
+                join_links.join_link_appointment(grant=self.join_grant)
+            except join_links.JoinLinkRefusedError as error:
+                refusal = services.CallRefusedError(error.message, code=error.reason)
         if refusal is None and self.presence is not None:
             still_open = Presence.objects.filter(pk=self.presence.pk, left_at__isnull=True)
             if not still_open.exists():

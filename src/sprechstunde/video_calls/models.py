@@ -144,3 +144,30 @@ class Presence(models.Model):
 
     def __str__(self) -> str:
         return f"Presence {self.pk}"
+
+
+class JoinLink(models.Model):
+    """The state of one appointment version's join link (the link in the reminders), kept
+    from its first use. Only the SHA-256 of the token and of the device secret are stored.
+
+    The first page that enters the call with the link binds it to its browser session (the
+    device): that session may come back as often as it needs within the window; any other
+    device is refused and told to log in with a code instead (ADR 0049).
+    """
+
+    appointment = models.ForeignKey(
+        "appointments.Appointment", on_delete=models.CASCADE, related_name="join_links"
+    )
+    sequence = models.PositiveIntegerField()
+    token_hash = models.CharField(max_length=64, unique=True)
+    first_opened_at = models.DateTimeField(auto_now_add=True)
+    device_hash = models.CharField(max_length=64, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["first_opened_at", "id"]
+        verbose_name = _("join link")
+        verbose_name_plural = _("join links")
+
+    def __str__(self) -> str:
+        return f"Join link {self.pk}"

@@ -18,5 +18,7 @@ urlpatterns = [
     ),
     # Interpreters have no account: the link's secret token is the credential.
     path("dolmetschen/<str:token>/", views.InterpreterLinkView.as_view(), name="interpreter"),
+    # The join link in a client's reminders: the signed token is the credential for one call.
+    path("beitreten/<str:token>/", views.JoinLinkView.as_view(), name="join_link"),
     path("wartende/", views.WaitingView.as_view(), name="waiting"),
 ]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
@@ -23,7 +24,7 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.core.errors import ApplicationError
 from sprechstunde.core.middleware import allow_features
 
-from . import events, permissions, selectors, services
+from . import events, join_links, permissions, selectors, services
 from .choices import ParticipantRole, ParticipantState
 from .forms import InterpreterInviteForm, InterpreterNameForm
 from .models import Call, InterpreterInvitation, Participant
@@ -123,6 +124,9 @@ class CallView(View):
     def get(self, request: HttpRequest, appointment_pk: int) -> HttpResponse:
         user = request.user
         if not user.is_authenticated:
+            grant = join_links.session_grant(session=request.session, appointment_id=appointment_pk)
+            if grant is not None:
+                return _join_link_call(request, grant)
             # Who arrives here logged out is a client from the reminder mail (staff come from
             # their appointment pages): the client login by e-mailed code, then back here.
             return redirect_to_login(
@@ -166,6 +170,102 @@ class CallView(View):
         if access.role == ParticipantRole.STAFF:
             extra["invitations"] = selectors.invitation_list_for_call(call=call)
         return _call_page(request, call=call, participant=participant, extra=extra)
+
+
+def _link_language(request: HttpRequest, own: str) -> str:
+    """A language picked on the page wins; else the client's own (never the browser's: a
+    client with little German may have a German phone)."""
+    picked = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    return picked if picked in dict(settings.LANGUAGES) else own
+
+
+def _join_link_refused(
+    request: HttpRequest, error: join_links.JoinLinkRefusedError
+) -> HttpResponse:
+    """A link that cannot be used: why, in the client's language, and the other ways in."""
+    language = _link_language(request, error.language)
+    with translation.override(language):
+        response = render(
+            request,
+            "video_calls/join_link_refused.html",
+            {
+                "message": error.message,
+                "reason": error.reason,
+                "opens_at": error.opens_at,
+                "login_url": reverse("account_request_login_code"),
+                "jobcenter_phone": getattr(settings, "JOBCENTER_PHONE", ""),
+                "jobcenter_address": getattr(settings, "JOBCENTER_ADDRESS", ""),
+            },
+            status=200 if error.reason == join_links.EARLY else 410,
+        )
+    response.headers["Content-Language"] = language
+    return response
+
+
+def _join_link_call(request: HttpRequest, grant: join_links.Grant) -> HttpResponse:
+    """The call page for a logged-out client who came by the join link: this call only, no
+    way back into the portal (that needs the code login)."""
+    try:
+        appointment = join_links.join_link_appointment(grant=grant, request=request)
+    except join_links.JoinLinkRefusedError as error:
+        return _join_link_refused(request, error)
+    user = appointment.client.user
+    audit_record(
+        actor=user,
+        action="video_call.read",
+        target=appointment,
+        client_id=appointment.client_id,
+        request=request,
+    )
+    language = _link_language(request, grant.language)
+    with translation.override(language):
+        if not permissions.is_join_open(appointment=appointment):
+            opens, _closes = permissions.join_window(appointment=appointment)
+            response = render(
+                request,
+                "video_calls/not_open.html",
+                {
+                    "appointment": appointment,
+                    "opens": opens,
+                    "is_early": timezone.now() < opens,
+                    "retry": request.path,
+                },
+            )
+        else:
+            call = services.call_get_or_create(appointment=appointment)
+            participant = services.participant_for_user(
+                call=call, user=user, role=ParticipantRole.CLIENT
+            )
+            refusal = services.participant_refusal(participant=participant)
+            if refusal is not None:
+                response = render(
+                    request, "video_calls/refused.html", {"message": refusal.message}, status=403
+                )
+            else:
+                response = _call_page(
+                    request, call=call, participant=participant, extra={"join_link": True}
+                )
+    response.headers["Content-Language"] = language
+    return response
+
+
+@method_decorator([never_cache, allow_features(*CALL_FEATURES)], name="dispatch")
+class JoinLinkView(View):
+    """The join link from a reminder: checked, audited, then the call's pre-join check.
+
+    GET is the tap in the mail. It binds nothing to the device (mail scanners follow links
+    too); the page that enters the waiting room does. No login: the session gets a grant
+    for this one call (join_links.SESSION_KEY) and stays logged out for everything else.
+    """
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        try:
+            appointment = join_links.join_link_open(
+                token=token, user=request.user, session=request.session, request=request
+            )
+        except join_links.JoinLinkRefusedError as error:
+            return _join_link_refused(request, error)
+        return redirect("video_calls:call", appointment_pk=appointment.pk)
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -120,6 +120,7 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "video_calls:invitations": lambda w: {"appointment_pk": w.sample("video_appointment").pk},
     "video_calls:invitation_revoke": Skip("POST only (withdraws a link); video_calls tests"),
     "video_calls:interpreter": lambda w: {"token": w.sample("interpreter_token")},
+    "video_calls:join_link": lambda w: {"token": w.sample("join_link_token")},
     # appointments
     "appointments:detail": lambda w: {"pk": w.sample("appointment").pk},
     "appointments:move": lambda w: {"pk": w.sample("appointment").pk},
@@ -149,6 +150,9 @@ EXTRA_SEEDS: dict[str, Callable[[World], str]] = {
     ),
     "appointments:link (forged token)": lambda w: reverse(
         "appointments:link", kwargs={"token": "forged-token"}
+    ),
+    "video_calls:join_link (forged token)": lambda w: reverse(
+        "video_calls:join_link", kwargs={"token": "forged-token"}
     ),
 }
 

@@ -236,6 +236,14 @@ def _interpreter_token(world: World) -> str:
     return token
 
 
+@sample("join_link_token")
+def _join_link_token(world: World) -> str:
+    """The join link of the sample video appointment (as in its reminders)."""
+    from sprechstunde.appointments.links import join_link_token
+
+    return join_link_token(appointment=world.sample("video_appointment"))
+
+
 @sample("office_hours")
 def _office_hours(world: World) -> Any:
     from sprechstunde.appointments.factories import OfficeHoursFactory

@@ -580,3 +580,108 @@ def test_frames_pushed_after_the_close_are_dropped():
 
     run(scenario)
     assert [message["type"] for message in sent] == ["websocket.send", "websocket.close"]
+
+
+def join_link_cookie(appointment) -> str:
+    """The session cookie of a logged-out phone that opened the appointment's join link."""
+    from django import test as django_test
+
+    from sprechstunde.appointments.links import join_link_token
+
+    browser = django_test.Client()
+    token = join_link_token(appointment=appointment)
+    response = browser.get(reverse("video_calls:join_link", kwargs={"token": token}))
+    assert response.status_code == 302
+    return browser.cookies["sessionid"].value
+
+
+def test_join_link_session_joins_that_call_and_no_other(
+    call, appointment, case_manager, portal_client
+):
+    from sprechstunde.video_calls.factories import VideoAppointmentFactory
+
+    other = VideoAppointmentFactory(case_manager=case_manager, client=portal_client)
+    other_call = services.call_get_or_create(appointment=other)
+    phone_cookie = join_link_cookie(appointment)
+    host_cookie = session_cookie(case_manager)
+
+    async def scenario():
+        lobby = lobby_socket(call, phone_cookie)
+        assert (await lobby.connect())[0]
+        hello = await lobby.receive_json_from()
+        await lobby.send_json_to({"type": "join"})
+        welcome, _ = await receive_until(lobby, "welcome")
+        host, roster = await join(call, host_cookie)  # the host's welcome lists who waits
+        await host.send_json_to({"type": "admit", "participant": welcome["me"]})
+        admitted, _ = await receive_until(lobby, "admitted")
+        # The same session, the other call of the same client: refused.
+        intruder, refused = await join(other_call, phone_cookie)
+        code = await intruder.receive_close()
+        for socket in (lobby, host):
+            await socket.disconnect()
+        return hello, welcome, roster, admitted, refused, code
+
+    hello, welcome, roster, admitted, refused, code = run(scenario)
+    participant = Participant.objects.get(call=call, user=portal_client.user)
+    assert hello["type"] == "hello" and hello["me"] == participant.pk
+    assert welcome["state"] == "waiting" and welcome["me"] == participant.pk
+    assert [p["id"] for p in roster["participants"] if p["state"] == "waiting"] == [participant.pk]
+    assert admitted["type"] == "admitted"
+    assert refused["type"] == "refused" and refused["code"] == "forbidden"
+    assert code == CLOSE_FORBIDDEN
+    assert not Participant.objects.filter(call=other_call).exists()
+
+
+def test_join_link_on_a_second_device_is_refused_once_the_first_joined(call, appointment):
+    from sprechstunde.audit.models import AuditEntry
+    from sprechstunde.video_calls.models import JoinLink
+
+    first_cookie, second_cookie = join_link_cookie(appointment), join_link_cookie(appointment)
+
+    async def scenario():
+        first, welcome = await join(call, first_cookie)
+        second, refused = await join(call, second_cookie)
+        code = await second.receive_close()
+        await first.disconnect()
+        # The first device comes back after a drop: still its link.
+        again, welcome_again = await join(call, first_cookie)
+        await again.disconnect()
+        return welcome, refused, code, welcome_again
+
+    welcome, refused, code, welcome_again = run(scenario)
+    assert welcome["type"] == "welcome" and welcome_again["type"] == "welcome"
+    assert refused["type"] == "refused" and refused["code"] == "used"
+    assert code == CLOSE_FORBIDDEN
+    assert JoinLink.objects.get().device_hash != ""
+    assert AuditEntry.objects.filter(action="join_link.refused.used").count() == 1
+
+
+def test_join_link_socket_is_put_out_when_the_appointment_is_moved(call, appointment, case_manager):
+    import datetime
+
+    from channels.db import database_sync_to_async as to_thread
+
+    from sprechstunde.appointments.services import appointment_move
+
+    phone_cookie = join_link_cookie(appointment)
+
+    def move():
+        # A minute later: the call stays open, so only the link's own check can put it out.
+        appointment_move(
+            actor=case_manager,
+            appointment=appointment,
+            starts_at=appointment.starts_at + datetime.timedelta(minutes=1),
+            ends_at=appointment.ends_at + datetime.timedelta(minutes=1),
+        )
+
+    async def scenario():
+        socket, welcome = await join(call, phone_cookie)
+        await to_thread(move)()
+        await socket.send_json_to({"type": "ping"})
+        refused, _ = await receive_until(socket, "refused")
+        code = await socket.receive_close()
+        return welcome, refused, code
+
+    welcome, refused, code = run(scenario)
+    assert welcome["type"] == "welcome"
+    assert refused["code"] == "moved" and code == CLOSE_FORBIDDEN

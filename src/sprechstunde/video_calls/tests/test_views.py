@@ -185,7 +185,15 @@ def test_reminder_mail_of_a_video_appointment_links_straight_to_the_call(appoint
     )
     message = reminder_mail_message(reminder)
     assert message is not None
-    assert call_url(appointment) in message.body
+    # The join link (ADR 0049), which leads to the call's page without a login code.
+    from sprechstunde.appointments.links import join_link_token
+
+    path = reverse(
+        "video_calls:join_link", kwargs={"token": join_link_token(appointment=appointment)}
+    )
+    assert path in message.body
+    response = browser_for(None).get(path)
+    assert response.status_code == 302 and response["Location"] == call_url(appointment)
 
 
 def test_call_page_reads_the_call_the_participant_and_the_appointment_once(

@@ -960,13 +960,25 @@
     if (state.micOn) setMic(true);
   });
   $("audio-only").addEventListener("change", function (event) { setAudioOnly(event.target.checked); });
-  $("join-button").addEventListener("click", function () {
-    $("join-button").disabled = true;
+  function joinNow() {
+    ["join-button", "join-camera", "join-audio"].forEach(function (id) { $(id).disabled = true; });
     setStatus(T.connecting);
     state.joinRequested = true;
     if (!state.ws) connect();
     else sendJoin();
     // else: the lobby socket is still opening; it sends the join once open.
+  }
+  $("join-button").addEventListener("click", joinNow);
+  /* The main actions: devices on and into the call (or the waiting room) in one tap. A
+   * device that fails shows its help and the join goes on (chat still works). */
+  $("join-camera").addEventListener("click", function () {
+    $("join-camera").disabled = true;
+    setBoth().then(joinNow, joinNow);
+  });
+  $("join-audio").addEventListener("click", function () {
+    $("join-audio").disabled = true;
+    setAudioOnly(true);
+    setMic(true).then(joinNow, joinNow);
   });
   $("ctl-mic").addEventListener("click", function () { setMic(!state.micOn); });
   $("ctl-camera").addEventListener("click", function () { setCamera(!state.camOn); });
