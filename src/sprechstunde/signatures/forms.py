@@ -7,6 +7,8 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from sprechstunde.documents import decoding, isolation
+
 PDF_MAGIC = b"%PDF-"
 
 
@@ -30,4 +32,14 @@ class PdfCheckForm(forms.Form):
         data = upload.read()
         if not data.startswith(PDF_MAGIC):
             raise forms.ValidationError(_("This file is not a PDF."))
+        # pyHanko unpacks object streams in this process: a decompression bomb must be caught
+        # before, under the same budget and in the same limited child as uploads (ADR 0043).
+        try:
+            isolation.isolated_check(
+                [("application/pdf", data)], limits=isolation.DecodeLimits.for_document()
+            )
+        except isolation.DecodeRefused as refusal:
+            # Only the bomb is refused here; a damaged or encrypted file gets pyHanko's report.
+            if refusal.reason.endswith((decoding.TOO_LARGE, decoding.PIXELS)):
+                raise forms.ValidationError(refusal.message) from refusal
         return bytes(data)

@@ -169,3 +169,26 @@ def test_staff_check_page_is_not_rate_limited_by_the_public_budget(
     client.force_login(case_manager)
     response = client.post(reverse("signatures:check"), _upload(decision))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("url_name", ["signatures:public_check", "signatures:check"])
+@pytest.mark.parametrize("bomb", ["objstm", "hex_flate"])
+def test_a_decompression_bomb_is_refused_before_pyhanko_reads_it(
+    client, case_manager, monkeypatch, url_name, bomb
+):
+    """pyHanko unpacks object streams in the web process: the upload check's budget, in its
+    limited child, must refuse a bomb first (issue 11). The bomb unpacks to 1 GB."""
+    from sprechstunde.documents.tests import pdf_bombs
+    from sprechstunde.signatures import services
+
+    def must_not_run(**kwargs):
+        raise AssertionError("pdf_validate ran on a bomb")
+
+    monkeypatch.setattr(services, "pdf_validate", must_not_run)
+    if url_name == "signatures:check":
+        client.force_login(case_manager)
+    data = pdf_bombs.objstm_bomb() if bomb == "objstm" else pdf_bombs.hex_flate_bomb()
+    response = client.post(reverse(url_name), _upload(data))
+    assert response.status_code == 400
+    assert "unpacks to an unreasonable size" in response.content.decode()
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
