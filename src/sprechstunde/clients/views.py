@@ -610,6 +610,16 @@ class ConsentWithdrawView(_ClientOnlyMixin, View):
             _("Your consent to “%(purpose)s” is withdrawn. This applies from now on.")
             % {"purpose": wanted.label},
         )
+        if wanted == ConsentPurpose.VIDEO:
+            # consent_withdraw has moved booked video appointments off video (ADR 0051).
+            messages.info(
+                request,
+                _(
+                    "Appointments you had booked by video keep their time but no longer take "
+                    "place by video. You will find them under “My appointments”, and you get "
+                    "an e-mail about each."
+                ),
+            )
         return redirect("clients:privacy")
 
 

@@ -23,6 +23,7 @@ from .changes import (
     appointment_confirm,
     appointment_move,
     appointment_request_other_time,
+    appointment_switch_from_video,
     attendance_mark,
     cancellation_class_for,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "appointment_move",
     "appointment_propose",
     "appointment_request_other_time",
+    "appointment_switch_from_video",
     "attendance_mark",
     "calendar_feed_token_create",
     "calendar_feed_token_revoke",
