@@ -15,6 +15,7 @@ from .calendar_settings import (
 )
 from .portal import (
     PortalAcceptView,
+    PortalBookConfirmView,
     PortalBookView,
     PortalCancelView,
     PortalConfirmView,
@@ -49,6 +50,7 @@ __all__ = [
     "OfficeHoursDeleteView",
     "OfficeHoursView",
     "PortalAcceptView",
+    "PortalBookConfirmView",
     "PortalBookView",
     "PortalCancelView",
     "PortalConfirmView",
