@@ -50,10 +50,7 @@ def _subject(mail: AppointmentMail) -> str:
     if mail.kind == MailKind.CANCELLED:
         return _("Appointment on %(when)s cancelled") % {"when": when}
     if mail.kind == MailKind.CHANNEL_CHANGED:
-        return _("Appointment on %(when)s: now by %(channel)s") % {
-            "when": when,
-            "channel": Channel(mail.appointment.channel).label,
-        }
+        return _("Appointment on %(when)s: no longer by video") % {"when": when}
     if mail.kind == MailKind.PROPOSED:
         return _("Please choose a time for your appointment")
     return _("A client asked for another appointment time")

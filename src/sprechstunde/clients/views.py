@@ -345,6 +345,15 @@ class PaperConsentView(CaseloadStaffMixin, View):
                     else _("The consent to “%(purpose)s” received on paper is recorded.")
                 )
                 messages.success(request, done % {"purpose": wanted.label})
+                if active and wanted in (ConsentPurpose.VIDEO, ConsentPurpose.PORTAL):
+                    # consent_withdraw has moved future video appointments off video.
+                    messages.info(
+                        request,
+                        _(
+                            "Future video appointments of this client no longer take place "
+                            "by video; both sides get the changed invitation."
+                        ),
+                    )
                 return redirect("clients:detail", pk=client.pk)
         return self._render(client, wanted, active, form, 400)
 

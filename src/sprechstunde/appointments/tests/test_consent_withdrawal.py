@@ -101,6 +101,7 @@ def test_client_withdrawal_moves_future_video_appointments_to_phone_and_tells_bo
         assert "/video" not in str(event["LOCATION"])
     (to_client,) = [m for m in mail.outbox if m.to == ["kundin@example.org"]]
     assert "no longer takes place by video" in to_client.body
+    assert to_client.subject.endswith(": no longer by video")
     assert "consent" not in to_client.body  # says what changed, not why
     assert (
         AppointmentMail.objects.filter(
