@@ -14,6 +14,7 @@ from django.urls import reverse
 from sprechstunde.appointments.choices import AppointmentStatus, Channel, Weekday
 from sprechstunde.appointments.factories import AppointmentFactory, OfficeHoursFactory
 from sprechstunde.appointments.models import Appointment
+from sprechstunde.audit.models import AuditEntry
 from sprechstunde.clients.factories import ClientFactory
 
 from .conftest import give_video_consent, local_dt, next_weekday
@@ -198,6 +199,10 @@ def test_another_clients_office_hours_are_not_offered(
     assert portal.get(reverse("appointments:portal_book_confirm"), query).status_code == 404
     assert portal.post(reverse("appointments:portal_book_confirm"), query).status_code == 404
     assert not Appointment.objects.exists()
+    # Refusals are audited (repeats within a short time are folded into one entry, ADR 0042).
+    assert AuditEntry.objects.filter(
+        action="appointment.access_denied", target_id=str(foreign.pk)
+    ).exists()
 
 
 def test_booking_pages_need_a_fixed_number_of_queries(portal, case_manager, client_record):

@@ -23,7 +23,7 @@ from .. import ical, permissions, selectors, services
 from ..choices import Channel
 from ..forms import AppointmentCancelForm, OfficeHoursBookForm, ProposalAcceptForm
 from ..models import Appointment, OfficeHours
-from .base import ClientPortalMixin
+from .base import ClientPortalMixin, _deny
 
 
 class PortalListView(ClientPortalMixin, View):
@@ -231,7 +231,7 @@ class PortalBookConfirmView(ClientPortalMixin, View):
         )
         if office_hours is None:
             # Another case manager's office hours, or gone: nothing to show or book.
-            raise Http404
+            _deny(request.user, "appointments.officehours", form.cleaned_data["office_hours"])
         return client, form, office_hours
 
     def _back_to_picker(
