@@ -315,6 +315,11 @@ if USE_TLS:
 
 # --- Invitations and consent ----------------------------------------------------------------
 INVITATION_VALID_DAYS = int(os.environ.get("INVITATION_VALID_DAYS", "7"))
+# Where a booked video appointment goes when the client withdraws the video consent (ADR 0051):
+# "phone" or "on_site" (at the address of the case manager's office hours, else JOBCENTER_ADDRESS).
+APPOINTMENT_CHANNEL_WITHOUT_VIDEO = os.environ.get("APPOINTMENT_CHANNEL_WITHOUT_VIDEO", "phone")
+if APPOINTMENT_CHANNEL_WITHOUT_VIDEO not in ("phone", "on_site"):
+    raise ImproperlyConfigured('APPOINTMENT_CHANNEL_WITHOUT_VIDEO must be "phone" or "on_site".')
 
 # --- Messages -------------------------------------------------------------------------------
 # An e-mail notice "you have a new message" goes out when a message is still unread this long.

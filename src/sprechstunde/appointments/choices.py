@@ -66,12 +66,15 @@ class MailKind(models.TextChoices):
     CANCELLED = "cancelled", _("Appointment cancelled")
     PROPOSED = "proposed", _("Slots proposed")
     OTHER_TIME_REQUESTED = "other_time_requested", _("Another time requested")
+    # The client withdrew the video consent: same time, now by phone or on site.
+    CHANNEL_CHANGED = "channel_changed", _("Appointment no longer by video")
 
 
 # Mails that carry an iTIP calendar object, and with which METHOD (RFC 5546).
 ITIP_METHODS = {
     MailKind.BOOKED: "REQUEST",
     MailKind.MOVED: "REQUEST",
+    MailKind.CHANNEL_CHANGED: "REQUEST",
     MailKind.CANCELLED: "CANCEL",
 }
 

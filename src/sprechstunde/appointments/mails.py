@@ -49,6 +49,8 @@ def _subject(mail: AppointmentMail) -> str:
         return _("Appointment moved to %(when)s") % {"when": when}
     if mail.kind == MailKind.CANCELLED:
         return _("Appointment on %(when)s cancelled") % {"when": when}
+    if mail.kind == MailKind.CHANNEL_CHANGED:
+        return _("Appointment on %(when)s: no longer by video") % {"when": when}
     if mail.kind == MailKind.PROPOSED:
         return _("Please choose a time for your appointment")
     return _("A client asked for another appointment time")
@@ -77,6 +79,14 @@ def _body(mail: AppointmentMail) -> str:
             if to_client
             else _("an appointment has been moved."),
             MailKind.CANCELLED: _("this appointment has been cancelled."),
+            MailKind.CHANNEL_CHANGED: _(
+                "your appointment no longer takes place by video. The time stays the same."
+            )
+            if to_client
+            else _(
+                "the client has withdrawn the consent to video consultations, so an "
+                "appointment no longer takes place by video. The time stays the same."
+            ),
         }[MailKind(mail.kind)]
         lines += [
             intro,

@@ -18,7 +18,9 @@ from django.utils import timezone
 from sprechstunde.accounts.choices import Role
 from sprechstunde.accounts.models import User
 from sprechstunde.audit.services import audit_record
+from sprechstunde.clients.choices import ConsentPurpose
 from sprechstunde.clients.models import Client
+from sprechstunde.clients.permissions import active_purposes_of
 
 from . import permissions
 from .choices import BLOCKING_STATUSES, AppointmentStatus, CancellationClass, Channel
@@ -272,6 +274,47 @@ def office_hours_free_slots(
                 free.append(FreeSlot(office_hours=block, starts_at=slot_start, ends_at=slot_end))
     free.sort(key=lambda slot: slot.starts_at)
     return free
+
+
+@dataclass(frozen=True)
+class ClientSlot:
+    """A free slot as one client may book it: only the channels open to that client."""
+
+    office_hours: OfficeHours
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    channels: tuple[str, ...]
+
+    @property
+    def day(self) -> datetime.date:
+        return timezone.localtime(self.starts_at, local_zone()).date()
+
+
+def office_hours_slots_for_client(*, client: Client, days: int = 21) -> list[ClientSlot]:
+    """The free slots of the client's own case manager from today, each with the channels
+    the client can book there (video only with a video consent); slots left with no
+    channel are dropped. A fixed number of queries, however many slots there are."""
+    purposes = active_purposes_of(client=client)
+    allowed = [
+        channel
+        for channel in Channel.values
+        if channel != Channel.VIDEO or ConsentPurpose.VIDEO in purposes
+    ]
+    slots = []
+    for slot in office_hours_free_slots(
+        case_manager_id=client.case_manager_id, start_day=timezone.localdate(), days=days
+    ):
+        channels = tuple(channel for channel in allowed if slot.office_hours.offers(channel))
+        if channels:
+            slots.append(
+                ClientSlot(
+                    office_hours=slot.office_hours,
+                    starts_at=slot.starts_at,
+                    ends_at=slot.ends_at,
+                    channels=channels,
+                )
+            )
+    return slots
 
 
 # --- calendar feed ---------------------------------------------------------------------------

@@ -40,6 +40,11 @@ urlpatterns = [
     path("meine/", views.PortalListView.as_view(), name="portal_list"),
     path("meine/buchen/", views.PortalBookView.as_view(), name="portal_book"),
     path("meine/video/", views.PortalVideoView.as_view(), name="portal_video"),
+    path(
+        "meine/buchen/bestaetigen/",
+        views.PortalBookConfirmView.as_view(),
+        name="portal_book_confirm",
+    ),
     path("meine/<int:pk>/", views.PortalDetailView.as_view(), name="portal_detail"),
     path("meine/<int:pk>/waehlen/", views.PortalAcceptView.as_view(), name="portal_accept"),
     path("meine/<int:pk>/bestaetigen/", views.PortalConfirmView.as_view(), name="portal_confirm"),

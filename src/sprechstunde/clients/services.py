@@ -17,6 +17,7 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from allauth.usersessions.adapter import get_adapter as get_usersessions_adapter
 from allauth.usersessions.models import UserSession
+from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -521,7 +522,14 @@ def consent_give(
 def _end_portal_access(user: User, actor: Any, request: HttpRequest | None) -> None:
     """Lock the account and end every session it has, on every device."""
     user.is_active = False
-    user.save(update_fields=["is_active"])
+    update_fields = ["is_active"]
+    if not user.has_usable_password():
+        # A new unusable password changes the session auth hash, so a session the tracking
+        # missed (every device, any login path) stays dead even after a new invitation
+        # reactivates the account. Client accounts log in by code and have no password.
+        user.set_unusable_password()
+        update_fields.append("password")
+    user.save(update_fields=update_fields)
     # An inactive user is refused on their next request anyway (ModelBackend.get_user);
     # ending the tracked sessions also removes them from the session store right now.
     get_usersessions_adapter().end_sessions(list(UserSession.objects.filter(user=user)))
@@ -563,7 +571,24 @@ def consent_withdraw(
         if purpose == ConsentPurpose.PORTAL and client.user_id is not None:
             user = User.objects.get(pk=client.user_id)
             _end_portal_access(user, actor, request)
+        _tell_apps_consent_withdrawn(
+            client=client, purposes=frozenset(c.purpose for c in affected), actor=actor
+        )
     return affected
+
+
+def _tell_apps_consent_withdrawn(*, client: Client, purposes: frozenset[str], actor: Any) -> None:
+    """Let the apps that build on a consent follow its withdrawal, in this transaction.
+
+    Apps above clients (appointments, video calls) may not be imported from here; each takes
+    part through a `consent_withdrawn(client=, purposes=, actor=)` method on its AppConfig,
+    the same way `task_worker_started` works (ADR 0051). An error rolls the whole
+    withdrawal back, so a consent never ends while its video appointments stay booked.
+    """
+    for app_config in apps.get_app_configs():
+        hook = getattr(app_config, "consent_withdrawn", None)
+        if hook is not None:
+            hook(client=client, purposes=purposes, actor=actor)
 
 
 def consent_text_publish(

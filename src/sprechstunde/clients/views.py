@@ -346,6 +346,15 @@ class PaperConsentView(CaseloadStaffMixin, View):
                     else _("The consent to “%(purpose)s” received on paper is recorded.")
                 )
                 messages.success(request, done % {"purpose": wanted.label})
+                if active and wanted in (ConsentPurpose.VIDEO, ConsentPurpose.PORTAL):
+                    # consent_withdraw has moved future video appointments off video.
+                    messages.info(
+                        request,
+                        _(
+                            "Future video appointments of this client no longer take place "
+                            "by video; both sides get the changed invitation."
+                        ),
+                    )
                 return redirect("clients:detail", pk=client.pk)
         return self._render(client, wanted, active, form, 400)
 
@@ -611,6 +620,16 @@ class ConsentWithdrawView(_ClientOnlyMixin, View):
             _("Your consent to “%(purpose)s” is withdrawn. This applies from now on.")
             % {"purpose": wanted.label},
         )
+        if wanted == ConsentPurpose.VIDEO:
+            # consent_withdraw has moved booked video appointments off video (ADR 0051).
+            messages.info(
+                request,
+                _(
+                    "Appointments you had booked by video keep their time but no longer take "
+                    "place by video. You will find them under “My appointments”, and you get "
+                    "an e-mail about each."
+                ),
+            )
         return redirect("clients:privacy")
 
 

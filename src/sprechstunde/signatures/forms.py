@@ -41,5 +41,5 @@ class PdfCheckForm(forms.Form):
         except isolation.DecodeRefused as refusal:
             # Only the bomb is refused here; a damaged or encrypted file gets pyHanko's report.
             if refusal.reason.endswith((decoding.TOO_LARGE, decoding.PIXELS)):
-                raise forms.ValidationError(refusal.message) from refusal
+                raise forms.ValidationError(str(refusal.message)) from refusal
         return bytes(data)

@@ -493,3 +493,31 @@ def _record_attendance(call: Call) -> None:
             # records attendance by hand then.
             logger.info("Call %s: attendance not recorded: %s", call.pk, error)
         return
+
+
+def call_void_for_client(*, actor: Any, client: Any) -> list[Call]:
+    """The client withdrew the video consent: the calls of their future appointments are
+    closed, so no link, open page or waiting room can still join them. Runs in the caller's
+    transaction; calls already under way (started appointments) are left to end normally."""
+    with transaction.atomic():
+        calls = list(
+            Call.objects.select_for_update()
+            .select_related("appointment")
+            .filter(
+                appointment__client=client,
+                appointment__starts_at__gt=timezone.now(),
+                closed_at__isnull=True,
+            )
+            .order_by("pk")
+        )
+        now = timezone.now()
+        for call in calls:
+            call.closed_at = now
+            call.closed_by = actor if getattr(actor, "is_authenticated", False) else None
+            Presence.objects.filter(participant__call=call, left_at__isnull=True).update(
+                left_at=now
+            )
+            call.save(update_fields=["closed_at", "closed_by"])
+            _audit(actor, "video_call.void", call, call)
+            events.push_ended(call)
+    return calls

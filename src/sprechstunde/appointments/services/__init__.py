@@ -25,6 +25,7 @@ from .changes import (
     appointment_move,
     appointment_move_by_client,
     appointment_request_other_time,
+    appointment_switch_from_video,
     attendance_mark,
     cancellation_class_for,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "appointment_move_by_client",
     "appointment_propose",
     "appointment_request_other_time",
+    "appointment_switch_from_video",
     "attendance_mark",
     "calendar_feed_token_create",
     "calendar_feed_token_revoke",

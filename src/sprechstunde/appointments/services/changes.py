@@ -1,4 +1,4 @@
-"""Changes to a booked appointment: cancel, another time, confirm, move, attendance."""
+"""Changes to a booked appointment: cancel, another time, confirm, move, off video, attendance."""
 
 # mypy: disallow-untyped-defs, disallow-incomplete-defs
 
@@ -7,10 +7,13 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
 from .. import permissions
@@ -32,6 +35,7 @@ from .rules import (
     _audit,
     _check_calendar,
     _check_channel,
+    _location_for,
     _lock_calendar,
     _reload_for_update,
     _require_change_right,
@@ -225,6 +229,51 @@ def appointment_move_by_client(
         _queue_mails(appointment, MailKind.MOVED)
         reminders_schedule(appointment=appointment)
     return appointment
+
+
+def appointment_switch_from_video(*, actor: Any, client: Client) -> list[Appointment]:
+    """The client's video consent was withdrawn: every future video appointment changes to
+    the channel the office set (APPOINTMENT_CHANNEL_WITHOUT_VIDEO), in the caller's transaction.
+
+    Same time, same UID, SEQUENCE + 1: both sides get the new invitation and new reminders.
+    Open proposals change too, so that picking one can never book a video call without consent.
+    The caller (consent_withdraw) has already checked that `actor` may act for the client.
+    """
+    now = timezone.now()
+    wanted = settings.APPOINTMENT_CHANNEL_WITHOUT_VIDEO
+    with transaction.atomic():
+        appointments = list(
+            Appointment.objects.select_for_update()
+            .select_related("client")
+            .filter(client=client, channel=Channel.VIDEO)
+            .filter(
+                Q(status=AppointmentStatus.BOOKED, starts_at__gt=now)
+                | Q(status=AppointmentStatus.PROPOSED)
+            )
+            .order_by("pk")
+        )
+        for appointment in appointments:
+            channel, location = wanted, ""
+            if channel == Channel.ON_SITE:
+                location = (
+                    _location_for(
+                        case_manager_id=appointment.case_manager_id, channel=channel, location=""
+                    )
+                    or settings.JOBCENTER_ADDRESS.strip()
+                )
+                if not location:
+                    channel = Channel.PHONE  # no address known: a call is the only way left
+            appointment.channel = channel
+            appointment.location = location
+            if appointment.status == AppointmentStatus.BOOKED:
+                appointment.sequence += 1
+            appointment.save(update_fields=["channel", "location", "sequence", "updated_at"])
+            _audit(actor, "appointment.channel_change", appointment)
+            if appointment.status == AppointmentStatus.BOOKED:
+                _queue_mails(appointment, MailKind.CHANNEL_CHANGED)
+                # Reminders belong to a version: the old ones (with a join link) are skipped.
+                reminders_schedule(appointment=appointment)
+    return appointments
 
 
 def attendance_mark(

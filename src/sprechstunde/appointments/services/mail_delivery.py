@@ -52,7 +52,7 @@ def _mail_is_outdated(mail: AppointmentMail) -> bool:
     appointment = mail.appointment
     if mail.kind == MailKind.PROPOSED:
         return appointment.status != AppointmentStatus.PROPOSED
-    if mail.kind in (MailKind.BOOKED, MailKind.MOVED):
+    if mail.kind in (MailKind.BOOKED, MailKind.MOVED, MailKind.CHANNEL_CHANGED):
         return (
             mail.sequence != appointment.sequence
             or appointment.status == AppointmentStatus.CANCELLED

@@ -16,6 +16,7 @@ from .calendar_settings import (
 )
 from .portal import (
     PortalAcceptView,
+    PortalBookConfirmView,
     PortalBookView,
     PortalCancelView,
     PortalConfirmView,
@@ -53,6 +54,7 @@ __all__ = [
     "OfficeHoursDeleteView",
     "OfficeHoursView",
     "PortalAcceptView",
+    "PortalBookConfirmView",
     "PortalBookView",
     "PortalCalendarFileView",
     "PortalCancelView",

@@ -89,6 +89,8 @@ def test_a_withdrawal_on_paper_ends_the_consent(client, case_manager, accepted_c
         paper_url(accepted_client, "video"), {"action": "withdraw", "confirmed": "on"}
     )
     assert response.status_code == 302
+    detail = client.get(response["Location"]).content.decode()
+    assert "Future video appointments of this client no longer take place by video" in detail
     video = Consent.objects.get(client=accepted_client, purpose="video")
     assert video.withdrawn_method == ConsentMethod.PAPER
     assert Consent.objects.get(client=accepted_client, purpose="portal").withdrawn_at is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from allauth.usersessions.models import UserSession
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -106,6 +107,39 @@ def test_withdrawing_portal_use_logs_out_and_locks_the_account(portal, accepted_
     # Logging in again by code does not work: no code is sent to a locked account.
     portal.post(reverse("account_request_login_code"), {"email": user.email})
     assert outbox == []
+
+
+def test_withdrawing_portal_use_logs_out_every_other_session_for_good(
+    portal, accepted_client, case_manager, django_capture_on_commit_callbacks
+):
+    """A second device (another test client, logged in on its own) is logged out too, and
+    stays out even after a new invitation makes the account active again."""
+    from django.test import Client as TestClient
+
+    from .conftest import accept, invite
+
+    other_device = login(TestClient(headers={"accept-language": "en"}), accepted_client.user)
+    assert other_device.get(reverse("clients:portal_home")).status_code == 200
+    # A third device whose session the tracking (allauth usersessions) does not know about.
+    untracked = login(TestClient(headers={"accept-language": "en"}), accepted_client.user)
+    UserSession.objects.filter(session_key=untracked.session.session_key).delete()
+
+    response = withdraw(portal, "portal")
+    assert response["Location"] == reverse("clients:access_ended")
+    # The page with the offline ways of contact, for the device that withdrew.
+    assert (
+        "Your access to the portal has ended" in portal.get(response["Location"]).content.decode()
+    )
+    assert other_device.get(reverse("clients:portal_home")).status_code == 302
+    assert untracked.get(reverse("clients:portal_home")).status_code == 302
+
+    # A new invitation reactivates the account; the old session must not come back with it.
+    issued = invite(accepted_client, case_manager, django_capture_on_commit_callbacks)
+    accept(issued.token, language="en")
+    accepted_client.user.refresh_from_db()
+    assert accepted_client.user.is_active
+    assert other_device.get(reverse("clients:portal_home")).status_code == 302
+    assert untracked.get(reverse("clients:portal_home")).status_code == 302
 
 
 def test_unknown_purpose_is_404(portal):
