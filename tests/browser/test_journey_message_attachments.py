@@ -76,9 +76,9 @@ def test_the_client_sends_a_photo_in_a_message_and_the_case_manager_opens_it(
     ready.wait_for(timeout=TIMEOUT_MS)
     thumb = ready.locator("img.chat-attachment__thumb")
     thumb.wait_for(timeout=TIMEOUT_MS)
-    assert desk.evaluate(
-        "(img) => img.complete && img.naturalWidth > 0", thumb.element_handle()
-    ), "the thumbnail did not load"
+    assert desk.evaluate("(img) => img.complete && img.naturalWidth > 0", thumb.element_handle()), (
+        "the thumbnail did not load"
+    )
     screenshots(desk, "desk-photo-received")
     problems += page_problems(desk, touch_targets=False)
 

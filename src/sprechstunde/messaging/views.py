@@ -158,7 +158,7 @@ def _uploads_from_form(request: HttpRequest, client: Any) -> list[str]:
                 owner=request.user,
                 client=client,
                 original_name=str(upload.name or ""),
-                expected_size=upload.size,
+                expected_size=int(upload.size or 0),
             )
             ids.append(session.pk)
             offset = 0

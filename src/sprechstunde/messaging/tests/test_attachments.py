@@ -244,6 +244,32 @@ def test_the_client_posts_a_message_with_an_upload_and_both_sides_see_the_ready_
     assert opened.status_code == 200
 
 
+def test_the_case_manager_attaches_a_pdf_and_a_team_lead_who_only_reads_cannot(
+    documents_configured, conversation, portal_client, case_manager, team_lead
+):
+    staff_url = reverse("messaging:client_conversation", kwargs={"client_pk": portal_client.pk})
+    upload = finished_upload(case_manager, portal_client, pdf_bytes(pages=1), "bescheid.pdf")
+    response = browser_for(case_manager).post(
+        staff_url,
+        {"body": "", "client_msg_id": str(uuid.uuid4()), "attachment_ids": [upload]},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 201, response.content
+    document = Message.objects.get().attachments.get().document
+    assert (document.client, document.uploaded_by) == (portal_client, case_manager)
+
+    # The team lead reads only: the pipeline refuses their upload, the page their post.
+    with pytest.raises(PermissionDeniedError):
+        finished_upload(team_lead, portal_client, jpeg_bytes(), "lead.jpg")
+    response = browser_for(team_lead).post(
+        staff_url,
+        {"body": "x", "client_msg_id": str(uuid.uuid4()), "attachment_ids": ["abc"]},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 404
+    assert Message.objects.count() == 1 and Document.objects.count() == 1
+
+
 def test_a_refused_upload_answers_with_the_reason_and_stores_nothing(
     documents_configured, conversation, portal_client
 ):
