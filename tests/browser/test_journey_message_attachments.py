@@ -1,5 +1,6 @@
 """A photo in a message, in real browsers with the real clamd: the client on a 360 x 740 phone
-(German UI) attaches a camera photo to a message and sends it; the case manager at a desk,
+(German UI) first picks a broken file and is told why it was refused, then attaches a
+camera photo to a message and sends it; the case manager at a desk,
 with the conversation open, sees the message arrive, sees the attachment turn from "being
 checked" into a thumbnail once the documents pipeline is done, and opens it."""
 
@@ -15,7 +16,7 @@ from sprechstunde.documents.models import Document, UploadSession
 from sprechstunde.documents.testing import photo_jpeg
 from sprechstunde.messaging.models import Message
 
-from .support.checks import page_problems
+from .support.checks import monitor_of, page_problems
 from .support.sample_data import build_world
 
 pytestmark = pytest.mark.browser
@@ -51,11 +52,31 @@ def test_the_client_sends_a_photo_in_a_message_and_the_case_manager_opens_it(
         "image/*,application/pdf"
     )
 
+    # A file that is no PDF at all: refused with its name and the reason, in German; nothing
+    # is stored, and the text and the file stay for another try.
+    phone.locator("#chat-attach-files").set_input_files(
+        {"name": "kaputt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 broken"}
+    )
+    phone.locator("[data-attach-item]", has_text="kaputt.pdf").wait_for(timeout=TIMEOUT_MS)
+    phone.locator("#chat-form textarea").fill("Hier ist mein Widerspruch.")
+    phone.locator("#chat-form [type=submit]").click()
+    error = phone.locator("#chat-attach-error")
+    error.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert "Der Anhang „kaputt.pdf“ wurde nicht angenommen" in error.inner_text()
+    screenshots(phone, "phone-file-refused")
+    assert not Message.objects.exists() and not Document.objects.exists()
+    assert phone.locator("#chat-form textarea").input_value() == "Hier ist mein Widerspruch."
+    phone.get_by_role("button", name="Entfernen: kaputt.pdf").click()
+    assert phone.locator("[data-attach-item]").count() == 0
+    # The refusal is the 400 answer itself; anything else still fails the test.
+    monitor = monitor_of(phone)
+    monitor.failed_resources[:] = [f for f in monitor.failed_resources if not f.startswith("400 ")]
+    monitor.console_errors[:] = [e for e in monitor.console_errors if "400" not in e]
+
     shot = photo_jpeg(size=(900, 1200), band=(200, 30, 30), grain=0.1)
     assert len(shot) > 2 * 64 * 1024
     camera.set_input_files({"name": "widerspruch.jpg", "mimeType": "image/jpeg", "buffer": shot})
     phone.locator("[data-attach-item]", has_text="widerspruch.jpg").wait_for(timeout=TIMEOUT_MS)
-    phone.locator("#chat-form textarea").fill("Hier ist mein Widerspruch.")
     screenshots(phone, "phone-photo-chosen")
     problems = page_problems(phone, touch_targets=True)
     phone.locator("#chat-form [type=submit]").click()

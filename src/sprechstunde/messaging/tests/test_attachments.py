@@ -417,3 +417,30 @@ async def _send_in_thread(conversation, sender, upload):
     from channels.db import database_sync_to_async
 
     await database_sync_to_async(send_with)(conversation, sender, [upload])
+
+
+def test_the_page_needs_no_more_queries_for_more_attachments(
+    documents_configured, conversation, portal_client, case_manager
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("messaging:client_conversation", kwargs={"client_pk": portal_client.pk})
+    desk = browser_for(case_manager)
+
+    def queries_for_page() -> int:
+        desk.get(url)  # the first view marks as read; count a steady view
+        with CaptureQueriesContext(connection) as captured:
+            assert desk.get(url).status_code == 200
+        return len(captured)
+
+    upload = finished_upload(portal_client.user, portal_client, jpeg_bytes(), "1.jpg")
+    send_with(conversation, portal_client.user, [upload])
+    one = queries_for_page()
+    uploads = [
+        finished_upload(portal_client.user, portal_client, jpeg_bytes(), f"{n}.jpg")
+        for n in range(3)
+    ]
+    send_with(conversation, portal_client.user, uploads)
+    send_with(conversation, portal_client.user, uploads[:0], body="Nur Text")
+    assert queries_for_page() == one
