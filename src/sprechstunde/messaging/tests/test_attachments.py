@@ -444,3 +444,22 @@ def test_the_page_needs_no_more_queries_for_more_attachments(
     send_with(conversation, portal_client.user, uploads)
     send_with(conversation, portal_client.user, uploads[:0], body="Nur Text")
     assert queries_for_page() == one
+
+
+def test_a_client_who_withdrew_portal_use_gets_no_states(
+    documents_configured, conversation, portal_client
+):
+    from django.utils import timezone
+
+    from sprechstunde.clients.choices import ConsentPurpose
+    from sprechstunde.clients.models import Consent
+
+    upload = finished_upload(portal_client.user, portal_client, jpeg_bytes())
+    attachment = send_with(conversation, portal_client.user, [upload]).attachments.get()
+    url = f"{states_url(conversation)}?id={attachment.pk}"
+    phone = browser_for(portal_client.user)
+    assert phone.get(url).status_code == 200
+    Consent.objects.filter(client=portal_client, purpose=ConsentPurpose.PORTAL).update(
+        withdrawn_at=timezone.now()
+    )
+    assert phone.get(url).status_code == 404
