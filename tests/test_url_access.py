@@ -267,6 +267,12 @@ def _client(world: World, role: str) -> dict[str, Any]:
     return {"client_pk": world.client_of(role).pk}
 
 
+def _conversation(world: World, role: str) -> dict[str, Any]:
+    from sprechstunde.messaging.services import conversation_get_or_create
+
+    return {"conversation_pk": conversation_get_or_create(client=world.client_of(role)).pk}
+
+
 def _staff_member(world: World, role: str) -> dict[str, Any]:
     return {"pk": world.owner_foreign_to(role).pk}
 
@@ -505,6 +511,9 @@ REGISTRY: dict[str, Rule] = {
     "appointments:portal_move": Rule(_appointment, _APPOINTMENT_DENIED, CLIENT),
     # --- messaging: a client's conversation (refused like the client page it belongs to)
     "messaging:client_conversation": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
+    "messaging:attachment_states": Rule(
+        _conversation, ("conversation.access_denied",), LOGGED_IN, owner=_owner
+    ),
     # --- documents: requests, the staff list, the e-file mark and the export (D2)
     "documents:client_documents": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
     "documents:client_export": Rule(_client, _CLIENT_DENIED, CASELOAD),

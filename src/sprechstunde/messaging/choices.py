@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 # The longest message body, in characters. A websocket frame may hold the body at up to four
 # UTF-8 bytes per character plus the JSON around it (see consumers.MAX_FRAME_BYTES).
 MESSAGE_MAX_LENGTH = 4000
+# The most photos or PDFs one message may carry (each becomes a document of the client).
+MESSAGE_MAX_ATTACHMENTS = 5
 
 
 class Side(models.TextChoices):

@@ -12,10 +12,12 @@ from .choices import MESSAGE_MAX_LENGTH
 
 class MessageForm(forms.Form):
     """A message and the id that makes sending it twice harmless (made when the page is
-    rendered, so a double tap or a resubmitted page stores the message once)."""
+    rendered, so a double tap or a resubmitted page stores the message once). The text may
+    be empty when files are attached: services.message_send decides."""
 
     body = forms.CharField(
         label=_("Your message"),
+        required=False,
         strip=False,
         widget=forms.Textarea(
             attrs={"rows": 3, "maxlength": MESSAGE_MAX_LENGTH, "autocomplete": "off"}

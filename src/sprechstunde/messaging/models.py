@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.clients.models import Client
+from sprechstunde.documents.models import Document
 
 from .choices import Side
 
@@ -72,6 +73,32 @@ class Message(models.Model):
     def client_id(self) -> int:
         """The client the message belongs to (the audit trail files it under them)."""
         return self.conversation.client_id
+
+
+class MessageAttachment(models.Model):
+    """A photo or PDF sent with a message. The file itself is a document of the client
+    (documents app: virus check, encryption, previews); this row only says which message
+    carried it, in which order. A deleted document leaves the row with `document` empty,
+    so the message can say that an attachment was removed."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    document = models.ForeignKey(
+        Document,
+        verbose_name=_("document"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="message_attachments",
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["message", "position", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return f"Attachment {self.message_id}/{self.position}"
 
 
 class ReadState(models.Model):

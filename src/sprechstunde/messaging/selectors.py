@@ -6,17 +6,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import PermissionDeniedError
+from sprechstunde.documents import permissions as document_permissions
 
 from . import permissions
-from .choices import Side
-from .models import Conversation, Message, ReadState
+from .choices import MESSAGE_MAX_ATTACHMENTS, Side
+from .models import Conversation, Message, MessageAttachment, ReadState
 
 CONVERSATION_TARGET_TYPE = "messaging.conversation"
 # The most messages one page or one sync answer carries; the rest follows on request.
@@ -90,7 +101,11 @@ def message_list_for_conversation(
     """
     if not permissions.can_view_conversation(user=viewer, conversation=conversation):
         raise PermissionDeniedError("")
-    queryset = Message.objects.filter(conversation=conversation).select_related("sender")
+    queryset = (
+        Message.objects.filter(conversation=conversation)
+        .select_related("sender")
+        .prefetch_related(Prefetch("attachments", queryset=_attachments_with_documents()))
+    )
     limit = max(1, min(int(limit), PAGE_SIZE))
     if after_sequence is not None:
         messages = list(
@@ -106,6 +121,50 @@ def message_list_for_conversation(
     if action and messages:
         audit_record(actor=viewer, action=action, target=conversation, request=request)
     return messages
+
+
+def _attachments_with_documents() -> QuerySet[MessageAttachment]:
+    # The encrypted-file bookkeeping of a document is not needed to show an attachment.
+    return MessageAttachment.objects.select_related("document").defer(
+        "document__wrapped_key", "document__incoming", "document__pdf_metadata"
+    )
+
+
+# How many attachment states one poll may ask for (a page shows at most PAGE_SIZE messages).
+ATTACHMENT_POLL_LIMIT = PAGE_SIZE * MESSAGE_MAX_ATTACHMENTS
+
+
+def attachment_list_for_user(
+    *,
+    user: Any,
+    conversation: Conversation,
+    ids: list[int],
+    request: HttpRequest | None = None,
+) -> list[MessageAttachment]:
+    """The attachments `ids` of this conversation as far as `user` may see them: whoever
+    may read the conversation, and only while they may also see the document (today both
+    follow the client access rules; the second check keeps it so should they part).
+    Audited as "message_attachment.list" when something is returned (no content).
+
+    Raises PermissionDeniedError when `user` may not read the conversation.
+    """
+    if not permissions.can_view_conversation(user=user, conversation=conversation):
+        raise PermissionDeniedError("")
+    wanted = sorted(set(ids))[:ATTACHMENT_POLL_LIMIT]
+    if not wanted:
+        return []
+    visible_documents = document_permissions.documents_visible_to(user=user).values("pk")
+    attachments = list(
+        _attachments_with_documents()
+        .filter(pk__in=wanted, message__conversation=conversation)
+        .filter(Q(document__isnull=True) | Q(document__in=visible_documents))
+        .order_by("pk")
+    )
+    if attachments:
+        audit_record(
+            actor=user, action="message_attachment.list", target=conversation, request=request
+        )
+    return attachments
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import datetime
 import logging
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -27,16 +28,23 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_tasks import task_backends
 
 from sprechstunde.accounts.models import Substitution, User
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.documents import file_checks
+from sprechstunde.documents import permissions as document_permissions
+from sprechstunde.documents import selectors as document_selectors
+from sprechstunde.documents import services as document_services
+from sprechstunde.documents.choices import UploadStatus
+from sprechstunde.documents.models import UploadSession
 
 from . import frames, permissions
-from .choices import MESSAGE_MAX_LENGTH, Side
-from .models import Conversation, Message, ReadState
+from .choices import MESSAGE_MAX_ATTACHMENTS, MESSAGE_MAX_LENGTH, Side
+from .models import Conversation, Message, MessageAttachment, ReadState
 
 logger = logging.getLogger(__name__)
 
@@ -66,17 +74,20 @@ def _message_id(value: Any) -> uuid.UUID:
         ) from error
 
 
-def message_body_clean(body: Any) -> str:
+def message_body_clean(body: Any, *, allow_empty: bool = False) -> str:
     """The text as it will be stored: line ends unified, control characters removed, trimmed.
 
-    Raises ApplicationError for an empty or too long text.
+    Raises ApplicationError for an empty (unless `allow_empty`: a message that carries
+    attachments may go without words) or too long text.
     """
+    if body is None and allow_empty:
+        body = ""
     if not isinstance(body, str):
         raise ApplicationError(_("Please write a message."), field="body")
     # A lone surrogate (possible in JSON: "\\ud800") cannot be stored as UTF-8: replace it.
     body = body.encode("utf-8", errors="replace").decode("utf-8")
     text = _CONTROL_CHARACTERS.sub("", body.replace("\r\n", "\n").replace("\r", "\n")).strip()
-    if not text:
+    if not text and not allow_empty:
         raise ApplicationError(_("Please write a message."), field="body")
     if len(text) > MESSAGE_MAX_LENGTH:
         raise ApplicationError(
@@ -93,10 +104,16 @@ def message_send(
     sender: Any,
     body: Any,
     client_msg_id: Any,
+    attachment_upload_ids: Sequence[str] = (),
     request: HttpRequest | None = None,
 ) -> Message:
     """Store one message and return it; a resend with the same `client_msg_id` returns the
     stored message unchanged. After commit: a push to the open websockets and a notice job.
+
+    `attachment_upload_ids` are finished resumable uploads of the documents app (in the
+    order shown); each becomes a document of the client, checked and processed like any
+    other. All or nothing: one refused file refuses the whole message, and then nothing is
+    stored and the uploads stay for another try.
 
     Raises PermissionDeniedError outside the write rules, ApplicationError for bad input or
     when a staff member writes to a client who does not use the portal.
@@ -104,7 +121,8 @@ def message_send(
     if not permissions.can_write_conversation(user=sender, conversation=conversation):
         raise PermissionDeniedError(_("You cannot write in this conversation."))
     message_id = _message_id(client_msg_id)
-    text = message_body_clean(body)
+    upload_ids = list(attachment_upload_ids)
+    text = message_body_clean(body, allow_empty=bool(upload_ids))
     side = permissions.side_of(user=sender)
     client = conversation.client
     if side == Side.STAFF and not permissions.client_uses_portal(client=client):
@@ -114,7 +132,133 @@ def message_send(
                 "Please contact them by post or phone."
             )
         )
+    if upload_ids:
+        # A resend after a lost answer: the uploads were used up by the first send.
+        existing = _message_already_sent(
+            conversation=conversation, sender=sender, message_id=message_id
+        )
+        if existing is not None:
+            return existing
+        sessions = _attachment_uploads_check(sender=sender, client=client, upload_ids=upload_ids)
+        try:
+            return _message_store(
+                conversation=conversation,
+                sender=sender,
+                side=side,
+                text=text,
+                message_id=message_id,
+                sessions=sessions,
+                request=request,
+            )
+        except _AlreadySent as already:
+            return already.message
+        finally:
+            # Turning an upload into a document uses its file up, even when the transaction
+            # is then rolled back: whatever is left of these uploads is of no further use.
+            for session in sessions:
+                document_services.upload_session_abort(session=session)
+    return _message_store(
+        conversation=conversation,
+        sender=sender,
+        side=side,
+        text=text,
+        message_id=message_id,
+        sessions=[],
+        request=request,
+    )
+
+
+class _AlreadySent(Exception):
+    """Rolls back the documents made for a message that a parallel resend stored first."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__("already sent")
+        self.message = message
+
+
+def _message_already_sent(
+    *, conversation: Conversation, sender: Any, message_id: uuid.UUID
+) -> Message | None:
+    existing = (
+        Message.objects.filter(conversation=conversation, client_msg_id=message_id)
+        .select_related("sender")
+        .first()
+    )
+    if existing is None:
+        return None
+    if existing.sender_id != sender.pk:
+        raise ApplicationError(
+            _("The message could not be sent. Please reload the page and try again."),
+            field="client_msg_id",
+        )
+    existing.conversation = conversation
+    return existing
+
+
+def _attachment_uploads_check(
+    *, sender: Any, client: Client, upload_ids: list[str]
+) -> list[UploadSession]:
+    """The sender's finished uploads for the attachments, each file checked by the documents
+    app's rules before anything is stored, so that a refusal changes nothing (the uploads
+    stay, and the sender can remove the refused file and send again)."""
+    if len(upload_ids) > MESSAGE_MAX_ATTACHMENTS:
+        raise ApplicationError(
+            ngettext(
+                "At most %(count)s attachment per message, please.",
+                "At most %(count)s attachments per message, please.",
+                MESSAGE_MAX_ATTACHMENTS,
+            )
+            % {"count": MESSAGE_MAX_ATTACHMENTS},
+            field="attachments",
+        )
+    if not document_permissions.can_upload_for_client(user=sender, client=client):
+        raise PermissionDeniedError(_("You cannot send documents for this client."))
+    sessions: list[UploadSession] = []
+    for upload_id in upload_ids:
+        session = document_selectors.upload_session_for_user(user=sender, pk=upload_id)
+        if session is None or session.client_id != client.pk or session in sessions:
+            raise ApplicationError(
+                _("An attachment could not be found. Please choose the file again."),
+                field="attachments",
+            )
+        if session.status != UploadStatus.COMPLETE:
+            raise ApplicationError(
+                _("Some files have not been sent completely yet. Please wait."),
+                field="attachments",
+            )
+        try:
+            file_checks.check_batch([document_services.upload_path(session)])
+        except file_checks.FileRefused as refused:
+            raise file_checks.FileRefused(
+                _("The attachment “%(name)s” was not accepted: %(reason)s")
+                % {"name": session.original_name, "reason": refused.message},
+                field="attachments",
+            ) from refused
+        sessions.append(session)
+    return sessions
+
+
+def _message_store(
+    *,
+    conversation: Conversation,
+    sender: Any,
+    side: Side,
+    text: str,
+    message_id: uuid.UUID,
+    sessions: list[UploadSession],
+    request: HttpRequest | None,
+) -> Message:
+    client = conversation.client
     with transaction.atomic():
+        # Documents first, outside the conversation's lock (checking and encrypting files
+        # takes a moment). Should anything below fail, their rows go with the rollback, and
+        # with them the keys: a blob already written stays unreadable.
+        documents = [
+            document_services.document_upload_complete(
+                uploader=sender, client=client, session_ids=[session.pk], request=request
+            )
+            for session in sessions
+        ]
         # The row lock serialises senders of one conversation: numbers without gaps or
         # duplicates, and the duplicate check below cannot race with another resend.
         # (SQLite has no row locks, but its IMMEDIATE transactions serialise all writers.)
@@ -131,6 +275,8 @@ def message_send(
                     field="client_msg_id",
                 )
             existing.conversation = conversation
+            if documents:
+                raise _AlreadySent(existing)
             return existing
         now = timezone.now()
         sequence = locked.last_sequence + 1
@@ -146,6 +292,10 @@ def message_send(
             body=text,
             created_at=now,
         )
+        attachments = MessageAttachment.objects.bulk_create(
+            MessageAttachment(message=message, document=document, position=position)
+            for position, document in enumerate(documents)
+        )
         audit_record(
             actor=sender,
             action="message.send",
@@ -153,7 +303,7 @@ def message_send(
             client_id=client.pk,
             request=request,
         )
-        frame = frames.message_frame(message)
+        frame = frames.message_frame(message, attachments=attachments)
         transaction.on_commit(partial(_broadcast, conversation.pk, frame), robust=True)
         transaction.on_commit(partial(_enqueue_notice, message.pk), robust=True)
     conversation.last_sequence = sequence

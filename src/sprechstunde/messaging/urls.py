@@ -12,6 +12,12 @@ urlpatterns = [
         views.ClientConversationView.as_view(),
         name="client_conversation",
     ),
+    # chat.js: the current state of a conversation's attachments (while they are checked)
+    path(
+        "<int:conversation_pk>/anhaenge/",
+        views.AttachmentStatesView.as_view(),
+        name="attachment_states",
+    ),
     # The client portal: the client's own conversation
     path("portal/", views.PortalConversationView.as_view(), name="portal"),
 ]

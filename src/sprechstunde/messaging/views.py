@@ -7,24 +7,32 @@ chat.js enhances the same page with the websocket. Outside the rules every page 
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import ngettext
 from django.views import View
 
 from sprechstunde.clients import permissions as client_permissions
 from sprechstunde.clients import selectors as client_selectors
 from sprechstunde.clients.choices import ConsentPurpose
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.documents import file_checks
+from sprechstunde.documents import selectors as document_selectors
+from sprechstunde.documents import services as document_services
 
 from . import permissions, selectors, services
-from .choices import MESSAGE_MAX_LENGTH
+from .choices import MESSAGE_MAX_ATTACHMENTS, MESSAGE_MAX_LENGTH
 from .forms import MessageForm
-from .frames import sender_name
+from .frames import ATTACHMENT_PROCESSING, attachment_state, sender_name
 from .models import Conversation, Message
 
 EARLIER_PARAMETER = "vor"
@@ -71,6 +79,8 @@ def _decorate(messages: list[Message], *, viewer: Any, positions: Any) -> None:
         message.is_own = message.sender_id == viewer.pk  # type: ignore[attr-defined]
         message.shown_sender = sender_name(message)  # type: ignore[attr-defined]
         message.is_read = positions.of(other) >= message.sequence  # type: ignore[attr-defined]
+        for attachment in message.attachments.all():
+            attachment.state = attachment_state(attachment)  # type: ignore[attr-defined]
 
 
 def conversation_page(
@@ -111,33 +121,101 @@ def conversation_page(
         "client_uses_portal": portal or permissions.client_uses_portal(client=client),
         "form": form if form is not None else MessageForm(),
         "max_length": MESSAGE_MAX_LENGTH,
+        "max_attachments": MESSAGE_MAX_ATTACHMENTS,
+        "max_attachment_bytes": file_checks.limits()["max_bytes"],
+        "chunk_bytes": settings.DOCUMENT_UPLOAD_CHUNK_BYTES,
+        "upload_session_url": reverse("documents:upload_session_create"),
+        "attachment_states_url": reverse(
+            "messaging:attachment_states", kwargs={"conversation_pk": conversation.pk}
+        ),
         "ws_path": f"/ws/nachrichten/{conversation.pk}/",
         "earlier_parameter": EARLIER_PARAMETER,
     }
     return render(request, "messaging/conversation.html", context, status=status)
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _uploads_from_form(request: HttpRequest, client: Any) -> list[str]:
+    """Files posted with the form (no JavaScript) become finished uploads of the documents
+    app, the same as chat.js makes in chunks; returns their ids in the order chosen."""
+    files = [upload for upload in request.FILES.getlist("attachment_files") if upload.size]
+    if len(files) > MESSAGE_MAX_ATTACHMENTS:
+        raise ApplicationError(
+            ngettext(
+                "At most %(count)s attachment per message, please.",
+                "At most %(count)s attachments per message, please.",
+                MESSAGE_MAX_ATTACHMENTS,
+            )
+            % {"count": MESSAGE_MAX_ATTACHMENTS}
+        )
+    ids: list[str] = []
+    try:
+        for upload in files:
+            session = document_services.upload_session_create(
+                owner=request.user,
+                client=client,
+                original_name=str(upload.name or ""),
+                expected_size=int(upload.size or 0),
+            )
+            ids.append(session.pk)
+            offset = 0
+            # In the pieces a resumable upload takes (it refuses much larger ones).
+            for piece in upload.chunks(chunk_size=settings.DOCUMENT_UPLOAD_CHUNK_BYTES):
+                offset = document_services.upload_chunk_append(
+                    session=session, offset=offset, stream=io.BytesIO(piece)
+                )
+    except Exception:
+        _uploads_drop(request, ids)
+        raise
+    return ids
+
+
+def _uploads_drop(request: HttpRequest, ids: list[str]) -> None:
+    for upload_id in ids:
+        session = document_selectors.upload_session_for_user(user=request.user, pk=upload_id)
+        if session is not None:
+            document_services.upload_session_abort(session=session)
+
+
 def conversation_post(
     request: HttpRequest, conversation: Conversation, *, portal: bool, success_url: str
 ) -> HttpResponse:
-    """The form without JavaScript: store the message, then show the page again (PRG)."""
+    """Store a message, then show the page again (PRG). Without JavaScript the form carries
+    the text and any attached files; chat.js posts here (asking for JSON) only for messages
+    with attachments, after it has sent their files in chunks (`attachment_ids`)."""
     form = MessageForm(request.POST)
+    upload_ids = [value for value in request.POST.getlist("attachment_ids") if value]
+    form_uploads: list[str] = []
     if form.is_valid():
         try:
-            services.message_send(
+            if not upload_ids:
+                form_uploads = _uploads_from_form(request, conversation.client)
+            message = services.message_send(
                 conversation=conversation,
                 sender=request.user,
                 body=form.cleaned_data["body"],
                 client_msg_id=form.cleaned_data["client_msg_id"],
+                attachment_upload_ids=upload_ids[: MESSAGE_MAX_ATTACHMENTS + 1] or form_uploads,
                 request=request,
             )
         except PermissionDeniedError as error:
+            _uploads_drop(request, form_uploads)
             raise Http404 from error
         except ApplicationError as error:
+            # Files posted with the form are sent again with the form; keep nothing of them.
+            _uploads_drop(request, form_uploads)
             field = error.field if error.field == "body" else None
             form.add_error(field, str(error.message))
         else:
+            if _wants_json(request):
+                return JsonResponse({"sequence": message.sequence}, status=201)
             return redirect(f"{success_url}#neu")
+    if _wants_json(request):
+        errors = [str(error) for errors in form.errors.values() for error in errors]
+        return JsonResponse({"error": " ".join(errors)}, status=400)
     return conversation_page(request, conversation, portal=portal, form=form, status=400)
 
 
@@ -189,3 +267,48 @@ class PortalConversationView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         conversation = self._conversation(request, action=None)
         return conversation_post(request, conversation, portal=True, success_url=request.path)
+
+
+class AttachmentStatesView(LoginRequiredMixin, View):
+    """JSON for chat.js: the current state of some attachments of one conversation, each as
+    the same HTML the page renders (in the reader's language), while any is still being
+    checked. The documents app does not know about messages, so there is no push when its
+    processing ends; chat.js asks here with a growing pause until all have settled."""
+
+    def get(self, request: HttpRequest, conversation_pk: int) -> JsonResponse:
+        conversation = selectors.conversation_get_for_user(
+            user=request.user, pk=conversation_pk, request=request, action=None
+        )
+        if conversation is None:
+            raise Http404
+        if client_permissions.is_client_user(user=request.user) and not (
+            permissions.client_uses_portal(client=conversation.client)
+        ):
+            raise Http404
+        ids = [
+            int(value)
+            for value in request.GET.getlist("id")[: selectors.ATTACHMENT_POLL_LIMIT]
+            if value.isascii() and value.isdigit() and len(value) < 18
+        ]
+        try:
+            attachments = selectors.attachment_list_for_user(
+                user=request.user, conversation=conversation, ids=ids, request=request
+            )
+        except PermissionDeniedError as error:
+            raise Http404 from error
+        answer = []
+        for attachment in attachments:
+            attachment.state = attachment_state(attachment)  # type: ignore[attr-defined]
+            answer.append(
+                {
+                    "id": attachment.pk,
+                    "state": attachment.state,  # type: ignore[attr-defined]
+                    "settled": attachment.state != ATTACHMENT_PROCESSING,  # type: ignore[attr-defined]
+                    "html": render_to_string(
+                        "messaging/includes/attachment.html",
+                        {"attachment": attachment},
+                        request=request,
+                    ),
+                }
+            )
+        return JsonResponse({"attachments": answer})

@@ -81,6 +81,7 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "clients:consent_give": lambda w: {"purpose": "video"},
     # messaging
     "messaging:client_conversation": lambda w: {"client_pk": w.client.pk},
+    "messaging:attachment_states": Skip("JSON API of attach.js; messaging attachment tests"),
     # documents: requests, staff list, e-file mark, export (D2; the last three are POST-only)
     "documents:client_documents": lambda w: {"client_pk": w.client.pk},
     "documents:client_export": lambda w: {"client_pk": w.client.pk},

@@ -29,6 +29,7 @@
   var readBy = { client: toInt(data.readClient), staff: toInt(data.readStaff) };
   var storageKey = "sprechstunde.chat.outbox." + data.wsPath;
   var language = document.documentElement.lang || undefined;
+  var attach = window.SprechstundeAttach || null; // attach.js: photos and PDFs in a message
 
   var socket = null;
   var everOpen = false;
@@ -145,10 +146,12 @@
     who.textContent = sender;
     meta.appendChild(who);
     item.appendChild(meta);
-    var text = document.createElement("p");
-    text.className = "chat__body";
-    text.textContent = body;
-    item.appendChild(text);
+    if (body) {
+      var text = document.createElement("p");
+      text.className = "chat__body";
+      text.textContent = body;
+      item.appendChild(text);
+    }
     return item;
   }
 
@@ -176,6 +179,9 @@
     meta.appendChild(time);
     if (isOurs) {
       setReceipt(item, readBy[otherSide] >= frame.sequence ? data.textRead : data.textSent);
+    }
+    if (attach) {
+      attach.renderFrames(item, frame.attachments);
     }
     var pending = pendingItems[frame.client_msg_id];
     if (pending) {
@@ -449,6 +455,23 @@
         }
       }
     });
+  }
+
+  if (attach) {
+    // A message with files went through attach.js (as a form post): clear the text, and let
+    // the push show it (or fetch it, should the push be lost).
+    attach.onSent = function (answer) {
+      if (textarea) {
+        textarea.value = "";
+      }
+      if (!socket || socket.readyState !== WebSocket.OPEN) {
+        return false; // attach.js shows the page again
+      }
+      if (answer && answer.sequence > lastSequence) {
+        requestSync();
+      }
+      return true;
+    };
   }
 
   // Messages this tab wrote before a reload and the server never confirmed: show them again
