@@ -5,11 +5,15 @@ and on nobody else's."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sprechstunde.appointments.links import OVERVIEW, reminder_link_token
+from sprechstunde.messaging.factories import portal_client_create
 from sprechstunde.video_calls import selectors, services
 from sprechstunde.video_calls.choices import ParticipantRole
+from sprechstunde.video_calls.factories import VideoAppointmentFactory, video_consent
 
 from .conftest import browser_for
 
@@ -108,3 +112,40 @@ def test_the_waiting_notice_is_on_every_page_of_a_case_manager_only(
     assert client.get(reverse("video_calls:waiting")).status_code == 404
     feed = staff.get(reverse("video_calls:waiting"))
     assert feed.status_code == 200 and "no-store" in feed["Cache-Control"]
+
+
+def test_the_waiting_feed_costs_the_same_few_queries_however_many_wait(case_manager, portal_client):
+    staff = browser_for(case_manager)
+    feed = reverse("video_calls:waiting")
+
+    def guest_waits(client):
+        appointment = VideoAppointmentFactory(case_manager=case_manager, client=client)
+        call = services.call_get_or_create(appointment=appointment)
+        guest = services.participant_for_user(
+            call=call, user=client.user, role=ParticipantRole.CLIENT
+        )
+        services.presence_enter(participant=guest, channel_name=f"c{guest.pk}", session="s")
+
+    def queries() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            rows = staff.get(feed).json()["waiting"]
+        # The feed's own reads (login, session and MFA checks are the middleware's).
+        own = [
+            query
+            for query in captured.captured_queries
+            if "video_calls_" in query["sql"] or "accounts_substitution" in query["sql"]
+        ]
+        return len(own), sum(row["count"] for row in rows)
+
+    guest_waits(portal_client)
+    one, waiting = queries()
+    assert waiting == 1
+    for index in range(3):
+        other = portal_client_create(
+            case_manager=case_manager, email=f"gast{index}@example.org", first_name=f"Gast{index}"
+        )
+        video_consent(other)
+        guest_waits(other)
+    four, waiting = queries()
+    assert waiting == 4
+    assert four == one == 2
