@@ -481,8 +481,11 @@ def _attendance_is_the_calls(call: Call, appointment: Appointment) -> bool:
 def _record_attendance(call: Call) -> None:
     """When case manager and client met in the call, the appointment was held; the minutes
     they spent together become its actual duration (the figures read it). A later part of
-    the same call (they came back) updates the call's own mark; a mark by hand stays."""
-    appointment = Appointment.objects.get(pk=call.appointment_id)
+    the same call (they came back) updates the call's own mark; a mark by hand stays.
+    Called inside the caller's transaction."""
+    # Locked before deciding: a correction by hand committing in between must not be
+    # overwritten by a decision taken on the row as it was before.
+    appointment = Appointment.objects.select_for_update().get(pk=call.appointment_id)
     if not _attendance_is_the_calls(call, appointment):
         return
     together = call_overlap(call=call)
