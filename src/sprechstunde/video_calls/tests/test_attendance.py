@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from sprechstunde.appointments.choices import AppointmentStatus
 from sprechstunde.appointments.models import Appointment
@@ -23,6 +25,7 @@ from .conftest import browser_for
 pytestmark = pytest.mark.django_db
 
 MINUTE = datetime.timedelta(minutes=1)
+SWEEP_TASK = "sprechstunde.video_calls.tasks.calls_finish_due_task"
 
 
 @pytest.fixture
@@ -221,3 +224,18 @@ def test_a_call_ended_before_the_planned_start_is_marked_by_the_sweep(case_manag
     soon.refresh_from_db()
     assert (soon.status, soon.actual_minutes) == (AppointmentStatus.HELD, 2)
     assert Call.objects.get(pk=call.pk).finished_at is not None
+
+
+def test_a_started_call_queues_the_sweep_for_the_end_of_its_join_window(
+    settings, started, case_manager, django_capture_on_commit_callbacks
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    call = services.call_get_or_create(appointment=started)
+    host = services.participant_for_user(call=call, user=case_manager, role=ParticipantRole.STAFF)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.presence_enter(participant=host, channel_name="c", session="desk")
+    job = DBTaskResult.objects.get(task_path=SWEEP_TASK)
+    assert job.run_after == started.ends_at + services.permissions.JOIN_CLOSES_AFTER + MINUTE
+    # A worker starting (after downtime) catches up at once.
+    apps.get_app_config("video_calls").task_worker_started()
+    assert DBTaskResult.objects.filter(task_path=SWEEP_TASK).count() == 2
