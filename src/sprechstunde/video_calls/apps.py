@@ -19,3 +19,10 @@ class VideoCallsConfig(AppConfig):
 
         if ConsentPurpose.VIDEO in purposes:
             call_void_for_client(actor=actor, client=client)
+
+    def task_worker_started(self) -> None:
+        """Called by every task worker as it starts (sprechstunde.core.task_worker): finish
+        the calls whose sweep was due while no worker ran (ADR 0054)."""
+        from .tasks import calls_finish_due_task
+
+        calls_finish_due_task.enqueue()

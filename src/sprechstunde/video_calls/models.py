@@ -33,6 +33,13 @@ class Call(models.Model):
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The appointment's attendance_marked_at as this call wrote it: while the two are equal the
+    # mark is the call's own and a later part of the call may update it; once staff record
+    # attendance by hand, theirs stands (ADR 0054).
+    attendance_marked_at = models.DateTimeField(null=True, blank=True)
+    # Set by the sweep once the join window is over: open presences closed, attendance
+    # recorded as far as the call can tell. The sweep never looks at the call again.
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,7 +19,7 @@ from sprechstunde.appointments.models import Appointment
 from sprechstunde.audit.services import audit_record
 
 from . import events, permissions
-from .choices import ParticipantState
+from .choices import ParticipantRole, ParticipantState
 from .models import Call, InterpreterInvitation, Participant
 from .services import token_hash
 
@@ -45,6 +47,63 @@ def appointment_for_call(*, user: Any, appointment_pk: int) -> CallAccess | None
         actor=user, action="video_call.read", target=appointment, client_id=appointment.client_id
     )
     return CallAccess(appointment=appointment, role=role)
+
+
+# What an appointment page offers for its call (JoinState.state).
+JOIN_NONE = "none"  # not part of the call, no video appointment, or its time is long over
+JOIN_EARLY = "early"  # the button comes at `opens`
+JOIN_OPEN = "open"  # the join button
+JOIN_ENDED = "ended"  # staff ended it for everyone (or the sweep did): nobody joins again
+
+
+@dataclass(frozen=True)
+class JoinState:
+    """The answer to "can this user join the appointment's call now?" for every page that
+    shows a join button or link, so none of them offers a call that has ended."""
+
+    state: str
+    role: str | None = None
+    opens: datetime.datetime | None = None
+    url: str = ""
+
+    @property
+    def can_join(self) -> bool:
+        return self.state == JOIN_OPEN
+
+
+def call_join_state_for_user(
+    *,
+    user: Any,
+    appointment: Appointment,
+    link_holder: bool = False,
+    call: Call | None = None,
+    now: datetime.datetime | None = None,
+) -> JoinState:
+    """Whether `user` can join the call of `appointment` now, will be able to, or no longer
+    can because it has ended. `link_holder`: someone who opened the client's reminder link,
+    perhaps logged out; the call page itself checks who they are. `call`: the appointment's
+    call when the caller has read it already (no second read)."""
+    if not permissions.is_video_appointment(appointment=appointment):
+        return JoinState(JOIN_NONE)
+    if link_holder:
+        role: str | None = ParticipantRole.CLIENT
+    else:
+        role = permissions.role_for_user(user=user, appointment=appointment) if user else None
+    if role is None:
+        return JoinState(JOIN_NONE)
+    if call is not None:
+        assert call.appointment_id == appointment.pk
+        ended = call.closed_at is not None
+    else:
+        ended = Call.objects.filter(appointment=appointment, closed_at__isnull=False).exists()
+    if ended:
+        return JoinState(JOIN_ENDED, role=role)
+    now = now or timezone.now()
+    opens, closes = permissions.join_window(appointment=appointment)
+    if now > closes:
+        return JoinState(JOIN_NONE, role=role)
+    url = reverse("video_calls:call", kwargs={"appointment_pk": appointment.pk})
+    return JoinState(JOIN_OPEN if now >= opens else JOIN_EARLY, role=role, opens=opens, url=url)
 
 
 def invitation_for_token(*, token: str) -> InterpreterInvitation | None:

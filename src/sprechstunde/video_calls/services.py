@@ -256,6 +256,7 @@ def presence_enter(*, participant: Participant, channel_name: str, session: str)
         if admitted and call.started_at is None:
             call.started_at = now
             changed.append("started_at")
+            calls_finish_schedule(call=call)
         if call.ended_at is not None:
             call.ended_at = None
             changed.append("ended_at")
@@ -350,6 +351,7 @@ def _admit(call: Call, participant: Participant) -> None:
     ).update(admitted_at=now)
     if call.started_at is None:
         Call.objects.filter(pk=call.pk, started_at__isnull=True).update(started_at=now)
+        calls_finish_schedule(call=call)
 
 
 def participant_admit_all(*, host: Participant) -> int:
@@ -462,16 +464,36 @@ def call_overlap(*, call: Call) -> datetime.timedelta:
     return total
 
 
+def _attendance_is_the_calls(call: Call, appointment: Appointment) -> bool:
+    """Whether the call may (still) write the appointment's attendance: nothing recorded yet,
+    or the last mark is the call's own. A mark staff set by hand is never overwritten."""
+    if appointment.status == AppointmentStatus.BOOKED:
+        return True
+    marked_at = Call.objects.filter(pk=call.pk).values_list("attendance_marked_at", flat=True)
+    own = marked_at.first()
+    return (
+        appointment.status == AppointmentStatus.HELD
+        and own is not None
+        and appointment.attendance_marked_at == own
+    )
+
+
 def _record_attendance(call: Call) -> None:
     """When case manager and client met in the call, the appointment was held; the minutes
-    they spent together become its actual duration (the figures read it)."""
-    appointment = Appointment.objects.get(pk=call.appointment_id)
-    if appointment.status != AppointmentStatus.BOOKED:
-        return  # already recorded (by hand or by an earlier part of this call)
+    they spent together become its actual duration (the figures read it). A later part of
+    the same call (they came back) updates the call's own mark; a mark by hand stays.
+    Called inside the caller's transaction."""
+    # Locked before deciding: a correction by hand committing in between must not be
+    # overwritten by a decision taken on the row as it was before.
+    appointment = Appointment.objects.select_for_update().get(pk=call.appointment_id)
+    if not _attendance_is_the_calls(call, appointment):
+        return
     together = call_overlap(call=call)
     if together <= datetime.timedelta():
         return
     minutes = min(MAX_APPOINTMENT_MINUTES, max(1, round(together.total_seconds() / 60)))
+    if appointment.status == AppointmentStatus.HELD and appointment.actual_minutes == minutes:
+        return
     host = (
         Participant.objects.filter(call=call, role=ParticipantRole.STAFF)
         .select_related("user")
@@ -482,16 +504,19 @@ def _record_attendance(call: Call) -> None:
             continue
         try:
             with transaction.atomic():
-                attendance_mark(
+                marked = attendance_mark(
                     actor=participant.user,
                     appointment=appointment,
                     status=AppointmentStatus.HELD,
                     actual_minutes=minutes,
                 )
+                Call.objects.filter(pk=call.pk).update(
+                    attendance_marked_at=marked.attendance_marked_at
+                )
         except ApplicationError as error:
-            # E.g. the call took place entirely before the planned start: the case manager
-            # records attendance by hand then.
-            logger.info("Call %s: attendance not recorded: %s", call.pk, error)
+            # E.g. the call took place entirely before the planned start: the sweep after
+            # the join window records it (then the appointment has begun).
+            logger.info("Call %s: attendance not recorded yet: %s", call.pk, error)
         return
 
 
@@ -521,3 +546,74 @@ def call_void_for_client(*, actor: Any, client: Any) -> list[Call]:
             _audit(actor, "video_call.void", call, call)
             events.push_ended(call)
     return calls
+
+
+def _presence_close_time(presence: Presence, *, planned_end: datetime.datetime, now: Any) -> Any:
+    """When a connection whose leaving the server never saw (a crash, a lost worker) is taken
+    to have ended: the planned end of the appointment, not before it was let in or entered
+    (then it counts nothing), never in the future. An unknown overrun is not credited."""
+    start = presence.admitted_at or presence.entered_at
+    return max(start, min(now, planned_end))
+
+
+def call_finish(*, call: Call, now: datetime.datetime | None = None) -> Call:
+    """After the join window: what nobody ended is ended. Open presences are closed, the call
+    is closed (its page says it has ended) and attendance is recorded from the presences.
+    Also records a call ended before the planned start, which could not be marked then."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        call = Call.objects.select_for_update().select_related("appointment").get(pk=call.pk)
+        if call.finished_at is not None:
+            return call
+        appointment = call.appointment
+        planned_end = appointment.ends_at or now
+        for presence in Presence.objects.filter(participant__call=call, left_at__isnull=True):
+            presence.left_at = _presence_close_time(presence, planned_end=planned_end, now=now)
+            presence.save(update_fields=["left_at"])
+        changed = ["finished_at"]
+        call.finished_at = now
+        if call.closed_at is None:
+            call.closed_at = now
+            changed.append("closed_at")
+            events.push_ended(call)
+        if call.started_at is not None and call.ended_at is None:
+            call.ended_at = min(now, max(planned_end, call.started_at))
+            changed.append("ended_at")
+        call.save(update_fields=changed)
+        _audit(None, "video_call.finish", call, call)
+        if call.started_at is not None:
+            _record_attendance(call)
+    return call
+
+
+def calls_finish_due(*, now: datetime.datetime | None = None) -> int:
+    """The sweep: every call whose join window is over and that is not finished yet. Runs
+    from a task queued when a call starts, when a worker starts, and `manage.py
+    video_calls_sweep`; each call is finished once, so running it often is cheap."""
+    now = now or timezone.now()
+    due = Call.objects.filter(
+        finished_at__isnull=True, appointment__ends_at__lt=now - permissions.JOIN_CLOSES_AFTER
+    ).order_by("pk")
+    finished = 0
+    for call in due:
+        call_finish(call=call, now=now)
+        finished += 1
+    return finished
+
+
+def calls_finish_schedule(*, call: Call) -> bool:
+    """Queue the sweep for the end of this call's join window (right after the commit).
+    Without a queue that can wait (the tests' immediate backend) nothing is queued: the
+    worker's start and `manage.py video_calls_sweep` catch up."""
+    from django_tasks import task_backends
+
+    from .tasks import calls_finish_due_task
+
+    if not task_backends[calls_finish_due_task.backend].supports_defer:
+        return False
+    ends_at = call.appointment.ends_at
+    if ends_at is None:
+        return False
+    run_after = ends_at + permissions.JOIN_CLOSES_AFTER + datetime.timedelta(minutes=1)
+    transaction.on_commit(lambda: calls_finish_due_task.using(run_after=run_after).enqueue())
+    return True

@@ -105,6 +105,8 @@ def _call_page(
         "client": appointment.client if is_host else None,
         "participant": participant,
         "is_host": is_host,
+        # The call page has its own waiting list; the site-wide notice would only cover it.
+        "hide_waiting_notice": True,
         "call_config": {
             "ws": f"/ws/video/{call.pk}/",
             "me": participant.pk,
@@ -115,6 +117,12 @@ def _call_page(
         **extra,
     }
     return render(request, "video_calls/call.html", context)
+
+
+def _ended(request: HttpRequest, *, back: str = "", role: str = "") -> HttpResponse:
+    """The page of a call that was ended for everyone: a plain page saying so (not a refusal),
+    for the client, staff and interpreters alike."""
+    return render(request, "video_calls/ended.html", {"back": back, "role": role})
 
 
 @method_decorator([never_cache, allow_features(*CALL_FEATURES)], name="dispatch")
@@ -145,6 +153,9 @@ class CallView(View):
             else reverse("appointments:portal_detail", kwargs={"pk": appointment.pk})
         )
         if not permissions.is_join_open(appointment=appointment):
+            join = selectors.call_join_state_for_user(user=user, appointment=appointment)
+            if join.state == selectors.JOIN_ENDED:
+                return _ended(request, back=back, role=access.role)
             opens, _closes = permissions.join_window(appointment=appointment)
             return render(
                 request,
@@ -157,6 +168,9 @@ class CallView(View):
                 },
             )
         call = services.call_get_or_create(appointment=appointment)
+        join = selectors.call_join_state_for_user(user=user, appointment=appointment, call=call)
+        if join.state == selectors.JOIN_ENDED:
+            return _ended(request, back=back, role=access.role)
         participant = services.participant_for_user(call=call, user=user, role=access.role)
         refusal = services.participant_refusal(participant=participant)
         if refusal is not None:
@@ -279,6 +293,8 @@ class InterpreterLinkView(View):
         return invitation
 
     def _refused(self, request: HttpRequest, problem: str) -> HttpResponse:
+        if problem == "closed":
+            return _ended(request, role=ParticipantRole.INTERPRETER)
         return render(
             request,
             "video_calls/refused.html",

@@ -1,4 +1,6 @@
-"""{% video_join appointment %}: the join button on appointment pages (staff and portal)."""
+"""{% video_join appointment %}: the join button on appointment pages (staff and portal),
+and on the reminder link's page (`link_holder=True`). It asks one selector
+(`call_join_state_for_user`), so no page offers a call that has ended."""
 
 from __future__ import annotations
 
@@ -6,54 +8,49 @@ from typing import Any
 
 from django import template
 from django.urls import reverse
-from django.utils import timezone
 
-from sprechstunde.video_calls import permissions
+from sprechstunde.video_calls import permissions, selectors
 from sprechstunde.video_calls.choices import ParticipantRole
 
 register = template.Library()
 
 
+@register.simple_tag(takes_context=True)
+def video_join_state(
+    context: dict[str, Any], appointment: Any, link_holder: bool = False
+) -> selectors.JoinState:
+    """The same answer for pages that draw their own link: `{% video_join_state a as join %}`."""
+    request = context.get("request")
+    return selectors.call_join_state_for_user(
+        user=getattr(request, "user", None), appointment=appointment, link_holder=link_holder
+    )
+
+
 @register.inclusion_tag("video_calls/includes/join.html", takes_context=True)
-def video_join(context: dict[str, Any], appointment: Any) -> dict[str, Any]:
+def video_join(
+    context: dict[str, Any], appointment: Any, link_holder: bool = False
+) -> dict[str, Any]:
     """Shown for a video appointment to the people who are part of its call; the button
-    itself appears from 15 minutes before the start (permissions.JOIN_OPENS_BEFORE)."""
+    itself appears from 15 minutes before the start (permissions.JOIN_OPENS_BEFORE), and gives
+    way to "the call has ended"."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    role = permissions.role_for_user(user=user, appointment=appointment) if user else None
-    if role is None:
-        return {"show": False}
-    opens, closes = permissions.join_window(appointment=appointment)
-    if closes < timezone.now():
+    join = selectors.call_join_state_for_user(
+        user=user, appointment=appointment, link_holder=link_holder
+    )
+    if join.state == selectors.JOIN_NONE:
         return {"show": False}
     return {
         "show": True,
-        "is_open": permissions.is_join_open(appointment=appointment),
-        "opens": opens,
-        "url": reverse("video_calls:call", kwargs={"appointment_pk": appointment.pk}),
+        "is_open": join.can_join,
+        "is_ended": join.state == selectors.JOIN_ENDED,
+        "opens": join.opens,
+        "url": join.url,
         "invitations_url": reverse(
             "video_calls:invitations", kwargs={"appointment_pk": appointment.pk}
         )
-        if role == ParticipantRole.STAFF
+        if join.role == ParticipantRole.STAFF
+        and join.state != selectors.JOIN_ENDED
         and permissions.can_invite_interpreter(user=user, appointment=appointment)
         else "",
-    }
-
-
-@register.simple_tag(takes_context=True)
-def video_join_state(context: dict[str, Any], appointment: Any) -> dict[str, Any]:
-    """`{% video_join_state appointment as join %}` for lists of appointments: whether the
-    viewer may join now, from when, and where to, decided by the same rules as the call
-    page itself (so a button is never shown that leads to a refusal)."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    role = permissions.role_for_user(user=user, appointment=appointment) if user else None
-    if role is None:
-        return {"show": False}
-    opens, _closes = permissions.join_window(appointment=appointment)
-    return {
-        "show": True,
-        "is_open": permissions.is_join_open(appointment=appointment),
-        "opens": opens,
-        "url": reverse("video_calls:call", kwargs={"appointment_pk": appointment.pk}),
     }

@@ -1,9 +1,18 @@
-/* "Someone is waiting" on staff appointment pages: polls who waits in today's video calls,
- * shows a notice with a link to the call and plays a short tone when someone new arrives. */
+/* "Someone is waiting", on every staff page of a case manager (base.html): asks who waits in
+ * the video calls of the caseload, shows a notice with a link to the call and plays a short
+ * tone when someone new arrives. Polls every 8 s while the tab is visible, not at all while
+ * it is hidden, and backs off (up to 2 min) while the server cannot be reached. The last
+ * answer is kept for the tab (sessionStorage), so the notice stays in place across pages. */
 (function () {
   "use strict";
   var box = document.getElementById("video-waiting");
-  if (!box) return;
+  if (!box || !window.fetch) return;
+  var INTERVAL = 8000;
+  var MAX_DELAY = 120000;
+  var KEY = "sprechstunde.waiting";
+  var delay = INTERVAL;
+  var timer = null;
+  var stopped = false;
   var seen = -1;
 
   function beep() {
@@ -22,7 +31,13 @@
     } catch (e) { /* the visible notice remains */ }
   }
 
-  function show(rows) {
+  function remember(rows, count) {
+    try {
+      sessionStorage.setItem(KEY, JSON.stringify({ at: Date.now(), rows: rows, count: count }));
+    } catch (e) { /* private mode: every page starts empty */ }
+  }
+
+  function show(rows, quiet) {
     var count = 0;
     box.textContent = "";
     rows.forEach(function (row) {
@@ -38,16 +53,51 @@
     });
     box.hidden = count === 0;
     box.dataset.count = String(count);
-    if (seen >= 0 && count > seen) beep();
+    if (!quiet && seen >= 0 && count > seen) beep();
     seen = count;
+    return count;
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    if (!stopped && !document.hidden) timer = setTimeout(poll, delay);
   }
 
   function poll() {
-    fetch(box.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) { if (data) show(data.waiting || []); })
-      .catch(function () { /* try again at the next tick */ });
+    fetch(box.dataset.url, {
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (r) {
+        // Logged out, or no longer a case manager: this page has nothing more to ask.
+        if (r.status === 403 || r.status === 404 || r.redirected) stopped = true;
+        return r.ok && !r.redirected ? r.json() : null;
+      })
+      .then(function (data) {
+        if (data) {
+          var rows = data.waiting || [];
+          remember(rows, show(rows, false));
+          delay = INTERVAL;
+        } else {
+          delay = Math.min(delay * 2, MAX_DELAY);
+        }
+      })
+      .catch(function () { delay = Math.min(delay * 2, MAX_DELAY); })
+      .then(schedule);
   }
+
+  try {
+    var kept = JSON.parse(sessionStorage.getItem(KEY) || "null");
+    if (kept && Date.now() - kept.at < 60000) show(kept.rows || [], true);
+  } catch (e) { /* start empty */ }
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) {
+      clearTimeout(timer);
+    } else {
+      delay = INTERVAL;
+      poll();
+    }
+  });
   poll();
-  setInterval(poll, 8000);
 })();
