@@ -575,6 +575,8 @@ ALLOW_LIST: dict[str, str] = {
     "appointments:feed": "private calendar feed; the secret token is the only credential",
     "appointments:link": "signed, expiring one-tap link from a reminder mail; token is the key",
     "video_calls:interpreter": "interpreter link; the 256-bit token (stored hashed) is the key",
+    "video_calls:join_link": "join link from a reminder; the signed token (256-bit HMAC, stored "
+    "hashed) is the key, for one call on one device (video_calls/tests/test_join_links.py)",
     "account_confirm_email": "allauth e-mail confirmation; the key is the credential",
     "account_reset_password_from_key": "allauth password reset; the key is the credential",
     "clients:invitation_accept": "the invitation link for the client's phone; the single-use "
