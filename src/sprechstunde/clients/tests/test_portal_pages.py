@@ -403,8 +403,9 @@ def _make_document_request(kim) -> str:
 
 
 def _make_office_hours(kim) -> str:
-    office_hours = OfficeHoursFactory(case_manager=kim.case_manager)
-    return f'name="office_hours" value="{office_hours.pk}"'
+    OfficeHoursFactory(case_manager=kim.case_manager)
+    # The booking page offers the next free time and a day picker (issue 12, point 10).
+    return "data-next-slot"
 
 
 def _make_sent_document(kim) -> str:
