@@ -119,6 +119,7 @@ def safe_display_name(name: str, *, content_type: str = "") -> str:
     if wanted:
         ext = wanted.lstrip(".")
     stem = stem.strip(" .")[:100] or "dokument"
+    ext = ext.strip(" .")[:19]  # 100 + "." + 19: the promised 120 at most
     return f"{stem}.{ext}" if ext else stem
 
 
@@ -169,8 +170,9 @@ def _check_inflated_size(pdf: pikepdf.Pdf, *, budget: int) -> None:
         if not isinstance(obj, pikepdf.Stream):
             continue
         filters = obj.get("/Filter")
-        names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else [str(filters)]
-        if not names or names[0] != "/FlateDecode":
+        # Compared as PDF names, not as str: a name need not be valid UTF-8 (/#80).
+        first = filters[0] if isinstance(filters, pikepdf.Array) and len(filters) else filters
+        if first != pikepdf.Name.FlateDecode:
             continue
         try:
             raw = obj.read_raw_bytes()
