@@ -69,13 +69,16 @@ def images_to_pdf(images: list[bytes]) -> ConvertedPdf:
 
 
 _ACTION_KEYS = ("/OpenAction", "/AA")
-_DANGEROUS_ACTIONS = {"/JavaScript", "/Launch", "/ImportData", "/SubmitForm", "/ResetForm"}
+_DANGEROUS_ACTIONS = {
+    pikepdf.Name(name)
+    for name in ("/JavaScript", "/Launch", "/ImportData", "/SubmitForm", "/ResetForm")
+}
 
 
 def _is_dangerous_action(action: object) -> bool:
-    return isinstance(action, pikepdf.Dictionary) and str(action.get("/S", "")) in (
-        _DANGEROUS_ACTIONS
-    )
+    # Compared as PDF names, never through str(): a name may be any bytes (/#80), which
+    # str() cannot decode.
+    return isinstance(action, pikepdf.Dictionary) and action.get("/S") in _DANGEROUS_ACTIONS
 
 
 def _metadata(pdf: pikepdf.Pdf) -> dict[str, str]:
@@ -86,8 +89,13 @@ def _metadata(pdf: pikepdf.Pdf) -> dict[str, str]:
         return info
     for key in ("/Title", "/Author", "/Creator", "/Producer", "/CreationDate", "/ModDate"):
         value = docinfo.get(key)
-        if value is not None:
-            info[key.lstrip("/").lower()] = str(value)[:200]
+        if value is None:
+            continue
+        try:
+            text = str(value)
+        except UnicodeDecodeError:  # a name, or a string marked UTF-8, that is not
+            continue
+        info[key.lstrip("/").lower()] = text[:200]
     info["pdf_version"] = str(pdf.pdf_version)
     return info
 
@@ -139,7 +147,7 @@ def sanitise_pdf(data: bytes) -> ConvertedPdf:
                     kind = str(link_action.get("/S", "")).lstrip("/")
                     del annotation["/A"]
                     removed.add("JavaScript" if kind == "JavaScript" else f"{kind} actions")
-                if str(annotation.get("/Subtype", "")) == "/FileAttachment":
+                if annotation.get("/Subtype") == pikepdf.Name.FileAttachment:
                     if "/FS" in annotation:
                         del annotation["/FS"]
                     removed.add("embedded files")
