@@ -152,8 +152,10 @@ def structured_pdfs(draw: st.DrawFn) -> bytes:
         pdf.Root[draw(_names)] = value()
     for key in ("/OpenAction", "/AA"):
         if draw(st.booleans()):
-            pdf.Root[key] = draw(_actions) if key == "/OpenAction" else pikepdf.Dictionary(
-                {"/O": draw(_actions)}
+            pdf.Root[key] = (
+                draw(_actions)
+                if key == "/OpenAction"
+                else pikepdf.Dictionary({"/O": draw(_actions)})
             )
     for key in draw(st.lists(st.sampled_from(["/Title", "/Author", "/Producer"]), max_size=3)):
         pdf.docinfo[key] = value()

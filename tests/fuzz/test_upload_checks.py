@@ -68,7 +68,7 @@ def test_the_seeds_themselves_are_accepted(tmp_path):
 
 _NAME_CHARACTERS = st.one_of(
     st.characters(codec=None),
-    st.sampled_from(list("/\\.:<>|?*\"\x00\n\r\t \u202e\u200b\u2028\u2029\ufeff\u0301")),
+    st.sampled_from(list('/\\.:<>|?*"\x00\n\r\t \u202e\u200b\u2028\u2029\ufeff\u0301')),
 )
 
 
