@@ -123,7 +123,7 @@ def _same_name(parsed: object, written: str) -> None:
     _same_text(str(parsed).replace("\\", ""), written.replace("\\", ""))
 
 
-@budget(ci=200)
+@budget(ci=150)
 @given(
     appointment=appointments(),
     method=st.sampled_from(["REQUEST", "CANCEL"]),

@@ -232,7 +232,8 @@ def template_is_valid(template: Any) -> bool:
 def _clean_value(spec: FieldSpec, raw: Any) -> tuple[str, str | None]:
     """(stored value, error). Stored values are plain strings: ISO dates, 2-place amounts."""
     text = "" if raw is None else str(raw).strip()
-    text = text.replace("\r\n", "\n")
+    # Every line end as LF: a lone CR left in made the value change when cleaned again.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text:
         return "", (str(_("Please fill in this field.")) if spec.required else None)
     if len(text) > MAX_VALUE_LENGTH:
