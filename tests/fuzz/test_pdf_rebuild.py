@@ -116,9 +116,11 @@ _ACTION_TYPES += ["/SubmitForm", "/ImportData", "/ResetForm", "/Named", _NOT_UTF
 def _action(children: st.SearchStrategy) -> st.SearchStrategy:
     return st.builds(
         lambda kind, extra, following: pikepdf.Dictionary(
-            {"/S": pikepdf.Name(kind), **dict(extra), **({"/Next": following} if following else {})}
+            {"/S": kind, **dict(extra), **({"/Next": following} if following else {})}
         ),
-        st.sampled_from(_ACTION_TYPES),
+        # Mostly a name, as it should be; sometimes anything else (a dictionary cannot be
+        # hashed, a string is no name).
+        st.sampled_from(_ACTION_TYPES).map(pikepdf.Name) | _values,
         st.dictionaries(st.sampled_from(["/JS", "/F", "/URI", "/D", "/AN"]), _scalars, max_size=2),
         st.none() | children | st.lists(children, max_size=2).map(pikepdf.Array),
     )
@@ -220,7 +222,12 @@ def test_damaged_pdf_bytes_are_converted_or_refused(data, tmp_path):
 
 @pytest.mark.parametrize(
     "catalog_entry",
-    [b"/OpenAction<</S/#80#FE/JS(x)>>", b"/AA<</O<</S/#80>>>>", b"/Names<</#80 1>>"],
+    [
+        b"/OpenAction<</S/#80#FE/JS(x)>>",
+        b"/AA<</O<</S/#80>>>>",
+        b"/Names<</#80 1>>",
+        b"/OpenAction<</S<</JS(x)>>>>",  # an /S that is no name (and cannot be hashed)
+    ],
 )
 @pytest.mark.parametrize("info", [b"<</Title/#80#FE>>", b"<</Author(\xef\xbb\xbf\xff)>>"])
 def test_names_and_text_that_are_not_utf8_are_converted(catalog_entry, info):

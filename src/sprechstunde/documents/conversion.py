@@ -78,7 +78,10 @@ _DANGEROUS_ACTIONS = {
 def _is_dangerous_action(action: object) -> bool:
     # Compared as PDF names, never through str(): a name may be any bytes (/#80), which
     # str() cannot decode.
-    return isinstance(action, pikepdf.Dictionary) and action.get("/S") in _DANGEROUS_ACTIONS
+    if not isinstance(action, pikepdf.Dictionary):
+        return False
+    kind = action.get("/S")
+    return isinstance(kind, pikepdf.Name) and kind in _DANGEROUS_ACTIONS
 
 
 def _metadata(pdf: pikepdf.Pdf) -> dict[str, str]:
