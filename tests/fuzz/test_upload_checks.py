@@ -127,3 +127,16 @@ def test_a_long_extension_does_not_make_the_display_name_long():
     """Found by the fuzzer: without a known type, "a." + 300 letters stayed 302 long."""
     assert file_checks.safe_display_name("a." + "x" * 300) == "a." + "x" * 19
     assert file_checks.safe_display_name("scan.pdf") == "scan.pdf"
+
+
+def test_a_page_tree_qpdf_cannot_flatten_is_refused(tmp_path):
+    """Found by the fuzzer (make fuzz): qpdf raised QpdfRuntimeError, a RuntimeError, while
+    opening this PDF, and the upload ended in a server error."""
+    path = tmp_path / "broken-tree.pdf"
+    path.write_bytes(
+        b"%PDF-\n1\x000\x00obj<</Pages\x002\x000\x00R/Type/Catalog>>\n2\x000\x00obj<</Kids"
+        b"[3\x000\x00R\x00\x01]>>\n3\x000\x00obj\x00<<6/MediaBox[0\x000\x002\x003]>>\x01\ne"
+    )
+    with pytest.raises(FileRefused) as caught:
+        file_checks.check_file(path)
+    assert str(caught.value.message) == "This PDF could not be read. It may be damaged."

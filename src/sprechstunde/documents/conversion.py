@@ -108,7 +108,7 @@ def sanitise_pdf(data: bytes) -> ConvertedPdf:
     removed: set[str] = set()
     try:
         pdf = pikepdf.open(io.BytesIO(data))
-    except (pikepdf.PdfError, ValueError) as error:
+    except (pikepdf.PdfError, RuntimeError, ValueError) as error:  # RuntimeError: see file_checks
         raise FileRefused("unreadable pdf") from error
     with pdf:
         metadata = _metadata(pdf)

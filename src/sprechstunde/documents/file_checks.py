@@ -140,7 +140,8 @@ def _check_pdf(path: Path, size: int) -> int:
         raise FileRefused(
             _("This PDF is protected by a password. Please send it without password protection.")
         ) from error
-    except (pikepdf.PdfError, ValueError, OSError) as error:
+    # qpdf reports some broken page trees as a RuntimeError (QpdfRuntimeError), not PdfError.
+    except (pikepdf.PdfError, RuntimeError, ValueError, OSError) as error:
         raise FileRefused(_("This PDF could not be read. It may be damaged.")) from error
     with pdf:
         if pdf.is_encrypted:
