@@ -32,8 +32,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def calendar_text(text: str) -> str:
-    """`text` fit for a calendar value: line ends as LF, other control characters as spaces."""
-    return _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    """`text` fit for a calendar value: line ends as LF, other control characters as spaces,
+    no byte order marks (readers drop one at the start of a value, so it would not survive)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    return _CONTROL.sub(" ", text)
 
 
 def calendar_time(moment: datetime.datetime) -> datetime.datetime:
