@@ -114,7 +114,9 @@ def berlin_vtimezone() -> icalendar.Timezone:
 
 def _cal_address(email: str, name: str, **params: str) -> icalendar.vCalAddress:
     address = icalendar.vCalAddress(f"mailto:{email}")
-    address.params["CN"] = icalendar.vText(calendar_text(name))
+    # Without backslashes: a name ending in one (CN=\:mailto:…) is misread by icalendar's
+    # own parser, and no real name has one.
+    address.params["CN"] = icalendar.vText(calendar_text(name).replace("\\", ""))
     for key, value in params.items():
         address.params[key] = icalendar.vText(value)
     return address
