@@ -7,7 +7,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint pytest bench messages system-deps clean
+.PHONY: install run test lint pytest fuzz bench messages system-deps clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { bash scripts/system-deps.sh python && $(PYTHON) -m venv $(VENV); }
@@ -42,6 +42,11 @@ pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: install system-deps lint pytest
+
+# The Hypothesis properties of tests/fuzz with 10,000 cases each (make test runs a few
+# hundred, derandomised). Failures found are kept in .hypothesis/ and tried first next time.
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -m fuzz tests/fuzz $(PYTEST_ARGS)
 
 bench: install
 	@bash scripts/system-deps.sh bench

@@ -29,7 +29,8 @@ from django.utils.translation import gettext_lazy as _
 from .choices import FieldType
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
+FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}")
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 # What is left after removing well-formed placeholders must not look like template syntax.
 STRAY_SYNTAX = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 MAX_FIELDS = 40
@@ -112,7 +113,7 @@ def _field_errors(raw: Any) -> tuple[list[FieldSpec], list[str]]:
         kind = str(item.get("type", "text"))
         label = str(item.get("label", "") or name)
         choices = item.get("choices", [])
-        if not FIELD_NAME.match(name):
+        if not FIELD_NAME.fullmatch(name):  # not match(): its `$` let "name\n" through
             errors.append(
                 str(
                     _(
@@ -231,7 +232,8 @@ def template_is_valid(template: Any) -> bool:
 def _clean_value(spec: FieldSpec, raw: Any) -> tuple[str, str | None]:
     """(stored value, error). Stored values are plain strings: ISO dates, 2-place amounts."""
     text = "" if raw is None else str(raw).strip()
-    text = text.replace("\r\n", "\n")
+    # Every line end as LF: a lone CR left in made the value change when cleaned again.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text:
         return "", (str(_("Please fill in this field.")) if spec.required else None)
     if len(text) > MAX_VALUE_LENGTH:
@@ -257,7 +259,7 @@ def _clean_value(spec: FieldSpec, raw: Any) -> tuple[str, str | None]:
             return "", str(_("At most two decimal places, please."))
         return str(amount.quantize(Decimal("0.01"))), None
     if spec.type == FieldType.NUMBER:
-        if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 12:
+        if not WHOLE_NUMBER.fullmatch(text) or len(text) > 12:
             return "", str(_("Please enter a whole number."))
         return str(int(text)), None
     if spec.type == FieldType.CHOICE and text not in spec.choices:

@@ -8,6 +8,7 @@ never name the client, they link to the appointment page behind the login instea
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +26,25 @@ PRODID = "-//Sprechstunde//Appointments//DE"
 UID_DOMAIN = "sprechstunde"
 # Reminder in the attendee's own calendar app, independent of our reminder mails.
 ALARM_BEFORE = datetime.timedelta(minutes=30)
+# RFC 5545 allows no control characters in text and parameter values but TAB and (escaped)
+# line ends; a name or address typed with one made strict calendar apps reject the file.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def calendar_text(text: str) -> str:
+    """`text` fit for a calendar value: line ends as LF, other control characters as spaces,
+    no byte order marks (readers drop one at the start of a value, so it would not survive)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    return _CONTROL.sub(" ", text)
+
+
+def calendar_time(moment: datetime.datetime) -> datetime.datetime:
+    """`moment` in the Jobcenter's zone, or in UTC when that local time happens twice (the
+    hour the clocks go back): a TZID time cannot say which of the two is meant."""
+    local = moment.astimezone(local_zone())
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        return moment.astimezone(datetime.UTC)
+    return local
 
 
 def appointment_uid(appointment: Appointment) -> str:
@@ -110,7 +130,9 @@ def berlin_vtimezone() -> icalendar.Timezone:
 
 def _cal_address(email: str, name: str, **params: str) -> icalendar.vCalAddress:
     address = icalendar.vCalAddress(f"mailto:{email}")
-    address.params["CN"] = icalendar.vText(name)
+    # Without backslashes: a name ending in one (CN=\:mailto:…) is misread by icalendar's
+    # own parser, and no real name has one.
+    address.params["CN"] = icalendar.vText(calendar_text(name).replace("\\", ""))
     for key, value in params.items():
         address.params[key] = icalendar.vText(value)
     return address
@@ -127,15 +149,14 @@ def appointment_event(
     """One VEVENT for the appointment as `audience` (client or case manager) should see it."""
     if appointment.starts_at is None or appointment.ends_at is None:
         raise ValueError("An appointment without times has no calendar event.")
-    zone = local_zone()
     event = icalendar.Event()
     event.add("uid", appointment_uid(appointment))
     event.add("sequence", appointment.sequence)
     event.add("dtstamp", dtstamp.astimezone(datetime.UTC))
-    event.add("dtstart", appointment.starts_at.astimezone(zone))
-    event.add("dtend", appointment.ends_at.astimezone(zone))
-    event.add("summary", summary_text(appointment, audience))
-    event.add("location", location_text(appointment, audience))
+    event.add("dtstart", calendar_time(appointment.starts_at))
+    event.add("dtend", calendar_time(appointment.ends_at))
+    event.add("summary", calendar_text(summary_text(appointment, audience)))
+    event.add("location", calendar_text(location_text(appointment, audience)))
     event.add("url", event_url(appointment, audience))
     event.add(
         "description",
@@ -166,7 +187,7 @@ def appointment_event(
     if with_alarm and not cancelled:
         alarm = icalendar.Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", summary_text(appointment, audience))
+        alarm.add("description", calendar_text(summary_text(appointment, audience)))
         alarm.add("trigger", -ALARM_BEFORE)
         event.add_component(alarm)
     return event

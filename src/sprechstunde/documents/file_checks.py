@@ -114,6 +114,7 @@ def safe_display_name(name: str, *, content_type: str = "") -> str:
     if wanted:
         ext = wanted.lstrip(".")
     stem = stem.strip(" .")[:100] or "dokument"
+    ext = ext.strip(" .")[:19]  # 100 + "." + 19: the promised 120 at most
     return f"{stem}.{ext}" if ext else stem
 
 

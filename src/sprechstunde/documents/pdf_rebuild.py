@@ -860,8 +860,13 @@ def _metadata(pdf: pikepdf.Pdf, links: list[str]) -> dict[str, str]:
         docinfo = pikepdf.Dictionary()
     for key in ("/Title", "/Author", "/Creator", "/Producer", "/CreationDate", "/ModDate"):
         value = docinfo.get(key)
-        if value is not None:
-            info[key.lstrip("/").lower()] = str(value)[:200]
+        if value is None:
+            continue
+        try:
+            text = str(value)
+        except UnicodeDecodeError:  # a name, or a string marked UTF-8, that is not (fuzzing)
+            continue
+        info[key.lstrip("/").lower()] = text[:200]
     info["pdf_version"] = str(pdf.pdf_version)
     if links:
         shown = links[:_MAX_LINKS_LISTED]
