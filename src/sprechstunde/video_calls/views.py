@@ -44,7 +44,7 @@ def _deny(user: Any, pk: int) -> None:
 
 
 def _texts() -> dict[str, Any]:
-    """The strings call.js shows, in the page's language."""
+    """The strings the call page's modules (static/video_calls/call/) show, in its language."""
     return {
         "denied": _(
             "The browser does not allow the camera or microphone. Allow them in the browser's "
