@@ -15,6 +15,8 @@ from .conftest import browser_for
 from .test_views import call_url
 
 MODULES = Path(__file__).resolve().parents[1] / "static" / "video_calls" / "call"
+# The page's scripts: main.js on every call page, host.js on the host's page only.
+ENTRIES = ("host.js", "main.js")
 IMPORT = re.compile(
     r"""^\s*(?:import|export)\b[^;]*?\bfrom\s*["']\./([\w-]+\.js)["']""", re.M | re.S
 )
@@ -41,19 +43,27 @@ def test_every_import_exists_and_the_graph_has_no_cycle() -> None:
             visit(name, (*path, module))
         done.add(module)
 
-    visit("main.js", ())
-    assert done == graph.keys(), f"modules main.js never loads: {graph.keys() - done}"
+    for entry in ENTRIES:
+        visit(entry, ())
+    assert done == graph.keys(), f"modules no page loads: {graph.keys() - done}"
 
 
 @pytest.mark.django_db
 def test_the_call_page_preloads_every_module_and_runs_main_as_a_module(
-    appointment, portal_client
+    appointment, portal_client, case_manager
 ) -> None:
-    html = browser_for(portal_client.user).get(call_url(appointment)).content.decode()
-    preloaded = set(re.findall(r'<link rel="modulepreload" href="[^"]*/call/([\w-]+\.js)"', html))
-    assert preloaded == imports().keys()
-    assert re.search(r'<script type="module" src="[^"]*/call/main\.js"></script>', html)
-    assert "<script>" not in html  # no inline script (the CSP allows none)
+    for user, entries in (
+        (portal_client.user, ["main.js"]),
+        (case_manager, ["host.js", "main.js"]),
+    ):
+        html = browser_for(user).get(call_url(appointment)).content.decode()
+        preloaded = set(
+            re.findall(r'<link rel="modulepreload" href="[^"]*/call/([\w-]+\.js)"', html)
+        )
+        assert preloaded == imports().keys() - ({"host.js"} - set(entries)), user
+        scripts = re.findall(r'<script type="module" src="[^"]*/call/([\w-]+\.js)"></script>', html)
+        assert scripts == entries, user  # host.js before main.js: it listens from the start
+        assert "<script>" not in html  # no inline script (the CSP allows none)
 
 
 def test_production_storage_rewrites_imports_to_hashed_names(tmp_path) -> None:

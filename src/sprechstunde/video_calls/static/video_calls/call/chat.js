@@ -1,6 +1,5 @@
 /* The call's chat: lines from the socket into the log, the form sends a line. */
-import { send } from "./signalling.js";
-import { $, state, T } from "./state.js";
+import { $, send, state, T } from "./signalling.js";
 
 export function onChat(frame) {
   var li = document.createElement("li");
@@ -10,7 +9,8 @@ export function onChat(frame) {
   li.appendChild(who);
   li.appendChild(document.createTextNode(frame.text));
   $("chat-log").appendChild(li);
-  li.scrollIntoView({ block: "nearest" });
+  if (!$("more-sheet").hidden) li.scrollIntoView({ block: "nearest" });
+  else if (frame.from !== state.me) $("more-badge").hidden = false;
 }
 
 export function wireChat() {

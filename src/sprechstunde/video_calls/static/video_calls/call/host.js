@@ -1,9 +1,8 @@
-/* The case manager's side panel: who waits, who is in, let in, remove, lock, with a short
- * tone when someone new waits. Absent from other participants' pages. */
-import { send } from "./signalling.js";
-import { $, pressed, state, T } from "./state.js";
+/* The case manager's panel: who waits, who is in, let in, remove, lock, end for everyone,
+ * with a tone when someone new waits. Loaded on the host's page only, before main.js. */
+import { $, pressed, root, send, state, T } from "./signalling.js";
 
-export function renderHost(list) {
+function renderHost(list) {
   var waitingList = $("waiting-list");
   if (!waitingList) return;
   var waiting = list.filter(function (p) { return p.state === "waiting" && p.present; });
@@ -69,11 +68,16 @@ function beep() {
   } catch (e) { /* no sound: the visible notice remains */ }
 }
 
-export function wireHost() {
+function wireHost() {
   var end = $("ctl-end");
   if (end) end.addEventListener("click", function () { if (window.confirm(T.confirmEnd)) send({ type: "end" }); });
   var admitAll = $("admit-all");
   if (admitAll) admitAll.addEventListener("click", function () { send({ type: "admit_all" }); });
   var lock = $("lock-call");
   if (lock) lock.addEventListener("click", function () { send({ type: "lock", locked: !state.locked }); });
+}
+
+if ($("waiting-list")) {
+  root.addEventListener("roster", function (event) { renderHost(event.detail); });
+  wireHost();
 }

@@ -1,20 +1,15 @@
-/* Video call page: pre-join check, waiting room, full-mesh WebRTC with perfect negotiation,
- * trickle ICE, verification codes (SAS), chat, screen sharing, quality adaptation.
- * No libraries, no build step: native ES modules, one per concern (docs/decisions/0053).
- * This module wires them: it reads the server's frames and the buttons.
- * Read-only test hook: window.sprechstundeCall (see docs/video-verification.md). */
+/* Video call page, native ES modules without a build step (ADR 0053). This one wires the
+ * server's frames and the buttons to the others. Test hook: window.sprechstundeCall. */
 import { onChat, wireChat } from "./chat.js";
-import { renderHost, wireHost } from "./host.js";
 import { onMedia, setPhase } from "./layout.js";
 import {
-  dropMic, listDevices, setAudioOnly, setBoth, setCamera, setMic, setScreen, stopAll, syncButtons
+  dropMic, flipCamera, listDevices, setAudioOnly, setBoth, setCamera, setMic, setScreen, stopAll, syncButtons
 } from "./media.js";
 import {
-  applyIce, closePeer, dropSpare, onRoster, onSignal, prewarm, restart, restartAll, useIce
+  applyIce, closePeer, collectStats, dropSpare, onRoster, onSignal, prewarm, restart, restartAll,
+  snapshot, startStatsLoop, useIce
 } from "./negotiation.js";
-import { connect, send, sendJoin } from "./signalling.js";
-import { $, config, noop, root, setStatus, state, T } from "./state.js";
-import { collectStats, snapshot, startStatsLoop } from "./stats.js";
+import { $, config, connect, noop, root, send, sendJoin, setStatus, state, T } from "./signalling.js";
 
 function handle(frame) {
   switch (frame.type) {
@@ -31,8 +26,7 @@ function handle(frame) {
       if (frame.state === "admitted") enterCall(frame.participants || []);
       else showWaiting(frame.locked);
       if (state.welcomed) {
-        // Back after the socket dropped: most likely the network changed under us, so the
-        // media path is dead too. Restart ICE now instead of waiting for ICE to notice.
+        // Back after a drop: the network likely changed; restart ICE before ICE notices.
         state.peers.forEach(function (p) { applyIce(p); restart(p); });
         dropSpare(); // its TURN allocation was made from the old address
         prewarm();
@@ -60,7 +54,7 @@ function handle(frame) {
 
 function roster(list, locked) {
   onRoster(list, locked);
-  renderHost(list);
+  root.dispatchEvent(new CustomEvent("roster", { detail: list })); // for host.js
 }
 
 function showWaiting(locked) {
@@ -89,6 +83,17 @@ function over(phase, text) {
   setStatus(text || "");
 }
 
+/* The "more" sheet (screen sharing, verification codes, chat); opening it reads the chat. */
+function sheet(open) {
+  $("more-sheet").hidden = !open;
+  $("ctl-more").setAttribute("aria-expanded", open ? "true" : "false");
+  if (open) { $("more-badge").hidden = true; showPeople(false); }
+}
+/* The host's waiting room and participants as a sheet, on screens too narrow for a column. */
+function showPeople(open) {
+  root.parentNode.dataset.people = open ? "open" : "";
+}
+
 function wire() {
   $("prejoin-camera").addEventListener("click", function () { setCamera(!state.camOn); });
   $("prejoin-mic").addEventListener("click", function () { setMic(!state.micOn); });
@@ -105,11 +110,15 @@ function wire() {
     state.joinRequested = true;
     if (!state.ws) connect();
     else sendJoin();
-    // else: the lobby socket is still opening; it sends the join once open.
   });
   $("ctl-mic").addEventListener("click", function () { setMic(!state.micOn); });
   $("ctl-camera").addEventListener("click", function () { setCamera(!state.camOn); });
   $("ctl-audio-only").addEventListener("click", function () { setAudioOnly(!state.audioOnly); });
+  $("ctl-flip").addEventListener("click", function () { flipCamera(); });
+  $("ctl-more").addEventListener("click", function () { sheet($("more-sheet").hidden); });
+  $("sheet-close").addEventListener("click", function () { sheet(false); $("ctl-more").focus(); });
+  var people = $("ctl-people");
+  if (people) people.addEventListener("click", function () { sheet(false); showPeople(true); });
   if (navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia && !/Android|iPhone|iPad/i.test(navigator.userAgent)) {
     $("ctl-screen").hidden = false;
     $("ctl-screen").addEventListener("click", function () { setScreen(!state.screen); });
@@ -119,20 +128,16 @@ function wire() {
     over("left", T.left);
   });
   $("rejoin-button").addEventListener("click", function () { location.reload(); });
-  wireHost();
   wireChat();
   window.addEventListener("online", restartAll);
   if (navigator.connection && navigator.connection.addEventListener) {
     navigator.connection.addEventListener("change", restartAll);
   }
   setInterval(function () { send({ type: "ping" }); }, 25000);
-  // TURN credentials are short-lived: fetch fresh ones so ICE restarts can allocate again.
+  // Fresh TURN credentials for later ICE restarts.
   setInterval(function () { send({ type: "ice_servers" }); }, 600000);
-  /* Leaving the page: close every peer connection, the spare too. Chromium then gives their
-   * TURN allocations back at once; left to the page's end, they stay on coturn until they
-   * expire (10 min) and count against the person's quota there (`user-quota`, per
-   * participant across page loads), so a few reloads would leave a relay-only call without
-   * media. A page restored from the back-forward cache starts afresh. */
+  /* Close every connection on leaving: their TURN allocations would otherwise count
+   * against coturn's user-quota for 10 min. */
   window.addEventListener("pagehide", function () {
     if (state.phase === "in-call") send({ type: "leave" });
     state.peers.forEach(function (peer) { try { peer.pc.close(); } catch (e) { /* closed */ } });
@@ -148,7 +153,7 @@ if (root && config) {
   listDevices().catch(noop);
   connect(handle);
 
-  /* Read-only hook for tests and benchmarks (no state can be changed through it). */
+  /* Read-only hook for tests and benchmarks. */
   window.sprechstundeCall = Object.freeze({
     phase: function () { return state.phase; },
     me: function () { return state.me; },

@@ -1,7 +1,5 @@
-/* Media and devices: the pre-join check, camera, microphone, audio only, screen sharing,
- * the microphone level, and handing the tracks of now to every peer connection. */
-import { send } from "./signalling.js";
-import { $, noop, pressed, state, T, VIDEO } from "./state.js";
+/* Devices and tracks: camera, microphone, audio only, screen, level; to every peer. */
+import { $, noop, pressed, send, state, T, VIDEO } from "./signalling.js";
 
 function deviceHelp(error) {
   var help = $("device-help");
@@ -15,7 +13,9 @@ function deviceHelp(error) {
 export function listDevices() {
   if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return Promise.resolve();
   return navigator.mediaDevices.enumerateDevices().then(function (devices) {
-    fill($("camera-select"), devices.filter(function (d) { return d.kind === "videoinput"; }), T.camera);
+    var cameras = devices.filter(function (d) { return d.kind === "videoinput"; });
+    fill($("camera-select"), cameras, T.camera);
+    $("ctl-flip").hidden = cameras.length < 2;
     fill($("mic-select"), devices.filter(function (d) { return d.kind === "audioinput"; }), T.microphone);
   });
 }
@@ -31,8 +31,7 @@ function fill(select, devices, label) {
   if (chosen) select.value = chosen;
 }
 
-/* Asks for the given kinds ("audio", "video") in ONE getUserMedia call: one permission
- * prompt and one device start instead of two in a row. Resolves to {audio, video} tracks. */
+/* Both kinds in ONE getUserMedia call: one prompt, one device start. */
 function getTracks(kinds) {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     return Promise.reject({ name: "NotFoundError" });
@@ -48,7 +47,7 @@ function getTracks(kinds) {
   }
   return navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
     $("device-help").hidden = true;
-    // Device names become readable only now; fill the lists without waiting for them.
+    // Device names are readable only now.
     listDevices().catch(noop);
     return { audio: stream.getAudioTracks()[0] || null, video: stream.getVideoTracks()[0] || null };
   });
@@ -144,6 +143,33 @@ export function setMic(on) {
     replaceSenders();
     syncButtons();
   }, function (error) { deviceHelp(error); syncButtons(); });
+}
+
+/* Front/back camera (facingMode), else the next one; the old one stops first: many phones
+ * cannot run both. */
+export function flipCamera() {
+  var select = $("camera-select");
+  var settings = state.cam && state.cam.getSettings ? state.cam.getSettings() : {};
+  var video = Object.assign({}, VIDEO);
+  if (settings.facingMode === "user" || settings.facingMode === "environment") {
+    video.facingMode = { exact: settings.facingMode === "user" ? "environment" : "user" };
+  } else if (select.options.length > 1) {
+    video.deviceId = { exact: select.options[(select.selectedIndex + 1) % select.options.length].value };
+  }
+  if (state.cam) state.cam.stop();
+  return navigator.mediaDevices.getUserMedia({ video: video }).then(function (stream) {
+    var track = stream.getVideoTracks()[0];
+    useCam(track);
+    select.value = track.getSettings().deviceId || select.value;
+  }, function (error) {
+    state.cam = null;
+    state.camOn = false;
+    deviceHelp(error);
+  }).then(function () {
+    refreshLocalStream();
+    replaceSenders();
+    syncButtons();
+  });
 }
 
 /* A new microphone chosen in the list: the next setMic(true) opens it. */

@@ -1,28 +1,20 @@
-/* Peer connections: full mesh with perfect negotiation, trickle ICE, a connection made ahead
- * of time ("spare"), who offers to whom from the roster, and ICE restarts. */
+/* Peer connections: full mesh, perfect negotiation, trickle ICE, a spare made ahead, who
+ * offers to whom, ICE restarts. Why it is done so: ADR 0022 and 0033. */
 import { label, tile, untile } from "./layout.js";
 import { sendVideoTrack } from "./media.js";
-import { send } from "./signalling.js";
-import { BITRATE, noop, randomHex, setStatus, state, T } from "./state.js";
-import { adapt } from "./stats.js";
+import { $, BITRATE, noop, randomHex, root, send, setStatus, state, T } from "./signalling.js";
 import { computeSas } from "./verification.js";
 
 var RESTART_GRACE_MS = 2000;
 var PEER_GONE_MS = 20000;
-// The later of two pages offers; the earlier one offers itself only if nothing came by then.
 var OFFER_WAIT_MS = 3000;
 
 export function useIce(frame) {
   if (frame.ice_servers) state.iceServers = frame.ice_servers;
   if (frame.ice_transport_policy) state.policy = frame.ice_transport_policy;
 }
-/* A peer connection made ahead of time, taken by the next peer this page offers to; the
- * first one is made while the pre-join check is still shown. Its TURN allocation is
- * gathered in advance (candidate pool), and its first offer is made in advance too:
- * transceivers for audio and video with no track yet (the devices' tracks replace the empty
- * ones without a renegotiation), then the local description, so the offer can leave as soon
- * as the server names the peer. Candidates found before then wait in spare.held.
- * A page answering an offer makes a fresh connection: Chromium does not use the pool then. */
+/* The spare: TURN allocation and first offer made in advance, taken by the next peer this
+ * page offers to; its candidates wait in spare.held (ADR 0033). */
 export function prewarm() {
   if (state.spare || state.stopped || !window.RTCPeerConnection) return;
   var spare = { pc: null, held: [], audioT: null, videoT: null, ready: null };
@@ -64,8 +56,7 @@ function addTransceivers(holder, pc) {
     sendEncodings: [{ maxBitrate: BITRATE.good, maxFramerate: 15 }]
   });
 }
-/* One transport for audio and video from the first offer on ("max-bundle"): one TURN
- * allocation per peer instead of one per kind of media until the answer comes. */
+/* max-bundle: one TURN allocation per peer, not one per kind of media. */
 function rtcConfig(pool) {
   return {
     iceServers: state.iceServers, iceTransportPolicy: state.policy,
@@ -75,12 +66,10 @@ function rtcConfig(pool) {
 
 export function applyIce(peer) {
   try {
-    // The pool size cannot change after the first offer: keep the one the connection has.
+    // The pool size cannot change after the first offer.
     peer.pc.setConfiguration(rtcConfig(peer.pc.getConfiguration().iceCandidatePoolSize || 0));
   } catch (e) { /* an older browser keeps its configuration until the next call */ }
 }
-
-/* ---------- roster: who offers to whom ---------- */
 
 export function onRoster(list, locked) {
   state.roster = list;
@@ -107,23 +96,19 @@ export function onRoster(list, locked) {
     if (!listed.has(id)) {
       closePeer(peer); // removed from the call: hang up at once
     } else if (!present.has(id) && !peer.goneTimer) {
-      // Connection lost: keep the media path a while, it may come back after a network change.
+      // Its socket is gone: keep the media a while, it may be a network change.
       peer.goneTimer = setTimeout(function () { closePeer(peer); }, PEER_GONE_MS);
     }
   });
 }
 
-/* Who makes the first offer between two pages: the one that connected later (the server's
- * "joined" order), so a newcomer offers as soon as it is in, one signalling hop before
- * the others would have heard of it. Both pages decide from the same server order; ties
- * (an older server) fall back to the lower participant id. */
+/* The later page (server's "joined" order) makes the first offer; ties: the lower id. */
 function offersTo(p, list) {
   var mine = list.filter(function (x) { return x.id === state.me; })[0];
   if (mine && mine.joined && p.joined && mine.joined !== p.joined) return mine.joined > p.joined;
   return state.me < p.id;
 }
-/* The newcomer's offer is on its way; should it never come (a page of an older version,
- * a race between two roster pushes), offer from here after a while. */
+/* Should the newcomer's offer never come, offer from here after a while. */
 function awaitOffer(p) {
   if (state.offerWaits.has(p.id)) return;
   state.offerWaits.set(p.id, setTimeout(function () {
@@ -133,8 +118,6 @@ function awaitOffer(p) {
     if (now && now.state === "admitted" && now.present) initiate(now);
   }, OFFER_WAIT_MS));
 }
-
-/* ---------- peer connections (perfect negotiation) ---------- */
 
 function makePeer(id, cid, spare) {
   clearTimeout(state.offerWaits.get(id));
@@ -188,8 +171,7 @@ function initiate(p) {
   peer.bitrate = BITRATE.good;
   var pc = peer.pc;
   if (spare) {
-    // The tracks and settings of now; a changed direction (audio only) is negotiated
-    // after this first exchange ("negotiationneeded").
+    // The tracks of now; a changed direction is negotiated after this first exchange.
     peer.audioT = spare.audioT;
     peer.videoT = spare.videoT;
     peer.audioT.sender.replaceTrack(state.mic && state.micOn ? state.mic : null).catch(noop);
@@ -207,9 +189,7 @@ function initiate(p) {
     return;
   }
   addTransceivers(peer, pc);
-  // The first offer goes at once instead of one task later from "negotiationneeded"
-  // (between the two the browser may render the page); that event then finds the offer
-  // made and stays silent, and it still drives every later renegotiation.
+  // Offer now, not a task later from "negotiationneeded" (which drives later ones).
   if (pc.signalingState === "stable" && !peer.makingOffer) makeOffer(peer);
 }
 
@@ -227,7 +207,7 @@ function sendDescription(peer) {
 function sendCandidate(peer, candidate) {
   send({ type: "signal", to: peer.id, cid: peer.cid, candidate: candidate });
 }
-/* Candidates gathered by a spare before its offer left: after the offer, in order. */
+/* A spare's candidates, after its offer, in order. */
 function releaseCandidates(peer) {
   var held = peer.held;
   peer.held = null;
@@ -254,11 +234,8 @@ function attachLocal(peer) {
 export function onSignal(frame) {
   var peer = state.peers.get(frame.from);
   if (frame.description && frame.description.type === "offer" && (!peer || peer.cid !== frame.cid)) {
-    // Both pages offered a first connection at once (each thought the other was older):
-    // the impolite one keeps its own, the polite one takes the other's (as in perfect
-    // negotiation). Otherwise an offer with a new cid replaces the connection (a reload).
-    // The impolite one sends its offer again: the other page's offer may be its fallback
-    // because ours never reached it, and it would then wait for an answer for ever.
+    // Both offered at once: the impolite one keeps its own and sends it again (ADR 0033).
+    // Otherwise a new cid replaces the connection (a reload).
     if (peer && peer.initiator && !peer.polite && !peer.pc.remoteDescription) {
       var mine = peer.pc.localDescription;
       if (mine && mine.type === "offer") sendDescription(peer);
@@ -276,7 +253,7 @@ function applySignal(peer, frame) {
   if (pc.signalingState === "closed") return null;
   if (frame.description) {
     var d = frame.description;
-    // The same offer again (see onSignal; a renegotiation has a new origin version): done.
+    // The same offer again (same origin line): answered already.
     if (d.type === "offer" && pc.remoteDescription && origin(pc.remoteDescription.sdp) === origin(d.sdp)) return null;
     var collision = d.type === "offer" && (peer.makingOffer || pc.signalingState !== "stable");
     peer.ignoreOffer = !peer.polite && collision;
@@ -305,8 +282,7 @@ export function restart(peer) {
   if (peer.pc.signalingState === "closed") return;
   peer.pc.restartIce();
 }
-/* The network changed (online / connection change): restart ICE at once with the
- * credentials at hand (valid for hours), and ask for fresh ones for later restarts. */
+/* The network changed: restart ICE now, and ask for fresh TURN credentials. */
 export function restartAll() {
   state.peers.forEach(restart);
   if (state.spare) { dropSpare(); setTimeout(prewarm, 1000); }
@@ -319,4 +295,145 @@ export function closePeer(peer) {
   try { peer.pc.close(); } catch (e) { /* already closed */ }
   untile(peer);
   if (state.peers.get(peer.id) === peer) state.peers.delete(peer.id);
+}
+
+/* ---- stats every 2 s: quality, the audio-only hint, video adapted to the link, media health ---- */
+
+var SILENCE_MS = 3500; // no media from a peer for this long: it is down
+
+var statsTimer = null;
+export function startStatsLoop() {
+  if (statsTimer) return;
+  statsTimer = setInterval(function () { collectStats(); }, 2000);
+}
+
+export function collectStats() {
+  var jobs = [];
+  state.peers.forEach(function (peer) { jobs.push(peerStats(peer)); });
+  return Promise.all(jobs).then(function () {
+    var order = ["unknown", "good", "fair", "poor"];
+    var worst = "unknown";
+    state.peers.forEach(function (p) { if (order.indexOf(p.quality) > order.indexOf(worst)) worst = p.quality; });
+    state.quality = worst;
+    var q = $("quality");
+    q.dataset.quality = worst;
+    q.textContent = T.quality + " " + (T.qualities[worst] || "");
+    var weak = state.peers.size && Array.from(state.peers.values()).some(function (p) {
+      return p.stats.availableOutgoingBitrate !== undefined && p.stats.availableOutgoingBitrate < 100000;
+    });
+    state.weakChecks = weak ? state.weakChecks + 1 : 0;
+    var down = state.phase === "in-call" && state.peers.size > 0 &&
+      Array.from(state.peers.values()).every(function (p) { return p.down; });
+    if (down !== (root.dataset.media === "down")) {
+      root.dataset.media = down ? "down" : "up";
+      if (state.phase === "in-call") setStatus(down ? T.reconnecting : T.inCall);
+    }
+    $("audio-only-hint").hidden = state.audioOnly || state.weakChecks < 3;
+    return snapshot();
+  });
+}
+
+function peerStats(peer) {
+  if (peer.pc.signalingState === "closed") return Promise.resolve();
+  return peer.pc.getStats().then(function (report) {
+    var s = { framesDecoded: 0, audioPacketsReceived: 0, videoBytesReceived: 0 };
+    var pairId = null;
+    var pairs = {};
+    var candidates = {};
+    report.forEach(function (r) {
+      if (r.type === "inbound-rtp" && r.kind === "video") {
+        s.framesDecoded += r.framesDecoded || 0;
+        s.videoBytesReceived += r.bytesReceived || 0;
+        s.frameWidth = r.frameWidth;
+        s.framesPerSecond = r.framesPerSecond;
+      } else if (r.type === "inbound-rtp" && r.kind === "audio") {
+        s.audioPacketsReceived += r.packetsReceived || 0;
+        s.audioPacketsLost = r.packetsLost || 0;
+      } else if (r.type === "remote-inbound-rtp") {
+        if (r.fractionLost !== undefined) s.fractionLost = Math.max(s.fractionLost || 0, r.fractionLost);
+        if (r.roundTripTime !== undefined) s.roundTripTime = r.roundTripTime;
+      } else if (r.type === "transport") {
+        s.transportBytesReceived = (s.transportBytesReceived || 0) + (r.bytesReceived || 0);
+        if (r.selectedCandidatePairId) pairId = r.selectedCandidatePairId;
+      } else if (r.type === "candidate-pair") {
+        pairs[r.id] = r;
+      } else if (r.type === "local-candidate" || r.type === "remote-candidate") {
+        candidates[r.id] = r;
+      }
+    });
+    var pair = pairId ? pairs[pairId] : null;
+    if (!pair) {
+      Object.keys(pairs).forEach(function (k) { if (pairs[k].nominated && pairs[k].state === "succeeded") pair = pairs[k]; });
+    }
+    if (pair) {
+      s.availableOutgoingBitrate = pair.availableOutgoingBitrate;
+      s.currentRoundTripTime = pair.currentRoundTripTime;
+      var local = candidates[pair.localCandidateId];
+      var remote = candidates[pair.remoteCandidateId];
+      s.localCandidateType = local && local.candidateType;
+      s.remoteCandidateType = remote && remote.candidateType;
+    }
+    s.connectionState = peer.pc.connectionState;
+    peer.stats = s;
+    health(peer, s);
+    var quality = judge(s, peer);
+    peer.quality = quality;
+    var node = peer.tile.querySelector(".tile__quality");
+    node.dataset.quality = quality;
+    node.textContent = T.qualities[quality] || "";
+    adapt(peer, quality, false);
+  }).catch(noop);
+}
+
+/* A peer's media is down: ICE says so, or for a few seconds no bytes at all (RTCP flows
+ * even with its devices off), or no audio while its microphone is said to be on. */
+function health(peer, s) {
+  var now = Date.now();
+  var bytes = s.transportBytesReceived || 0;
+  if (!peer.seen) peer.seen = { bytes: 0, audio: 0, bytesAt: now, audioAt: now };
+  var seen = peer.seen;
+  if (bytes > seen.bytes) { seen.bytes = bytes; seen.bytesAt = now; }
+  if (s.audioPacketsReceived > seen.audio || peer.tile.dataset.audio !== "on") {
+    seen.audio = s.audioPacketsReceived;
+    seen.audioAt = now;
+  }
+  var ice = peer.pc.iceConnectionState;
+  peer.down = ice === "disconnected" || ice === "failed" ||
+    (seen.bytes > 0 && (now - seen.bytesAt > SILENCE_MS || now - seen.audioAt > SILENCE_MS));
+  peer.tile.dataset.media = peer.down ? "down" : "up";
+  peer.tile.querySelector(".tile__state").textContent = peer.down ? T.reconnecting : "";
+}
+
+function judge(s, peer) {
+  if (peer.down) return "poor";
+  if (peer.pc.connectionState !== "connected") return peer.pc.connectionState === "failed" ? "poor" : "unknown";
+  var loss = s.fractionLost || 0;
+  var rtt = s.currentRoundTripTime || s.roundTripTime || 0;
+  var avail = s.availableOutgoingBitrate;
+  if (loss > 0.1 || rtt > 1.0 || (avail !== undefined && avail < 100000)) return "poor";
+  if (loss > 0.03 || rtt > 0.4 || (avail !== undefined && avail < 200000)) return "fair";
+  return "good";
+}
+
+export function adapt(peer, quality, force) {
+  var sender = peer.videoT && peer.videoT.sender;
+  if (!sender || !sender.getParameters) return;
+  var target = BITRATE[quality] || BITRATE.good;
+  if (!force && target === peer.bitrate) return;
+  var params = sender.getParameters();
+  if (!params.encodings || !params.encodings.length) return;
+  params.encodings.forEach(function (e) {
+    e.maxBitrate = target;
+    e.maxFramerate = quality === "poor" ? 10 : 15;
+    e.scaleResolutionDownBy = quality === "poor" && !state.screen ? 2 : 1;
+  });
+  sender.setParameters(params).then(function () { peer.bitrate = target; }, noop);
+}
+
+export function snapshot() {
+  var peers = {};
+  state.peers.forEach(function (p, id) {
+    peers[id] = Object.assign({ sas: p.sas, quality: p.quality, cid: p.cid }, p.stats);
+  });
+  return peers;
 }

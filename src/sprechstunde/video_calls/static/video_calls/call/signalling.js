@@ -1,6 +1,52 @@
-/* The signalling socket: one websocket to the call's consumer, reconnecting with backoff.
- * Frames from the server go to the handler main.js gives to connect(). */
-import { config, setStatus, state, T } from "./state.js";
+/* The page's shared state (configuration and strings from json_script "call-config",
+ * helpers) and the signalling websocket, reconnecting with backoff. Imports nothing. */
+var configNode = document.getElementById("call-config");
+
+export var root = document.getElementById("call");
+export var config = configNode ? JSON.parse(configNode.textContent) : null;
+export var T = (config && config.texts) || {};
+
+export var VIDEO = { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15, max: 15 } };
+export var BITRATE = { good: 250000, fair: 150000, poor: 90000 };
+
+export var state = {
+  phase: "prejoin",
+  me: config && config.me,
+  session: randomHex(16),
+  iceServers: [],
+  policy: "all",
+  mic: null,
+  cam: null,
+  screen: null,
+  micOn: false,
+  camOn: false,
+  audioOnly: false,
+  localStream: new MediaStream(),
+  peers: new Map(),
+  offerWaits: new Map(),
+  roster: [],
+  locked: false,
+  ws: null,
+  backoff: 300,
+  joinRequested: false,
+  hello: false,
+  welcomed: false,
+  spare: null,
+  stopped: false,
+  waitingCount: 0,
+  weakChecks: 0,
+  quality: "unknown"
+};
+
+export function $(id) { return document.getElementById(id); }
+export function noop() {}
+export function randomHex(bytes) {
+  var a = new Uint8Array(bytes);
+  crypto.getRandomValues(a);
+  return Array.prototype.map.call(a, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+}
+export function setStatus(text) { $("call-status").textContent = text || ""; }
+export function pressed(button, on) { if (button) button.setAttribute("aria-pressed", on ? "true" : "false"); }
 
 var handler = null;
 
@@ -8,9 +54,7 @@ export function send(frame) {
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(frame));
 }
 
-/* The socket is opened while the pre-join check is shown ("lobby": authorised, given ICE
- * servers, seen by nobody); the join click then costs one frame over an open socket.
- * After a drop it reconnects straight into the call if the page had joined. */
+/* Opened during the pre-join check ("lobby", seen by nobody): joining is one frame. */
 export function connect(onFrame) {
   if (onFrame) handler = onFrame;
   if (state.stopped) return;
@@ -39,8 +83,7 @@ export function connect(onFrame) {
   };
 }
 
-/* In the lobby the join may go as soon as the socket is open: the server answers the
- * frames of a socket in order, so it comes after "hello" anyway. Once per socket. */
+/* Once per socket, as soon as it is open (frames are answered in order). */
 export function sendJoin() {
   var ws = state.ws;
   if (!state.joinRequested || !ws || ws.readyState !== WebSocket.OPEN || ws.joinSent) return;

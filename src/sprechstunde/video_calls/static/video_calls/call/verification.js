@@ -1,6 +1,6 @@
 /* The verification code (SAS): six digits from both DTLS fingerprints, the same on both
  * ends unless someone in the middle swapped a fingerprint (docs/video-verification.md). */
-import { T } from "./state.js";
+import { $ } from "./signalling.js";
 
 function fingerprint(sdp) {
   var match = /a=fingerprint:(\S+) ([0-9A-Fa-f:]+)/.exec(sdp || "");
@@ -17,8 +17,22 @@ export function computeSas(peer) {
     var n = ((b[0] << 24) >>> 0) + (b[1] << 16) + (b[2] << 8) + b[3];
     var digits = String(n % 1000000).padStart(6, "0");
     peer.sas = digits.slice(0, 3) + " " + digits.slice(3);
-    var node = peer.tile.querySelector(".tile__sas");
-    node.dataset.sas = peer.sas;
-    node.textContent = T.code + " " + peer.sas;
+    showCode(peer);
   });
+}
+
+/* One line per other person in the "more" sheet: their name, then the code, never broken. */
+function showCode(peer) {
+  var list = $("codes");
+  var li = list.querySelector("[data-peer='" + peer.id + "']");
+  if (!li) {
+    li = document.createElement("li");
+    li.dataset.peer = peer.id;
+    li.appendChild(document.createElement("span")).className = "code__name";
+    li.appendChild(document.createElement("span")).className = "code";
+    list.appendChild(li);
+  }
+  li.firstChild.textContent = peer.name || "";
+  li.lastChild.dataset.sas = peer.sas;
+  li.lastChild.textContent = peer.sas;
 }
