@@ -81,6 +81,8 @@ def check_call_screen(page, width: int, height: int) -> None:
     # Every control of the bar is on screen, none needs scrolling.
     ids = {c["id"] for c in g["controls"]}
     assert {"ctl-mic", "ctl-camera", "ctl-audio-only", "ctl-more", "ctl-leave"} <= ids, ids
+    # Chromium's fake devices are one camera: nothing to switch between, no button for it.
+    assert "ctl-flip" not in ids, ids
     for c in g["controls"]:
         assert c["x"] >= 0 and c["y"] >= 0 and c["right"] <= vw and c["bottom"] <= vh, c
         assert c["width"] >= 44 and c["height"] >= 44, c
