@@ -348,8 +348,8 @@ JOIN_JS = """async () => {
 
 
 # The same clicks, started by the page itself at DOMContentLoaded (deferred scripts such as
-# call.js have run by then), so that no DevTools round trip lies between the page being
-# ready and the first tap; for the measured phone page (since 2026-11-27 11:00).
+# the call page's modules have run by then), so that no DevTools round trip lies between the
+# page being ready and the first tap; for the measured phone page (since 2026-11-27 11:00).
 AUTO_JOIN_JS = f"""document.addEventListener("DOMContentLoaded", () => {{
   if (document.getElementById("prejoin-both")) ({JOIN_JS})();
 }});"""

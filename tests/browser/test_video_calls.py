@@ -162,7 +162,16 @@ def rises(page, peer_id: int, key: str) -> None:
     poll(page, STATS, None, lambda stats: stats[str(peer_id)][key] > before)
 
 
+def open_more(page) -> None:
+    """Opens the call screen's "more" sheet (screen sharing, codes, chat) if it is closed."""
+    if page.locator("#more-sheet").is_hidden():
+        page.locator("#ctl-more").click()
+    page.locator("#more-sheet").wait_for(timeout=TIMEOUT_MS)
+
+
 def toggle(page, button: str, on: bool) -> None:
+    if button == "#ctl-screen":
+        open_more(page)
     page.locator(button).click()
     page.wait_for_function(
         "([id, want]) => document.getElementById(id).getAttribute('aria-pressed') === want",
@@ -335,10 +344,10 @@ def test_case_manager_admits_client_and_they_see_and_hear_each_other(new_context
     assert phone_stats[str(desk_id)]["audioPacketsReceived"] > 0
     # Both ends of the pair show the same verification code.
     assert sas_codes(desk)[str(phone_id)] == sas_codes(phone)[str(desk_id)]
+    open_more(desk)
     assert (
-        desk.locator(f".tile[data-peer='{phone_id}'] .tile__sas")
-        .inner_text()
-        .endswith(sas_codes(desk)[str(phone_id)])
+        desk.locator(f"#codes [data-peer='{phone_id}'] .code").inner_text()
+        == sas_codes(desk)[str(phone_id)]
     )
 
     # The controls V1 built: phone-friendly encoder start, quality indicator, toggles.
@@ -349,6 +358,7 @@ def test_case_manager_admits_client_and_they_see_and_hear_each_other(new_context
     check_screen_share(desk, phone, desk_id, phone_id)
 
     # Chat, both ways.
+    open_more(phone)
     phone.locator("#chat-text").fill("Ich höre Sie gut.")
     phone.locator("#chat-form button").click()
     desk.locator("#chat-log li", has_text="Ich höre Sie gut.").wait_for(timeout=TIMEOUT_MS)
@@ -358,6 +368,7 @@ def test_case_manager_admits_client_and_they_see_and_hear_each_other(new_context
 
     # Ending the call for everyone records it and marks the appointment held.
     desk.once("dialog", lambda dialog: dialog.accept())
+    open_more(desk)
     desk.locator("#ctl-end").click()
     wait_phase(phone, "ended")
     wait_phase(desk, "ended")

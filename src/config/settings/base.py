@@ -475,7 +475,8 @@ STORAGES = {
         },
     },
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        # WhiteNoise's compressed manifest storage, rewriting ES module imports to hashed names.
+        "BACKEND": "sprechstunde.core.staticfiles.ModuleAwareStaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage",
     },

@@ -44,9 +44,9 @@ def _deny(user: Any, pk: int) -> None:
     raise Http404
 
 
-def _texts() -> dict[str, Any]:
-    """The strings call.js shows, in the page's language."""
-    return {
+def _texts(*, is_host: bool) -> dict[str, Any]:
+    """The strings the call page's modules (static/video_calls/call/) show, in its language."""
+    texts = {
         "denied": _(
             "The browser does not allow the camera or microphone. Allow them in the browser's "
             "site settings (the lock symbol next to the address) and try again, or join "
@@ -69,14 +69,10 @@ def _texts() -> dict[str, Any]:
         "ended": _("The call has ended."),
         "left": _("You have left the call."),
         "connectionProblem": _("There is a problem with the connection."),
-        "admit": _("Let in"),
-        "remove": _("Remove"),
-        "nobodyWaiting": _("Nobody is waiting."),
-        "someoneWaiting": _("Someone is waiting to be let in."),
-        "lock": _("Lock the call"),
-        "unlock": _("Unlock the call"),
-        "confirmEnd": _("End the call for everyone?"),
-        "code": _("Code:"),
+        # On a small picture of the strip: show that person large (a tap); on the large one
+        # when pinned: back to showing whoever speaks.
+        "enlarge": _("Show {name} large"),
+        "follow": _("Show whoever is speaking large"),
         "quality": _("Connection:"),
         "qualities": {
             "unknown": _("checking"),
@@ -85,6 +81,19 @@ def _texts() -> dict[str, Any]:
             "poor": _("weak"),
         },
         "you": _("You"),
+    }
+    if not is_host:
+        return texts
+    # The host's panel only: other pages do not carry them (the call page's weight).
+    return {
+        **texts,
+        "admit": _("Let in"),
+        "remove": _("Remove"),
+        "nobodyWaiting": _("Nobody is waiting."),
+        "someoneWaiting": _("Someone is waiting to be let in."),
+        "lock": _("Lock the call"),
+        "unlock": _("Unlock the call"),
+        "confirmEnd": _("End the call for everyone?"),
         "secondDevice": _("second device for the interpreter link"),
         "roles": {role.value: str(role.label) for role in ParticipantRole},
     }
@@ -112,7 +121,7 @@ def _call_page(
             "me": participant.pk,
             "role": participant.role,
             "name": own_name,
-            "texts": _texts(),
+            "texts": _texts(is_host=is_host),
         },
         **extra,
     }

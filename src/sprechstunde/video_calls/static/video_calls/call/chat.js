@@ -1,0 +1,25 @@
+/* The call's chat: lines from the socket into the log, the form sends a line. */
+import { $, send, state, T } from "./signalling.js";
+
+export function onChat(frame) {
+  var li = document.createElement("li");
+  li.className = "call-chat__line" + (frame.from === state.me ? " call-chat__line--own" : "");
+  var who = document.createElement("strong");
+  who.textContent = (frame.from === state.me ? T.you : frame.name) + ": ";
+  li.appendChild(who);
+  li.appendChild(document.createTextNode(frame.text));
+  $("chat-log").appendChild(li);
+  if (!$("more-sheet").hidden) li.scrollIntoView({ block: "nearest" });
+  else if (frame.from !== state.me) $("more-badge").hidden = false;
+}
+
+export function wireChat() {
+  $("chat-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var input = $("chat-text");
+    var text = input.value.trim();
+    if (!text) return;
+    send({ type: "chat", text: text });
+    input.value = "";
+  });
+}

@@ -1,0 +1,87 @@
+"""The call page's ES modules (docs/decisions/0053): the page preloads every one of them (no
+waterfall of imports before the first offer), every import names a module that exists, the
+imports form no cycle (the manifest storage could not hash them), and production's static
+storage rewrites the imports to the hashed names the page preloads."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+
+from .conftest import browser_for
+from .test_views import call_url
+
+MODULES = Path(__file__).resolve().parents[1] / "static" / "video_calls" / "call"
+# The page's scripts: main.js on every call page, host.js on the host's page only.
+ENTRIES = ("host.js", "main.js")
+IMPORT = re.compile(
+    r"""^\s*(?:import|export)\b[^;]*?\bfrom\s*["']\./([\w-]+\.js)["']""", re.M | re.S
+)
+
+
+def imports() -> dict[str, set[str]]:
+    return {
+        path.name: set(IMPORT.findall(path.read_text("utf-8"))) for path in MODULES.glob("*.js")
+    }
+
+
+def test_every_import_exists_and_the_graph_has_no_cycle() -> None:
+    graph = imports()
+    assert "main.js" in graph and len(graph) >= 7
+    for module, names in graph.items():
+        assert names <= graph.keys(), (module, names - graph.keys())
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, f"import cycle: {' -> '.join((*path, module))}"
+        if module in done:
+            return
+        for name in graph[module]:
+            visit(name, (*path, module))
+        done.add(module)
+
+    for entry in ENTRIES:
+        visit(entry, ())
+    assert done == graph.keys(), f"modules no page loads: {graph.keys() - done}"
+
+
+@pytest.mark.django_db
+def test_the_call_page_preloads_every_module_and_runs_main_as_a_module(
+    appointment, portal_client, case_manager
+) -> None:
+    for user, entries in (
+        (portal_client.user, ["main.js"]),
+        (case_manager, ["host.js", "main.js"]),
+    ):
+        html = browser_for(user).get(call_url(appointment)).content.decode()
+        preloaded = set(
+            re.findall(r'<link rel="modulepreload" href="[^"]*/call/([\w-]+\.js)"', html)
+        )
+        assert preloaded == imports().keys() - ({"host.js"} - set(entries)), user
+        scripts = re.findall(r'<script type="module" src="[^"]*/call/([\w-]+\.js)"></script>', html)
+        assert scripts == entries, user  # host.js before main.js: it listens from the start
+        assert "<script>" not in html  # no inline script (the CSP allows none)
+
+
+def test_production_storage_rewrites_imports_to_hashed_names(tmp_path) -> None:
+    from sprechstunde.core.staticfiles import ModuleAwareStaticFilesStorage
+
+    # collectstatic's post-processing, on the call's modules alone (the whole tree is slow).
+    storage = ModuleAwareStaticFilesStorage(location=tmp_path, base_url="/static/")
+    found = {}
+    for path in MODULES.glob("*.js"):
+        name = f"video_calls/call/{path.name}"
+        storage.save(name, ContentFile(path.read_bytes()))
+        found[name] = (storage, name)
+    problems = [
+        result for _o, _h, result in storage.post_process(found) if isinstance(result, Exception)
+    ]
+    assert not problems, problems
+    hashed = Path(storage.path(storage.stored_name("video_calls/call/main.js")))
+    named = set(re.findall(r"""from\s*["']\./([\w.-]+\.js)["']""", hashed.read_text("utf-8")))
+    assert named and all(re.fullmatch(r"[\w-]+\.[0-9a-f]{12}\.js", n) for n in named), named
+    for name in named:
+        assert (hashed.parent / name).is_file()
