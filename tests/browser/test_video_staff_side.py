@@ -14,6 +14,7 @@ from .test_video_calls import (
     TIMEOUT_MS,
     admit,
     call_path,
+    open_more,
     prejoin_and_join,
     video_appointment,
     wait_phase,
@@ -56,6 +57,7 @@ def test_case_manager_on_the_client_list_is_told_who_waits_and_ends_the_call(
     wait_phase(phone, "in-call")
 
     desk.once("dialog", lambda dialog: dialog.accept())
+    open_more(desk)  # "end for everyone" sits in the "more" sheet (ADR 0053)
     desk.locator("#ctl-end").click()
     wait_phase(phone, "ended")
 
