@@ -4,7 +4,9 @@ pages in the client's language, and the audit trail."""
 
 from __future__ import annotations
 
+import base64
 import datetime
+import json
 from unittest import mock
 
 import pytest
@@ -214,7 +216,14 @@ def test_tampered_token_is_refused_and_counted(appointment):
     token = join_link_token(appointment=appointment)
     payload, signature = token.rsplit(":", 1)
     forged = payload.replace(payload[2], "A" if payload[2] != "A" else "B", 1) + ":" + signature
-    for bad in (forged, token[:-1], "nonsense", token.replace(str(appointment.pk), "9")):
+    # Another appointment's id under this signature (the id is in the base64 payload, so a
+    # plain text replace would leave the token unchanged for some ids).
+    other = base64.urlsafe_b64encode(
+        json.dumps({"a": appointment.pk + 1, "s": 0}, separators=(",", ":")).encode()
+    )
+    swapped = other.rstrip(b"=").decode() + ":" + signature
+    assert swapped != token
+    for bad in (forged, token[:-1], "nonsense", swapped):
         response = phone().get(reverse("video_calls:join_link", kwargs={"token": bad}))
         assert response.status_code == 410 and refused_reason(response) == "tampered"
         assert join_links.SESSION_KEY not in response.wsgi_request.session
