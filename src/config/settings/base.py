@@ -451,7 +451,19 @@ DOCUMENT_REQUEST_REMIND_DAYS = [
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "de"
-LANGUAGES = [("de", _("German")), ("en", _("English"))]
+# Clients read the portal, mails, SMS, calendar texts and receipts in any of these; staff pages
+# exist in German and English only (issue 13). The order is the order of the language switch.
+LANGUAGES = [
+    ("de", _("German")),
+    ("en", _("English")),
+    ("uk", _("Ukrainian")),
+    ("ar", _("Arabic")),
+    ("tr", _("Turkish")),
+    ("ru", _("Russian")),
+    ("fa", _("Persian")),
+]
+CLIENT_LANGUAGES = [code for code, _name in LANGUAGES]
+STAFF_LANGUAGES = ["de", "en"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True

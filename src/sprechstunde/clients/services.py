@@ -223,7 +223,9 @@ def client_update(
                 # The portal account shows the name the Jobcenter knows (see
                 # _portal_account_for); a correction reaches calls and chats at once.
                 User.objects.filter(pk=client.user_id).update(
-                    first_name=first_name, last_name=last_name
+                    first_name=first_name,
+                    last_name=last_name,
+                    preferred_language=preferred_language,
                 )
             audit_record(actor=actor, action="client.update", target=client, request=request)
             if email_changed:
@@ -236,6 +238,29 @@ def client_update(
 
 
 # --- invitations -----------------------------------------------------------------------------
+
+
+def client_language_set(
+    *, client: Client, language: str, actor: Any, request: HttpRequest | None = None
+) -> Client:
+    """The client's own choice of language, kept on the client and her portal account, so
+    pages, mails, SMS, reminders, calendar texts and receipts follow it from now on."""
+    if language not in settings.CLIENT_LANGUAGES:
+        raise ApplicationError(_("Please choose a language."), field="preferred_language")
+    with transaction.atomic():
+        locked = Client.objects.select_for_update().get(pk=client.pk)
+        if locked.preferred_language != language:
+            locked.preferred_language = language
+            locked.save(update_fields=["preferred_language", "updated_at"])
+            audit_record(
+                actor=actor, action="client.language_change", target=locked, request=request
+            )
+        if locked.user_id is not None:
+            User.objects.filter(pk=locked.user_id).exclude(preferred_language=language).update(
+                preferred_language=language
+            )
+    client.preferred_language = language
+    return client
 
 
 def _require_manage(actor: Any, client: Client) -> None:
@@ -439,7 +464,9 @@ def invitation_accept(
         chosen_texts = {purpose: _text_for(purpose, texts, shown_text_ids) for purpose in chosen}
         user = _portal_account_for(client, language)
         client.user = user
-        client.save(update_fields=["user", "updated_at"])
+        # The language the client read the consent in is her choice from now on.
+        client.preferred_language = language
+        client.save(update_fields=["user", "preferred_language", "updated_at"])
         now = timezone.now()
         active = set(
             Consent.objects.filter(client=client, withdrawn_at__isnull=True).values_list(

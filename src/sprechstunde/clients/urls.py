@@ -37,6 +37,7 @@ urlpatterns = [
     # The client portal
     path("portal/", views.PortalHomeView.as_view(), name="portal_home"),
     path("portal/datenschutz/", views.PrivacyView.as_view(), name="privacy"),
+    path("portal/einstellungen/", views.PortalSettingsView.as_view(), name="portal_settings"),
     path(
         "portal/datenschutz/quittung.pdf",
         views.ConsentReceiptView.as_view(),
