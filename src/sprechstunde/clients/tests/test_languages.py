@@ -129,3 +129,42 @@ def test_accepting_in_ukrainian_keeps_ukrainian_through_the_code_mail(
         assert translation.gettext("Your login code") not in code_mail.subject
     confirm = german_phone.get(reverse("account_confirm_login_code")).content.decode()
     assert '<html lang="uk"' in confirm
+
+
+def test_a_translated_consent_text_names_the_german_one_as_binding_and_shows_it(
+    client, client_record, case_manager, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from sprechstunde.clients.models import ConsentText
+
+    for purpose in ("portal", "video", "electronic_delivery"):
+        ConsentText.objects.create(
+            purpose=purpose,
+            language="tr",
+            version=1,
+            title=f"Türkçe {purpose}",
+            body="Metin",
+            published_at=timezone.now(),
+        )
+    issued = invite(client_record, case_manager, django_capture_on_commit_callbacks)
+    client.post(SWITCH, {"language": "tr", "next": "/"})
+    page = client.get(
+        reverse("clients:invitation_accept", kwargs={"token": issued.token})
+    ).content.decode()
+    german = ConsentText.objects.get(purpose="portal", language="de", version=1)
+    assert "Türkçe portal" in page
+    assert page.count("translation-note") == 3
+    assert german.title in page  # one tap away: inside <details>
+    assert '<div class="consent-text" lang="de" dir="ltr">' in page
+
+
+def test_a_german_consent_text_carries_no_translation_note(
+    client, client_record, case_manager, django_capture_on_commit_callbacks
+):
+    issued = invite(client_record, case_manager, django_capture_on_commit_callbacks)
+    client.post(SWITCH, {"language": "de", "next": "/"})
+    page = client.get(
+        reverse("clients:invitation_accept", kwargs={"token": issued.token})
+    ).content.decode()
+    assert "translation-note" not in page
