@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -137,3 +139,33 @@ def test_the_scope_names_files_that_exist() -> None:
         if not any(fnmatch(name, pattern) for name in files)
     ]
     assert not dead, f"scope patterns that match no file: {dead}"
+
+
+def test_an_operator_can_override_any_string_through_locale_override_paths(tmp_path) -> None:
+    """docs/operations.md "Languages and own wording": a folder named in the environment
+    comes before the app's catalogues; strings it does not hold keep the app's wording."""
+    folder = tmp_path / "de" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    catalogue = polib.POFile()
+    catalogue.metadata = {"Content-Type": "text/plain; charset=UTF-8"}
+    catalogue.append(polib.POEntry(msgid="Settings", msgstr="Meine Einstellungen"))
+    catalogue.save_as_mofile(str(folder / "django.mo"))
+    script = (
+        "import django; django.setup();"
+        "from django.utils import translation;"
+        "translation.activate('de');"
+        "print(translation.gettext('Settings'));"
+        "print(translation.gettext('Language'))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "LOCALE_OVERRIDE_PATHS": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    overridden, kept = result.stdout.strip().splitlines()[-2:]
+    assert overridden == "Meine Einstellungen"
+    assert kept == "Sprache"

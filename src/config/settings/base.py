@@ -464,7 +464,9 @@ LANGUAGES = [
 ]
 CLIENT_LANGUAGES = [code for code, _name in LANGUAGES]
 STAFF_LANGUAGES = ["de", "en"]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# An operator's own wording: catalogues in these folders (`<dir>/<lang>/LC_MESSAGES/django.mo`)
+# come first, so any string can be changed without touching the code (docs/operations.md).
+LOCALE_PATHS = [Path(path) for path in env_list("LOCALE_OVERRIDE_PATHS")] + [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True
 USE_TZ = True
