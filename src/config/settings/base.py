@@ -463,6 +463,15 @@ LANGUAGES = [
     ("fa", _("Persian")),
 ]
 CLIENT_LANGUAGES = [code for code, _name in LANGUAGES]
+# A video explaining the portal in German Sign Language (DGS), served by the operator from
+# this site (a path such as /media/dgs/portal.mp4, never a third-party host). Empty: the
+# page says there is none and names the other ways.
+SIGN_LANGUAGE_VIDEO_URL = os.environ.get("SIGN_LANGUAGE_VIDEO_URL", "")
+if SIGN_LANGUAGE_VIDEO_URL and not SIGN_LANGUAGE_VIDEO_URL.startswith("/"):
+    raise ImproperlyConfigured(
+        "SIGN_LANGUAGE_VIDEO_URL must be a path on this site (starting with /): the browser "
+        "makes no request to another host."
+    )
 STAFF_LANGUAGES = ["de", "en"]
 # An operator's own wording: catalogues in these folders (`<dir>/<lang>/LC_MESSAGES/django.mo`)
 # come first, so any string can be changed without touching the code (docs/operations.md).

@@ -780,3 +780,56 @@ class LanguageSwitchView(View):
         response = redirect(target)
         set_language_cookie(response, language)
         return response
+
+
+# --- easy language (Leichte Sprache) and sign language ---------------------------------------
+
+# The four texts in Leichte Sprache (issue 13, point 7). They are German by nature (Leichte
+# Sprache is a form of German), so they are templates in German, not catalogue entries; the
+# page around them follows the visitor's language.
+EASY_LANGUAGE_PAGES = (
+    ("start", "Das ist Sprechstunde"),
+    ("portal", "So funktioniert Sprechstunde"),
+    ("einwilligung", "Das bedeutet Einwilligung"),
+    ("video", "So funktioniert ein Video-Gespräch"),
+)
+_EASY_TEMPLATES = {
+    "start": "start",
+    "portal": "portal",
+    "einwilligung": "consent",
+    "video": "video",
+}
+
+
+def _easy_pages() -> list[dict[str, str]]:
+    return [{"slug": slug, "title": title} for slug, title in EASY_LANGUAGE_PAGES]
+
+
+class EasyLanguageView(View):
+    """The list of texts in Leichte Sprache and the operator's sign-language video, for
+    everyone (no login): a client may need them before she can log in."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(
+            request,
+            "clients/easy/index.html",
+            {
+                "pages": _easy_pages(),
+                "sign_language_video": settings.SIGN_LANGUAGE_VIDEO_URL,
+                **_contact(),
+            },
+        )
+
+
+class EasyLanguagePageView(View):
+    """One text in Leichte Sprache."""
+
+    def get(self, request: HttpRequest, slug: str) -> HttpResponse:
+        titles = dict(EASY_LANGUAGE_PAGES)
+        if slug not in titles:
+            raise Http404
+        return render(
+            request,
+            f"clients/easy/{_EASY_TEMPLATES[slug]}.html",
+            {"slug": slug, "title": titles[slug], "pages": _easy_pages()},
+        )

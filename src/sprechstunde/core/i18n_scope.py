@@ -32,6 +32,8 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "clients/templates/clients/invitation_*.html",
     "clients/templates/clients/portal_*.html",
     "clients/templates/clients/privacy.html",
+    "clients/templates/clients/easy/*",
+    "clients/templates/clients/includes/*",
     "clients/templates/clients/receipt.html",
     "clients/templates/clients/mail/*",
     "clients/choices.py",
