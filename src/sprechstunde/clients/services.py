@@ -30,7 +30,13 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
 from . import mails, permissions, selectors
-from .choices import REQUIRED_PURPOSES, ConsentMethod, ConsentPurpose, InvitationChannel
+from .choices import (
+    REQUIRED_PURPOSES,
+    ConsentMethod,
+    ConsentPurpose,
+    InterpreterNeed,
+    InvitationChannel,
+)
 from .models import Client, Consent, ConsentText, Invitation
 
 # secrets.token_urlsafe(32) draws 32 random bytes: 256 bits, well above the 128 required.
@@ -104,6 +110,16 @@ def client_email_problem(*, email: str, exclude_pk: int | None = None) -> str | 
     return None
 
 
+def _interpreter_checked(interpreter: str, language: str) -> tuple[str, str]:
+    """The interpreter need as stored: a known kind, and a language name only with a need."""
+    if interpreter not in InterpreterNeed.values:
+        raise ApplicationError(_("Choose whether an interpreter is needed."), field="interpreter")
+    language = " ".join(language.split())
+    if len(language) > 60:
+        raise ApplicationError(_("The language name is too long."), field="interpreter_language")
+    return interpreter, (language if interpreter else "")
+
+
 def client_create(
     *,
     actor: Any,
@@ -112,6 +128,8 @@ def client_create(
     email: str = "",
     mobile_number: str = "",
     preferred_language: str = "",
+    interpreter: str = "",
+    interpreter_language: str = "",
     case_manager: User | None = None,
     send_invitation: bool = False,
     request: HttpRequest | None = None,
@@ -135,6 +153,7 @@ def client_create(
             _("Please enter an e-mail address or a mobile number (or both)."), field="email"
         )
     language = preferred_language or settings.LANGUAGE_CODE
+    interpreter, interpreter_language = _interpreter_checked(interpreter, interpreter_language)
     if language not in dict(settings.LANGUAGES):
         raise ApplicationError(_("Please choose a language."), field="preferred_language")
     assignable = permissions.case_managers_assignable_by(user=actor)
@@ -153,6 +172,8 @@ def client_create(
                 email=email,
                 mobile_number=mobile_number,
                 preferred_language=language,
+                interpreter=interpreter,
+                interpreter_language=interpreter_language,
                 case_manager=case_manager,
             )
             audit_record(actor=actor, action="client.create", target=client, request=request)
@@ -175,6 +196,8 @@ def client_update(
     email: str,
     mobile_number: str,
     preferred_language: str,
+    interpreter: str = "",
+    interpreter_language: str = "",
     request: HttpRequest | None = None,
 ) -> Client:
     """Correct a client's name, contact data or language; the name also on their portal
@@ -198,6 +221,7 @@ def client_update(
         )
     if preferred_language not in dict(settings.LANGUAGES):
         raise ApplicationError(_("Please choose a language."), field="preferred_language")
+    interpreter, interpreter_language = _interpreter_checked(interpreter, interpreter_language)
     email_changed = email != client.email
     if email_changed and client.user_id is not None:
         raise ApplicationError(
@@ -218,6 +242,8 @@ def client_update(
             client.email = email
             client.mobile_number = mobile_number
             client.preferred_language = preferred_language
+            client.interpreter = interpreter
+            client.interpreter_language = interpreter_language
             client.save()
             if client.user_id is not None:
                 # The portal account shows the name the Jobcenter knows (see

@@ -155,6 +155,8 @@ class ClientCreateView(CaseloadStaffMixin, View):
                     email=data["email"],
                     mobile_number=data["mobile_number"],
                     preferred_language=data["preferred_language"],
+                    interpreter=data["interpreter"],
+                    interpreter_language=data["interpreter_language"],
                     case_manager=data.get("case_manager"),
                     send_invitation=data["send_invitation"],
                     request=request,
@@ -213,6 +215,8 @@ class ClientUpdateView(CaseloadStaffMixin, View):
             "email": client.email,
             "mobile_number": client.mobile_number,
             "preferred_language": client.preferred_language,
+            "interpreter": client.interpreter,
+            "interpreter_language": client.interpreter_language,
         }
         return ClientUpdateForm(data, initial=initial, email_locked=client.user_id is not None)
 
@@ -238,6 +242,8 @@ class ClientUpdateView(CaseloadStaffMixin, View):
                     email=data["email"],
                     mobile_number=data["mobile_number"],
                     preferred_language=data["preferred_language"],
+                    interpreter=data["interpreter"],
+                    interpreter_language=data["interpreter_language"],
                     request=request,
                 )
             except PermissionDeniedError as error:
