@@ -449,6 +449,16 @@ DOCUMENT_REQUEST_REMIND_DAYS = [
     int(day) for day in env_list("DOCUMENT_REQUEST_REMIND_DAYS", "3,1") if day.isdigit()
 ]
 
+# --- SMS (issue 13): an HTTP gateway as German providers offer (core/sms_gateway.py) ----------
+# Empty URL: no text messages are sent (clients without e-mail are reached by post/phone).
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+# Phone numbers without a country code are read as numbers of this country (ISO 3166).
+PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "DE")
+SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
+SMS_SENDER = os.environ.get("SMS_SENDER", "Jobcenter")[:11]
+# The bearer token the gateway sends with delivery reports to /sms/status/.
+SMS_STATUS_TOKEN = os.environ.get("SMS_STATUS_TOKEN", "")
+
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "de"
 # Clients read the portal, mails, SMS, calendar texts and receipts in any of these; staff pages

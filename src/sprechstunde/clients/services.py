@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime
 import functools
-import re
 import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import phonenumbers
 from allauth.account.models import EmailAddress
 from allauth.usersessions.adapter import get_adapter as get_usersessions_adapter
 from allauth.usersessions.models import UserSession
@@ -41,8 +41,6 @@ from .models import Client, Consent, ConsentText, Invitation
 
 # secrets.token_urlsafe(32) draws 32 random bytes: 256 bits, well above the 128 required.
 TOKEN_BYTES = 32
-_MOBILE_SEPARATORS = re.compile(r"[\s\-/().]")
-_MOBILE_RE = re.compile(r"^\+?[0-9]{6,20}$")
 
 
 class InvitationUnusableError(ApplicationError):
@@ -86,14 +84,29 @@ def normalise_email(value: str) -> str:
 
 
 def normalise_mobile(value: str) -> str:
-    """Digits with an optional leading +; spaces, dashes, slashes and brackets are dropped."""
-    number = _MOBILE_SEPARATORS.sub("", value or "")
-    if number and not _MOBILE_RE.match(number):
+    """A mobile number in E.164 (+4915112345678), read as German when it has no country
+    code; "" stays "". A number that cannot be a real one is refused with an example."""
+    raw = (value or "").strip()
+    if not raw:
+        return ""
+    try:
+        parsed = phonenumbers.parse(raw, settings.PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
         raise ApplicationError(
-            _("Please enter a mobile number with digits only, for example 0170 1234567."),
+            _(
+                "This is not a valid phone number. Please write it like 0170 1234567 "
+                "or +49 170 1234567."
+            ),
             field="mobile_number",
         )
-    return number
+    if phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.FIXED_LINE:
+        raise ApplicationError(
+            _("This looks like a landline number. Text messages need a mobile number."),
+            field="mobile_number",
+        )
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def client_email_problem(*, email: str, exclude_pk: int | None = None) -> str | None:
