@@ -53,7 +53,7 @@ bench: install
 	$(BIN)/python bench/run_all.py
 
 messages: install
-	$(MANAGE) makemessages -l de -l en --no-obsolete --no-wrap --ignore '.venv/*' --ignore 'var/*' --ignore 'test-artifacts/*' --ignore 'tests/*' --ignore 'bench/*' --ignore '*/tests/*'
+	$(MANAGE) makemessages -l de -l en -l uk -l ar -l tr -l ru -l fa --no-obsolete --no-wrap --ignore '.venv/*' --ignore 'var/*' --ignore 'test-artifacts/*' --ignore 'tests/*' --ignore 'bench/*' --ignore '*/tests/*'
 	$(MANAGE) compilemessages --ignore .venv
 
 clean:

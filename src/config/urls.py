@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from sprechstunde.accounts import views as account_views
+from sprechstunde.clients import views as client_views
 
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = settings.JOBCENTER_NAME
@@ -50,6 +51,7 @@ urlpatterns = [
         name="account_confirm_login_code",
     ),
     path("accounts/", include("allauth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The footer's switch stores a client's or staff member's choice (issue 13).
+    path("i18n/setlang/", client_views.LanguageSwitchView.as_view(), name="set_language"),
     path("verwaltung/", admin.site.urls),
 ]

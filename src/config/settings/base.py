@@ -449,10 +449,43 @@ DOCUMENT_REQUEST_REMIND_DAYS = [
     int(day) for day in env_list("DOCUMENT_REQUEST_REMIND_DAYS", "3,1") if day.isdigit()
 ]
 
+# --- SMS (issue 13): an HTTP gateway as German providers offer (core/sms_gateway.py) ----------
+# Empty URL: no text messages are sent (clients without e-mail are reached by post/phone).
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+# Phone numbers without a country code are read as numbers of this country (ISO 3166).
+PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "DE")
+SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
+SMS_SENDER = os.environ.get("SMS_SENDER", "Jobcenter")[:11]
+# The bearer token the gateway sends with delivery reports to /sms/status/.
+SMS_STATUS_TOKEN = os.environ.get("SMS_STATUS_TOKEN", "")
+
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "de"
-LANGUAGES = [("de", _("German")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Clients read the portal, mails, SMS, calendar texts and receipts in any of these; staff pages
+# exist in German and English only (issue 13). The order is the order of the language switch.
+LANGUAGES = [
+    ("de", _("German")),
+    ("en", _("English")),
+    ("uk", _("Ukrainian")),
+    ("ar", _("Arabic")),
+    ("tr", _("Turkish")),
+    ("ru", _("Russian")),
+    ("fa", _("Persian")),
+]
+CLIENT_LANGUAGES = [code for code, _name in LANGUAGES]
+# A video explaining the portal in German Sign Language (DGS), served by the operator from
+# this site (a path such as /media/dgs/portal.mp4, never a third-party host). Empty: the
+# page says there is none and names the other ways.
+SIGN_LANGUAGE_VIDEO_URL = os.environ.get("SIGN_LANGUAGE_VIDEO_URL", "")
+if SIGN_LANGUAGE_VIDEO_URL and not SIGN_LANGUAGE_VIDEO_URL.startswith("/"):
+    raise ImproperlyConfigured(
+        "SIGN_LANGUAGE_VIDEO_URL must be a path on this site (starting with /): the browser "
+        "makes no request to another host."
+    )
+STAFF_LANGUAGES = ["de", "en"]
+# An operator's own wording: catalogues in these folders (`<dir>/<lang>/LC_MESSAGES/django.mo`)
+# come first, so any string can be changed without touching the code (docs/operations.md).
+LOCALE_PATHS = [Path(path) for path in env_list("LOCALE_OVERRIDE_PATHS")] + [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True
 USE_TZ = True

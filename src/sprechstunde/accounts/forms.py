@@ -17,6 +17,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from sprechstunde.core.languages import language_codes_for
+
 from .choices import STAFF_ROLE_CHOICES, Role
 from .login_budget import (
     LOGIN_PAUSED_MESSAGE,
@@ -149,12 +151,13 @@ class LanguagePreferenceForm(forms.Form):
         help_text=_("“Automatic” follows your browser or the language switch at the bottom."),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field: forms.ChoiceField = self.fields["preferred_language"]  # type: ignore[assignment]
+        offered = language_codes_for(user)
         field.choices = [
             ("", _("Automatic")),
-            *[(code, name) for code, name in settings.LANGUAGES],
+            *[(code, name) for code, name in settings.LANGUAGES if code in offered],
         ]
 
 

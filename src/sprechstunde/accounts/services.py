@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.audit.services import audit_record
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.core.languages import language_codes_for
 
 from .choices import STAFF_ROLE_CHOICES, TEAM_ROLES, Role
 from .models import Substitution, Team, User
@@ -40,7 +41,6 @@ from .permissions import (
 )
 
 _STAFF_ROLE_VALUES = frozenset(value for value, _label in STAFF_ROLE_CHOICES)
-_LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
 
 
 # --- Staff accounts --------------------------------------------------------------------------
@@ -383,7 +383,7 @@ def substitution_end(
 
 def user_preferences_update(*, user: User, preferred_language: str) -> User:
     """Saves the user's language ("" means: follow the browser or the language switch)."""
-    if preferred_language and preferred_language not in _LANGUAGE_CODES:
+    if preferred_language and preferred_language not in language_codes_for(user):
         raise ApplicationError(
             _("Choose one of the offered languages."), field="preferred_language"
         )

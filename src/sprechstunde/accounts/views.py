@@ -91,13 +91,19 @@ class ProfileView(LoginRequiredMixin, View):
         )
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        if getattr(request.user, "is_client", False):
+            # A client's language lives on the client record: her settings page keeps it.
+            return redirect("clients:portal_settings")
         form = LanguagePreferenceForm(
-            initial={"preferred_language": request.user.preferred_language}  # type: ignore[union-attr]
+            initial={"preferred_language": request.user.preferred_language},  # type: ignore[union-attr]
+            user=request.user,
         )
         return self._render(request, form)
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = LanguagePreferenceForm(request.POST)
+        if getattr(request.user, "is_client", False):
+            return redirect("clients:portal_settings")
+        form = LanguagePreferenceForm(request.POST, user=request.user)
         if form.is_valid():
             try:
                 services.user_preferences_update(

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from .choices import ITIP_METHODS, Channel, MailKind, MailRecipient, ReminderAction
 from .ical import appointment_url, itip_calendar, location_text, map_url
-from .models import AppointmentMail, Reminder
+from .models import Appointment, AppointmentMail, Reminder
 from .selectors import local_zone
 
 
@@ -191,20 +191,41 @@ def reminder_mail_message(reminder: Reminder) -> EmailMultiAlternatives | None:
 
 
 def reminder_sms_text(reminder: Reminder) -> str:
-    """A short text: when, and one link to confirm, cancel or ask for another time."""
+    """A short text: when, and one link to confirm, cancel or ask for another time (for a
+    video appointment also the join link). Content-free: `templates/sms/reminder.txt`."""
+    from sprechstunde.core.sms import sms_render
+
     from .links import OVERVIEW, join_link_url, reminder_link_url
 
     appointment = reminder.appointment
-    with translation.override(appointment.client.preferred_language or "de"):
-        text = _("Reminder: appointment at the %(jobcenter)s on %(when)s.") % {
-            "jobcenter": settings.JOBCENTER_NAME,
-            "when": _reminder_when(reminder),
+    language = appointment.client.preferred_language or settings.LANGUAGE_CODE
+    context: dict[str, str] = {}
+    if appointment.client.user_id and appointment.channel == Channel.VIDEO:
+        context["join_url"] = join_link_url(appointment=appointment)
+        context["change_url"] = reminder_link_url(appointment=appointment, action=OVERVIEW)
+    elif appointment.client.user_id:
+        context["overview_url"] = reminder_link_url(appointment=appointment, action=OVERVIEW)
+    with translation.override(language):
+        context["when"] = str(_reminder_when(reminder))
+    return sms_render(kind="reminder", context=context, language=language)
+
+
+# What a client without an e-mail address gets by SMS instead of the invitation mail.
+SMS_KINDS = (MailKind.BOOKED, MailKind.MOVED, MailKind.CANCELLED, MailKind.CHANNEL_CHANGED)
+
+
+def appointment_sms_text(appointment: Appointment, kind: str) -> str:
+    """The SMS about a booked, moved, changed or cancelled appointment: when and how, nothing
+    else (`templates/sms/appointment.txt`), in the client's language."""
+    from sprechstunde.core.sms import sms_render
+
+    language = appointment.client.preferred_language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        local = appointment.starts_at.astimezone(local_zone()) if appointment.starts_at else None
+        context = {
+            "kind": kind,
+            "when": f"{local:%d.%m.%Y}, {local:%H:%M}" if local else "",
+            "channel": str(Channel(appointment.channel).label),
+            "phone": getattr(settings, "JOBCENTER_PHONE", ""),
         }
-        if appointment.client.user_id and appointment.channel == Channel.VIDEO:
-            text += " " + _("Join: %(url)s") % {"url": join_link_url(appointment=appointment)}
-            text += " " + _("Change: %(url)s") % {
-                "url": reminder_link_url(appointment=appointment, action=OVERVIEW)
-            }
-        elif appointment.client.user_id:
-            text += " " + reminder_link_url(appointment=appointment, action=OVERVIEW)
-        return text
+    return sms_render(kind="appointment", context=context, language=language)

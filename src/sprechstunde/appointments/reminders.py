@@ -21,9 +21,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from sprechstunde.core.sms_gateway import sms_gateway
+
 from .choices import AppointmentStatus, ReminderChannel
 from .models import Appointment, Reminder, ReminderSweep
-from .sms import sms_gateway
 
 logger = logging.getLogger(__name__)
 

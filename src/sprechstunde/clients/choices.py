@@ -39,3 +39,12 @@ PURPOSE_SHORT_LABELS = {
     ConsentPurpose.VIDEO: _("Video"),
     ConsentPurpose.ELECTRONIC_DELIVERY: _("Documents"),
 }
+
+
+class InterpreterNeed(models.TextChoices):
+    """Whether the client needs an interpreter in talks (the values match the kinds of
+    interpreter link a call offers, so booking can offer the right one)."""
+
+    NONE = "", _("No interpreter needed")
+    SPOKEN = "spoken", _("Interpreter for a spoken language")
+    SIGN = "sign", _("Sign-language interpreter")

@@ -100,7 +100,7 @@ CLIENTS = (
     ),
     DemoClient(
         "Amira", "Haddad", "ben.schulz@jobcenter.example",
-        mobile_number="01701234567", language="en",
+        mobile_number="+491701234567", language="en",
     ),
     DemoClient(
         "Paul", "Wagner", "clara.wolf@jobcenter.example",
@@ -112,7 +112,7 @@ CLIENTS = (
     ),
     DemoClient(
         "Karim", "Aziz", "clara.wolf@jobcenter.example",
-        email="karim.aziz@example.org", mobile_number="015112345678",
+        email="karim.aziz@example.org", mobile_number="+4915112345678",
     ),
     DemoClient(
         "Nina", "Krüger", "david.koch@jobcenter.example",

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.accounts.models import User
 
-from .choices import REQUIRED_PURPOSES, ConsentPurpose
+from .choices import REQUIRED_PURPOSES, ConsentPurpose, InterpreterNeed
 from .models import ConsentText
 
 
@@ -57,6 +57,18 @@ class ClientCreateForm(forms.Form):
         initial=settings.LANGUAGE_CODE,
         help_text=_("Invitation and portal are shown in this language."),
     )
+    interpreter = forms.ChoiceField(
+        label=_("Interpreter"),
+        choices=InterpreterNeed.choices,
+        required=False,
+        help_text=_("Booking a video appointment then offers the interpreter link."),
+    )
+    interpreter_language = forms.CharField(
+        label=_("Interpreting language"),
+        required=False,
+        max_length=60,
+        help_text=_("For example Arabic (Syrian), Dari, Kurmanji. Empty: the preferred language."),
+    )
     case_manager = CaseManagerChoiceField(
         label=_("Case manager"), queryset=User.objects.none(), empty_label=None
     )
@@ -90,6 +102,8 @@ class ClientUpdateForm(forms.Form):
     email = ClientCreateForm.base_fields["email"]
     mobile_number = ClientCreateForm.base_fields["mobile_number"]
     preferred_language = ClientCreateForm.base_fields["preferred_language"]
+    interpreter = ClientCreateForm.base_fields["interpreter"]
+    interpreter_language = ClientCreateForm.base_fields["interpreter_language"]
 
     def __init__(self, *args: Any, email_locked: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

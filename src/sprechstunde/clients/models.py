@@ -11,7 +11,13 @@ from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.core.models import TimeStampedModel
 
-from .choices import ConsentMethod, ConsentPurpose, InvitationChannel, InvitationStatus
+from .choices import (
+    ConsentMethod,
+    ConsentPurpose,
+    InterpreterNeed,
+    InvitationChannel,
+    InvitationStatus,
+)
 
 
 class Client(TimeStampedModel):
@@ -23,6 +29,14 @@ class Client(TimeStampedModel):
     mobile_number = models.CharField(_("mobile number"), max_length=32, blank=True, default="")
     preferred_language = models.CharField(
         _("preferred language"), max_length=10, default="de", choices=settings.LANGUAGES
+    )
+    # Talks need an interpreter, and for which language (free text: "Dari", "Kurmanji", "DGS"),
+    # so that booking an appointment offers the interpreter link (issue 13, point 6).
+    interpreter = models.CharField(
+        _("interpreter"), max_length=10, blank=True, default="", choices=InterpreterNeed.choices
+    )
+    interpreter_language = models.CharField(
+        _("interpreting language"), max_length=60, blank=True, default=""
     )
     case_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime
 import functools
-import re
 import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import phonenumbers
 from allauth.account.models import EmailAddress
 from allauth.usersessions.adapter import get_adapter as get_usersessions_adapter
 from allauth.usersessions.models import UserSession
@@ -30,13 +30,17 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
 from . import mails, permissions, selectors
-from .choices import REQUIRED_PURPOSES, ConsentMethod, ConsentPurpose, InvitationChannel
+from .choices import (
+    REQUIRED_PURPOSES,
+    ConsentMethod,
+    ConsentPurpose,
+    InterpreterNeed,
+    InvitationChannel,
+)
 from .models import Client, Consent, ConsentText, Invitation
 
 # secrets.token_urlsafe(32) draws 32 random bytes: 256 bits, well above the 128 required.
 TOKEN_BYTES = 32
-_MOBILE_SEPARATORS = re.compile(r"[\s\-/().]")
-_MOBILE_RE = re.compile(r"^\+?[0-9]{6,20}$")
 
 
 class InvitationUnusableError(ApplicationError):
@@ -80,14 +84,29 @@ def normalise_email(value: str) -> str:
 
 
 def normalise_mobile(value: str) -> str:
-    """Digits with an optional leading +; spaces, dashes, slashes and brackets are dropped."""
-    number = _MOBILE_SEPARATORS.sub("", value or "")
-    if number and not _MOBILE_RE.match(number):
+    """A mobile number in E.164 (+4915112345678), read as German when it has no country
+    code; "" stays "". A number that cannot be a real one is refused with an example."""
+    raw = (value or "").strip()
+    if not raw:
+        return ""
+    try:
+        parsed = phonenumbers.parse(raw, settings.PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
         raise ApplicationError(
-            _("Please enter a mobile number with digits only, for example 0170 1234567."),
+            _(
+                "This is not a valid phone number. Please write it like 0170 1234567 "
+                "or +49 170 1234567."
+            ),
             field="mobile_number",
         )
-    return number
+    if phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.FIXED_LINE:
+        raise ApplicationError(
+            _("This looks like a landline number. Text messages need a mobile number."),
+            field="mobile_number",
+        )
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def client_email_problem(*, email: str, exclude_pk: int | None = None) -> str | None:
@@ -104,6 +123,16 @@ def client_email_problem(*, email: str, exclude_pk: int | None = None) -> str | 
     return None
 
 
+def _interpreter_checked(interpreter: str, language: str) -> tuple[str, str]:
+    """The interpreter need as stored: a known kind, and a language name only with a need."""
+    if interpreter not in InterpreterNeed.values:
+        raise ApplicationError(_("Choose whether an interpreter is needed."), field="interpreter")
+    language = " ".join(language.split())
+    if len(language) > 60:
+        raise ApplicationError(_("The language name is too long."), field="interpreter_language")
+    return interpreter, (language if interpreter else "")
+
+
 def client_create(
     *,
     actor: Any,
@@ -112,6 +141,8 @@ def client_create(
     email: str = "",
     mobile_number: str = "",
     preferred_language: str = "",
+    interpreter: str = "",
+    interpreter_language: str = "",
     case_manager: User | None = None,
     send_invitation: bool = False,
     request: HttpRequest | None = None,
@@ -135,6 +166,7 @@ def client_create(
             _("Please enter an e-mail address or a mobile number (or both)."), field="email"
         )
     language = preferred_language or settings.LANGUAGE_CODE
+    interpreter, interpreter_language = _interpreter_checked(interpreter, interpreter_language)
     if language not in dict(settings.LANGUAGES):
         raise ApplicationError(_("Please choose a language."), field="preferred_language")
     assignable = permissions.case_managers_assignable_by(user=actor)
@@ -153,6 +185,8 @@ def client_create(
                 email=email,
                 mobile_number=mobile_number,
                 preferred_language=language,
+                interpreter=interpreter,
+                interpreter_language=interpreter_language,
                 case_manager=case_manager,
             )
             audit_record(actor=actor, action="client.create", target=client, request=request)
@@ -175,6 +209,8 @@ def client_update(
     email: str,
     mobile_number: str,
     preferred_language: str,
+    interpreter: str = "",
+    interpreter_language: str = "",
     request: HttpRequest | None = None,
 ) -> Client:
     """Correct a client's name, contact data or language; the name also on their portal
@@ -198,6 +234,7 @@ def client_update(
         )
     if preferred_language not in dict(settings.LANGUAGES):
         raise ApplicationError(_("Please choose a language."), field="preferred_language")
+    interpreter, interpreter_language = _interpreter_checked(interpreter, interpreter_language)
     email_changed = email != client.email
     if email_changed and client.user_id is not None:
         raise ApplicationError(
@@ -218,12 +255,16 @@ def client_update(
             client.email = email
             client.mobile_number = mobile_number
             client.preferred_language = preferred_language
+            client.interpreter = interpreter
+            client.interpreter_language = interpreter_language
             client.save()
             if client.user_id is not None:
                 # The portal account shows the name the Jobcenter knows (see
                 # _portal_account_for); a correction reaches calls and chats at once.
                 User.objects.filter(pk=client.user_id).update(
-                    first_name=first_name, last_name=last_name
+                    first_name=first_name,
+                    last_name=last_name,
+                    preferred_language=preferred_language,
                 )
             audit_record(actor=actor, action="client.update", target=client, request=request)
             if email_changed:
@@ -236,6 +277,29 @@ def client_update(
 
 
 # --- invitations -----------------------------------------------------------------------------
+
+
+def client_language_set(
+    *, client: Client, language: str, actor: Any, request: HttpRequest | None = None
+) -> Client:
+    """The client's own choice of language, kept on the client and her portal account, so
+    pages, mails, SMS, reminders, calendar texts and receipts follow it from now on."""
+    if language not in settings.CLIENT_LANGUAGES:
+        raise ApplicationError(_("Please choose a language."), field="preferred_language")
+    with transaction.atomic():
+        locked = Client.objects.select_for_update().get(pk=client.pk)
+        if locked.preferred_language != language:
+            locked.preferred_language = language
+            locked.save(update_fields=["preferred_language", "updated_at"])
+            audit_record(
+                actor=actor, action="client.language_change", target=locked, request=request
+            )
+        if locked.user_id is not None:
+            User.objects.filter(pk=locked.user_id).exclude(preferred_language=language).update(
+                preferred_language=language
+            )
+    client.preferred_language = language
+    return client
 
 
 def _require_manage(actor: Any, client: Client) -> None:
@@ -439,7 +503,9 @@ def invitation_accept(
         chosen_texts = {purpose: _text_for(purpose, texts, shown_text_ids) for purpose in chosen}
         user = _portal_account_for(client, language)
         client.user = user
-        client.save(update_fields=["user", "updated_at"])
+        # The language the client read the consent in is her choice from now on.
+        client.preferred_language = language
+        client.save(update_fields=["user", "preferred_language", "updated_at"])
         now = timezone.now()
         active = set(
             Consent.objects.filter(client=client, withdrawn_at__isnull=True).values_list(

@@ -34,9 +34,17 @@ urlpatterns = [
     ),
     path("einladung/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),
     path("zugang-beendet/", views.AccessEndedView.as_view(), name="access_ended"),
+    # Easy language and sign language, for everyone
+    path("leichte-sprache/", views.EasyLanguageView.as_view(), name="easy_language"),
+    path(
+        "leichte-sprache/<slug:slug>/",
+        views.EasyLanguagePageView.as_view(),
+        name="easy_language_page",
+    ),
     # The client portal
     path("portal/", views.PortalHomeView.as_view(), name="portal_home"),
     path("portal/datenschutz/", views.PrivacyView.as_view(), name="privacy"),
+    path("portal/einstellungen/", views.PortalSettingsView.as_view(), name="portal_settings"),
     path(
         "portal/datenschutz/quittung.pdf",
         views.ConsentReceiptView.as_view(),

@@ -19,12 +19,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import translation
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
+from sprechstunde.accounts import services as account_services
 from sprechstunde.accounts.choices import Role
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.core.languages import language_codes_for, set_language_cookie
 
 from . import permissions, receipts, selectors, services
 from .choices import PURPOSE_SHORT_LABELS, REQUIRED_PURPOSES, ConsentMethod, ConsentPurpose
@@ -152,6 +155,8 @@ class ClientCreateView(CaseloadStaffMixin, View):
                     email=data["email"],
                     mobile_number=data["mobile_number"],
                     preferred_language=data["preferred_language"],
+                    interpreter=data["interpreter"],
+                    interpreter_language=data["interpreter_language"],
                     case_manager=data.get("case_manager"),
                     send_invitation=data["send_invitation"],
                     request=request,
@@ -210,6 +215,8 @@ class ClientUpdateView(CaseloadStaffMixin, View):
             "email": client.email,
             "mobile_number": client.mobile_number,
             "preferred_language": client.preferred_language,
+            "interpreter": client.interpreter,
+            "interpreter_language": client.interpreter_language,
         }
         return ClientUpdateForm(data, initial=initial, email_locked=client.user_id is not None)
 
@@ -235,6 +242,8 @@ class ClientUpdateView(CaseloadStaffMixin, View):
                     email=data["email"],
                     mobile_number=data["mobile_number"],
                     preferred_language=data["preferred_language"],
+                    interpreter=data["interpreter"],
+                    interpreter_language=data["interpreter_language"],
                     request=request,
                 )
             except PermissionDeniedError as error:
@@ -500,7 +509,11 @@ class InvitationAcceptView(View):
             # Someone else was logged in on this device: they must not stay logged in.
             logout(request)
         request.session[ACCEPTED_EMAIL_SESSION_KEY] = accepted.email
-        return redirect("clients:invitation_accepted")
+        response = redirect("clients:invitation_accepted")
+        # The pages before the code login are anonymous: the cookie keeps them in the
+        # language the client read the consent in (issue 13: no flip after consent).
+        set_language_cookie(response, language)
+        return response
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -558,6 +571,44 @@ class _ClientOnlyMixin(PortalLoginRequiredMixin):
         if request.user.is_authenticated and not permissions.is_client_user(user=request.user):
             raise Http404
         return super().dispatch(request, *args, **kwargs)
+
+
+class PortalSettingsView(_ClientOnlyMixin, View):
+    """'Einstellungen': the client's language (all client languages, each in its own name),
+    and the way to passkeys and sessions."""
+
+    def _render(self, request: HttpRequest, *, status: int = 200, error: str = "") -> HttpResponse:
+        client, _purposes = permissions.portal_state(request)
+        return render(
+            request,
+            "clients/portal_settings.html",
+            {
+                "client": client,
+                "languages": [
+                    translation.get_language_info(code) for code in settings.CLIENT_LANGUAGES
+                ],
+                "error": error,
+            },
+            status=status,
+        )
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        client, _purposes = permissions.portal_state(request)
+        language = request.POST.get("preferred_language", "")
+        try:
+            services.client_language_set(
+                client=client, language=language, actor=request.user, request=request
+            )
+        except ApplicationError as error:
+            return self._render(request, status=400, error=str(error.message))
+        translation.activate(language)
+        messages.success(request, _("Your language has been saved."))
+        response = redirect("clients:portal_settings")
+        set_language_cookie(response, language)
+        return response
 
 
 class PrivacyView(_ClientOnlyMixin, View):
@@ -695,3 +746,96 @@ class PortalPostboxView(View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return redirect("agreements:portal")
+
+
+# --- the language switch in every footer -------------------------------------------------------
+
+
+class LanguageSwitchView(View):
+    """The footer's language switch, for everyone (issue 13).
+
+    Django's own view only sets a cookie, which a logged-in person's stored language then
+    overrode, so the switch did nothing. Here a client's choice is stored on the client (and
+    used for mails, SMS and calendar texts from then on), a staff member's on the account;
+    a visitor's goes into the cookie, which is also set for the others (the login pages).
+    """
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        language = request.POST.get("language", "")
+        target = request.POST.get("next") or request.META.get("HTTP_REFERER") or "/"
+        if not url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            target = "/"
+        if language not in language_codes_for(request.user):
+            messages.error(request, _("Please choose one of the offered languages."))
+            return redirect(target)
+        user = request.user
+        if user.is_authenticated:
+            if permissions.is_client_user(user=user):
+                client = permissions.client_profile_of(user=user)
+                if client is not None:
+                    services.client_language_set(
+                        client=client, language=language, actor=user, request=request
+                    )
+                else:
+                    account_services.user_preferences_update(user=user, preferred_language=language)  # type: ignore[arg-type]
+            else:
+                account_services.user_preferences_update(user=user, preferred_language=language)  # type: ignore[arg-type]
+        translation.activate(language)
+        response = redirect(target)
+        set_language_cookie(response, language)
+        return response
+
+
+# --- easy language (Leichte Sprache) and sign language ---------------------------------------
+
+# The four texts in Leichte Sprache (issue 13, point 7). They are German by nature (Leichte
+# Sprache is a form of German), so they are templates in German, not catalogue entries; the
+# page around them follows the visitor's language.
+EASY_LANGUAGE_PAGES = (
+    ("start", "Das ist Sprechstunde"),
+    ("portal", "So funktioniert Sprechstunde"),
+    ("einwilligung", "Das bedeutet Einwilligung"),
+    ("video", "So funktioniert ein Video-Gespräch"),
+)
+_EASY_TEMPLATES = {
+    "start": "start",
+    "portal": "portal",
+    "einwilligung": "consent",
+    "video": "video",
+}
+
+
+def _easy_pages() -> list[dict[str, str]]:
+    return [{"slug": slug, "title": title} for slug, title in EASY_LANGUAGE_PAGES]
+
+
+class EasyLanguageView(View):
+    """The list of texts in Leichte Sprache and the operator's sign-language video, for
+    everyone (no login): a client may need them before she can log in."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(
+            request,
+            "clients/easy/index.html",
+            {
+                "pages": _easy_pages(),
+                "sign_language_video": settings.SIGN_LANGUAGE_VIDEO_URL,
+                **_contact(),
+            },
+        )
+
+
+class EasyLanguagePageView(View):
+    """One text in Leichte Sprache."""
+
+    def get(self, request: HttpRequest, slug: str) -> HttpResponse:
+        titles = dict(EASY_LANGUAGE_PAGES)
+        if slug not in titles:
+            raise Http404
+        return render(
+            request,
+            f"clients/easy/{_EASY_TEMPLATES[slug]}.html",
+            {"slug": slug, "title": titles[slug], "pages": _easy_pages()},
+        )

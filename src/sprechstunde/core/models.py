@@ -52,3 +52,38 @@ class OutboxAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class SmsMessage(models.Model):
+    """One text message to a client, queued and sent through the SMS gateway with retries.
+
+    The text is content-free by construction (templates in `templates/sms/` get no social
+    data: tests/test_sms.py proves it), so it may be kept for the delivery record.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        SENT = "sent", _("sent")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("failed")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=40)
+    # One message per event (e.g. "appointment:12:booked:3"): a retried job sends it once.
+    dedupe_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    to = models.CharField(max_length=20, help_text="E.164")
+    text = models.CharField(max_length=640)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    provider_id = models.CharField(max_length=100, blank=True, db_index=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("text message")
+        verbose_name_plural = _("text messages")
+
+    def __str__(self) -> str:
+        return f"SMS {self.pk} ({self.kind}, {self.state})"

@@ -8,6 +8,7 @@ app_name = "core"
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("gesundheit/", views.health, name="health"),
+    path("sms/status/", views.SmsStatusView.as_view(), name="sms_status"),
 ]
 if settings.DEV_OUTBOX_ENABLED:
     # Development only (DEBUG): the outbox shows every mail, login codes included, to staff.

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
+from django.utils.crypto import constant_time_compare
+from django.utils.decorators import method_decorator
 from django.utils.http import content_disposition_header
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import DetailView, ListView, View
 
 from .models import OutboxAttachment, OutboxMessage
+from .sms import sms_status_record
 
 
 class HomeView(View):
@@ -80,3 +86,22 @@ def health(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class SmsStatusView(View):
+    """Delivery reports from the SMS gateway: ``{"id": ..., "status": "delivered"|"failed"}``
+    with the shared bearer token (SMS_STATUS_TOKEN). Without a token set, reports are refused."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        expected = getattr(settings, "SMS_STATUS_TOKEN", "")
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not expected or not constant_time_compare(given, expected):
+            return HttpResponse(status=403)
+        try:
+            report = json.loads(request.body or b"{}")
+            provider_id, status = str(report["id"]), str(report["status"])
+        except (ValueError, KeyError, TypeError):
+            return JsonResponse({"error": 'expected {"id": ..., "status": ...}'}, status=400)
+        known = sms_status_record(provider_id=provider_id[:100], status=status)
+        return JsonResponse({"recorded": known}, status=200 if known else 404)

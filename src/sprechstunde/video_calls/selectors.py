@@ -117,6 +117,13 @@ def invitation_for_token(*, token: str) -> InterpreterInvitation | None:
     )
 
 
+def interpreter_link_exists(*, appointment: Any) -> bool:
+    """Whether an interpreter link that is not withdrawn exists for this appointment's call."""
+    return InterpreterInvitation.objects.filter(
+        call__appointment=appointment, revoked_at__isnull=True
+    ).exists()
+
+
 def invitation_list_for_call(*, call: Call) -> QuerySet[InterpreterInvitation]:
     return InterpreterInvitation.objects.filter(call=call).order_by("created_at", "id")
 

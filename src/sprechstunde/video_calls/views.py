@@ -410,7 +410,13 @@ class InterpreterInvitationsView(StaffCallMixin, View):
 
     def get(self, request: HttpRequest, appointment_pk: int) -> HttpResponse:
         access = self.access(request, appointment_pk)
-        return self._render(request, access, InterpreterInviteForm())
+        # Booking for a client who needs an interpreter links here filled in (issue 13).
+        initial = {
+            key: request.GET[key][: services.LANGUAGE_MAX_LENGTH]
+            for key in ("kind", "language")
+            if key in request.GET
+        }
+        return self._render(request, access, InterpreterInviteForm(initial=initial))
 
     def post(self, request: HttpRequest, appointment_pk: int) -> HttpResponse:
         access = self.access(request, appointment_pk)

@@ -208,11 +208,19 @@ def test_administration_pages(client, admin_user, case_manager, team):
 
 
 def test_account_pages_of_a_client(client, outbox):
+    from sprechstunde.clients.factories import ClientFactory
+
     client_user = ClientUserFactory()
+    ClientFactory(user=client_user, email=client_user.email)
     client.post(reverse("account_request_login_code"), {"email": client_user.email})
     code = codes_in_mail(outbox[-1].body)[0]
     client.post(reverse("account_confirm_login_code"), {"code": code})
-    _check(client, [reverse("accounts:profile"), reverse("mfa_index"), reverse("mfa_add_webauthn")])
+    # A client's account page is her settings page in the portal (language, passkeys).
+    assert client.get(reverse("accounts:profile"))["Location"] == reverse("clients:portal_settings")
+    _check(
+        client,
+        [reverse("clients:portal_settings"), reverse("mfa_index"), reverse("mfa_add_webauthn")],
+    )
 
 
 def test_the_page_for_too_many_requests_is_ours_and_german(client, settings):

@@ -141,7 +141,9 @@ def test_clients_are_not_held_at_the_mfa_setup(client):
 
     response = client.get(PROFILE)
 
-    assert response.status_code == 200
+    # Not held at the MFA setup: a client's account page is her portal settings page.
+    assert response.status_code == 302
+    assert response["Location"] == reverse("clients:portal_settings")
 
 
 def test_staff_cannot_remove_their_last_authenticator_app(client, case_manager):

@@ -29,7 +29,11 @@ from .changes import (
     attendance_mark,
     cancellation_class_for,
 )
-from .mail_delivery import appointment_mail_deliver, appointment_mail_pending_ids
+from .mail_delivery import (
+    appointment_mail_deliver,
+    appointment_mail_pending_ids,
+    client_hears_of_appointments,
+)
 from .rules import (
     MAX_APPOINTMENT_MINUTES,
     MAX_PROPOSED_SLOTS,
@@ -60,6 +64,7 @@ __all__ = [
     "calendar_feed_token_create",
     "calendar_feed_token_revoke",
     "cancellation_class_for",
+    "client_hears_of_appointments",
     "office_hours_create",
     "office_hours_delete",
     "proposal_accept",

@@ -27,7 +27,10 @@ def _queue_mails(
         recipients = [MailRecipient.CLIENT, MailRecipient.CASE_MANAGER]
     for recipient in recipients:
         if recipient == MailRecipient.CLIENT and not appointment.client.email:
-            continue  # the client gets the news in the portal, by post or by phone
+            # No e-mail: a text message where there is a mobile number and a gateway;
+            # otherwise the client gets the news in the portal, by post or by phone.
+            _queue_client_sms(appointment, kind)
+            continue
         mail, created = AppointmentMail.objects.get_or_create(
             appointment=appointment,
             kind=kind,
@@ -39,6 +42,31 @@ def _queue_mails(
     if kind in ITIP_METHODS and caldav_enabled():
         # The same changes that send an invitation also update the CalDAV copy, if set up.
         transaction.on_commit(functools.partial(appointment_caldav_sync.enqueue, appointment.pk))
+
+
+def _queue_client_sms(appointment: Appointment, kind: str) -> None:
+    from sprechstunde.core.sms import sms_queue
+
+    from ..mails import SMS_KINDS, appointment_sms_text
+
+    client = appointment.client
+    if kind not in SMS_KINDS or not client.mobile_number:
+        return
+    sms_queue(
+        to=client.mobile_number,
+        kind=f"appointment_{kind}",
+        text=appointment_sms_text(appointment, kind),
+        dedupe_key=f"appointment:{appointment.pk}:{kind}:{appointment.sequence}",
+    )
+
+
+def client_hears_of_appointments(*, client: object) -> bool:
+    """Whether the client is told about a booking by mail or SMS (for honest messages)."""
+    from sprechstunde.core.sms import sms_enabled
+
+    return bool(getattr(client, "email", "")) or (
+        bool(getattr(client, "mobile_number", "")) and sms_enabled()
+    )
 
 
 # --- mail delivery ---------------------------------------------------------------------------

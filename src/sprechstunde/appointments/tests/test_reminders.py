@@ -1,10 +1,8 @@
 """Reminders: scheduling, sending once, skipping what is no longer right, one-tap links, SMS."""
 
 import datetime
-import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
@@ -20,9 +18,10 @@ from sprechstunde.appointments.choices import (
 )
 from sprechstunde.appointments.models import Appointment, Reminder
 from sprechstunde.appointments.reminders import reminders_schedule, reminders_send_due
-from sprechstunde.appointments.sms import HttpSmsGateway, SmsError
 from sprechstunde.audit.models import AuditEntry
 from sprechstunde.clients.factories import ClientFactory
+from sprechstunde.core.sms_gateway import HttpSmsGateway, SmsError
+from sprechstunde.core.testing.sms_gateway import LocalSmsGateway
 
 from .conftest import client_user, local_dt, slot_start
 
@@ -312,43 +311,6 @@ def test_other_time_link_twice_tells_the_case_manager_once(
 # --- SMS through a local fake gateway ---------------------------------------------------
 
 
-class FakeGateway:
-    """A local HTTP server that behaves like a small SMS gateway."""
-
-    def __init__(self, status=200):
-        self.requests = []
-        self.status = status
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers["Content-Length"])
-                gateway.requests.append(
-                    {
-                        "auth": self.headers.get("Authorization"),
-                        "body": json.loads(self.rfile.read(length)),
-                    }
-                )
-                self.send_response(gateway.status)
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/send"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_sms_reminder_goes_through_the_http_gateway(case_manager, settings):
     client = ClientFactory(
         case_manager=case_manager,
@@ -356,7 +318,7 @@ def test_sms_reminder_goes_through_the_http_gateway(case_manager, settings):
         mobile_number="+4915112345678",
         user=client_user("sms@example.org"),
     )
-    with FakeGateway() as gateway:
+    with LocalSmsGateway() as gateway:
         settings.SMS_GATEWAY_URL = gateway.url
         settings.SMS_GATEWAY_TOKEN = "geheim"
         appointment = book_in(case_manager, client, datetime.timedelta(days=3))
@@ -377,7 +339,7 @@ def test_sms_reminder_goes_through_the_http_gateway(case_manager, settings):
 
 def test_gateway_error_is_reported_and_the_sms_retried(case_manager, settings):
     client = ClientFactory(case_manager=case_manager, email="", mobile_number="+4915100000000")
-    with FakeGateway(status=503) as gateway:
+    with LocalSmsGateway(status=503) as gateway:
         settings.SMS_GATEWAY_URL = gateway.url
         with pytest.raises(SmsError):
             HttpSmsGateway(url=gateway.url).send(to="+49151", text="x")

@@ -263,9 +263,20 @@ class AppointmentBookView(ClientBookingMixin, View):
             except ApplicationError as error:
                 _form_error(form, error)
             else:
-                messages.success(
-                    request, _("The appointment is booked; both sides get an invitation.")
-                )
+                if services.client_hears_of_appointments(client=client):
+                    messages.success(
+                        request, _("The appointment is booked; both sides get an invitation.")
+                    )
+                else:
+                    # Honest: without an e-mail address or SMS nobody tells the client.
+                    messages.warning(
+                        request,
+                        _(
+                            "The appointment is booked. Only you get an invitation: this "
+                            "client has no e-mail address and no text message can be sent. "
+                            "Tell the client by phone or by letter."
+                        ),
+                    )
                 return redirect("appointments:detail", pk=appointment.pk)
         return self._render(request, client, form)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.conf import settings
 from django.utils.html import escape, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -26,3 +27,18 @@ def consent_body(text: str, heading_level: int = 3) -> SafeString:
             lines = lines[1:]
         parts.append(str(format_html_join("", "<p>{}</p>", ((line,) for line in lines))))
     return mark_safe("".join(parts))  # noqa: S308 (every piece was escaped above)
+
+
+@register.simple_tag
+def binding_german_text(text: object) -> object:
+    """The German text of the same purpose, when `text` is a translation: only the German
+    text is binding (issue 13), so a translated text always names it and shows it one tap
+    away. None for a German text."""
+    language = getattr(text, "language", "")
+    if not language or language == settings.LANGUAGE_CODE:
+        return None
+    from sprechstunde.clients.selectors import consent_text_current
+
+    return consent_text_current(
+        purpose=getattr(text, "purpose", ""), language=settings.LANGUAGE_CODE
+    )

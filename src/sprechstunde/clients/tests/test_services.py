@@ -57,7 +57,7 @@ def test_a_mobile_number_alone_is_enough_and_is_normalised(case_manager):
         actor=case_manager, first_name="Ali", last_name="Demir", mobile_number="0170 / 123-4567"
     )
     assert client.email == ""
-    assert client.mobile_number == "01701234567"
+    assert client.mobile_number == "+491701234567"
 
 
 def test_a_client_needs_an_email_address_or_a_mobile_number(case_manager):

@@ -36,6 +36,7 @@ NO_OBJECT_ID_ROUTES = {
     "clients:invitation_accept": "the secret token is the permission (test_views_invitation)",
     "clients:consent_withdraw": "the purpose names no object: it acts on the logged-in client only",
     "clients:consent_give": "the purpose names no object: it acts on the logged-in client only",
+    "clients:easy_language_page": "the slug names a public text in Leichte Sprache, no object",
 }
 ROLES = ("case_manager", "team_lead", "admin", "dpo", "client", "anonymous")
 

@@ -180,7 +180,7 @@ def test_mobile_only_client_is_created_with_a_note_about_email_invitations(clien
     )
     page = response.content.decode()
     assert "needs an e-mail address" in page
-    assert Client.objects.get().mobile_number == "01701234567"
+    assert Client.objects.get().mobile_number == "+491701234567"
     assert not Invitation.objects.exists()
 
 
@@ -258,7 +258,7 @@ def test_substitute_opens_the_absent_colleagues_client(
 
 
 def test_detail_of_a_mobile_only_client_explains_the_email_invitation(client, case_manager):
-    mobile_only = ClientFactory(case_manager=case_manager, email="", mobile_number="0170123456")
+    mobile_only = ClientFactory(case_manager=case_manager, email="", mobile_number="+491701234567")
     page = login(client, case_manager).get(reverse("clients:detail", args=[mobile_only.pk]))
     assert "needs an e-mail address" in page.content.decode()
     assert reverse("clients:invitation_send", args=[mobile_only.pk]) not in page.content.decode()
@@ -326,17 +326,17 @@ def test_invitation_buttons_do_not_answer_get(client, case_manager, client_recor
 
 
 def test_case_manager_adds_an_email_address_to_a_mobile_only_client(client, case_manager):
-    mobile_only = ClientFactory(case_manager=case_manager, email="", mobile_number="0170123456")
+    mobile_only = ClientFactory(case_manager=case_manager, email="", mobile_number="+491701234567")
     login(client, case_manager)
     url = reverse("clients:update", args=[mobile_only.pk])
-    assert 'value="0170123456"' in client.get(url).content.decode()
+    assert 'value="+491701234567"' in client.get(url).content.decode()
     response = client.post(
         url,
         {
             "first_name": mobile_only.first_name,
             "last_name": mobile_only.last_name,
             "email": "Neu@Example.org",
-            "mobile_number": "0170123456",
+            "mobile_number": "0170 1234567",
             "preferred_language": "en",
         },
     )

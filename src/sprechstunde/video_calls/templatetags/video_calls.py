@@ -5,6 +5,7 @@ and on the reminder link's page (`link_holder=True`). It asks one selector
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import template
 from django.urls import reverse
@@ -40,17 +41,39 @@ def video_join(
     )
     if join.state == selectors.JOIN_NONE:
         return {"show": False}
+    invitations_url = (
+        reverse("video_calls:invitations", kwargs={"appointment_pk": appointment.pk})
+        if join.role == ParticipantRole.STAFF
+        and join.state != selectors.JOIN_ENDED
+        and permissions.can_invite_interpreter(user=user, appointment=appointment)
+        else ""
+    )
     return {
         "show": True,
+        **_interpreter_offer(appointment, invitations_url),
         "is_open": join.can_join,
         "is_ended": join.state == selectors.JOIN_ENDED,
         "opens": join.opens,
         "url": join.url,
-        "invitations_url": reverse(
-            "video_calls:invitations", kwargs={"appointment_pk": appointment.pk}
-        )
-        if join.role == ParticipantRole.STAFF
-        and join.state != selectors.JOIN_ENDED
-        and permissions.can_invite_interpreter(user=user, appointment=appointment)
-        else "",
+        "invitations_url": invitations_url,
+    }
+
+
+def _interpreter_offer(appointment: Any, invitations_url: str) -> dict[str, Any]:
+    """For a client who needs an interpreter: the language and a link that opens the
+    invitation form filled in for it (issue 13, point 6), until a link exists."""
+    client = appointment.client
+    need = getattr(client, "interpreter", "")
+    if not invitations_url or not need:
+        return {}
+    language = client.interpreter_language or (
+        "" if need == "sign" else client.get_preferred_language_display()
+    )
+    if selectors.interpreter_link_exists(appointment=appointment):
+        return {"interpreter_language": language, "interpreter_invited": True}
+    query = urlencode({"kind": need, "language": language})
+    return {
+        "interpreter_language": language,
+        "interpreter_need": client.get_interpreter_display(),
+        "interpreter_offer_url": f"{invitations_url}?{query}",
     }
