@@ -184,6 +184,7 @@ if (root && config) {
     stats: snapshot,
     collectStats: collectStats,
     roster: function () { return state.roster.slice(); },
-    quality: function () { return state.quality; }
+    quality: function () { return state.quality; },
+    spareReady: function () { return !!state.spare; }
   });
 }
