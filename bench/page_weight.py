@@ -3,9 +3,10 @@
 Fetched over HTTP from a real server (bench/server.py). Each response body is counted as a
 reverse proxy with gzip on would send it (gzip level 6 for text, CSS, JS, SVG, JSON; other
 types, such as PNG, as they are). Assets come from <link>, <script>, <img>, <source>, CSS
-url()/@import and static JS imports; a page without an icon link is charged /favicon.ico as
-browsers request it. Budget: 50 KB (1 KB = 1024 bytes) per page. Baseline from the same run:
-base.html with an empty content block (/__bench__/shell/), the shell every page shares.
+url()/@import and JS imports (static, and import() of a literal path); a page without an
+icon link is charged /favicon.ico as browsers request it. Budget: 50 KB (1 KB = 1024 bytes)
+per page. Baseline from the same run: base.html with an empty content block
+(/__bench__/shell/), the shell every page shares.
 
 Run: .venv/bin/python bench/page_weight.py   (or `make bench` for all benchmarks)
 """
@@ -31,7 +32,10 @@ from bench.server import BenchServer, machine_info, running_server
 BUDGET_BYTES = 50 * 1024
 COMPRESSIBLE = ("text/", "javascript", "json", "svg", "xml", "ecmascript")
 CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""")
-JS_IMPORT = re.compile(r"""(?:^|[;\s])import\s*(?:[\w*{}\s,]+from\s*)?['"]([^'"]+)['"]""", re.M)
+# Static imports and import("...") with a literal path: a module loaded later still counts.
+JS_IMPORT = re.compile(
+    r"""(?:^|[;\s])import\s*(?:[\w*{}\s,]+from\s*|\(\s*)?['"]([^'"]+)['"]""", re.M
+)
 
 
 @dataclass

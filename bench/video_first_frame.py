@@ -2,7 +2,10 @@
 
 For each link profile (loopback, 3G, EDGE; tests/netem/profiles.py) the phone's Chromium runs
 in a network namespace behind that link (bench/video_harness.py), the desk's Chromium on the
-host. Two pages are measured in the same run, alternately:
+host; all media relayed by coturn (relay-only ICE, as in production with TURN_RELAY_ONLY).
+The profile `direct` is the unimpaired link with ICE policy "all" for both pages (the app is
+started a second time with TURN_RELAY_ONLY off): the browsers pair their host addresses.
+Two pages are measured in the same run, alternately:
 
 * bare: a minimal WebRTC page served by the bench (bench/video_bare/), the baseline;
 * call page: the client's call page of the app (pre-join: "camera and microphone on", then
@@ -17,6 +20,7 @@ Figures only, no assertions. Run as root (network namespaces):
 
     .venv/bin/python bench/video_first_frame.py [--runs 10] [--profiles loopback,3G,EDGE]
         [--steady 15] [--edge-runs 0]
+    .venv/bin/python bench/video_first_frame.py --runs 10 --profiles direct,loopback --steady 0
 """
 
 from __future__ import annotations
@@ -55,7 +59,9 @@ from bench.video_harness import (
     window_figures,
 )
 
-PROFILES = {"loopback": LAN, "3G": THREE_G, "EDGE": EDGE}
+PROFILES = {"loopback": LAN, "3G": THREE_G, "EDGE": EDGE, "direct": LAN}
+# Profiles whose pages may pair host candidates (ICE policy "all"); the others are relay-only.
+DIRECT = {"direct"}
 MILESTONES = [
     "html",
     "interactive",
@@ -129,6 +135,7 @@ class Session:
                 )
                 row.locator("[data-action=admit]").click(timeout=60_000)
         marks = first_frame(page)
+        marks["pair"] = (stats(page, OURS_PC) or {}).get("local")
         if not keep:
             page.close()
             time.sleep(1.0)  # the desk page drops the peer, as after any leave
@@ -142,6 +149,7 @@ class Session:
         page = self.bare_ctx.new_page()
         page.goto(url)
         marks = first_frame(page)
+        marks["pair"] = (stats(page, BARE_PC) or {}).get("local")
         if not keep:
             page.close()
             time.sleep(1.0)
@@ -198,8 +206,14 @@ def measure_profile(
             session.close()
 
 
-def report_profile(profile: LinkProfile, result: dict[str, Any]) -> str:
-    lines = [f"### {profile.describe()}", ""]
+def describe(name: str) -> str:
+    if name in DIRECT:
+        return f"{name}: no impairment, ICE policy all (host candidates, no relay)"
+    return f"{PROFILES[name].describe()}, relay-only through coturn"
+
+
+def report_profile(name: str, result: dict[str, Any]) -> str:
+    lines = [f"### {describe(name)}", ""]
     names = {"bare": "bare WebRTC page (baseline)", "ours": "call page"}
     times = result["times"]
     if times["bare"]:
@@ -222,6 +236,9 @@ def report_profile(profile: LinkProfile, result: dict[str, Any]) -> str:
                 f" {percentile(dom, 50):.2f} s | {join_text} |"
             )
         lines.append(f"\nratio call page / bare (p50) = {p50['ours'] / p50['bare']:.2f}")
+        for kind in ("bare", "ours"):
+            kinds = sorted({str(m.get("pair")) for m in times[kind]})
+            lines.append(f"{names[kind]}: local candidate of the pair in use: {', '.join(kinds)}")
         lines += [
             "",
             "Milestones, p50 from navigation start (html: response end; interactive: DOM"
@@ -278,6 +295,7 @@ def run(*, profiles: list[str], runs: int, steady_seconds: float, edge_runs: int
     turn_port = udp_port()
     secret = secrets.token_hex(16)  # shared by the coturn of every profile and the app
     pages = itertools.count()
+    policy = {"now": "relay"}
 
     def ice() -> dict[str, Any]:
         # Credentials per page, as the app issues them per participant: coturn's user quota
@@ -291,42 +309,55 @@ def run(*, profiles: list[str], runs: int, steady_seconds: float, edge_runs: int
                     "credential": password,
                 }
             ],
-            "policy": "relay",
+            "policy": policy["now"],
         }
 
     out = []
     from bench.video_harness import video_server
 
-    with (
-        video_server(turn_port=turn_port, turn_secret=secret) as server,
-        BareServer(ice) as bare,
-        sync_playwright() as playwright,
-    ):
-        for name in profiles:
-            profile = PROFILES[name]
-            print(f"  [video] {profile.describe()}", file=sys.stderr, flush=True)
-            try:
-                result = measure_profile(
-                    playwright,
-                    server,
-                    bare,
-                    (turn_port, secret),
-                    profile,
-                    runs=edge_runs if name == "EDGE" else runs,
-                    steady_seconds=steady_seconds,
-                )
-            except Exception as error:  # one profile failing must not lose the others
-                out.append(f"### {profile.describe()}\n\nfailed: {error!r}")
-            else:
-                out.append(report_profile(profile, result))
-            print(out[-1] + "\n", file=sys.stderr, flush=True)
+    # One app server per ICE policy (TURN_RELAY_ONLY is a setting), profiles in given order.
+    groups = [
+        (False, [n for n in profiles if n in DIRECT]),
+        (True, [n for n in profiles if n not in DIRECT]),
+    ]
+    groups.sort(key=lambda group: profiles.index(group[1][0]) if group[1] else len(profiles))
+    with BareServer(ice) as bare, sync_playwright() as playwright:
+        for relay_only, names in groups:
+            if not names:
+                continue
+            policy["now"] = "relay" if relay_only else "all"
+            with video_server(
+                turn_port=turn_port, turn_secret=secret, relay_only=relay_only
+            ) as server:
+                for name in names:
+                    profile = PROFILES[name]
+                    print(f"  [video] {describe(name)}", file=sys.stderr, flush=True)
+                    try:
+                        result = measure_profile(
+                            playwright,
+                            server,
+                            bare,
+                            (turn_port, secret),
+                            profile,
+                            runs=edge_runs if name == "EDGE" else runs,
+                            steady_seconds=steady_seconds,
+                        )
+                    except Exception as error:  # one profile failing must not lose the others
+                        out.append(f"### {describe(name)}\n\nfailed: {error!r}")
+                    else:
+                        out.append(report_profile(name, result))
+                    print(out[-1] + "\n", file=sys.stderr, flush=True)
     return "\n\n".join(out)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--profiles", default="loopback,3G,EDGE")
+    parser.add_argument(
+        "--profiles",
+        default="loopback,3G,EDGE",
+        help="comma-separated: loopback, 3G, EDGE (relay-only through coturn), direct",
+    )
     parser.add_argument(
         "--edge-runs", type=int, default=0, help="first-frame runs on EDGE (default: steady only)"
     )

@@ -9,7 +9,9 @@ Topology (one per link profile):
     phone's HTTP/websocket -> TCP forwarder 127.0.0.1:<port> inside (delay) -> veth -> app
 
 Both pages use the same TURN URL and relay-only ICE, so all the phone's media crosses its
-emulated link and nothing else does. See docs/benchmarks.md and ADR 0026.
+emulated link and nothing else does; the `direct` profile (unimpaired link) lets both pages
+use ICE policy "all", so that the two browsers pair their host addresses across the veth
+without coturn. See docs/benchmarks.md and ADR 0026.
 """
 
 from __future__ import annotations
@@ -178,8 +180,11 @@ class VideoServer:
 
 
 @contextlib.contextmanager
-def video_server(*, turn_port: int, turn_secret: str) -> Iterator[VideoServer]:
-    """The app as in production (bench settings, DEBUG off, uvicorn), TURN relay only."""
+def video_server(
+    *, turn_port: int, turn_secret: str, relay_only: bool = True
+) -> Iterator[VideoServer]:
+    """The app as in production (bench settings, DEBUG off, uvicorn), TURN relay only unless
+    `relay_only` is False (ICE may then pair host candidates directly)."""
     var_dir = Path(tempfile.mkdtemp(prefix="sprechstunde-video-bench-"))
     port = free_port()
     env = bench_env(var_dir, port, None)
@@ -189,7 +194,7 @@ def video_server(*, turn_port: int, turn_secret: str) -> Iterator[VideoServer]:
             "SECRET_KEY": "video-bench-" + os.urandom(16).hex(),
             "TURN_URLS": f"turn:127.0.0.1:{turn_port}?transport=udp",
             "TURN_SHARED_SECRET": turn_secret,
-            "TURN_RELAY_ONLY": "true",
+            "TURN_RELAY_ONLY": "true" if relay_only else "false",
             # SQLite keeps a connection per thread for 60 s (0, the default, opens one per
             # request and per websocket database trip); on PostgreSQL the pool does this
             # (ADR 0038).

@@ -25,6 +25,7 @@ from .support.sample_data import build_world
 from .test_video_calls import (
     SENDING,
     STATS,
+    TIMEOUT_MS,
     admit,
     call_path,
     media_flows,
@@ -316,6 +317,9 @@ def test_an_offer_made_before_the_devices_were_on_carries_what_was_chosen_after_
     prejoin_and_join(desk)
     wait_phase(desk, "in-call")
     phone.goto(call_path(appointment))
+    # The spare connection and its offer exist before the devices are on (a spare is not made
+    # while a getUserMedia is under way, ADR 0055, so wait for it as a slower person would).
+    phone.wait_for_function("() => window.sprechstundeCall.spareReady()", timeout=TIMEOUT_MS)
     phone.locator("#audio-only").check()
     prejoin_and_join(phone, camera=False, mic=True)
     wait_phase(phone, "waiting")

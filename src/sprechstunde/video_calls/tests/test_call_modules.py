@@ -1,7 +1,8 @@
-"""The call page's ES modules (docs/decisions/0053): the page preloads every one of them (no
-waterfall of imports before the first offer), every import names a module that exists, the
-imports form no cycle (the manifest storage could not hash them), and production's static
-storage rewrites the imports to the hashed names the page preloads."""
+"""The call page's ES modules (docs/decisions/0053): the page preloads every module it imports
+statically (no waterfall of imports before the first offer), and only those: chat and
+verification come by import() once the call has started (ADR 0055). Every import names a
+module that exists, the imports form no cycle (the manifest storage could not hash them), and
+production's static storage rewrites both kinds of import to the hashed names."""
 
 from __future__ import annotations
 
@@ -20,16 +21,30 @@ ENTRIES = ("host.js", "main.js")
 IMPORT = re.compile(
     r"""^\s*(?:import|export)\b[^;]*?\bfrom\s*["']\./([\w-]+\.js)["']""", re.M | re.S
 )
+LATER = re.compile(r"""\bimport\(\s*["']\./([\w-]+\.js)["']\s*\)""")
+# Not needed before the first offer: loaded in the call (ADR 0055).
+LATE = {"chat.js", "verification.js"}
 
 
-def imports() -> dict[str, set[str]]:
+def imports(pattern: re.Pattern[str] = IMPORT) -> dict[str, set[str]]:
     return {
-        path.name: set(IMPORT.findall(path.read_text("utf-8"))) for path in MODULES.glob("*.js")
+        path.name: set(pattern.findall(path.read_text("utf-8"))) for path in MODULES.glob("*.js")
     }
 
 
+def static_closure(entries: list[str]) -> set[str]:
+    graph, seen, todo = imports(), set(), list(entries)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(graph[module])
+    return seen
+
+
 def test_every_import_exists_and_the_graph_has_no_cycle() -> None:
-    graph = imports()
+    later = imports(LATER)
+    graph = {name: names | later[name] for name, names in imports().items()}
     assert "main.js" in graph and len(graph) >= 7
     for module, names in graph.items():
         assert names <= graph.keys(), (module, names - graph.keys())
@@ -60,7 +75,11 @@ def test_the_call_page_preloads_every_module_and_runs_main_as_a_module(
         preloaded = set(
             re.findall(r'<link rel="modulepreload" href="[^"]*/call/([\w-]+\.js)"', html)
         )
-        assert preloaded == imports().keys() - ({"host.js"} - set(entries)), user
+        assert preloaded == static_closure(entries), user
+        # What waits for the call is loaded by import() and not preloaded.
+        assert not preloaded & LATE, user
+        assert set().union(*imports(LATER).values()) >= LATE
+        assert imports().keys() == static_closure(["host.js", "main.js"]) | LATE
         scripts = re.findall(r'<script type="module" src="[^"]*/call/([\w-]+\.js)"></script>', html)
         assert scripts == entries, user  # host.js before main.js: it listens from the start
         assert "<script>" not in html  # no inline script (the CSP allows none)
@@ -81,7 +100,11 @@ def test_production_storage_rewrites_imports_to_hashed_names(tmp_path) -> None:
     ]
     assert not problems, problems
     hashed = Path(storage.path(storage.stored_name("video_calls/call/main.js")))
-    named = set(re.findall(r"""from\s*["']\./([\w.-]+\.js)["']""", hashed.read_text("utf-8")))
+    text = hashed.read_text("utf-8")
+    named = set(re.findall(r"""from\s*["']\./([\w.-]+\.js)["']""", text))
+    later = set(re.findall(r"""import\(["']\./([\w.-]+\.js)["']\)""", text))
     assert named and all(re.fullmatch(r"[\w-]+\.[0-9a-f]{12}\.js", n) for n in named), named
+    assert later and all(re.fullmatch(r"[\w-]+\.[0-9a-f]{12}\.js", n) for n in later), later
+    named |= later
     for name in named:
         assert (hashed.parent / name).is_file()

@@ -1,4 +1,5 @@
-/* The call's chat: lines from the socket into the log, the form sends a line. */
+/* The call's chat: lines from the socket into the log, the form sends a line. Loaded by
+ * main.js when the call starts, not before the first offer (ADR 0055). */
 import { $, send, state, T } from "./signalling.js";
 
 export function onChat(frame) {
@@ -13,13 +14,10 @@ export function onChat(frame) {
   else if (frame.from !== state.me) $("more-badge").hidden = false;
 }
 
-export function wireChat() {
-  $("chat-form").addEventListener("submit", function (event) {
-    event.preventDefault();
-    var input = $("chat-text");
-    var text = input.value.trim();
-    if (!text) return;
-    send({ type: "chat", text: text });
-    input.value = "";
-  });
+export function sendChat() {
+  var input = $("chat-text");
+  var text = input.value.trim();
+  if (!text) return;
+  send({ type: "chat", text: text });
+  input.value = "";
 }

@@ -1,6 +1,5 @@
 /* Video call page, native ES modules without a build step (ADR 0053). This one wires the
  * server's frames and the buttons to the others. Test hook: window.sprechstundeCall. */
-import { onChat, wireChat } from "./chat.js";
 import { onMedia, setPhase } from "./layout.js";
 import {
   dropMic, flipCamera, listDevices, setAudioOnly, setBoth, setCamera, setMic, setScreen, stopAll, syncButtons
@@ -9,7 +8,7 @@ import {
   applyIce, closePeer, collectStats, dropSpare, onRoster, onSignal, prewarm, restart, restartAll,
   snapshot, startStatsLoop, useIce
 } from "./negotiation.js";
-import { $, config, connect, noop, root, send, sendJoin, setStatus, state, T } from "./signalling.js";
+import { $, config, connect, later, noop, root, send, sendJoin, setStatus, state, T } from "./signalling.js";
 
 function handle(frame) {
   switch (frame.type) {
@@ -37,7 +36,7 @@ function handle(frame) {
     case "admitted": useIce(frame); enterCall([]); break;
     case "roster": roster(frame.participants, frame.locked); break;
     case "signal": onSignal(frame); break;
-    case "chat": onChat(frame); break;
+    case "chat": chat().then(function (m) { m.onChat(frame); }); break;
     case "media": onMedia(frame); break;
     case "left": var gone = state.peers.get(frame.participant); if (gone) closePeer(gone); break;
     case "ice_servers":
@@ -51,6 +50,12 @@ function handle(frame) {
     default: break;
   }
 }
+
+/* Chat and verification codes wait until the call has started (ADR 0055); one promise keeps
+ * the order of the frames. collectstatic rewrites the literal paths to the hashed names. */
+var chatModule = null;
+function chat() { return chatModule || (chatModule = import("./chat.js")); }
+function lateModules() { chat(); import("./verification.js"); }
 
 function roster(list, locked) {
   onRoster(list, locked);
@@ -67,6 +72,7 @@ function enterCall(participants) {
     setPhase("in-call");
     setStatus(T.inCall);
     startStatsLoop();
+    later(lateModules);
   }
   if (participants.length) roster(participants, state.locked);
 }
@@ -140,7 +146,10 @@ function wire() {
     over("left", T.left);
   });
   $("rejoin-button").addEventListener("click", function () { location.reload(); });
-  wireChat();
+  $("chat-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    chat().then(function (m) { m.sendChat(); });
+  });
   window.addEventListener("online", restartAll);
   if (navigator.connection && navigator.connection.addEventListener) {
     navigator.connection.addEventListener("change", restartAll);
@@ -162,8 +171,8 @@ if (root && config) {
   wire();
   setPhase("prejoin");
   syncButtons();
-  listDevices().catch(noop);
   connect(handle);
+  later(function () { listDevices().catch(noop); });
 
   /* Read-only hook for tests and benchmarks. */
   window.sprechstundeCall = Object.freeze({
@@ -175,6 +184,7 @@ if (root && config) {
     stats: snapshot,
     collectStats: collectStats,
     roster: function () { return state.roster.slice(); },
-    quality: function () { return state.quality; }
+    quality: function () { return state.quality; },
+    spareReady: function () { return !!state.spare; }
   });
 }

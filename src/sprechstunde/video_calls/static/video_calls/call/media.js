@@ -1,5 +1,5 @@
 /* Devices and tracks: camera, microphone, audio only, screen, level; to every peer. */
-import { $, noop, pressed, send, state, T, VIDEO } from "./signalling.js";
+import { $, later, noop, pressed, send, state, T, VIDEO } from "./signalling.js";
 
 function deviceHelp(error) {
   var help = $("device-help");
@@ -45,10 +45,14 @@ function getTracks(kinds) {
     constraints.video = Object.assign({}, VIDEO);
     if ($("camera-select").value) constraints.video.deviceId = { exact: $("camera-select").value };
   }
-  return navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
+  var asking = navigator.mediaDevices.getUserMedia(constraints);
+  var done = function () { if (state.asking === asking) state.asking = null; };
+  state.asking = asking;
+  asking.then(done, done);
+  return asking.then(function (stream) {
     $("device-help").hidden = true;
     // Device names are readable only now.
-    listDevices().catch(noop);
+    later(function () { listDevices().catch(noop); });
     return { audio: stream.getAudioTracks()[0] || null, video: stream.getVideoTracks()[0] || null };
   });
 }
@@ -59,7 +63,7 @@ function getTrack(kind) {
 function useMic(track) {
   state.mic = track;
   state.micOn = true;
-  meter(track);
+  later(function () { meter(track); });
 }
 function useCam(track) {
   if (state.cam) state.cam.stop();

@@ -3,7 +3,6 @@
 import { label, tile, untile } from "./layout.js";
 import { sendVideoTrack } from "./media.js";
 import { $, BITRATE, noop, randomHex, root, send, setStatus, state, T } from "./signalling.js";
-import { computeSas } from "./verification.js";
 
 var RESTART_GRACE_MS = 2000;
 var PEER_GONE_MS = 20000;
@@ -17,6 +16,11 @@ export function useIce(frame) {
  * page offers to; its candidates wait in spare.held (ADR 0033). */
 export function prewarm() {
   if (state.spare || state.stopped || !window.RTCPeerConnection) return;
+  // Not while camera and microphone start: the first connection slows them (ADR 0055).
+  if (state.asking) {
+    state.asking.then(soon, soon);
+    return;
+  }
   var spare = { pc: null, held: [], audioT: null, videoT: null, ready: null };
   try {
     spare.pc = new RTCPeerConnection(rtcConfig(1));
@@ -34,6 +38,7 @@ export function prewarm() {
   }, function () { return false; });
   state.spare = spare;
 }
+function soon() { setTimeout(prewarm, 0); }
 export function dropSpare() {
   if (!state.spare) return;
   try { state.spare.pc.close(); } catch (e) { /* closed already */ }
@@ -145,7 +150,10 @@ function makePeer(id, cid, spare) {
     if (video.srcObject !== peer.stream) video.srcObject = peer.stream;
     video.play().catch(noop);
   };
-  pc.onsignalingstatechange = function () { if (pc.signalingState === "stable") computeSas(peer); };
+  pc.onsignalingstatechange = function () {
+    // The code's module is loaded only now, off the way to the first offer (ADR 0055).
+    if (pc.signalingState === "stable") import("./verification.js").then(function (m) { m.computeSas(peer); });
+  };
   pc.oniceconnectionstatechange = function () {
     var s = pc.iceConnectionState;
     if (s === "disconnected") {

@@ -16,6 +16,7 @@ export var state = {
   iceServers: [],
   policy: "all",
   mic: null,
+  asking: null, // a getUserMedia under way
   cam: null,
   screen: null,
   micOn: false,
@@ -44,6 +45,11 @@ export function randomHex(bytes) {
   var a = new Uint8Array(bytes);
   crypto.getRandomValues(a);
   return Array.prototype.map.call(a, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+}
+/* Work off the way to the first offer: when the page is idle, within a second (ADR 0055). */
+export function later(fn) {
+  if (window.requestIdleCallback) window.requestIdleCallback(fn, { timeout: 1000 });
+  else setTimeout(fn, 100);
 }
 export function setStatus(text) { $("call-status").textContent = text || ""; }
 export function pressed(button, on) { if (button) button.setAttribute("aria-pressed", on ? "true" : "false"); }
