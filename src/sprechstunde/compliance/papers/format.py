@@ -1,0 +1,25 @@
+"""Numbers of the configuration written the way a reader expects them."""
+
+from __future__ import annotations
+
+
+def size_text(value: int) -> str:
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if value >= factor and value % factor == 0:
+            return f"{value // factor} {unit}"
+    return f"{value} bytes"
+
+
+def duration_text(seconds: int) -> str:
+    for unit, factor in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= factor and seconds % factor == 0:
+            return f"{seconds // factor} {unit}"
+    return f"{seconds} seconds"
+
+
+def on_off(value: bool) -> str:
+    return "on" if value else "off"
+
+
+def or_none(value: str, none: str = "not configured") -> str:
+    return value or none
