@@ -58,7 +58,12 @@ def _risks(config: Configuration) -> tuple[tuple[str, ...], ...]:
             "high",
             f"documents encrypted with {config.encryption_key_count} master key(s) kept apart "
             "from the data"
-            + ("; blobs in object storage hold ciphertext only" if config.object_storage else ""),
+            + (
+                f"; blobs in object storage ({config.document_storage_host or 'configured'}) "
+                "hold ciphertext only"
+                if config.object_storage
+                else ""
+            ),
             "low",
         ),
         (

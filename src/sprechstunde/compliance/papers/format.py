@@ -11,9 +11,10 @@ def size_text(value: int) -> str:
 
 
 def duration_text(seconds: int) -> str:
-    for unit, factor in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+    for unit, factor in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
         if seconds >= factor and seconds % factor == 0:
-            return f"{seconds // factor} {unit}"
+            count = seconds // factor
+            return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
     return f"{seconds} seconds"
 
 

@@ -29,7 +29,7 @@ def recipients(config: Configuration) -> list[Recipient]:
             "smtp-implicit-tls": "TLS (implicit) to the relay",
             "smtp-plain": "NO transport encryption to the relay (EMAIL_USE_TLS and "
             "EMAIL_USE_SSL are off)",
-        }[config.mail_transport]
+        }.get(config.mail_transport, f"transport security unknown ({config.mail_transport})")
         found.append(
             Recipient(
                 "Mail relay (SMTP)",
@@ -159,6 +159,11 @@ def processors_paper(config: Configuration) -> Paper:
         )
     if not config.seal_tsa_host:
         switched_off.append("Time-stamping authority: off (SEAL_TSA_URL empty).")
+    if not config.signature_validation_fetch:
+        switched_off.append(
+            "Online revocation checks: off (SIGNATURE_VALIDATION_FETCH): signature checks use "
+            "only the data embedded in the PDF."
+        )
     if not config.caldav_host:
         switched_off.append("CalDAV calendar sync: off (CALDAV_URL empty).")
     if not config.sso_host:
@@ -179,6 +184,12 @@ def processors_paper(config: Configuration) -> Paper:
         ("Worker", "Virus scanner", "each uploaded file",
          or_none(config.virus_scanner, "no scanner: documents wait unscanned, never served")),
     ]
+    if config.signature_validation_fetch:
+        flows.append(
+            ("App (staff signature checks only)", "OCSP and CRL services of certificate "
+             "authorities", "certificate serial numbers; no personal data of clients",
+             "allow-listed addresses; public checks never fetch (SIGNATURE_VALIDATION_FETCH)")
+        )
     flows += [(
         "App or worker", f"{r.name} ({r.host})", r.data, r.protection) for r in found
         if r.name not in ("PostgreSQL database server",)
