@@ -291,16 +291,17 @@ def configuration_from_settings(settings_obj: Any) -> Configuration:
     )
 
 
-def reference_configuration() -> Configuration:
-    """The configuration the committed papers in docs/compliance/ are made from.
-
-    config/settings/base.py run in a clean environment: embedded mode as it starts in
-    production (REFERENCE_ENVIRONMENT), whatever the calling process has set.
-    """
+def reference_settings(**environment: str) -> Any:
+    """config/settings/base.py run in a clean environment: REFERENCE_ENVIRONMENT (embedded
+    mode as it starts in production) plus `environment`, whatever this process has set."""
     base = Path(__file__).resolve().parents[2] / "config" / "settings" / "base.py"
     with tempfile.TemporaryDirectory(prefix="compliance-reference-") as var_dir:
-        environment = {**REFERENCE_ENVIRONMENT, "SPRECHSTUNDE_VAR_DIR": var_dir}
-        with mock.patch.dict(os.environ, environment, clear=True):
+        wanted = {**REFERENCE_ENVIRONMENT, "SPRECHSTUNDE_VAR_DIR": var_dir, **environment}
+        with mock.patch.dict(os.environ, wanted, clear=True):
             namespace = runpy.run_path(str(base))
-    holder = type("ReferenceSettings", (), {k: v for k, v in namespace.items() if k.isupper()})
-    return configuration_from_settings(holder)
+    return type("ReferenceSettings", (), {k: v for k, v in namespace.items() if k.isupper()})
+
+
+def reference_configuration() -> Configuration:
+    """The configuration the committed papers in docs/compliance/ are made from."""
+    return configuration_from_settings(reference_settings())
