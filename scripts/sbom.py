@@ -8,6 +8,7 @@ is validated against the schema before it is written. Usage (or `make sbom`):
 
     python scripts/sbom.py --output test-artifacts/sbom.json [--python .venv/bin/python]
 """
+# ruff: noqa: S603, S607 - runs bash, dpkg-query and cyclonedx-py with fixed arguments
 
 from __future__ import annotations
 
@@ -47,15 +48,19 @@ def installed_versions(packages: list[str]) -> dict[str, tuple[str, str]]:
     if not packages or shutil.which("dpkg-query") is None:
         return {}
     result = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Package}\t${Version}\t${Architecture}\t${db:Status-Status}\n",
-         *packages],
+        [
+            "dpkg-query",
+            "-W",
+            "-f=${Package}\t${Version}\t${Architecture}\t${db:Status-Status}\n",
+            *packages,
+        ],
         capture_output=True,
         text=True,
         check=False,  # exit 1 when one of them is unknown: the others are still listed
     )
     found = {}
     for line in result.stdout.splitlines():
-        name, version, arch, status = (line.split("\t") + ["", "", "", ""])[:4]
+        name, version, arch, status = [*line.split("\t"), "", "", ""][:4]
         if status == "installed":
             found[name] = (version, arch)
     return found
@@ -117,9 +122,21 @@ def python_bom(python: str) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "python.json"
         subprocess.run(
-            [*command, "environment", "--pyproject", str(ROOT / "pyproject.toml"),
-             "--sv", SPEC_VERSION, "--of", "JSON", "--output-reproducible", "--no-validate",
-             "-o", str(target), python],
+            [
+                *command,
+                "environment",
+                "--pyproject",
+                str(ROOT / "pyproject.toml"),
+                "--sv",
+                SPEC_VERSION,
+                "--of",
+                "JSON",
+                "--output-reproducible",
+                "--no-validate",
+                "-o",
+                str(target),
+                python,
+            ],
             check=True,
         )
         return json.loads(target.read_text(encoding="utf-8"))
@@ -156,7 +173,10 @@ def bom_problems(text: str) -> str | None:
 
     folder = files("cyclonedx.schema") / "_res"
     resources = [
-        (f"http://cyclonedx.org/schema/{item.name}", DRAFT7.create_resource(json.loads(item.read_text())))
+        (
+            f"http://cyclonedx.org/schema/{item.name}",
+            DRAFT7.create_resource(json.loads(item.read_text())),
+        )
         for item in folder.iterdir()
         if item.name.endswith(".schema.json")
     ]
@@ -183,7 +203,8 @@ def main() -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     count = len(bom["components"])
-    print(f"SBOM with {count} components ({count - len([c for c in bom['components'] if c.get('purl', '').startswith('pkg:deb')])} Python, the rest Debian) written to {output}")
+    python_count = len([c for c in bom["components"] if c.get("purl", "").startswith("pkg:pypi")])
+    print(f"SBOM with {count} components ({python_count} Python) written to {output}")
     return 0
 
 

@@ -12,13 +12,33 @@ STATED = re.compile(r"\*\*(\d+) of (\d+) applicable requirements \((\d+\.\d) %\)
 # The share reached when the map was written; it may only go up (the issue asks for 0.90).
 FLOOR = 0.86
 # Level 1 and 2 requirements per chapter in ASVS 5.0.0 (chapters V1 to V17).
-PER_CHAPTER = {1: 27, 2: 11, 3: 19, 4: 10, 5: 9, 6: 35, 7: 18, 8: 7, 9: 7, 10: 29, 11: 14,
-               12: 9, 13: 13, 14: 9, 15: 13, 16: 16, 17: 7}
+PER_CHAPTER = {
+    1: 27,
+    2: 11,
+    3: 19,
+    4: 10,
+    5: 9,
+    6: 35,
+    7: 18,
+    8: 7,
+    9: 7,
+    10: 29,
+    11: 14,
+    12: 9,
+    13: 13,
+    14: 9,
+    15: 13,
+    16: 16,
+    17: 7,
+}
 
 
 def rows() -> list[tuple[str, str, str, str, str]]:
-    return [m.groups() for line in DOC.read_text(encoding="utf-8").splitlines()
-            if (m := ROW.match(line))]
+    return [
+        m.groups()
+        for line in DOC.read_text(encoding="utf-8").splitlines()
+        if (m := ROW.match(line))
+    ]
 
 
 def share() -> tuple[int, int]:

@@ -39,8 +39,11 @@ def test_pages_redirect_to_https_and_cookies_are_secure(production):
 def test_passwords_are_hashed_with_a_slow_key_derivation_function(production):
     hashers = getattr(production, "PASSWORD_HASHERS", global_settings.PASSWORD_HASHERS)
 
-    assert hashers[0].rsplit(".", 1)[1] in {"PBKDF2PasswordHasher", "Argon2PasswordHasher",
-                                            "ScryptPasswordHasher"}
+    assert hashers[0].rsplit(".", 1)[1] in {
+        "PBKDF2PasswordHasher",
+        "Argon2PasswordHasher",
+        "ScryptPasswordHasher",
+    }
 
 
 def test_timestamps_are_time_zone_aware(production):
@@ -56,8 +59,10 @@ def test_logs_go_only_to_the_documented_console_handler(production):
 
 
 def test_no_code_turns_certificate_checks_off():
-    forbidden = re.compile(r"verify\s*=\s*False|CERT_NONE|_create_unverified_context|"
-                           r"check_hostname\s*=\s*False")
+    forbidden = re.compile(
+        r"verify\s*=\s*False|CERT_NONE|_create_unverified_context|"
+        r"check_hostname\s*=\s*False"
+    )
 
     offenders = [p for p in _source_files() if forbidden.search(p.read_text(encoding="utf-8"))]
 

@@ -34,8 +34,9 @@ def produced(tmp_path_factory) -> dict:
         assert path.is_file(), f"CI should have written the SBOM to {path} (make sbom)"
     else:
         path = tmp_path_factory.mktemp("sbom") / "sbom.json"
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "sbom.py"), "--output", str(path)],
-                       check=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "sbom.py"), "--output", str(path)], check=True
+        )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -75,7 +76,9 @@ def test_every_pinned_runtime_dependency_is_listed_with_its_version(produced):
 
 
 def test_every_debian_package_of_the_groups_is_listed_installed_with_its_groups(produced):
-    debian = {c["name"]: c for c in produced["components"] if c.get("purl", "").startswith("pkg:deb/")}
+    debian = {
+        c["name"]: c for c in produced["components"] if c.get("purl", "").startswith("pkg:deb/")
+    }
 
     for group in sbom.GROUPS:
         for package in sbom.group_packages(group):

@@ -31,8 +31,9 @@ CONTEXT_WORDS = (
     "password",
 )
 MIN_WORD_LENGTH = 4
-_SWAPS = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s",
-                        "@": "a", "!": "i"})
+_SWAPS = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "@": "a", "!": "i"}
+)
 
 
 def context_words() -> set[str]:
@@ -42,7 +43,9 @@ def context_words() -> set[str]:
     words = set(CONTEXT_WORDS)
     extra = [settings.JOBCENTER_NAME, *(str(value) for value in Role.values)]
     for text in extra:
-        words |= {part for part in re.split(r"[\W_]+", text.lower()) if len(part) >= MIN_WORD_LENGTH}
+        words |= {
+            part for part in re.split(r"[\W_]+", text.lower()) if len(part) >= MIN_WORD_LENGTH
+        }
     return words
 
 

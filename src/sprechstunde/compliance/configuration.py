@@ -249,7 +249,11 @@ def configuration_from_settings(settings_obj: Any) -> Configuration:
         jobcenter_name=get("JOBCENTER_NAME", ""),
         site_host=url_host(get("SITE_URL", "")),
         debug=bool(get("DEBUG", False)),
-        database="SQLite" if "sqlite" in engine else "PostgreSQL" if "postgres" in engine else engine,
+        database="SQLite"
+        if "sqlite" in engine
+        else "PostgreSQL"
+        if "postgres" in engine
+        else engine,
         database_host=str(database.get("HOST", "")) if "sqlite" not in engine else "",
         redis_host=_redis_host(settings_obj),
         tls=bool(get("SESSION_COOKIE_SECURE", False)),

@@ -12,7 +12,12 @@ from sprechstunde.accounts.password_validation import CONTEXT_WORDS, ContextWord
 
 @pytest.mark.parametrize(
     "password",
-    ["MeinJobcenter2026!", "Spr3chstund3-lang-genug", "b.u.e.r.g.e.r.g.e.l.d-99", "casemanager123x"],
+    [
+        "MeinJobcenter2026!",
+        "Spr3chstund3-lang-genug",
+        "b.u.e.r.g.e.r.g.e.l.d-99",
+        "casemanager123x",
+    ],
 )
 def test_a_password_with_a_context_word_is_refused(password):
     with pytest.raises(ValidationError) as refused:

@@ -146,8 +146,12 @@ def dpia_paper(config: Configuration) -> Paper:
             Section(
                 "Risks and measures (Art. 35(7)(c) and (d))",
                 table=Table(
-                    ("Risk to the data subjects", "Severity", "Measures as configured",
-                     "Residual risk"),
+                    (
+                        "Risk to the data subjects",
+                        "Severity",
+                        "Measures as configured",
+                        "Residual risk",
+                    ),
                     _risks(config),
                 ),
             ),

@@ -35,7 +35,7 @@ def recipients(config: Configuration) -> list[Recipient]:
                 "Mail relay (SMTP)",
                 config.mail_host,
                 "e-mail addresses, login codes, invitation links, content-free notices "
-                "(\"you have a new message\"), appointment invitations (time, place or call "
+                '("you have a new message"), appointment invitations (time, place or call '
                 "link, iCalendar)",
                 f"{tls}; no social data in the mail bodies",
                 "EMAIL_HOST, EMAIL_USE_TLS, EMAIL_USE_SSL",
@@ -169,29 +169,57 @@ def processors_paper(config: Configuration) -> Paper:
     if not config.sso_host:
         switched_off.append("Single sign-on: off (OIDC_SERVER_URL empty).")
     flows = [
-        ("Browser of a client or staff member", "App (HTTPS, WebSocket)",
-         "everything the person enters or reads",
-         "TLS" if config.tls else "NO TLS (USE_TLS is off)"),
-        ("Browser", "Browser (WebRTC media)", "audio and video of a consultation",
-         "DTLS-SRTP, relayed through TURN only" if config.turn_relay_only
-         else "DTLS-SRTP, direct where possible"),
-        ("App", "Task worker (database queue)", "jobs: scans, previews, reminders, notices",
-         "same database"),
-        ("App and worker", f"{config.database} database", "all structured data",
-         "local file" if config.database == "SQLite" else "network connection"),
-        ("App and worker", "Document storage", "encrypted document blobs",
-         "AES-256-GCM before storage"),
-        ("Worker", "Virus scanner", "each uploaded file",
-         or_none(config.virus_scanner, "no scanner: documents wait unscanned, never served")),
+        (
+            "Browser of a client or staff member",
+            "App (HTTPS, WebSocket)",
+            "everything the person enters or reads",
+            "TLS" if config.tls else "NO TLS (USE_TLS is off)",
+        ),
+        (
+            "Browser",
+            "Browser (WebRTC media)",
+            "audio and video of a consultation",
+            "DTLS-SRTP, relayed through TURN only"
+            if config.turn_relay_only
+            else "DTLS-SRTP, direct where possible",
+        ),
+        (
+            "App",
+            "Task worker (database queue)",
+            "jobs: scans, previews, reminders, notices",
+            "same database",
+        ),
+        (
+            "App and worker",
+            f"{config.database} database",
+            "all structured data",
+            "local file" if config.database == "SQLite" else "network connection",
+        ),
+        (
+            "App and worker",
+            "Document storage",
+            "encrypted document blobs",
+            "AES-256-GCM before storage",
+        ),
+        (
+            "Worker",
+            "Virus scanner",
+            "each uploaded file",
+            or_none(config.virus_scanner, "no scanner: documents wait unscanned, never served"),
+        ),
     ]
     if config.signature_validation_fetch:
         flows.append(
-            ("App (staff signature checks only)", "OCSP and CRL services of certificate "
-             "authorities", "certificate serial numbers; no personal data of clients",
-             "allow-listed addresses; public checks never fetch (SIGNATURE_VALIDATION_FETCH)")
+            (
+                "App (staff signature checks only)",
+                "OCSP and CRL services of certificate authorities",
+                "certificate serial numbers; no personal data of clients",
+                "allow-listed addresses; public checks never fetch (SIGNATURE_VALIDATION_FETCH)",
+            )
         )
-    flows += [(
-        "App or worker", f"{r.name} ({r.host})", r.data, r.protection) for r in found
+    flows += [
+        ("App or worker", f"{r.name} ({r.host})", r.data, r.protection)
+        for r in found
         if r.name not in ("PostgreSQL database server",)
     ]
     return Paper(

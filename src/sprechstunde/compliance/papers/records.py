@@ -6,9 +6,7 @@ from ..configuration import Configuration
 from .processors import recipients
 from .structure import Paper, Section, Table
 
-LEGAL_TASK = (
-    "Art. 6(1)(c) and (e), Art. 9(2)(b) GDPR with § 67a ff. SGB X and §§ 50, 51b SGB II"
-)
+LEGAL_TASK = "Art. 6(1)(c) and (e), Art. 9(2)(b) GDPR with § 67a ff. SGB X and §§ 50, 51b SGB II"
 
 
 def _activities(config: Configuration) -> tuple[tuple[str, ...], ...]:
@@ -40,8 +38,7 @@ def _activities(config: Configuration) -> tuple[tuple[str, ...], ...]:
             "clients, case managers",
             "messages, read receipts, delivered decisions (Bescheide) and cooperation plans "
             "(Kooperationspläne), confirmations",
-            f"{LEGAL_TASK}; consent for the portal and for electronic delivery "
-            "(§ 37(2a) SGB X)",
+            f"{LEGAL_TASK}; consent for the portal and for electronic delivery (§ 37(2a) SGB X)",
         ),
         (
             "Documents (Unterlagen)",
@@ -114,8 +111,7 @@ def records_paper(config: Configuration) -> Paper:
                     "team lead. Administrators and the data-protection officer see no social "
                     "data, only the audit trail. Outside services as configured:",
                 ),
-                items=tuple(f"{r.name} ({r.host or '-'}): {r.data}" for r in found)
-                or ("none",),
+                items=tuple(f"{r.name} ({r.host or '-'}): {r.data}" for r in found) or ("none",),
             ),
             Section(
                 "Transfers to third countries",

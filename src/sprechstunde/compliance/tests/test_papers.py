@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings
 from django.test import override_settings
+from tests.ci.node_ids import missing_node_ids, node_ids_in
 
 from config.settings.base import BASE_DIR
 from sprechstunde.compliance.configuration import (
@@ -22,7 +23,6 @@ from sprechstunde.compliance.writing import (
     paper_files,
     paper_files_differences,
 )
-from tests.ci.node_ids import missing_node_ids, node_ids_in
 
 SECRET = "s3cr3t-never-in-papers"
 RECORDS = "records-of-processing"
@@ -148,22 +148,41 @@ MEASURE_SETTINGS = [
         (TOMS,),
         id="mail-relay-without-tls",
     ),
-    pytest.param({"CLAMD_SOCKET": "/run/clamd.sock"}, "clamd (local socket)", (TOMS, DPIA),
-                 id="virus-scan-on"),
+    pytest.param(
+        {"CLAMD_SOCKET": "/run/clamd.sock"},
+        "clamd (local socket)",
+        (TOMS, DPIA),
+        id="virus-scan-on",
+    ),
     pytest.param(
         {"DOCUMENT_MASTER_KEYS": "new:AAAA,old:BBBB"}, "2 key(s)", (TOMS,), id="key-rotation"
     ),
     pytest.param({"SESSION_COOKIE_AGE": 3600}, "1 hour", (TOMS, DPIA), id="session-timeout"),
-    pytest.param({"MFA_SUPPORTED_TYPES": ["webauthn"]}, "MFA_SUPPORTED_TYPES = webauthn", (TOMS,),
-                 id="mfa-types"),
-    pytest.param({"MIDDLEWARE": [m for m in settings.MIDDLEWARE if "StaffMFA" not in m]},
-                 "NOT ENFORCED", (TOMS,), id="mfa-not-enforced"),
-    pytest.param({"DOCUMENT_MAX_BYTES": 10 * 1024 * 1024}, "10 MiB", (TOMS,), id="upload-limit"),
-    pytest.param({"SEAL_TSA_URL": "https://tsa.example.net/tsr"}, "tsa.example.net", (TOMS, PROCESSORS),
-                 id="tsa"),
     pytest.param(
-        {"SEAL_KEY_SOURCE": "csc", "SEAL_CSC_URL": "https://csc.example.net/csc/v1",
-         "SEAL_CSC_TOKEN": SECRET},
+        {"MFA_SUPPORTED_TYPES": ["webauthn"]},
+        "MFA_SUPPORTED_TYPES = webauthn",
+        (TOMS,),
+        id="mfa-types",
+    ),
+    pytest.param(
+        {"MIDDLEWARE": [m for m in settings.MIDDLEWARE if "StaffMFA" not in m]},
+        "NOT ENFORCED",
+        (TOMS,),
+        id="mfa-not-enforced",
+    ),
+    pytest.param({"DOCUMENT_MAX_BYTES": 10 * 1024 * 1024}, "10 MiB", (TOMS,), id="upload-limit"),
+    pytest.param(
+        {"SEAL_TSA_URL": "https://tsa.example.net/tsr"},
+        "tsa.example.net",
+        (TOMS, PROCESSORS),
+        id="tsa",
+    ),
+    pytest.param(
+        {
+            "SEAL_KEY_SOURCE": "csc",
+            "SEAL_CSC_URL": "https://csc.example.net/csc/v1",
+            "SEAL_CSC_TOKEN": SECRET,
+        },
         "csc.example.net",
         (PROCESSORS, RECORDS),
         id="remote-seal",
@@ -175,8 +194,14 @@ MEASURE_SETTINGS = [
         id="caldav",
     ),
     pytest.param(
-        {"CACHES": {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                "LOCATION": f"redis://:{SECRET}@redis.internal:6379/0"}}},
+        {
+            "CACHES": {
+                "default": {
+                    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                    "LOCATION": f"redis://:{SECRET}@redis.internal:6379/0",
+                }
+            }
+        },
         "redis.internal:6379",
         (TOMS, PROCESSORS),
         id="redis",
@@ -184,18 +209,28 @@ MEASURE_SETTINGS = [
     pytest.param({"SESSION_COOKIE_SECURE": True}, "HTTPS only, secure cookies", (TOMS,), id="tls"),
     pytest.param({"DEBUG": True}, "DEBUG is on", (DPIA,), id="debug"),
     pytest.param(
-        {"SOCIALACCOUNT_PROVIDERS": {"openid_connect": {"APPS": [
-            {"secret": SECRET, "settings": {"server_url": "https://sso.example.net/realm"}}]}}},
+        {
+            "SOCIALACCOUNT_PROVIDERS": {
+                "openid_connect": {
+                    "APPS": [
+                        {
+                            "secret": SECRET,
+                            "settings": {"server_url": "https://sso.example.net/realm"},
+                        }
+                    ]
+                }
+            }
+        },
         "sso.example.net",
         (TOMS, PROCESSORS),
         id="single-sign-on",
     ),
     pytest.param({"BACKUP_RETENTION_DAYS": 35}, "backups are kept 35 days", (TOMS,), id="backups"),
-    pytest.param({"RETENTION_MESSAGES_DAYS": 3650}, "3650 days", (TOMS, RECORDS),
-                 id="retention-setting"),
     pytest.param(
-        {"COMPLIANCE_RETENTION_SOURCE":
-         "sprechstunde.compliance.tests.test_papers.retention_rows_for_test"},
+        {"RETENTION_MESSAGES_DAYS": 3650}, "3650 days", (TOMS, RECORDS), id="retention-setting"
+    ),
+    pytest.param(
+        {"COMPLIANCE_RETENTION_SOURCE": f"{__name__}.retention_rows_for_test"},
         "the case closed",
         (TOMS, RECORDS),
         id="retention-registry",
@@ -217,8 +252,13 @@ def test_a_setting_that_changes_a_measure_changes_the_papers(overrides, expected
 
 def test_a_database_server_is_listed_as_a_recipient():
     values = {name: getattr(settings, name) for name in dir(settings) if name.isupper()}
-    values["DATABASES"] = {"default": {"ENGINE": "django.db.backends.postgresql",
-                                       "HOST": "db.internal", "PASSWORD": SECRET}}
+    values["DATABASES"] = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": "db.internal",
+            "PASSWORD": SECRET,
+        }
+    }
     papers = texts(configuration_from_settings(SimpleNamespace(**values)))
 
     assert "PostgreSQL database server (db.internal)" in papers[RECORDS]
