@@ -1,7 +1,7 @@
 """Passwords must not be built around the words of this service (OWASP ASVS 6.1.2, 6.2.11).
 
-CONTEXT_WORDS is the documented list; the Jobcenter's own name (JOBCENTER_NAME) and the role
-names are added to it. Common digit-for-letter swaps ("Spr3chstunde") do not get around it.
+CONTEXT_WORDS is the documented list; the parts of the Jobcenter's own name (JOBCENTER_NAME)
+are added to it. Common digit-for-letter swaps ("Spr3chstunde") do not get around it.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ CONTEXT_WORDS = (
     "teamleitung",
     "datenschutz",
     "administrator",
-    "passwort",
-    "password",
 )
 MIN_WORD_LENGTH = 4
 _SWAPS = str.maketrans(
@@ -37,12 +35,9 @@ _SWAPS = str.maketrans(
 
 
 def context_words() -> set[str]:
-    """The documented words plus the parts of the Jobcenter's name and the role names."""
-    from sprechstunde.accounts.choices import Role
-
+    """The documented words plus the parts of the Jobcenter's name."""
     words = set(CONTEXT_WORDS)
-    extra = [settings.JOBCENTER_NAME, *(str(value) for value in Role.values)]
-    for text in extra:
+    for text in (settings.JOBCENTER_NAME,):
         words |= {
             part for part in re.split(r"[\W_]+", text.lower()) if len(part) >= MIN_WORD_LENGTH
         }

@@ -16,7 +16,7 @@ from sprechstunde.accounts.password_validation import CONTEXT_WORDS, ContextWord
         "MeinJobcenter2026!",
         "Spr3chstund3-lang-genug",
         "b.u.e.r.g.e.r.g.e.l.d-99",
-        "casemanager123x",
+        "fallmanagerin-2026-x",
     ],
 )
 def test_a_password_with_a_context_word_is_refused(password):

@@ -29,7 +29,8 @@ def _confidentiality(config: Configuration) -> Section:
         (
             "Passwords (staff only)",
             f"at least {config.password_min_length} characters, common and numeric passwords "
-            "refused; clients log in by one-time code",
+            "refused, as are the words of this service and the Jobcenter; clients log in by "
+            "one-time code",
             f"AUTH_PASSWORD_VALIDATORS min_length = {config.password_min_length}",
             "src/sprechstunde/accounts/tests/test_staff_services.py::"
             "test_staff_create_refuses_a_weak_password",
