@@ -239,7 +239,10 @@ def retention_rules(settings_obj: Any) -> tuple[RetentionRule, ...]:
 
 def configuration_from_settings(settings_obj: Any) -> Configuration:
     """Read the facts the papers describe from a settings object."""
-    get = lambda name, default=None: getattr(settings_obj, name, default)  # noqa: E731
+
+    def get(name: str, default: Any = None) -> Any:
+        return getattr(settings_obj, name, default)
+
     database = get("DATABASES", {}).get("default", {})
     engine = database.get("ENGINE", "")
     documents = get("STORAGES", {}).get("documents", {})
