@@ -7,7 +7,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint pytest fuzz bench messages system-deps clean
+.PHONY: install run test lint pytest fuzz bench messages system-deps sbom clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { bash scripts/system-deps.sh python && $(PYTHON) -m venv $(VENV); }
@@ -51,6 +51,12 @@ fuzz: install
 bench: install
 	@bash scripts/system-deps.sh bench
 	$(BIN)/python bench/run_all.py
+
+# CycloneDX SBOM (JSON) of the Python environment and the Debian packages the app needs
+# (scripts/system-deps.sh groups python, runtime, services, test). CI writes test-artifacts/ci/sbom.json.
+SBOM ?= test-artifacts/sbom.json
+sbom: install
+	$(BIN)/python scripts/sbom.py --output $(SBOM) --python $(BIN)/python
 
 messages: install
 	$(MANAGE) makemessages -l de -l en -l uk -l ar -l tr -l ru -l fa --no-obsolete --no-wrap --ignore '.venv/*' --ignore 'var/*' --ignore 'test-artifacts/*' --ignore 'tests/*' --ignore 'bench/*' --ignore '*/tests/*'

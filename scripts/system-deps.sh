@@ -3,12 +3,18 @@
 # Usage: system-deps.sh [python|runtime|test|services|bench|clock]   (default: test)
 #   services: PostgreSQL and Redis for the scaled-mode test run in .ci/run
 #   clock: libfaketime for scripts/clock-sweep.sh
+# With SYSTEM_DEPS_LIST=1 it installs nothing and prints the group's package names, one a line
+# (scripts/sbom.py reads them for the SBOM).
 set -euo pipefail
 what="${1:-test}"
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-want() { for p in "$@"; do have_pkg "$p" || need+=("$p"); done; }
+want() {
+  for p in "$@"; do
+    if [ -n "${SYSTEM_DEPS_LIST:-}" ]; then echo "$p"; else have_pkg "$p" || need+=("$p"); fi
+  done
+}
 
 case "$what" in
   python) want python3-venv python3-dev ;;
@@ -25,6 +31,7 @@ case "$what" in
   *) echo "unknown group: $what" >&2; exit 2 ;;
 esac
 
+[ -n "${SYSTEM_DEPS_LIST:-}" ] && exit 0
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "sprechstunde.video_calls",
     "sprechstunde.signatures",
     "sprechstunde.agreements",
+    "sprechstunde.compliance",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # The documented context words (OWASP ASVS 6.1.2): the service's and the Jobcenter's names.
+    {"NAME": "sprechstunde.accounts.password_validation.ContextWordsValidator"},
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "core:home"
