@@ -1,5 +1,7 @@
 """A phone changes networks in the middle of a video call (Wi-Fi to mobile data): the call
-survives through an ICE restart, without anyone leaving.
+survives through an ICE restart, without anyone leaving. And a phone loses its link for 10 s
+(every packet dropped, nothing closed): media stops, both pages say so, and media and
+signalling come back by themselves (ADR 0056).
 
 The client's Chromium runs inside a network namespace (tests/netem), joined to the host by a
 veth pair. Everything the phone sends crosses that link: media through our coturn, which
@@ -349,6 +351,26 @@ def media_count(page: Any, peer_id: int) -> tuple[int, int]:
     return path["frames"], path["audio"]
 
 
+VIDEO_DETAIL_JS = """async peerId => {
+    const pc = window.sprechstundeCall.peerConnection(peerId);
+    const out = {ice: pc.iceConnectionState, sig: pc.signalingState};
+    (await pc.getStats()).forEach(s => {
+        if (s.kind !== "video") return;
+        if (s.type === "inbound-rtp") out.in = [s.packetsReceived, s.packetsLost,
+            s.framesReceived, s.framesDecoded, s.keyFramesDecoded, s.pliCount, s.nackCount];
+        if (s.type === "outbound-rtp") out.out = [s.framesEncoded, s.framesSent,
+            s.keyFramesEncoded, s.pliCount, s.qualityLimitationReason, s.targetBitrate];
+    });
+    return out;
+}"""
+
+
+def video_detail(sides: dict[str, tuple[Any, int]]) -> str:
+    """For a failure message: inbound video (packets, lost, frames received, decoded, key
+    frames, PLIs, NACKs sent) and outbound (encoded, sent, key frames, PLIs got, limit, bps)."""
+    return str({name: page.evaluate(VIDEO_DETAIL_JS, peer) for name, (page, peer) in sides.items()})
+
+
 def send_chat(page: Any, text: str) -> None:
     page.locator("#ctl-more").click()
     page.locator("#chat-text").fill(text)
@@ -412,12 +434,16 @@ def test_phone_link_lost_for_ten_seconds_media_stops_page_says_so_and_comes_back
         phone_network.cut_link()
         cut_at = time.time()
         samples: dict[str, list[tuple[float, int, int]]] = {"phone": [], "desk": []}
-        while time.time() < cut_at + OUTAGE_S:
+        shot = False
+        while True:
             for name, (page, peer) in sides.items():
                 samples[name].append((time.time(), *media_count(page, peer)))
-            if len(samples["phone"]) == 25:
+            if time.time() > cut_at + OUTAGE_S:
+                break
+            if not shot and time.time() > cut_at + 6:
                 screenshots(phone, "phone-link-lost")
-            time.sleep(0.2)
+                shot = True
+            time.sleep(min(0.3, max(0.0, cut_at + OUTAGE_S - time.time())))
         drops = phone_network.cut_drops()
         phone_network.restore_link()
         restored_at = time.time()
@@ -427,7 +453,7 @@ def test_phone_link_lost_for_ten_seconds_media_stops_page_says_so_and_comes_back
         assert drops["in"] > 0 and drops["out"] > 0, drops
         for name, rows in samples.items():
             late = [(frames, audio) for at, frames, audio in rows if at > cut_at + 3]
-            assert len(late) > 5, f"{name}: too few samples during the outage"
+            assert len(late) >= 2, f"{name}: too few samples during the outage"
             assert len(set(late)) == 1, f"{name}: media arrived during the outage: {late}"
 
         # --- the link is back: both sides have media again, nobody acting ---------------
@@ -445,6 +471,7 @@ def test_phone_link_lost_for_ten_seconds_media_stops_page_says_so_and_comes_back
             f"media back within {BACK_WITHIN_S} s only for {sorted(back_at)}; "
             f"at the return {at_restore}, now "
             + str({name: media_count(page, peer) for name, (page, peer) in sides.items()})
+            + f"; video {video_detail(sides)}"
         )
 
         # The state was honest: during the outage the phone's status and the case manager's
