@@ -372,10 +372,14 @@ def video_detail(sides: dict[str, tuple[Any, int]]) -> str:
 
 
 def send_chat(page: Any, text: str) -> None:
-    page.locator("#ctl-more").click()
-    page.locator("#chat-text").fill(text)
-    page.locator("#chat-text").press("Enter")
-    page.locator("#sheet-close").click()
+    """Through the page's own chat form (the sheet it sits in need not be open)."""
+    page.evaluate(
+        """text => {
+            document.getElementById("chat-text").value = text;
+            document.getElementById("chat-form").requestSubmit();
+        }""",
+        text,
+    )
 
 
 def test_phone_link_lost_for_ten_seconds_media_stops_page_says_so_and_comes_back_by_itself(
