@@ -410,10 +410,10 @@ def test_phone_link_lost_for_ten_seconds_media_stops_page_says_so_and_comes_back
     sockets_opened: list[float] = []
     phone.on("websocket", lambda _socket: sockets_opened.append(time.time()))
     try:
-        phone.goto(call_path)
+        phone.goto(call_path, timeout=TIMEOUT_MS)
         prejoin_and_join(phone)
         wait_phase(phone, "waiting")
-        desk.goto(call_path)
+        desk.goto(call_path, timeout=TIMEOUT_MS)
         prejoin_and_join(desk)
         wait_phase(desk, "in-call")
         row = desk.locator("#waiting-list li", has_text=world.client_user.get_full_name())
