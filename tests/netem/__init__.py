@@ -3,8 +3,9 @@
 This kernel has no netem (see shared/reference/webrtc.md, section 6.2), so the parts are:
 
 * `namespace.Namespace`: a network namespace joined to the host by a veth pair, with a rate
-  cap (tbf on both ends), random UDP loss (nftables `numgen random`), and an address that can
-  be swapped mid-call (`change_address`), as when a phone moves from Wi-Fi to mobile data.
+  cap (tbf on both ends), random UDP loss (nftables `numgen random`), an address that can
+  be swapped mid-call (`change_address`), as when a phone moves from Wi-Fi to mobile data, and
+  a link that drops every packet both ways until restored (`cut_link`, `restore_link`).
 * `relay.UdpRelay`: a userspace UDP relay that adds delay, jitter, random loss and a rate cap
   per direction (netem's job, done in Python); it can listen in one namespace and send from
   another.

@@ -108,6 +108,8 @@ class Namespace:
         self._scripts: list[Path] = []
         self._nft_table = f"netem_{tag}"
         self._nft_tables = False
+        self._cut_table = f"cut_{tag}"
+        self._cut = False
 
     def address_for(self, host: int) -> str:
         return SUBNET.format(index=self.index, host=host)
@@ -141,6 +143,7 @@ class Namespace:
                 capture_output=True,
             )
             self._nft_tables = False
+        self.restore_link()
         if self._created:
             subprocess.run(["ip", "netns", "del", self.name], check=False, capture_output=True)
             subprocess.run(["ip", "link", "del", self.host_if], check=False, capture_output=True)
@@ -219,6 +222,57 @@ class Namespace:
                 if "packets" in (words := line.split())
             )
         return total
+
+    # --- the link is lost (a tunnel, a dead spot) and comes back -------------------------
+
+    def cut_link(self) -> None:
+        """Every packet, any protocol, dropped where it arrives on either end of the veth.
+
+        Neither side's kernel notices (the link stays up, no route changes, sends succeed),
+        as when a phone's radio loses the network: only silence tells. `restore_link` undoes it.
+        """
+        for netns, dev in ((self.name, self.ns_if), (None, self.host_if)):
+            table = self._cut_table
+            ruleset = (
+                f"table netdev {table}\ndelete table netdev {table}\n"
+                f"table netdev {table} {{\n  chain cut {{ type filter hook ingress device"
+                f' "{dev}" priority -500; counter drop; }}\n}}\n'
+            )
+            prefix = ["ip", "netns", "exec", netns] if netns else []
+            done = subprocess.run(
+                [*prefix, "nft", "-f", "-"],
+                input=ruleset,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"nft failed: {done.stderr}")
+            self._cut = True
+
+    def cut_drops(self) -> dict[str, int]:
+        """Packets dropped so far by `cut_link`: "in" arrived at the namespace, "out" left it."""
+        counts = {}
+        for direction, prefix in (("in", ["ip", "netns", "exec", self.name]), ("out", [])):
+            out = _run(*prefix, "nft", "list", "table", "netdev", self._cut_table)
+            counts[direction] = sum(
+                int(words[words.index("packets") + 1])
+                for line in out.splitlines()
+                if "packets" in (words := line.split())
+            )
+        return counts
+
+    def restore_link(self) -> None:
+        """Ends `cut_link`: packets pass again."""
+        if not self._cut:
+            return
+        for prefix in (["ip", "netns", "exec", self.name], []):
+            subprocess.run(
+                [*prefix, "nft", "delete", "table", "netdev", self._cut_table],
+                capture_output=True,
+                check=False,
+            )
+        self._cut = False
 
     # --- the phone moves to another network ---------------------------------------------
 

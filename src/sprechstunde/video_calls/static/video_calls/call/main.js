@@ -8,7 +8,7 @@ import {
   applyIce, closePeer, collectStats, dropSpare, onRoster, onSignal, prewarm, restart, restartAll,
   snapshot, startStatsLoop, useIce
 } from "./negotiation.js";
-import { $, config, connect, later, noop, root, send, sendJoin, setStatus, state, T } from "./signalling.js";
+import { $, config, connect, later, noop, probe, root, send, sendJoin, setStatus, state, T } from "./signalling.js";
 
 function handle(frame) {
   switch (frame.type) {
@@ -21,7 +21,6 @@ function handle(frame) {
     case "welcome":
       state.me = frame.me;
       useIce(frame);
-      setStatus("");
       if (frame.state === "admitted") enterCall(frame.participants || []);
       else showWaiting(frame.locked);
       if (state.welcomed) {
@@ -70,10 +69,10 @@ function showWaiting(locked) {
 function enterCall(participants) {
   if (state.phase !== "in-call") {
     setPhase("in-call");
-    setStatus(T.inCall);
     startStatsLoop();
     later(lateModules);
   }
+  setStatus(root.dataset.media === "down" ? T.reconnecting : T.inCall);
   if (participants.length) roster(participants, state.locked);
 }
 
@@ -154,7 +153,7 @@ function wire() {
   if (navigator.connection && navigator.connection.addEventListener) {
     navigator.connection.addEventListener("change", restartAll);
   }
-  setInterval(function () { send({ type: "ping" }); }, 25000);
+  setInterval(probe, 25000); // keep-alive, and a hung socket is replaced
   // Fresh TURN credentials for later ICE restarts.
   setInterval(function () { send({ type: "ice_servers" }); }, 600000);
   /* Close every connection on leaving: their TURN allocations would otherwise count

@@ -2,7 +2,7 @@
  * offers to whom, ICE restarts. Why it is done so: ADR 0022 and 0033. */
 import { label, tile, untile } from "./layout.js";
 import { sendVideoTrack } from "./media.js";
-import { $, BITRATE, noop, randomHex, root, send, setStatus, state, T } from "./signalling.js";
+import { $, BITRATE, noop, probe, randomHex, root, send, setStatus, state, T } from "./signalling.js";
 
 var RESTART_GRACE_MS = 2000;
 var PEER_GONE_MS = 20000;
@@ -332,6 +332,7 @@ export function collectStats() {
     state.weakChecks = weak ? state.weakChecks + 1 : 0;
     var down = state.phase === "in-call" && state.peers.size > 0 &&
       Array.from(state.peers.values()).every(function (p) { return p.down; });
+    if (down) probe(); // is it this page's link? then the socket is dead too
     if (down !== (root.dataset.media === "down")) {
       root.dataset.media = down ? "down" : "up";
       if (state.phase === "in-call") setStatus(down ? T.reconnecting : T.inCall);

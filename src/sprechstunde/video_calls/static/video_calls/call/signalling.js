@@ -69,11 +69,13 @@ export function connect(onFrame) {
   var ws = new WebSocket(scheme + location.host + config.ws + "?s=" + state.session + (lobby ? "&m=lobby" : ""));
   state.ws = ws;
   state.hello = false;
+  ws.born = Date.now();
   ws.onopen = function () {
     state.backoff = 300;
     if (lobby) sendJoin();
   };
   ws.onmessage = function (event) {
+    ws.heard = Date.now();
     var frame;
     try { frame = JSON.parse(event.data); } catch (e) { return; }
     handler(frame);
@@ -82,11 +84,22 @@ export function connect(onFrame) {
     if (state.ws !== ws) return;
     state.ws = null;
     state.hello = false;
-    if (state.stopped || event.code === 4403 || event.code === 4410) return;
-    setStatus(T.reconnecting);
-    setTimeout(connect, state.backoff);
-    state.backoff = Math.min(state.backoff * 2, 15000);
+    if (!state.stopped && event.code !== 4403 && event.code !== 4410) retry();
   };
+}
+function retry() {
+  setStatus(T.reconnecting);
+  setTimeout(connect, state.backoff);
+  state.backoff = Math.min(state.backoff * 2, 5000);
+}
+/* A lost link leaves the socket open until TCP gives up: with no answer to a ping (or no
+ * open) within 4 s it is replaced (ADR 0056). */
+export function probe() {
+  var ws = state.ws;
+  if (!ws) return;
+  var since = ws.readyState ? !(ws.heard > ws.pinged) && ws.pinged : ws.born;
+  if (!since) { ws.pinged = Date.now(); send({ type: "ping" }); }
+  else if (Date.now() - since > 4000) { state.ws = null; ws.onclose = null; ws.close(); retry(); }
 }
 
 /* Once per socket, as soon as it is open (frames are answered in order). */
