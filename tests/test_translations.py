@@ -169,3 +169,53 @@ def test_an_operator_can_override_any_string_through_locale_override_paths(tmp_p
     overridden, kept = result.stdout.strip().splitlines()[-2:]
     assert overridden == "Meine Einstellungen"
     assert kept == "Sprache"
+
+
+def _glossary() -> tuple[list[str], list[tuple[str, str, dict[str, str]]]]:
+    """The table in docs/translations.md: German term, English term, one stem per language."""
+    text = (ROOT / "docs" / "translations.md").read_text(encoding="utf-8")
+    table = text.split("<!-- glossary:start -->", 1)[1].split("<!-- glossary:end -->", 1)[0]
+    lines = [line.strip() for line in table.strip().splitlines() if line.strip()]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    languages = [re.search(r"`(\w+)`", cell).group(1) for cell in header[2:]]  # type: ignore[union-attr]
+    rows = []
+    for line in lines[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows.append((cells[0], cells[1], dict(zip(languages, cells[2:], strict=True))))
+    return languages, rows
+
+
+def test_the_glossary_covers_the_legal_terms_in_every_translated_language() -> None:
+    languages, rows = _glossary()
+    assert {"Bescheid", "Widerspruch", "Kooperationsplan", "Bürgergeld", "Jobcenter"} <= {
+        german for german, _english, _stems in rows
+    }
+    assert {"Termin", "Einwilligung"} <= {german for german, _english, _stems in rows}
+    assert set(languages) == {"uk", "ar", "tr", "ru", "fa"}
+    for german, _english, stems in rows:
+        assert all(stems.values()), german
+
+
+@pytest.mark.parametrize("language", ["uk", "ar", "tr", "ru", "fa"])
+def test_each_legal_term_is_translated_the_same_way_throughout(language: str) -> None:
+    languages, rows = _glossary()
+    assert language in languages, f"{language} has no glossary column in docs/translations.md"
+    catalogue = _catalogue(language)
+    checked = 0
+    off = []
+    for entry in catalogue.values():
+        if not any(is_client_facing(path) for path, _line in entry.occurrences):
+            continue
+        texts = [entry.msgstr] if not entry.msgid_plural else list(entry.msgstr_plural.values())
+        for german, english, stems in rows:
+            if english.lower() not in (entry.msgid + entry.msgid_plural).lower():
+                continue
+            stem = stems[language].lower()
+            for text in texts:
+                if not text:
+                    continue
+                checked += 1
+                if stem not in text.lower() and german.lower() not in text.lower():
+                    off.append((german, entry.msgid[:60], text[:60]))
+    assert checked >= 20
+    assert not off, f"{len(off)} entries use another word in {language}: {off[:5]}"
