@@ -23,6 +23,8 @@ urlpatterns = [
     path("video/", include("sprechstunde.video_calls.urls")),
     path("signaturen/", include("sprechstunde.signatures.urls")),
     path("vereinbarungen/", include("sprechstunde.agreements.urls")),
+    path("auskunft/", include("sprechstunde.subject_access.urls")),
+    path("barrierefreiheit/", include("sprechstunde.accessibility.urls")),
     # The e-mail address is the login: admins change staff addresses, not allauth's page.
     path("accounts/email/", account_views.EmailChangeDisabledView.as_view(), name="email_locked"),
     # Password pages are for staff only: clients log in by code (and optionally a passkey).
