@@ -183,7 +183,9 @@ def access_log_for(client: Client) -> list[dict[str, Any]]:
     with_names = bool(getattr(settings, "DATA_EXPORT_STAFF_NAMES", False))
     entries = list(AuditEntry.objects.filter(client_id=client.pk).order_by("sequence"))
     staff_ids = {entry.actor_id for entry in entries if entry.actor_id is not None}
-    accounts = {user.pk: user for user in User.objects.filter(pk__in=staff_ids).select_related("team")}
+    accounts = {
+        user.pk: user for user in User.objects.filter(pk__in=staff_ids).select_related("team")
+    }
     log: list[dict[str, Any]] = []
     for entry in entries:
         user = accounts.get(entry.actor_id) if entry.actor_id is not None else None
@@ -228,7 +230,9 @@ def _profile(client: Client, users: _Users) -> list[dict[str, Any]]:
 
 def _consents(client: Client, users: _Users) -> list[dict[str, Any]]:
     rows = []
-    for consent in Consent.objects.filter(client=client).select_related("text").order_by("given_at"):
+    for consent in (
+        Consent.objects.filter(client=client).select_related("text").order_by("given_at")
+    ):
         row = record(consent, users)
         row["text"] = {
             "title": consent.text.title,
@@ -243,8 +247,10 @@ def _consents(client: Client, users: _Users) -> list[dict[str, Any]]:
 def _document_file(document: Document, position: int, used: set[str]) -> PackageFile:
     """A READY, clean document goes in as the documents app serves it (read_for_export);
     its name is fixed before reading, so the file is read only while the ZIP is written."""
-    content_type = "application/pdf" if document.pdf_storage_name else (
-        document.original_content_type or document.content_type
+    content_type = (
+        "application/pdf"
+        if document.pdf_storage_name
+        else (document.original_content_type or document.content_type)
     )
     name = export_file_name(document, position=position, used=used, content_type=content_type)
     return PackageFile(

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.audit.services import audit_record
@@ -111,11 +111,13 @@ def data_export_build(*, export_id: str | uuid.UUID) -> str:
     step = partial(_set_progress, export.pk)
     name = ""
     try:
-        package = collect(export.client, progress=step)
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES) as spool:
-            write_zip(package, spool, progress=step)
-            spool.seek(0)
-            data = spool.read()
+        # The whole copy speaks the client's language (labels in data.json, the index page).
+        with translation.override(export.client.preferred_language or settings.LANGUAGE_CODE):
+            package = collect(export.client, progress=step)
+            with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES) as spool:
+                write_zip(package, spool, progress=step)
+                spool.seek(0)
+                data = spool.read()
         data_key = storage_crypto.new_data_key()
         wrapped, key_id = storage_crypto.wrap_key(data_key)
         name = storage_crypto.blob_write(data, data_key=data_key, kind=STORAGE_KIND)

@@ -50,7 +50,9 @@ class PortalExportView(ConsentRequiredMixin, View):
     def post(self, request: HttpRequest) -> HttpResponseBase:
         client = self._client(request)
         try:
-            export = services.data_export_request(actor=request.user, client=client, request=request)
+            export = services.data_export_request(
+                actor=request.user, client=client, request=request
+            )
         except PermissionDeniedError as error:
             raise Http404 from error
         return HttpResponseRedirect(reverse("subject_access:detail", args=[export.pk]))
@@ -85,7 +87,9 @@ class StaffExportView(LoginRequiredMixin, View):
     def post(self, request: HttpRequest, client_pk: int) -> HttpResponseBase:
         client = self._client(request, client_pk)
         try:
-            export = services.data_export_request(actor=request.user, client=client, request=request)
+            export = services.data_export_request(
+                actor=request.user, client=client, request=request
+            )
         except PermissionDeniedError as error:
             raise Http404 from error
         return HttpResponseRedirect(reverse("subject_access:detail", args=[export.pk]))
