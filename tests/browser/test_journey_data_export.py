@@ -113,7 +113,9 @@ def test_the_accessibility_statement_from_the_footer(new_context, screenshots):
     assert AccessibilityFeedback.objects.count() == 0
     problems += page_problems(phone, touch_targets=True)
 
-    phone.locator("#id_message").fill("Das Datumsfeld lässt sich mit dem Screenreader nicht bedienen.")
+    phone.locator("#id_message").fill(
+        "Das Datumsfeld lässt sich mit dem Screenreader nicht bedienen."
+    )
     phone.locator("#feedback-send").click()
     phone.locator(".message--success").wait_for()
     assert AccessibilityFeedback.objects.count() == 1

@@ -36,12 +36,14 @@ CHECKS: tuple[Check, ...] = (
     Check(
         _("axe-core (all WCAG 2.0, 2.1 and 2.2 level A and AA rules and best practices)"),
         _(
-            "every page reachable for each role, in German, in a browser (tests/browser/test_every_page.py)"
+            "every page reachable for each role, in German, in a browser "
+            "(tests/browser/test_every_page.py)"
         ),
     ),
     Check(
         _(
-            "Keyboard: Tab reaches the main action of each page, and every focused element shows a focus ring"
+            "Keyboard: Tab reaches the main action of each page, and every focused element shows "
+            "a focus ring"
         ),
         _("every page of the same crawl"),
     ),
@@ -61,7 +63,8 @@ GAPS: tuple[Gap, ...] = (
         "WCAG 1.2.4",
         _("No live captions in video consultations"),
         _(
-            "Speech in a video consultation is not captioned. The case manager can invite a sign-language or spoken-language interpreter to the call."
+            "Speech in a video consultation is not captioned. The case manager can invite a sign-"
+            "language or spoken-language interpreter to the call."
         ),
         _("Ask for an interpreter, or for a consultation by text message or in person."),
     ),
@@ -70,7 +73,9 @@ GAPS: tuple[Gap, ...] = (
         "WCAG 1.3.1, EN 301 549 10",
         _("PDF letters are not tagged for screen readers"),
         _(
-            "Plans and decisions are made as PDF/A-2b, which does not guarantee tags and reading order (PDF/UA is not checked). Their content is also shown as a web page in the portal."
+            "Plans and decisions are made as PDF/A-2b, which does not guarantee tags and reading "
+            "order (PDF/UA is not checked). Their content is also shown as a web page in the "
+            "portal."
         ),
         _("Read the letter on its page in the portal, or ask for it in another form."),
     ),
@@ -79,7 +84,8 @@ GAPS: tuple[Gap, ...] = (
         "WCAG 1.1.1",
         _("Documents sent by people have no text alternative"),
         _(
-            "Photos and PDFs that clients or staff upload are shown as page images without a description of their content."
+            "Photos and PDFs that clients or staff upload are shown as page images without a "
+            "description of their content."
         ),
         _("Ask your case manager to read a document out or to describe it."),
     ),
@@ -88,7 +94,8 @@ GAPS: tuple[Gap, ...] = (
         "BITV 2.0 § 4",
         _("No explanation in Leichte Sprache or German Sign Language yet"),
         _(
-            "BITV 2.0 asks for an explanation of the site in Leichte Sprache and in German Sign Language on the start page; it does not exist yet."
+            "BITV 2.0 asks for an explanation of the site in Leichte Sprache and in German Sign "
+            "Language on the start page; it does not exist yet."
         ),
         _("Ask us by phone or in person; we explain the portal to you."),
     ),
@@ -97,7 +104,10 @@ GAPS: tuple[Gap, ...] = (
         "WCAG 1.4.10, 1.4.12, 1.4.13, 2.2.1, 2.5.3, 4.1.3",
         _("What the automated checks cannot see"),
         _(
-            "No automated check covers: zoom to 400 % and text spacing, the quality of text alternatives, what screen readers announce while things change (video call, chat, upload progress), and time limits (login codes and sessions expire). These were not yet tested by people with assistive technology."
+            "No automated check covers: zoom to 400 % and text spacing, the quality of text "
+            "alternatives, what screen readers announce while things change (video call, chat, "
+            "upload progress), and time limits (login codes and sessions expire). These were not "
+            "yet tested by people with assistive technology."
         ),
         _("Tell us with the form below where something does not work for you."),
     ),

@@ -78,7 +78,7 @@ def test_valid_feedback_becomes_a_task_due_in_a_month(client, settings):
         action="accessibility_feedback.create", target_id=str(feedback.pk)
     ).exists()
     follow = client.get(response["Location"])
-    assert "Vielen Dank".encode() in follow.content
+    assert b"Vielen Dank" in follow.content
 
 
 def test_the_due_date_follows_the_setting(client, settings):
@@ -92,7 +92,7 @@ def test_the_due_date_follows_the_setting(client, settings):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"message": ""}, "Bitte beschreiben Sie die Barriere.".encode()),
+        ({"message": ""}, b"Bitte beschreiben Sie die Barriere."),
         ({"message": "short"}, b"mindestens 10 Zeichen"),
         ({"email": "not-an-address"}, "gültige E-Mail-Adresse".encode()),
         ({"message": "x" * 5001}, b"weniger als 5000 Zeichen"),
@@ -156,7 +156,9 @@ def test_only_admins_reach_the_feedback_list(client, case_manager, dpo, team_lea
     for user in (case_manager, dpo, team_lead):
         client.force_login(user)
         assert client.get(reverse("accessibility:feedback_list")).status_code == 404
-        assert client.post(reverse("accessibility:feedback_list"), {"feedback": 1}).status_code == 404
+        assert (
+            client.post(reverse("accessibility:feedback_list"), {"feedback": 1}).status_code == 404
+        )
     client.logout()
     assert client.get(reverse("accessibility:feedback_list")).status_code == 302
     assert AccessibilityFeedback.objects.filter(answered_at__isnull=True).count() == 1
