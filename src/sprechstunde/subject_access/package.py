@@ -71,7 +71,7 @@ _INTERNAL_FIELDS = frozenset(
 
 # Why each role reads a client's data: CJEU C-579/21 asks for the time and purpose of each
 # consultation; the role names the purpose (ADR 0064).
-_PURPOSE_BY_ROLE = {
+_PURPOSE_BY_ROLE: dict[str, Any] = {
     Role.CASE_MANAGER: _("Advice, placement and benefits in your case (SGB II)"),
     Role.TEAM_LEAD: _("Supervision and substitution in the team"),
     Role.ADMIN: _("Administration of the system"),

@@ -95,6 +95,17 @@ class StaffExportView(LoginRequiredMixin, View):
         return HttpResponseRedirect(reverse("subject_access:detail", args=[export.pk]))
 
 
+def _is_client(request: HttpRequest) -> bool:
+    return bool(getattr(request.user, "is_client", False))
+
+
+def _back_url(request: HttpRequest, export: DataExport) -> str:
+    """Where "ask again" and "back" lead: the client's page, or the client's page for staff."""
+    if _is_client(request):
+        return reverse("subject_access:portal")
+    return reverse("subject_access:client", args=[export.client_id])
+
+
 class _ExportMixin(LoginRequiredMixin):
     def get_export(self, request: HttpRequest, pk: Any) -> DataExport:
         return selectors.data_export_get_for_user(user=request.user, pk=pk, request=request)
@@ -123,12 +134,8 @@ class ExportDetailView(_ExportMixin, View):
             {
                 "export": export,
                 "client": export.client,
-                "is_client": request.user.is_client,
-                "retry_url": (
-                    reverse("subject_access:portal")
-                    if request.user.is_client
-                    else reverse("subject_access:client", args=[export.client_id])
-                ),
+                "is_client": _is_client(request),
+                "retry_url": _back_url(request, export),
             },
         )
 
@@ -156,13 +163,9 @@ class ExportDownloadView(_ExportMixin, View):
                 {
                     "export": export,
                     "client": export.client,
-                    "is_client": request.user.is_client,
+                    "is_client": _is_client(request),
                     "error": error.message,
-                    "retry_url": (
-                        reverse("subject_access:portal")
-                        if request.user.is_client
-                        else reverse("subject_access:client", args=[export.client_id])
-                    ),
+                    "retry_url": _back_url(request, export),
                 },
                 status=410,
             )
