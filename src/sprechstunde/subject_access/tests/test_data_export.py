@@ -151,9 +151,9 @@ def test_the_copy_holds_every_record_file_and_access(kim, case_manager, export_s
     assert views and views[0]["who"] == "Fallmanager/in, Team Nord"
     assert case_manager.email not in text
     assert case_manager.last_name not in json.dumps(content["access_log"])
-    assert any(
-        e["action"] == "data_export.create" and e["who"] == "Sie" for e in content["access_log"]
-    )
+    created = next(e for e in content["access_log"] if e["action"] == "data_export.create")
+    assert created["who"] == "Sie"
+    assert created["action_label"] == "Kopie der eigenen Daten: angelegt"
 
     # The index page: her language, offline (no outside resources), lists every file.
     index = archive.read("index.html").decode()
