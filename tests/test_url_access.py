@@ -388,6 +388,23 @@ def _upload_session(world: World, role: str) -> dict[str, Any]:
     return {"session_id": made.pk}
 
 
+def _data_export(world: World, role: str) -> dict[str, Any]:
+    """A finished copy of the foreign client's data, asked for in the portal."""
+    from sprechstunde.subject_access.models import DataExport
+
+    client = world.client_of(role)
+    owner = world.owner_foreign_to(role)
+    made = world._once(
+        "data-export",
+        owner,
+        lambda: DataExport.objects.create(client=client, channel="portal", status="ready"),
+    )
+    return {"pk": made.pk}
+
+
+_EXPORT_DENIED = ("data_export.access_denied",)
+
+
 def _video_appointment(world: World, role: str) -> dict[str, Any]:
     """A video appointment of the foreign client, open for joining now (with an invitation)."""
     from sprechstunde.video_calls.factories import VideoAppointmentFactory, video_consent
@@ -560,6 +577,11 @@ REGISTRY: dict[str, Rule] = {
     "agreements:portal_decision_pdf": Rule(_agreement("decision")),
     "agreements:portal_confirmation": Rule(_agreement("confirmation")),
     "agreements:portal_confirmation_pdf": Rule(_agreement("confirmation")),
+    # --- copies of a client's own data (Art. 15 GDPR)
+    "subject_access:client": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
+    "subject_access:detail": Rule(_data_export, _EXPORT_DENIED, LOGGED_IN, owner=_owner),
+    "subject_access:state": Rule(_data_export, _EXPORT_DENIED, LOGGED_IN, owner=_owner),
+    "subject_access:download": Rule(_data_export, _EXPORT_DENIED, LOGGED_IN),
     # --- allauth: a user's own passkeys
     "mfa_edit_webauthn": Rule(lambda w, r: {"pk": w.passkey_of(r).pk}, owner=_owner),
     "mfa_remove_webauthn": Rule(lambda w, r: {"pk": w.passkey_of(r).pk}, owner=_owner),

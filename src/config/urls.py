@@ -25,6 +25,8 @@ urlpatterns = [
     path("signaturen/", include("sprechstunde.signatures.urls")),
     path("vereinbarungen/", include("sprechstunde.agreements.urls")),
     path("datenschutz-unterlagen/", include("sprechstunde.compliance.urls")),
+    path("auskunft/", include("sprechstunde.subject_access.urls")),
+    path("barrierefreiheit/", include("sprechstunde.accessibility.urls")),
     # The e-mail address is the login: admins change staff addresses, not allauth's page.
     path("accounts/email/", account_views.EmailChangeDisabledView.as_view(), name="email_locked"),
     # Password pages are for staff only: clients log in by code (and optionally a passkey).

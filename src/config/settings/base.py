@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "sprechstunde.signatures",
     "sprechstunde.agreements",
     "sprechstunde.compliance",
+    "sprechstunde.subject_access",
+    "sprechstunde.accessibility",
 ]
 
 MIDDLEWARE = [
@@ -560,6 +562,44 @@ JOBCENTER_NAME = os.environ.get("JOBCENTER_NAME", "Jobcenter")
 # The offline ways of contact shown to clients wherever the portal cannot help (optional).
 JOBCENTER_PHONE = os.environ.get("JOBCENTER_PHONE", "")
 JOBCENTER_ADDRESS = os.environ.get("JOBCENTER_ADDRESS", "")
+
+# --- A client's copy of her own data (Art. 15 GDPR, ADR 0064) ---------------------------------
+# Days a finished copy can be downloaded; then its file and key are deleted.
+DATA_EXPORT_VALID_DAYS = int(os.environ.get("DATA_EXPORT_VALID_DAYS", "7"))
+# The access log names staff by role and team; true adds their names (CJEU C-579/21: names
+# are not generally owed, times and purposes are; see ADR 0064 before turning this on).
+DATA_EXPORT_STAFF_NAMES = env_bool("DATA_EXPORT_STAFF_NAMES", False)
+
+# --- Accessibility statement (BITV 2.0, ADR 0065) ---------------------------------------------
+# The body a person turns to when feedback is not answered satisfactorily: for federal bodies
+# (gemeinsame Einrichtungen) the Schlichtungsstelle nach § 16 BGG; a municipal Jobcenter
+# (zugelassener kommunaler Träger) names its Land's enforcement body instead.
+ACCESSIBILITY_ENFORCEMENT_NAME = os.environ.get(
+    "ACCESSIBILITY_ENFORCEMENT_NAME",
+    "Schlichtungsstelle nach dem Behindertengleichstellungsgesetz (BGG) bei dem Beauftragten "
+    "der Bundesregierung für die Belange von Menschen mit Behinderungen",
+)
+ACCESSIBILITY_ENFORCEMENT_ADDRESS = os.environ.get(
+    "ACCESSIBILITY_ENFORCEMENT_ADDRESS", "Mauerstraße 53, 10117 Berlin"
+)
+ACCESSIBILITY_ENFORCEMENT_URL = os.environ.get(
+    "ACCESSIBILITY_ENFORCEMENT_URL", "https://www.schlichtungsstelle-bgg.de"
+)
+ACCESSIBILITY_ENFORCEMENT_EMAIL = os.environ.get(
+    "ACCESSIBILITY_ENFORCEMENT_EMAIL", "info@schlichtungsstelle-bgg.de"
+)
+# Feedback on accessibility is a task due this many days after it arrives: one month, the
+# answer period set for federal bodies (§ 12b BGG with BITV 2.0 § 7; check the Land law).
+ACCESSIBILITY_FEEDBACK_ANSWER_DAYS = int(os.environ.get("ACCESSIBILITY_FEEDBACK_ANSWER_DAYS", "30"))
+# Feedback form: at most this many messages per address per hour, and in total per hour.
+ACCESSIBILITY_FEEDBACK_PER_ADDRESS = int(os.environ.get("ACCESSIBILITY_FEEDBACK_PER_ADDRESS", "5"))
+ACCESSIBILITY_FEEDBACK_TOTAL = int(os.environ.get("ACCESSIBILITY_FEEDBACK_TOTAL", "100"))
+# Where people write about barriers besides the form (shown on the statement; optional).
+ACCESSIBILITY_CONTACT_EMAIL = os.environ.get("ACCESSIBILITY_CONTACT_EMAIL", "")
+# The day the statement was last reviewed (ISO date); shown on the page.
+ACCESSIBILITY_STATEMENT_REVIEWED_ON = os.environ.get(
+    "ACCESSIBILITY_STATEMENT_REVIEWED_ON", "2026-12-07"
+)
 # What clients should bring to an on-site appointment (e.g. "Personalausweis"), shown on the
 # portal's appointment card. Optional; empty: nothing is shown.
 APPOINTMENT_WHAT_TO_BRING = os.environ.get("APPOINTMENT_WHAT_TO_BRING", "")

@@ -15,6 +15,7 @@ VIEW = "audit.view"
 EXPORT = "audit.export"
 
 ENTITY_LABELS: dict[str, Promise] = {
+    "accessibility_feedback": _("Accessibility feedback"),
     "absence": _("Absence"),
     "account": _("Account"),
     "appointment": _("Appointment"),
@@ -23,6 +24,14 @@ ENTITY_LABELS: dict[str, Promise] = {
     "client": _("Client"),
     "consent": _("Consent"),
     "consent_text": _("Consent text"),
+    "conversation": _("Conversation"),
+    "data_export": _("Copy of own data"),
+    "decision": _("Decision"),
+    "document": _("Document"),
+    "document_request": _("Document request"),
+    "message": _("Message"),
+    "plan": _("Cooperation plan"),
+    "video_call": _("Video call"),
     "invitation": _("Invitation"),
     "login": _("Login"),
     "mfa": _("Second factor"),
@@ -36,6 +45,7 @@ ENTITY_LABELS: dict[str, Promise] = {
 
 VERB_LABELS: dict[str, Promise] = {
     "accept": _("accepted"),
+    "answer": _("answered"),
     "accept_proposal": _("proposed time chosen"),
     "access_denied": _("access refused"),
     "activate": _("activated"),
@@ -47,6 +57,10 @@ VERB_LABELS: dict[str, Promise] = {
     "create": _("created"),
     "deactivate": _("deactivated"),
     "delete": _("deleted"),
+    "download": _("downloaded"),
+    "expire": _("expired and deleted"),
+    "failed": _("could not be made"),
+    "ready": _("made"),
     "end": _("ended"),
     "export": _("exported"),
     "feed_read": _("read by calendar feed"),

@@ -116,6 +116,12 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "agreements:portal_decision_pdf": lambda w: {"pk": w.sample("agreements_decision").pk},
     "agreements:portal_confirmation": lambda w: {"pk": w.sample("agreements_confirmation").pk},
     "agreements:portal_confirmation_pdf": lambda w: {"pk": w.sample("agreements_confirmation").pk},
+    # copies of a client's own data (Art. 15 GDPR); one copy's pages are walked, with axe, by
+    # tests/browser/test_journey_data_export.py
+    "subject_access:client": lambda w: {"client_pk": w.client.pk},
+    "subject_access:detail": Skip("one copy's page; test_journey_data_export checks it"),
+    "subject_access:state": Skip("JSON API of progress.js; subject_access tests"),
+    "subject_access:download": Skip("a file download, not a page; subject_access tests"),
     # video calls (V1)
     "video_calls:call": lambda w: {"appointment_pk": w.sample("video_appointment").pk},
     "video_calls:invitations": lambda w: {"appointment_pk": w.sample("video_appointment").pk},
