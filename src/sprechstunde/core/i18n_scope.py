@@ -75,6 +75,17 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "documents/services/uploads.py",
     "documents/services/requests.py",
     "documents/templates/documents/requests/mail/*",
+    # The client's copy of her data, and the accessibility statement (public)
+    "subject_access/templates/subject_access/portal.html",
+    "subject_access/templates/subject_access/detail.html",
+    "subject_access/templates/subject_access/package_index.html",
+    "subject_access/choices.py",
+    "subject_access/package.py",
+    "subject_access/views.py",
+    "accessibility/templates/accessibility/statement.html",
+    "accessibility/statement.py",
+    "accessibility/forms.py",
+    "accessibility/views.py",
     # Messages, both sides
     "messaging/templates/messaging/*",
     "messaging/templates/messaging/includes/*",
