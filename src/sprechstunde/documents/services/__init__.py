@@ -31,8 +31,12 @@ from .requests import (
     reminder_step_due,
 )
 from .storage import (
+    document_blobs_delete,
+    document_blobs_orphaned,
     document_delete,
     document_keys_rotate,
+    document_previews_purge,
+    documents_purge,
 )
 from .sweep import (
     documents_sweep,
@@ -63,7 +67,11 @@ __all__ = [
     "UploadOffsetMismatch",
     "client_uses_portal",
     "document_create",
+    "document_blobs_delete",
+    "document_blobs_orphaned",
     "document_delete",
+    "document_previews_purge",
+    "documents_purge",
     "document_efile_mark",
     "document_export_for_user",
     "document_keys_rotate",
