@@ -23,6 +23,7 @@ urlpatterns = [
     path("video/", include("sprechstunde.video_calls.urls")),
     path("signaturen/", include("sprechstunde.signatures.urls")),
     path("vereinbarungen/", include("sprechstunde.agreements.urls")),
+    path("aufbewahrung/", include("sprechstunde.retention.urls")),
     # The e-mail address is the login: admins change staff addresses, not allauth's page.
     path("accounts/email/", account_views.EmailChangeDisabledView.as_view(), name="email_locked"),
     # Password pages are for staff only: clients log in by code (and optionally a passkey).
