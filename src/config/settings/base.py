@@ -529,6 +529,7 @@ JOBCENTER_ADDRESS = os.environ.get("JOBCENTER_ADDRESS", "")
 # portal's appointment card. Optional; empty: nothing is shown.
 APPOINTMENT_WHAT_TO_BRING = os.environ.get("APPOINTMENT_WHAT_TO_BRING", "")
 
+
 # --- Retention (docs/retention.md) ----------------------------------------------------------
 # Days each kind of record is kept, counted from its start event; the defaults err on the side
 # of keeping what the law requires. The job runs daily at RETENTION_RUN_HOUR (local time).

@@ -97,9 +97,7 @@ def can_change_appointment(*, user: Any, appointment: Appointment) -> bool:
 
 
 def can_manage_client(*, user: Any, client: Client) -> bool:
-    return not _restricted(client) and client.case_manager_id in managed_case_manager_ids(
-        user=user
-    )
+    return not _restricted(client) and client.case_manager_id in managed_case_manager_ids(user=user)
 
 
 def is_client_of(*, user: Any, appointment: Appointment) -> bool:

@@ -164,14 +164,18 @@ def _form_submissions() -> QuerySet[Any] | None:
 def _clients_without_records() -> QuerySet[Any]:
     """Closed cases of which nothing with its own period is left."""
     client = OuterRef("pk")
-    return _model("clients.Client")._default_manager.filter(
-        case_closed_at__isnull=False,
-        processing_restricted_at__isnull=True,
-    ).filter(
-        ~Exists(_model("appointments.Appointment")._default_manager.filter(client_id=client)),
-        ~Exists(_model("documents.Document")._default_manager.filter(client_id=client)),
-        ~Exists(_model("agreements.Decision")._default_manager.filter(client_id=client)),
-        ~Exists(_model("agreements.CooperationPlan")._default_manager.filter(client_id=client)),
+    return (
+        _model("clients.Client")
+        ._default_manager.filter(
+            case_closed_at__isnull=False,
+            processing_restricted_at__isnull=True,
+        )
+        .filter(
+            ~Exists(_model("appointments.Appointment")._default_manager.filter(client_id=client)),
+            ~Exists(_model("documents.Document")._default_manager.filter(client_id=client)),
+            ~Exists(_model("agreements.Decision")._default_manager.filter(client_id=client)),
+            ~Exists(_model("agreements.CooperationPlan")._default_manager.filter(client_id=client)),
+        )
     )
 
 
@@ -264,7 +268,9 @@ RULES: tuple[Rule, ...] = (
         sources=(
             Source(
                 queryset=lambda: _model("video_calls.Call")._default_manager.all(),
-                start=lambda: Coalesce("ended_at", "closed_at", "appointment__ends_at", "created_at"),
+                start=lambda: Coalesce(
+                    "ended_at", "closed_at", "appointment__ends_at", "created_at"
+                ),
                 remove=_calls_remove,
                 client_path="appointment__client_id",
                 matters=(("appointments.appointment", "appointment_id"),),

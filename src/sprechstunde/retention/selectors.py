@@ -142,7 +142,9 @@ def _matter_held(source: Source, row: Any, matters: dict[str, set[str]]) -> bool
     return False
 
 
-def client_get_for_retention(*, user: Any, pk: int | str, request: HttpRequest | None = None) -> Client:
+def client_get_for_retention(
+    *, user: Any, pk: int | str, request: HttpRequest | None = None
+) -> Client:
     """The client for the retention page: the DPO reaches every client, a restricted one
     too; caseload staff only those they may see. Audited; anything else is a 404."""
     try:

@@ -58,9 +58,11 @@ def protection_current() -> Protection:
         Client.objects.filter(processing_restricted_at__isnull=False).values_list("pk", flat=True)
     )
     matters: dict[str, set[str]] = {}
-    for target_type, target_id in LegalHold.objects.filter(lifted_at__isnull=True).exclude(
-        target_type=""
-    ).values_list("target_type", "target_id"):
+    for target_type, target_id in (
+        LegalHold.objects.filter(lifted_at__isnull=True)
+        .exclude(target_type="")
+        .values_list("target_type", "target_id")
+    ):
         matters.setdefault(target_type, set()).add(target_id)
     return Protection(client_ids=client_ids, matters=matters)
 
@@ -530,7 +532,10 @@ def data_subject_request_refuse(
 
 
 def client_case_close(
-    *, actor: Any, client: Client, closed_at: datetime.datetime | None = None,
+    *,
+    actor: Any,
+    client: Client,
+    closed_at: datetime.datetime | None = None,
     request: HttpRequest | None = None,
 ) -> None:
     """Record that the case is closed: the periods that start there begin to run."""
@@ -544,9 +549,7 @@ def client_case_close(
         audit_record(actor=actor, action="client.case_close", target=client, request=request)
 
 
-def client_case_reopen(
-    *, actor: Any, client: Client, request: HttpRequest | None = None
-) -> None:
+def client_case_reopen(*, actor: Any, client: Client, request: HttpRequest | None = None) -> None:
     """The client is back: periods that started at the closing stop running."""
     if not permissions.can_close_case(user=actor, client=client):
         raise PermissionDeniedError(_("You cannot reopen this case."))

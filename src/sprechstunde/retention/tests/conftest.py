@@ -66,7 +66,9 @@ def stored_document(client, *, in_efile: bool, status: str = "ready", previews: 
         status=status,
         wrapped_key=wrapped,
         key_id=key_id,
-        original_storage_name=storage_crypto.blob_write(b"orig", data_key=data_key, kind="original"),
+        original_storage_name=storage_crypto.blob_write(
+            b"orig", data_key=data_key, kind="original"
+        ),
         pdf_storage_name=storage_crypto.blob_write(b"%PDF", data_key=data_key, kind="pdf"),
         is_in_efile=in_efile,
         efile_marked_at=now if in_efile else None,
@@ -157,7 +159,9 @@ def world(case_manager, document_storage):
         entry_hash=secrets.token_hex(32),
     )
     plan = plan_issued_for(client)
-    mail = OutboxMessage.objects.create(subject="Code", from_email="a@b", to="kim@example.org", body="1")
+    mail = OutboxMessage.objects.create(
+        subject="Code", from_email="a@b", to="kim@example.org", body="1"
+    )
     return World(
         client=client,
         message=message,

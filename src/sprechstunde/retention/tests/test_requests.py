@@ -69,7 +69,9 @@ def test_erasure_takes_what_may_go_and_keeps_the_rest(
     assert subject_request.status == "done" and subject_request.closed_by == dpo
     records = DeletionRecord.objects.filter(cause="erasure", client_id=world.client.pk)
     assert records.filter(kind="message", count=1, rule__contains="Art. 17").exists()
-    actions = set(AuditEntry.objects.filter(client_id=world.client.pk).values_list("action", flat=True))
+    actions = set(
+        AuditEntry.objects.filter(client_id=world.client.pk).values_list("action", flat=True)
+    )
     assert {"erasure_request.record", "erasure.delete", "erasure_request.execute"} <= actions
 
 
@@ -192,7 +194,11 @@ def test_the_dpo_erases_and_sets_holds_through_the_page(world, case_manager, dpo
     assert bad.status_code == 400 and not LegalHold.objects.exists()
     web.post(
         reverse("retention:hold_set", args=[world.client.pk]),
-        {"reason": "Widerspruch W-1", "target_type": "agreements.decision", "target_id": str(world.decision.pk)},
+        {
+            "reason": "Widerspruch W-1",
+            "target_type": "agreements.decision",
+            "target_id": str(world.decision.pk),
+        },
     )
     hold = LegalHold.objects.get()
     assert hold.target_id == str(world.decision.pk)
@@ -221,7 +227,10 @@ def test_case_managers_cannot_decide_or_hold(world, case_manager, web):
         {"decision": "erase"},
     )
     assert response.status_code == 404
-    assert web.post(reverse("retention:hold_set", args=[world.client.pk]), {"reason": "x"}).status_code == 404
+    assert (
+        web.post(reverse("retention:hold_set", args=[world.client.pk]), {"reason": "x"}).status_code
+        == 404
+    )
     assert Message.objects.filter(pk=world.message.pk).exists()
     assert web.get(reverse("retention:overview")).status_code == 404
 

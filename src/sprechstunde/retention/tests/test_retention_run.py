@@ -54,8 +54,20 @@ def counts(now) -> dict[str, int]:
 
 # kind, setting, period, days between now and the start event, the rows that must go
 CASES = [
-    ("message", "RETENTION_MESSAGE_DAYS", 730, 0, lambda w: Message.objects.filter(pk=w.message.pk)),
-    ("document", "RETENTION_DOCUMENT_DAYS", 180, 0, lambda w: Document.objects.filter(pk=w.filed.pk)),
+    (
+        "message",
+        "RETENTION_MESSAGE_DAYS",
+        730,
+        0,
+        lambda w: Message.objects.filter(pk=w.message.pk),
+    ),
+    (
+        "document",
+        "RETENTION_DOCUMENT_DAYS",
+        180,
+        0,
+        lambda w: Document.objects.filter(pk=w.filed.pk),
+    ),
     (
         "preview",
         "RETENTION_PREVIEW_DAYS",
@@ -77,9 +89,27 @@ CASES = [
         8,
         lambda w: Appointment.objects.filter(pk=w.appointment.pk),
     ),
-    ("call_record", "RETENTION_CALL_RECORD_DAYS", 180, 8, lambda w: Call.objects.filter(pk=w.call.pk)),
-    ("consent", "RETENTION_CONSENT_DAYS", 1095, 0, lambda w: Consent.objects.filter(pk=w.consent.pk)),
-    ("decision", "RETENTION_DECISION_DAYS", 3650, 0, lambda w: Decision.objects.filter(pk=w.decision.pk)),
+    (
+        "call_record",
+        "RETENTION_CALL_RECORD_DAYS",
+        180,
+        8,
+        lambda w: Call.objects.filter(pk=w.call.pk),
+    ),
+    (
+        "consent",
+        "RETENTION_CONSENT_DAYS",
+        1095,
+        0,
+        lambda w: Consent.objects.filter(pk=w.consent.pk),
+    ),
+    (
+        "decision",
+        "RETENTION_DECISION_DAYS",
+        3650,
+        0,
+        lambda w: Decision.objects.filter(pk=w.decision.pk),
+    ),
     (
         "delivery_log",
         "RETENTION_DELIVERY_LOG_DAYS",
@@ -87,8 +117,20 @@ CASES = [
         0,
         lambda w: DeliveryEvent.objects.filter(pk=w.event.pk),
     ),
-    ("plan", "RETENTION_PLAN_DAYS", 1095, 0, lambda w: CooperationPlan.objects.filter(pk=w.plan.pk)),
-    ("outbox_mail", "RETENTION_OUTBOX_MAIL_DAYS", 7, 0, lambda w: OutboxMessage.objects.filter(pk=w.mail.pk)),
+    (
+        "plan",
+        "RETENTION_PLAN_DAYS",
+        1095,
+        0,
+        lambda w: CooperationPlan.objects.filter(pk=w.plan.pk),
+    ),
+    (
+        "outbox_mail",
+        "RETENTION_OUTBOX_MAIL_DAYS",
+        7,
+        0,
+        lambda w: OutboxMessage.objects.filter(pk=w.mail.pk),
+    ),
 ]
 
 
@@ -116,7 +158,11 @@ def test_each_kind_goes_only_once_its_period_is_over(
     assert Client.objects.filter(pk=world.client.pk).exists()
     others = [case for case in CASES if case[0] != kind and case[1] != setting]
     for other_kind, _s, _d, _o, other_rows in others:
-        if (kind, other_kind) in {("decision", "delivery_log"), ("appointment", "call_record"), ("document", "preview")}:
+        if (kind, other_kind) in {
+            ("decision", "delivery_log"),
+            ("appointment", "call_record"),
+            ("document", "preview"),
+        }:
             continue  # deleted with their parent
         assert other_rows(world).exists(), other_kind
     record = DeletionRecord.objects.filter(kind=kind).order_by("pk").first()
@@ -126,7 +172,9 @@ def test_each_kind_goes_only_once_its_period_is_over(
     assert entry.client_id is None  # pseudonymous: kind, count and rule, no client named
 
 
-def test_a_document_goes_with_every_blob_and_preview(world, only, django_capture_on_commit_callbacks):
+def test_a_document_goes_with_every_blob_and_preview(
+    world, only, django_capture_on_commit_callbacks
+):
     only("RETENTION_DOCUMENT_DAYS", 180)
     names = [world.filed.original_storage_name, world.filed.pdf_storage_name]
     names += list(world.filed.previews.values_list("storage_name", flat=True))
@@ -192,7 +240,9 @@ def test_the_client_record_goes_last_with_its_portal_account(world, case_manager
 
 
 def test_form_submissions_are_a_defined_kind_without_rows_yet(world):
-    report = next(r for r in services.retention_preview(now=days_later(99999)) if r.kind == "form_submission")
+    report = next(
+        r for r in services.retention_preview(now=days_later(99999)) if r.kind == "form_submission"
+    )
     assert report.count == 0
     assert "no forms app" in report.note
     assert report.rules[0].startswith("RETENTION_FORM_SUBMISSION_DAYS=180")
@@ -206,8 +256,19 @@ def test_a_dry_run_lists_every_kind_and_deletes_nothing(world, case_manager):
 
     by_kind = {r.kind.value: r for r in reports}
     assert set(by_kind) == set(RecordKind.values)
-    for kind in ("message", "document", "preview", "upload_leftover", "appointment", "call_record",
-                 "consent", "decision", "delivery_log", "plan", "outbox_mail"):
+    for kind in (
+        "message",
+        "document",
+        "preview",
+        "upload_leftover",
+        "appointment",
+        "call_record",
+        "consent",
+        "decision",
+        "delivery_log",
+        "plan",
+        "outbox_mail",
+    ):
         assert by_kind[kind].count >= 1, kind
         assert by_kind[kind].oldest is not None
     assert Message.objects.filter(pk=world.message.pk).exists()
@@ -250,7 +311,11 @@ def test_a_hold_on_the_client_stops_deletion_until_lifted(world, dpo, only):
 def test_a_hold_on_one_matter_keeps_only_that_matter(world, dpo, only):
     only("RETENTION_DECISION_DAYS", 3650)
     other = type(world.decision).objects.create(
-        client=world.client, template=world.decision.template, values={}, status="draft", channel="portal"
+        client=world.client,
+        template=world.decision.template,
+        values={},
+        status="draft",
+        channel="portal",
     )
     services.legal_hold_set(
         actor=dpo,
@@ -279,7 +344,10 @@ def test_only_the_dpo_sets_holds_and_a_reason_is_required(world, case_manager, d
 def test_a_restricted_client_keeps_everything(world, case_manager, only):
     only("RETENTION_MESSAGE_DAYS", 730)
     services.data_subject_request_record(
-        actor=case_manager, client=world.client, kind="restriction", received_on=timezone.localdate()
+        actor=case_manager,
+        client=world.client,
+        kind="restriction",
+        received_on=timezone.localdate(),
     )
     services.retention_run(now=days_later(800))
     assert Message.objects.filter(pk=world.message.pk).exists()
@@ -305,7 +373,9 @@ def test_a_blob_left_on_disk_after_its_row_is_gone_is_swept(world, document_stor
 
     assert not os.path.exists(orphan)
     assert blob_exists(world.filed.pdf_storage_name)  # named by a row: kept
-    assert DeletionRecord.objects.filter(kind="upload_leftover", rule__contains="no record names").exists()
+    assert DeletionRecord.objects.filter(
+        kind="upload_leftover", rule__contains="no record names"
+    ).exists()
 
 
 def test_a_fresh_blob_without_a_row_is_not_taken_for_an_orphan(world, only):
