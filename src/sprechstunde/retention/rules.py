@@ -402,7 +402,7 @@ RULES: tuple[Rule, ...] = (
                 keep_reason=_(
                     "An administrative act: kept for withdrawal and refund claims "
                     "(§§ 45, 50 SGB X) until its retention period is over; restriction "
-                    "applies instead (§ 84 (3) SGB X)."
+                    "applies instead (§ 84 SGB X, Art. 18 GDPR)."
                 ),
                 label=lambda row: row.reference or f"{row.pk}",
             ),
