@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 
 import pytest
 from django.utils import timezone
@@ -13,7 +14,7 @@ from sprechstunde.retention.tasks import retention_run_task
 
 
 def _local(hour: int) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime(2026, 12, 7, hour, 30))
+    return datetime.datetime(2026, 12, 7, hour, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))
 
 
 def test_the_next_run_is_at_the_configured_hour_today_or_tomorrow(settings):
