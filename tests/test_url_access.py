@@ -430,6 +430,43 @@ def _video_call(world: World, role: str) -> dict[str, Any]:
     return {"appointment_pk": _video_appointment(world, role)["appointment_pk"]}
 
 
+def _retention_request(world: World, role: str) -> dict[str, Any]:
+    """An open erasure request of the foreign client."""
+    from django.utils import timezone
+
+    from sprechstunde.retention.models import DataSubjectRequest
+
+    client = world.client_of(role)
+    owner = world.owner_foreign_to(role)
+    made = world._once(
+        "erasure-request",
+        owner,
+        lambda: DataSubjectRequest.objects.create(
+            client_id=client.pk,
+            kind="erasure",
+            received_on=timezone.localdate(),
+            recorded_at=timezone.now(),
+        ),
+    )
+    return {"pk": client.pk, "request_pk": made.pk}
+
+
+def _legal_hold(world: World, role: str) -> dict[str, Any]:
+    """A legal hold in force on the foreign client."""
+    from django.utils import timezone
+
+    from sprechstunde.retention.models import LegalHold
+
+    client = world.client_of(role)
+    owner = world.owner_foreign_to(role)
+    made = world._once(
+        "legal-hold",
+        owner,
+        lambda: LegalHold.objects.create(client=client, reason="Klage", set_at=timezone.now()),
+    )
+    return {"pk": client.pk, "hold_pk": made.pk}
+
+
 CASELOAD = frozenset({"case_manager", "team_lead"})
 CASE_MANAGER = frozenset({"case_manager"})
 CLIENT = frozenset({"client"})
@@ -437,6 +474,8 @@ LOGGED_IN = frozenset(role for role in ROLES if role != "anonymous")
 NOT_ADMIN = frozenset(LOGGED_IN - {"admin"})
 _APPOINTMENT_DENIED = ("appointment.access_denied",)
 _CLIENT_DENIED = ("client.access_denied",)
+_RETENTION_DENIED = ("retention.access_denied",)
+_DPO_EXEMPT = {"dpo": "the data-protection officer decides requests and holds for every client"}
 _STAFF_DENIED = ("staff.access_denied", "team.access_denied")
 _ADMIN_MANAGES = "administrators manage every staff account, team and substitution"
 _OUTBOX_STAFF = "the dev outbox (embedded mode only) shows every mail to every staff member"
@@ -547,6 +586,20 @@ REGISTRY: dict[str, Rule] = {
     "documents:delete": Rule(_ready_document, ("document.access_denied",), LOGGED_IN),
     "documents:staff_upload": Rule(_client, _CLIENT_DENIED, CASELOAD),
     "documents:upload_session": Rule(_upload_session),
+    # --- retention: one client's data-protection page and its actions (the DPO reaches every
+    # client by design: she decides requests and holds, and a restricted client only she sees)
+    "retention:client": Rule(
+        _client_pk, _RETENTION_DENIED, CASELOAD, exempt_roles=_DPO_EXEMPT, owner=_owner
+    ),
+    "retention:request_record": Rule(
+        _client_pk, _RETENTION_DENIED, CASELOAD, exempt_roles=_DPO_EXEMPT
+    ),
+    "retention:request_decide": Rule(
+        _retention_request, _RETENTION_DENIED, CASELOAD, exempt_roles=_DPO_EXEMPT
+    ),
+    "retention:hold_set": Rule(_client_pk, _RETENTION_DENIED, CASELOAD, exempt_roles=_DPO_EXEMPT),
+    "retention:hold_lift": Rule(_legal_hold, _RETENTION_DENIED, CASELOAD, exempt_roles=_DPO_EXEMPT),
+    "retention:case_close": Rule(_client_pk, _RETENTION_DENIED, CASELOAD, exempt_roles=_DPO_EXEMPT),
     # --- agreements: plans, decisions, confirmations (refused like the client they belong to)
     "agreements:client": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
     "agreements:plan_create": Rule(_client, _CLIENT_DENIED, CASELOAD),

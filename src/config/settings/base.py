@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "sprechstunde.compliance",
     "sprechstunde.subject_access",
     "sprechstunde.accessibility",
+    "sprechstunde.retention",
 ]
 
 MIDDLEWARE = [
@@ -603,6 +604,36 @@ ACCESSIBILITY_STATEMENT_REVIEWED_ON = os.environ.get(
 # What clients should bring to an on-site appointment (e.g. "Personalausweis"), shown on the
 # portal's appointment card. Optional; empty: nothing is shown.
 APPOINTMENT_WHAT_TO_BRING = os.environ.get("APPOINTMENT_WHAT_TO_BRING", "")
+
+
+# --- Retention (docs/retention.md) ----------------------------------------------------------
+# Days each kind of record is kept, counted from its start event; the defaults err on the side
+# of keeping what the law requires. The job runs daily at RETENTION_RUN_HOUR (local time).
+def env_days(name: str, default: int) -> int:
+    value = int(os.environ.get(name, str(default)))
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be at least 1 day.")
+    return value
+
+
+RETENTION_MESSAGE_DAYS = env_days("RETENTION_MESSAGE_DAYS", 730)
+RETENTION_DOCUMENT_DAYS = env_days("RETENTION_DOCUMENT_DAYS", 180)
+RETENTION_DOCUMENT_UNFILED_DAYS = env_days("RETENTION_DOCUMENT_UNFILED_DAYS", 1825)
+RETENTION_PREVIEW_DAYS = env_days("RETENTION_PREVIEW_DAYS", 90)
+RETENTION_UPLOAD_LEFTOVER_DAYS = env_days("RETENTION_UPLOAD_LEFTOVER_DAYS", 30)
+RETENTION_APPOINTMENT_DAYS = env_days("RETENTION_APPOINTMENT_DAYS", 1095)
+RETENTION_CALL_RECORD_DAYS = env_days("RETENTION_CALL_RECORD_DAYS", 180)
+RETENTION_CONSENT_DAYS = env_days("RETENTION_CONSENT_DAYS", 1095)
+RETENTION_DECISION_DAYS = env_days("RETENTION_DECISION_DAYS", 3650)
+RETENTION_PLAN_DAYS = env_days("RETENTION_PLAN_DAYS", 1095)
+RETENTION_DELIVERY_LOG_DAYS = env_days("RETENTION_DELIVERY_LOG_DAYS", 3650)
+RETENTION_FORM_SUBMISSION_DAYS = env_days("RETENTION_FORM_SUBMISSION_DAYS", 180)
+RETENTION_AUDIT_ENTRY_DAYS = env_days("RETENTION_AUDIT_ENTRY_DAYS", 1095)
+RETENTION_OUTBOX_MAIL_DAYS = env_days("RETENTION_OUTBOX_MAIL_DAYS", 7)
+RETENTION_CLIENT_RECORD_DAYS = env_days("RETENTION_CLIENT_RECORD_DAYS", 1825)
+RETENTION_RUN_HOUR = int(os.environ.get("RETENTION_RUN_HOUR", "3"))
+# true: the daily job only lists what is due in the log and deletes nothing.
+RETENTION_DRY_RUN = env_bool("RETENTION_DRY_RUN", False)
 
 LOGGING = {
     "version": 1,

@@ -5,7 +5,8 @@ The rules follow the foundation's access rules for clients:
   currently stand in for (Substitution);
 - a team lead: every appointment of their team's case managers (read only);
 - admins and data-protection officers: nothing;
-- a client: only their own appointments.
+- a client: only their own appointments;
+- nobody: the appointments of a client whose processing is restricted (Art. 18 GDPR).
 """
 
 from __future__ import annotations
@@ -46,18 +47,25 @@ def managed_case_manager_ids(*, user: Any) -> list[int]:
     return [user.pk, *substituted_colleague_ids(user=user)]
 
 
+_UNRESTRICTED = Q(client__processing_restricted_at__isnull=True)
+
+
+def _restricted(client: Client) -> bool:
+    return client.processing_restricted_at is not None
+
+
 def appointment_visibility_filter(*, user: Any) -> Q | None:
     """A filter on Appointment for what `user` may see, or None when they see nothing."""
     if not getattr(user, "is_authenticated", False):
         return None
     if user.role == Role.CASE_MANAGER:
-        return Q(case_manager_id__in=managed_case_manager_ids(user=user))
+        return Q(case_manager_id__in=managed_case_manager_ids(user=user)) & _UNRESTRICTED
     if user.role == Role.TEAM_LEAD:
         if user.team_id is None:
             return None
-        return Q(case_manager__team_id=user.team_id)
+        return Q(case_manager__team_id=user.team_id) & _UNRESTRICTED
     if user.role == Role.CLIENT:
-        return Q(client__user_id=user.pk)
+        return Q(client__user_id=user.pk) & _UNRESTRICTED
     return None
 
 
@@ -74,7 +82,7 @@ def clients_manageable_by(*, user: Any) -> QuerySet[Client]:
     ids = managed_case_manager_ids(user=user)
     if not ids:
         return Client.objects.none()
-    return Client.objects.filter(case_manager_id__in=ids)
+    return Client.objects.filter(case_manager_id__in=ids, processing_restricted_at__isnull=True)
 
 
 def can_view_appointment(*, user: Any, appointment: Appointment) -> bool:
@@ -83,11 +91,13 @@ def can_view_appointment(*, user: Any, appointment: Appointment) -> bool:
 
 def can_change_appointment(*, user: Any, appointment: Appointment) -> bool:
     """Book, move, cancel and record attendance: the case manager or their substitute."""
-    return appointment.case_manager_id in managed_case_manager_ids(user=user)
+    return not _restricted(appointment.client) and appointment.case_manager_id in (
+        managed_case_manager_ids(user=user)
+    )
 
 
 def can_manage_client(*, user: Any, client: Client) -> bool:
-    return client.case_manager_id in managed_case_manager_ids(user=user)
+    return not _restricted(client) and client.case_manager_id in managed_case_manager_ids(user=user)
 
 
 def is_client_of(*, user: Any, appointment: Appointment) -> bool:
@@ -96,6 +106,7 @@ def is_client_of(*, user: Any, appointment: Appointment) -> bool:
         getattr(user, "is_authenticated", False)
         and user.role == Role.CLIENT
         and appointment.client.user_id == user.pk
+        and not _restricted(appointment.client)
     )
 
 
@@ -103,7 +114,7 @@ def client_profile_of(*, user: Any) -> Client | None:
     """The Client record behind a logged-in client user, if any."""
     if not getattr(user, "is_authenticated", False) or user.role != Role.CLIENT:
         return None
-    return Client.objects.filter(user_id=user.pk).first()
+    return Client.objects.filter(user_id=user.pk, processing_restricted_at__isnull=True).first()
 
 
 def client_can_move(*, appointment: Appointment, now: datetime.datetime | None = None) -> bool:

@@ -111,6 +111,33 @@ class AuditAnchor(AppendOnlyModel):
         return f"#{self.sequence} {self.entry_hash[:12]}"
 
 
+class AuditTrim(AppendOnlyModel):
+    """A prefix of the chain deleted when its retention period was over, and the new anchor.
+
+    `last_sequence`/`last_hash` are the last deleted entry: the first remaining entry must
+    link to `last_hash`, so `audit_verify` starts its walk here instead of at the genesis.
+    Each trim also names the one before it (`first_sequence`), so the trims form a gapless
+    series from #1 (docs/decisions/0063-audit-trail-trimmed-by-prefix-with-checkpoint.md).
+    """
+
+    created_at = models.DateTimeField(_("trimmed at"), editable=False)
+    first_sequence = models.PositiveBigIntegerField(_("first deleted entry"), editable=False)
+    last_sequence = models.PositiveBigIntegerField(
+        _("last deleted entry"), unique=True, editable=False
+    )
+    last_hash = models.CharField(_("hash of the last deleted entry"), max_length=64, editable=False)
+    deleted_before = models.DateTimeField(_("entries older than"), editable=False)
+    rule = models.CharField(_("rule"), max_length=200, editable=False)
+
+    class Meta:
+        ordering = ["-last_sequence"]
+        verbose_name = _("audit trim")
+        verbose_name_plural = _("audit trims")
+
+    def __str__(self) -> str:
+        return f"#{self.first_sequence}-#{self.last_sequence} {self.last_hash[:12]}"
+
+
 class DenialWindow(models.Model):
     """Refused accesses of one actor (account and address) on one route in one minute.
 

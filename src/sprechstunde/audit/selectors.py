@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import AuditAnchor, AuditEntry
+from .models import AuditAnchor, AuditEntry, AuditTrim
 from .services import GENESIS_HASH, entry_digest
 
 
@@ -66,6 +66,8 @@ class ChainReport:
     head_sequence: int
     head_hash: str
     problem: ChainProblem | None
+    # The last entry deleted by retention (0: none); the walk starts after it.
+    trimmed_through: int = 0
 
     @property
     def is_intact(self) -> bool:
@@ -92,7 +94,40 @@ def audit_chain_verify(
     previous_hash = GENESIS_HASH
     head_sequence = 0
     problem: ChainProblem | None = None
-    for entry in AuditEntry.objects.order_by("sequence").iterator(chunk_size=chunk_size):
+    # Retention deleted a prefix: the walk starts at the last trim's checkpoint. The trims
+    # must follow each other without a gap, and a checkpoint at a deleted entry's sequence
+    # is compared with the trim's recorded hash where one was kept for it.
+    for trim in AuditTrim.objects.order_by("last_sequence"):
+        if trim.first_sequence != expected_sequence:
+            problem = ChainProblem(
+                sequence=expected_sequence,
+                reason=(
+                    f"a trim starts at #{trim.first_sequence}, but the one before it ended at "
+                    f"#{expected_sequence - 1}: the trims do not follow each other"
+                ),
+            )
+            break
+        anchored = checkpoints.get(trim.last_sequence)
+        if anchored and anchored != {trim.last_hash}:
+            problem = ChainProblem(
+                sequence=trim.last_sequence,
+                reason="its hash recorded by the trim differs from the one anchored earlier",
+            )
+            break
+        expected_sequence = trim.last_sequence + 1
+        previous_hash = trim.last_hash
+        head_sequence = trim.last_sequence
+    trimmed_through = head_sequence
+    if problem is not None:
+        return ChainReport(
+            entry_count=0,
+            head_sequence=head_sequence,
+            head_hash=previous_hash,
+            problem=problem,
+            trimmed_through=trimmed_through,
+        )
+    entries = AuditEntry.objects.filter(sequence__gt=trimmed_through).order_by("sequence")
+    for entry in entries.iterator(chunk_size=chunk_size):
         count += 1
         problem = _check_entry(entry, expected_sequence, previous_hash, checkpoints)
         if problem is not None:
@@ -116,6 +151,7 @@ def audit_chain_verify(
         head_sequence=head_sequence,
         head_hash=previous_hash,
         problem=problem,
+        trimmed_through=trimmed_through,
     )
 
 

@@ -16,7 +16,7 @@ from django.db import connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import AuditAnchor, AuditEntry, DenialWindow
+from .models import AuditAnchor, AuditEntry, AuditTrim, DenialWindow
 
 GENESIS_HASH = "0" * 64
 # Arbitrary constant key for PostgreSQL's advisory lock that serialises chain appends.
@@ -304,3 +304,103 @@ def audit_anchor_create(*, sequence: int, entry_hash: str) -> AuditAnchor:
     return AuditAnchor.objects.create(
         created_at=timezone.now(), sequence=sequence, entry_hash=entry_hash
     )
+
+
+class AuditTrimRefusedError(Exception):
+    """The part of the chain due for deletion does not verify: it is kept as evidence."""
+
+
+def _trim_start() -> tuple[int, str]:
+    """The first sequence still in the trail and the hash it must link to."""
+    last = AuditTrim.objects.order_by("-last_sequence").first()
+    if last is None:
+        return 1, GENESIS_HASH
+    return last.last_sequence + 1, last.last_hash
+
+
+def audit_trim_due(
+    *, before: datetime.datetime, keep_from_sequence: int | None = None
+) -> tuple[int, int]:
+    """The prefix (first, last sequence) that a trim at `before` would delete; last < first
+    when nothing is due. Only a gapless prefix of entries older than `before` can go, never
+    the head, and never an entry at or after `keep_from_sequence` (a legal hold's first)."""
+    first, _link = _trim_start()
+    head = AuditEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first()
+    if head is None:
+        return first, first - 1
+    limit = head - 1
+    newer = (
+        AuditEntry.objects.filter(sequence__gte=first, at__gte=before)
+        .order_by("sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    if newer is not None:
+        limit = min(limit, newer - 1)
+    if keep_from_sequence is not None:
+        limit = min(limit, keep_from_sequence - 1)
+    return first, limit
+
+
+def audit_trim_before(
+    *, before: datetime.datetime, rule: str, keep_from_sequence: int | None = None
+) -> AuditTrim | None:
+    """Delete the trail's prefix of entries older than `before` (their retention is over)
+    and keep the last deleted entry's hash as the new anchor of the chain.
+
+    The prefix is verified first: a broken one is evidence and refuses the trim. On
+    PostgreSQL the delete passes the append-only trigger only through `SET LOCAL
+    sprechstunde.audit_trim` in this transaction. The trim itself is then audited.
+    """
+    with transaction.atomic():
+        _lock_chain()
+        first, last = audit_trim_due(before=before, keep_from_sequence=keep_from_sequence)
+        if last < first:
+            return None
+        _, previous_hash = _trim_start()
+        expected = first
+        for entry in (
+            AuditEntry.objects.filter(sequence__gte=first, sequence__lte=last)
+            .order_by("sequence")
+            .iterator(chunk_size=2000)
+        ):
+            if (
+                entry.sequence != expected
+                or entry.previous_hash != previous_hash
+                or entry_digest(entry) != entry.entry_hash
+            ):
+                raise AuditTrimRefusedError(
+                    f"Entry #{expected} does not verify; the trail is not trimmed."
+                )
+            previous_hash = entry.entry_hash
+            expected += 1
+        if expected != last + 1:
+            raise AuditTrimRefusedError(f"Entry #{expected} is missing; the trail is not trimmed.")
+        trim = AuditTrim.objects.create(
+            created_at=timezone.now(),
+            first_sequence=first,
+            last_sequence=last,
+            last_hash=previous_hash,
+            deleted_before=before,
+            rule=rule[:200],
+        )
+        table = AuditEntry._meta.db_table
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL sprechstunde.audit_trim = 'on'")
+            cursor.execute(
+                f"DELETE FROM {table} WHERE sequence >= %s AND sequence <= %s",  # noqa: S608
+                [first, last],
+            )
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL sprechstunde.audit_trim = 'off'")
+        _append(
+            actor_id=None,
+            actor_label="system",
+            action="audit.trim",
+            target_type=trim._meta.label_lower,
+            target_id=str(trim.pk),
+            client_id=None,
+            ip_address=None,
+        )
+        return trim

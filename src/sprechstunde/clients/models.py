@@ -52,6 +52,14 @@ class Client(TimeStampedModel):
         blank=True,
         related_name="client_profile",
     )
+    # The case closed (no more benefits, moved away): the start of most retention periods
+    # (docs/retention.md). Reopening clears it.
+    case_closed_at = models.DateTimeField(_("case closed at"), null=True, blank=True)
+    # Art. 18 GDPR / § 84 SGB X: while set, nobody but the data-protection officer reaches
+    # this client's data (clients.permissions), and retention deletes nothing of it.
+    processing_restricted_at = models.DateTimeField(
+        _("processing restricted since"), null=True, blank=True
+    )
 
     class Meta:
         ordering = ["last_name", "first_name"]

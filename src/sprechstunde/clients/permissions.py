@@ -5,6 +5,8 @@
 - Admins and data-protection officers see no client data (unless a client is assigned to
   them as case manager, which the application itself never does).
 - A client sees only themself.
+- Nobody sees a client whose processing is restricted (Art. 18 GDPR): only the
+  data-protection officer reaches it, through the retention app's own pages.
 
 Views reach client data only through `clients_visible_to` / the `*_for_user` selectors; a
 refused access answers 404 so that nobody learns which clients exist.
@@ -34,6 +36,13 @@ from .models import Client, Consent
 
 # Roles that work with a caseload; only they may open client pages at all.
 CASELOAD_ROLES = frozenset({Role.CASE_MANAGER, Role.TEAM_LEAD})
+# Art. 18 GDPR: a restricted client is out of every access path (see the module docstring).
+UNRESTRICTED = Q(processing_restricted_at__isnull=True)
+
+
+def is_processing_restricted(*, client: Client) -> bool:
+    """Processing of this client's data is restricted on request (Art. 18 GDPR)."""
+    return client.processing_restricted_at is not None
 
 
 def _is_authenticated(user: Any) -> bool:
@@ -64,7 +73,7 @@ def client_visibility_filter(*, user: Any) -> Q | None:
         return None
     role = getattr(user, "role", None)
     if role == Role.CLIENT:
-        return Q(user_id=user.pk)
+        return Q(user_id=user.pk) & UNRESTRICTED
     # Every staff member sees a caseload assigned to them; only roles add more.
     condition = Q(case_manager_id=user.pk)
     if role == Role.CASE_MANAGER:
@@ -73,7 +82,7 @@ def client_visibility_filter(*, user: Any) -> Q | None:
             condition |= Q(case_manager_id__in=represented)
     elif role == Role.TEAM_LEAD and user.team_id is not None:
         condition |= Q(case_manager__team_id=user.team_id)
-    return condition
+    return condition & UNRESTRICTED
 
 
 def clients_visible_to(*, user: Any) -> QuerySet[Client]:
@@ -133,7 +142,9 @@ def client_profile_of(*, user: Any) -> Client | None:
     """The Client record behind a logged-in client account, if there is one."""
     if not is_client_user(user=user):
         return None
-    return Client.objects.filter(user_id=user.pk).select_related("case_manager").first()
+    return (
+        Client.objects.filter(UNRESTRICTED, user_id=user.pk).select_related("case_manager").first()
+    )
 
 
 def active_purposes_of(*, client: Client) -> frozenset[str]:

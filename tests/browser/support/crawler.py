@@ -97,6 +97,13 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     ),
     "documents:staff_upload": lambda w: {"client_pk": w.client.pk},
     "documents:upload_session": Skip("JSON API of upload.js for one upload session"),
+    # retention (the actions are POST-only)
+    "retention:client": lambda w: {"pk": w.client.pk},
+    "retention:request_record": lambda w: {"pk": w.client.pk},
+    "retention:hold_set": lambda w: {"pk": w.client.pk},
+    "retention:case_close": lambda w: {"pk": w.client.pk},
+    "retention:request_decide": Skip("POST only (carries out a request); retention tests"),
+    "retention:hold_lift": Skip("POST only (lifts a hold); retention tests"),
     # agreements
     "agreements:client": lambda w: {"client_pk": w.client.pk},
     "agreements:plan_create": lambda w: {"client_pk": w.client.pk},

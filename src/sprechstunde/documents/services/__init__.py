@@ -31,8 +31,12 @@ from .requests import (
     reminder_step_due,
 )
 from .storage import (
+    document_blobs_delete,
+    document_blobs_orphaned,
     document_delete,
     document_keys_rotate,
+    document_previews_purge,
+    documents_purge,
 )
 from .sweep import (
     documents_sweep,
@@ -62,11 +66,14 @@ __all__ = [
     "UploadLimitReached",
     "UploadOffsetMismatch",
     "client_uses_portal",
+    "document_blobs_delete",
+    "document_blobs_orphaned",
     "document_create",
     "document_delete",
     "document_efile_mark",
     "document_export_for_user",
     "document_keys_rotate",
+    "document_previews_purge",
     "document_process",
     "document_request_cancel",
     "document_request_create",
@@ -77,6 +84,7 @@ __all__ = [
     "document_request_reminders_send_due",
     "document_upload_complete",
     "documents_process_pending",
+    "documents_purge",
     "documents_rebuild_pdfs",
     "documents_sweep",
     "documents_sweep_schedule",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import partial
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -15,7 +17,7 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.core.errors import PermissionDeniedError
 
 from .. import permissions, storage_crypto
-from ..models import Document
+from ..models import Document, DocumentPreview
 
 logger = logging.getLogger(__name__)
 
@@ -89,3 +91,74 @@ def document_keys_rotate(*, batch_size: int = 200) -> int:
             target_type="documents.document",
             target_id=f"{len(ids)} documents",
         )
+
+
+def documents_purge(*, documents: QuerySet[Document]) -> int:
+    """Delete these documents with their previews and every blob, without an actor: the
+    retention job and an erasure on request call it (they audit what went). The rows (and so
+    the keys) go in the caller's transaction, the blobs after its commit."""
+    names: list[str] = []
+    ids: list[int] = []
+    for document in documents.only(
+        "pk", "original_storage_name", "pdf_storage_name", "incoming"
+    ).iterator():
+        ids.append(document.pk)
+        names += [document.original_storage_name, document.pdf_storage_name]
+        names += _incoming_names(document)
+    names += list(
+        DocumentPreview.objects.filter(document_id__in=ids).values_list("storage_name", flat=True)
+    )
+    deleted = Document.objects.filter(pk__in=ids).delete()[1].get(Document._meta.label, 0)
+    transaction.on_commit(partial(_delete_blobs, sorted({n for n in names if n})), robust=True)
+    return deleted
+
+
+def document_previews_purge(*, previews: QuerySet[DocumentPreview]) -> int:
+    """Delete page previews (a convenience copy; the PDF stays) with their blobs."""
+    rows = list(previews.values_list("pk", "storage_name"))
+    DocumentPreview.objects.filter(pk__in=[pk for pk, _name in rows]).delete()
+    transaction.on_commit(partial(_delete_blobs, [name for _pk, name in rows if name]), robust=True)
+    return len(rows)
+
+
+def _stored_names() -> Iterator[str]:
+    """Every blob name in the documents storage (kind/xx/token.bin, see storage_crypto)."""
+    store = storage_crypto.storage()
+    kinds, _files = store.listdir("")
+    for kind in kinds:
+        shards, _top = store.listdir(kind)
+        for shard in shards:
+            _dirs, files = store.listdir(f"{kind}/{shard}")
+            for name in files:
+                yield f"{kind}/{shard}/{name}"
+
+
+def document_blobs_orphaned(*, older_than: datetime.datetime) -> list[str]:
+    """Blobs no document or preview names any more (a crash between row and file, a delete
+    whose file removal failed), stored before `older_than` so that a document being written
+    right now is never taken for one."""
+    referenced: set[str] = set(
+        DocumentPreview.objects.values_list("storage_name", flat=True).iterator()
+    )
+    for original, pdf, incoming in Document.objects.values_list(
+        "original_storage_name", "pdf_storage_name", "incoming"
+    ).iterator():
+        referenced.update((original, pdf))
+        referenced.update(entry["name"] for entry in incoming or [])
+    store = storage_crypto.storage()
+    try:
+        names = list(_stored_names())
+    except FileNotFoundError:
+        return []
+    return sorted(
+        name
+        for name in names
+        if name not in referenced and store.get_modified_time(name) < older_than
+    )
+
+
+def document_blobs_delete(*, names: Iterable[str]) -> int:
+    """Remove blobs by name (the orphans found by `document_blobs_orphaned`)."""
+    names = list(names)
+    _delete_blobs(names)
+    return len(names)

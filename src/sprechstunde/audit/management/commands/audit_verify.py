@@ -63,6 +63,11 @@ class Command(BaseCommand):
                 returncode=1,
             )
         self.stdout.write(self.style.SUCCESS(f"{report.entry_count} entries, chain intact."))
+        if report.trimmed_through:
+            self.stdout.write(
+                f"Entries up to #{report.trimmed_through} were deleted by retention; "
+                "the chain starts at that trim's recorded hash."
+            )
         self.stdout.write(f"Head: {report.head_sequence}:{report.head_hash}")
         if options["anchor"] and report.head_sequence:
             audit_anchor_create(sequence=report.head_sequence, entry_hash=report.head_hash)
