@@ -207,15 +207,19 @@ def test_each_legal_term_is_translated_the_same_way_throughout(language: str) ->
         if not any(is_client_facing(path) for path, _line in entry.occurrences):
             continue
         texts = [entry.msgstr] if not entry.msgid_plural else list(entry.msgstr_plural.values())
+        # A term inside a placeholder's name (%(jobcenter)s) is not text the reader sees.
+        source = PLACEHOLDER.sub(" ", entry.msgid + " " + entry.msgid_plural).lower()
         for german, english, stems in rows:
-            if english.lower() not in (entry.msgid + entry.msgid_plural).lower():
+            if english.lower() not in source:
                 continue
-            stem = stems[language].lower()
+            # A cell may name forms no single stem covers: "موعد / مواعيد".
+            forms = [form.strip().lower() for form in stems[language].split(" / ")]
             for text in texts:
                 if not text:
                     continue
                 checked += 1
-                if stem not in text.lower() and german.lower() not in text.lower():
+                seen = text.lower()
+                if not any(form in seen for form in forms) and german.lower() not in seen:
                     off.append((german, entry.msgid[:60], text[:60]))
     assert checked >= 20
     assert not off, f"{len(off)} entries use another word in {language}: {off[:5]}"
