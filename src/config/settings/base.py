@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "sprechstunde.video_calls",
     "sprechstunde.signatures",
     "sprechstunde.agreements",
+    "sprechstunde.desk",
 ]
 
 MIDDLEWARE = [
