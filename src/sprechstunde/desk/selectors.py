@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 from sprechstunde.accounts import selectors as account_selectors
 from sprechstunde.accounts.choices import Role
 from sprechstunde.accounts.models import Substitution, User
-from sprechstunde.agreements import permissions as agreement_permissions
 from sprechstunde.agreements.choices import DecisionStatus
 from sprechstunde.agreements.models import CooperationPlan, Decision
 from sprechstunde.appointments import permissions as appointment_permissions
@@ -32,10 +31,8 @@ from sprechstunde.appointments.models import Appointment
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients import permissions as client_permissions
 from sprechstunde.clients.models import Client
-from sprechstunde.documents import permissions as document_permissions
 from sprechstunde.documents.choices import DocumentStatus, RequestStatus, Side
 from sprechstunde.documents.models import Document, DocumentRequest
-from sprechstunde.messaging import permissions as messaging_permissions
 from sprechstunde.messaging.choices import Side as MessageSide
 from sprechstunde.messaging.models import Conversation, Message, ReadState
 from sprechstunde.video_calls import permissions as call_permissions
@@ -157,6 +154,9 @@ class _Context:
         self.is_team_view = user.role == Role.TEAM_LEAD
         # The absent colleagues whose caseload a case manager covers today.
         self.colleagues = colleagues
+        # Messages, documents, requests, plans and decisions all follow the client rule
+        # (each app's `*_visible_to` is this filter); reading it once spares a substitution
+        # lookup per section.
         condition = client_permissions.client_visibility_filter(user=user)
         self.clients: QuerySet[Client] = (
             Client.objects.filter(condition) if condition is not None else Client.objects.none()
@@ -209,8 +209,11 @@ def _appointment_state(
     closed: bool,
     now: datetime.datetime,
 ) -> tuple[str, tuple[str, ...]]:
+    # Staff see the client by the name the Jobcenter knows; an interpreter by the typed name.
     waiting = tuple(
-        row["display_name"]
+        appointment.client.full_name
+        if row["role"] == ParticipantRole.CLIENT
+        else f"{row['display_name']} ({ParticipantRole(row['role']).label})"
         for row in rows
         if row["state"] == ParticipantState.WAITING and row["role"] != ParticipantRole.STAFF
     )
@@ -334,8 +337,7 @@ def _messages(ctx: _Context) -> Section:
         output_field=IntegerField(),
     )
     queryset = (
-        messaging_permissions.conversations_visible_to(user=ctx.user)
-        .filter(last_sequence__gt=0)
+        Conversation.objects.filter(client__in=ctx.clients, last_sequence__gt=0)
         .annotate(staff_read=staff_read)
         .annotate(unread=unread)
         .filter(unread__gt=0)
@@ -370,7 +372,8 @@ def _documents_to_review(ctx: _Context) -> Section:
 
     Form submissions join this section as a second source once `eforms` exists.
     """
-    queryset = document_permissions.documents_visible_to(user=ctx.user).filter(
+    queryset = Document.objects.filter(
+        client__in=ctx.clients,
         uploaded_by_side=Side.CLIENT,
         status=DocumentStatus.READY,
         is_in_efile=False,
@@ -411,7 +414,6 @@ def _documents_to_review(ctx: _Context) -> Section:
 
 
 def _overdue_requests(ctx: _Context) -> Section:
-    # The documents app's rule for requests is the client rule (ctx.clients).
     queryset = DocumentRequest.objects.filter(
         client__in=ctx.clients, status=RequestStatus.OPEN, due_on__lt=ctx.day
     )
@@ -440,7 +442,7 @@ def _overdue_requests(ctx: _Context) -> Section:
 
 def _decisions(ctx: _Context) -> Section:
     queryset = Decision.objects.filter(
-        client__in=agreement_permissions.visible_clients(user=ctx.user),
+        client__in=ctx.clients,
         status__in=[DecisionStatus.WAITING_FOR_SEAL, DecisionStatus.AWAITING_POST],
     )
     total = queryset.count()
@@ -471,7 +473,7 @@ def _decisions(ctx: _Context) -> Section:
 
 def _plan_reviews(ctx: _Context) -> Section:
     queryset = CooperationPlan.objects.filter(
-        client__in=agreement_permissions.visible_clients(user=ctx.user),
+        client__in=ctx.clients,
         current_version__gt=0,
         review_on__lte=ctx.day + PLAN_REVIEW_AHEAD,
     )
