@@ -23,6 +23,7 @@ ENTITY_LABELS: dict[str, Promise] = {
     "client": _("Client"),
     "consent": _("Consent"),
     "consent_text": _("Consent text"),
+    "desk": _("Today page"),
     "invitation": _("Invitation"),
     "login": _("Login"),
     "mfa": _("Second factor"),
@@ -68,6 +69,7 @@ VERB_LABELS: dict[str, Promise] = {
     "send": _("sent"),
     "update": _("changed"),
     "view": _("viewed"),
+    "refresh": _("shown again with changes"),
     "withdraw": _("withdrawn"),
 }
 
