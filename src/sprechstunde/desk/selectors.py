@@ -43,7 +43,7 @@ from sprechstunde.video_calls.models import Call, Participant
 from .permissions import can_use_desk
 
 # How many entries a section lists; the heading gives the full count and a link to the rest.
-SECTION_LIMIT = 25
+SECTION_LIMIT = 10
 # Plans whose review falls within this many days count as due (overdue ones always do).
 PLAN_REVIEW_AHEAD = datetime.timedelta(days=7)
 DESK_TARGET_TYPE = "desk.today"
