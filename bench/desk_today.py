@@ -174,10 +174,11 @@ def main() -> None:
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         with override_settings(ROOT_URLCONF="bench.urls_bench", DEBUG=False):
+            from tests.test_url_access import log_in
+
             from sprechstunde.accounts.factories import CaseManagerFactory, TeamFactory
             from sprechstunde.appointments.models import Appointment
             from sprechstunde.messaging.models import Message
-            from tests.test_url_access import log_in
 
             started = time.perf_counter()
             team = TeamFactory(name="Team Bench")
@@ -229,9 +230,7 @@ def main() -> None:
             for name, samples in times.items():
                 ordered = sorted(samples)
                 p90 = ordered[int(len(ordered) * 0.9) - 1] * 1000
-                print(
-                    f"{name:<8} {_p50_ms(samples):>8.1f} {p90:>8.1f} {ordered[-1] * 1000:>8.1f}"
-                )
+                print(f"{name:<8} {_p50_ms(samples):>8.1f} {p90:>8.1f} {ordered[-1] * 1000:>8.1f}")
             print(f"today - bare (p50): {_p50_ms(times['today']) - _p50_ms(times['bare']):.1f} ms")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)

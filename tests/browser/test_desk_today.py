@@ -12,8 +12,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from sprechstunde.accounts.factories import CaseManagerFactory, SubstitutionFactory, TeamFactory
-from sprechstunde.accounts.factories import TeamLeadFactory
+from sprechstunde.accounts.factories import (
+    CaseManagerFactory,
+    SubstitutionFactory,
+    TeamFactory,
+    TeamLeadFactory,
+)
 from sprechstunde.appointments.choices import AppointmentStatus, Channel
 from sprechstunde.desk import testing
 from sprechstunde.messaging.factories import portal_client_create
@@ -31,7 +35,10 @@ def _caseload():
     SubstitutionFactory(absent=absent, substitute=case_manager)
     team_lead = TeamLeadFactory(team=team, first_name="Tilda", last_name="Leitung")
     amira = portal_client_create(
-        case_manager=case_manager, email="amira@example.org", first_name="Amira", last_name="Aydın"
+        case_manager=case_manager,
+        email="amira@example.org",
+        first_name="Amira",
+        last_name="Özdemir",
     )
     video_consent(amira)
     call = testing.appointment_at(
@@ -56,7 +63,7 @@ def _caseload():
 
 
 def test_the_case_manager_starts_the_day_on_the_today_page(new_context):
-    case_manager, team_lead, amira, colleague_client = _caseload()
+    case_manager, _team_lead, _amira, colleague_client = _caseload()
     page = new_context("desktop", user=case_manager).new_page()
 
     page.goto("/")
@@ -65,7 +72,7 @@ def test_the_case_manager_starts_the_day_on_the_today_page(new_context):
     assert page.locator("nav a[aria-current='page']").inner_text() == "Heute"
     waiting = page.locator("#desk-appointments .desk-appointment--waiting")
     assert "Wartet jetzt" in waiting.inner_text()
-    assert "Amira Aydın" in waiting.inner_text()
+    assert "Amira Özdemir" in waiting.inner_text()
     assert "Gehalten" in page.locator("#desk-appointments").inner_text() or (
         "Stattgefunden" in page.locator("#desk-appointments").inner_text()
     )

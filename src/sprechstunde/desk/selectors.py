@@ -39,7 +39,6 @@ from sprechstunde.video_calls import permissions as call_permissions
 from sprechstunde.video_calls.choices import ParticipantRole, ParticipantState
 from sprechstunde.video_calls.models import Call, Participant
 
-
 from .permissions import can_use_desk
 
 # How many entries a section lists; the heading gives the full count and a link to the rest.
@@ -162,11 +161,13 @@ class _Context:
             Client.objects.filter(condition) if condition is not None else Client.objects.none()
         )
 
-    def marks(self, client: Client) -> dict[str, User | None]:
-        """The stand-in mark (case manager) or the responsible colleague (team lead)."""
-        if self.is_team_view:
-            return {"stand_in_for": None, "case_manager": client.case_manager}
-        return {"stand_in_for": self.colleagues.get(client.case_manager_id), "case_manager": None}
+    def stand_in(self, client: Client) -> User | None:
+        """The absent colleague whose caseload `client` belongs to (case managers only)."""
+        return None if self.is_team_view else self.colleagues.get(client.case_manager_id)
+
+    def owner(self, client: Client) -> User | None:
+        """The responsible case manager, shown on a team lead's desk."""
+        return client.case_manager if self.is_team_view else None
 
 
 # --- appointments ----------------------------------------------------------------------------
@@ -177,7 +178,7 @@ def _presence_rows(appointments: list[Appointment]) -> list[dict[str, Any]]:
     ids = [a.pk for a in appointments if a.channel == Channel.VIDEO]
     if not ids:
         return []
-    return list(
+    found = (
         Participant.objects.filter(
             call__appointment_id__in=ids,
             call__closed_at__isnull=True,
@@ -189,6 +190,7 @@ def _presence_rows(appointments: list[Appointment]) -> list[dict[str, Any]]:
         .distinct()
         .order_by("pk")
     )
+    return [dict(row) for row in found]
 
 
 def _closed_calls(appointments: list[Appointment]) -> set[int]:
@@ -296,7 +298,8 @@ def _appointments(ctx: _Context, *, now: datetime.datetime) -> list[AppointmentE
                 url=url,
                 action_label=action,
                 waiting_names=waiting,
-                **ctx.marks(appointment.client),
+                stand_in_for=ctx.stand_in(appointment.client),
+                case_manager=ctx.owner(appointment.client),
             )
         )
     return entries
@@ -357,7 +360,8 @@ def _messages(ctx: _Context) -> Section:
                 "messaging:client_conversation", kwargs={"client_pk": conversation.client_id}
             ),
             when=conversation.last_message_at,
-            **ctx.marks(conversation.client),
+            stand_in_for=ctx.stand_in(conversation.client),
+            case_manager=ctx.owner(conversation.client),
         )
         for conversation in conversations
     ]
@@ -406,7 +410,8 @@ def _documents_to_review(ctx: _Context) -> Section:
             else "",
             url=reverse("documents:detail", kwargs={"pk": document.pk}),
             when=document.created_at,
-            **ctx.marks(document.client),
+            stand_in_for=ctx.stand_in(document.client),
+            case_manager=ctx.owner(document.client),
         )
         for document in documents
     ]
@@ -430,7 +435,8 @@ def _overdue_requests(ctx: _Context) -> Section:
             title=request.title,
             url=reverse("documents:client_documents", kwargs={"client_pk": request.client_id}),
             when=request.due_on,
-            **ctx.marks(request.client),
+            stand_in_for=ctx.stand_in(request.client),
+            case_manager=ctx.owner(request.client),
         )
         for request in requests
     ]
@@ -465,7 +471,8 @@ def _decisions(ctx: _Context) -> Section:
                 if waits_for_post
                 else reverse("agreements:decision", kwargs={"pk": decision.pk}),
                 when=decision.issued_at or decision.created_at,
-                **ctx.marks(decision.client),
+                stand_in_for=ctx.stand_in(decision.client),
+                case_manager=ctx.owner(decision.client),
             )
         )
     return Section(entries=entries, total=total)
@@ -501,7 +508,8 @@ def _plan_reviews(ctx: _Context) -> Section:
             detail=_("overdue") if plan.review_on and plan.review_on < ctx.day else "",
             url=reverse("agreements:plan", kwargs={"pk": plan.pk}),
             when=plan.review_on,
-            **ctx.marks(plan.client),
+            stand_in_for=ctx.stand_in(plan.client),
+            case_manager=ctx.owner(plan.client),
         )
         for plan in plans
     ]

@@ -9,6 +9,7 @@ from django.test import Client as WebClient
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from tests.test_url_access import log_in
 
 from sprechstunde.accounts.factories import CaseManagerFactory, SubstitutionFactory
 from sprechstunde.appointments.choices import AppointmentStatus, Channel
@@ -17,7 +18,6 @@ from sprechstunde.clients.factories import ClientFactory
 from sprechstunde.desk import selectors, testing
 from sprechstunde.messaging.factories import portal_client_create
 from sprechstunde.video_calls.factories import video_consent
-from tests.test_url_access import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def _fill(client, *, waiting: bool = True):
 @pytest.fixture
 def own_client(case_manager):
     return portal_client_create(
-        case_manager=case_manager, email="ada@example.org", first_name="Ada", last_name="Aydın"
+        case_manager=case_manager, email="ada@example.org", first_name="Ada", last_name="Özdemir"
     )
 
 
@@ -91,14 +91,14 @@ def test_the_desk_collects_every_kind_of_work_of_the_caseload(case_manager, own_
     assert desk is not None
     [appointment] = desk.appointments
     assert appointment.state == selectors.STATE_WAITING
-    assert appointment.waiting_names == ("Ada Aydın",)
+    assert appointment.waiting_names == ("Ada Özdemir",)
     assert appointment.url == reverse(
         "video_calls:call", kwargs={"appointment_pk": appointment.appointment.pk}
     )
     assert desk.waiting_count == 1
     assert [e.title for e in desk.messages.entries] == ["2 unread"]
-    assert [e.title for e in desk.to_review.entries] == ["Kontoauszug Aydın"]
-    assert [e.title for e in desk.overdue_requests.entries] == ["Mietvertrag Aydın"]
+    assert [e.title for e in desk.to_review.entries] == ["Kontoauszug Özdemir"]
+    assert [e.title for e in desk.overdue_requests.entries] == ["Mietvertrag Özdemir"]
     assert desk.decisions.total == 1
     assert desk.plan_reviews.total == 1
     every = [*desk.messages.entries, *desk.to_review.entries, *desk.overdue_requests.entries]
@@ -190,7 +190,9 @@ def test_a_substitute_sees_the_absent_colleagues_clients_marked(
     assert f"Stand-in for {other_case_manager.display_name}" in html
 
 
-def test_a_substitution_that_is_over_opens_nothing(case_manager, other_case_manager, foreign_client):
+def test_a_substitution_that_is_over_opens_nothing(
+    case_manager, other_case_manager, foreign_client
+):
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
     SubstitutionFactory(
         absent=other_case_manager, substitute=case_manager, starts_on=yesterday, ends_on=yesterday
@@ -219,7 +221,9 @@ def test_the_team_lead_sees_the_team_and_todays_substitutions(
     assert all(e.case_manager is not None for e in desk.to_review.entries)
     # A team lead is no host: the appointment links to its page, not into the call.
     [appointment] = desk.appointments
-    assert appointment.url == reverse("appointments:detail", kwargs={"pk": appointment.appointment.pk})
+    assert appointment.url == reverse(
+        "appointments:detail", kwargs={"pk": appointment.appointment.pk}
+    )
     html = _main(_browser(team_lead).get(reverse("desk:today")).content.decode())
     assert "Substitutions today" in html
     assert "Fremdling" not in html
