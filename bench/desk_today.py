@@ -212,10 +212,12 @@ def main() -> None:
                 profiler.disable()
                 pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
             times: dict[str, list[float]] = {name: [] for name in pages}
+            cpu: dict[str, list[float]] = {name: [] for name in pages}
             for _ in range(args.requests):
                 for name, path in pages.items():
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     response = browser.get(path)
+                    cpu[name].append(time.process_time() - c0)
                     times[name].append(time.perf_counter() - t0)
                     assert response.status_code == 200
 

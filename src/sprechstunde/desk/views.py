@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
@@ -41,8 +41,8 @@ class TodayView(LoginRequiredMixin, View):
 
 
 class TodayLiveView(LoginRequiredMixin, View):
-    """today.js asks with the digest it shows: 204 when nothing changed, else the sections
-    (audited once as a refresh, since they show something new)."""
+    """today.js asks with the digest it shows: 204 when nothing changed, else JSON with the
+    sections' HTML, digest and summary (audited once as a refresh: it shows something new)."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         desk = selectors.desk_for_user(user=request.user, action=None)
@@ -52,6 +52,4 @@ class TodayLiveView(LoginRequiredMixin, View):
         if request.GET.get("digest", "") == digest:
             return HttpResponse(status=204)
         selectors.desk_shown(user=request.user)
-        response = HttpResponse(html)
-        response["X-Desk-Digest"] = digest
-        return response
+        return JsonResponse({"digest": digest, "html": html, "summary": desk.summary})

@@ -268,8 +268,10 @@ def test_the_live_update_answers_only_when_something_changed(case_manager, own_c
     testing.client_messages(own_client, 1)
     changed = browser.get(live, {"digest": digest})
     assert changed.status_code == 200
-    assert changed["X-Desk-Digest"] != digest
-    assert "1 unread" in changed.content.decode()
+    assert changed["Content-Type"] == "application/json"
+    assert changed.json()["digest"] != digest
+    assert "1 unread" in changed.json()["html"]
+    assert changed.json()["summary"].startswith("0 waiting, 1 unread")
     assert AuditEntry.objects.filter(action="desk.refresh").count() == before + 1
 
 

@@ -1,6 +1,6 @@
 /* The today page keeps itself current: every 15 s while the tab is visible it asks the
  * server for the sections, sending the digest of what it shows. The answer is 204 when
- * nothing changed, or the new sections, which replace the old ones in place: the focused
+ * nothing changed, or JSON with the new sections, which replace the old ones in place: the focused
  * link keeps its focus, and the status region announces the new summary. Backs off (up to
  * 2 min) while the server cannot be reached; stops once logged out. */
 (function () {
@@ -49,7 +49,7 @@
   function poll() {
     var url = box.getAttribute("data-url") + "?digest=" +
       encodeURIComponent(box.getAttribute("data-digest") || "");
-    fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } })
+    fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
       .then(function (r) {
         if (r.status === 403 || r.status === 404 || r.redirected) {
           stopped = true;
@@ -57,8 +57,7 @@
         }
         if (r.status === 204) return "";
         if (!r.ok) throw new Error("status " + r.status);
-        var digest = r.headers.get("X-Desk-Digest");
-        return r.text().then(function (html) { replace(html, digest); return ""; });
+        return r.json().then(function (data) { replace(data.html, data.digest); return ""; });
       })
       .then(function () { delay = INTERVAL; })
       .catch(function () { delay = Math.min(delay * 2, MAX_DELAY); })
