@@ -228,12 +228,20 @@ def main() -> None:
                 f"{Appointment.objects.count()} appointments, {Message.objects.count()} "
                 f"messages (made in {made:.1f} s); {args.requests} requests per page"
             )
-            print(f"{'page':<8} {'p50 ms':>8} {'p90 ms':>8} {'max ms':>8}")
+            # Wall time waits for a CPU on a busy machine; CPU time of this process (SQLite
+            # runs inside it) is the work the request needed.
+            print(f"{'page':<8} {'p50 ms':>8} {'p90 ms':>8} {'max ms':>8} {'CPU p50 ms':>11}")
             for name, samples in times.items():
                 ordered = sorted(samples)
                 p90 = ordered[int(len(ordered) * 0.9) - 1] * 1000
-                print(f"{name:<8} {_p50_ms(samples):>8.1f} {p90:>8.1f} {ordered[-1] * 1000:>8.1f}")
-            print(f"today - bare (p50): {_p50_ms(times['today']) - _p50_ms(times['bare']):.1f} ms")
+                print(
+                    f"{name:<8} {_p50_ms(samples):>8.1f} {p90:>8.1f} {ordered[-1] * 1000:>8.1f}"
+                    f" {_p50_ms(cpu[name]):>11.1f}"
+                )
+            print(
+                f"today - bare (p50): {_p50_ms(times['today']) - _p50_ms(times['bare']):.1f} ms"
+                f" wall, {_p50_ms(cpu['today']) - _p50_ms(cpu['bare']):.1f} ms CPU"
+            )
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         teardown_test_environment()
