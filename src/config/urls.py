@@ -14,6 +14,7 @@ admin.site.site_header = settings.JOBCENTER_NAME
 
 urlpatterns = [
     path("", include("sprechstunde.core.urls")),
+    path("heute/", include("sprechstunde.desk.urls")),
     path("konto/", include("sprechstunde.accounts.urls")),
     path("klienten/", include("sprechstunde.clients.urls")),
     path("protokoll/", include("sprechstunde.audit.urls")),

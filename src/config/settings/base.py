@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "sprechstunde.subject_access",
     "sprechstunde.accessibility",
     "sprechstunde.retention",
+    "sprechstunde.desk",
 ]
 
 MIDDLEWARE = [

@@ -37,6 +37,7 @@ ENTITY_LABELS: dict[str, Promise] = {
     "legal_hold": _("Legal hold"),
     "restriction_request": _("Restriction request"),
     "retention": _("Retention"),
+    "desk": _("Today page"),
     "invitation": _("Invitation"),
     "login": _("Login"),
     "mfa": _("Second factor"),
@@ -98,6 +99,7 @@ VERB_LABELS: dict[str, Promise] = {
     "send": _("sent"),
     "update": _("changed"),
     "view": _("viewed"),
+    "refresh": _("shown again with changes"),
     "withdraw": _("withdrawn"),
 }
 

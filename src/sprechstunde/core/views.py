@@ -19,6 +19,9 @@ from django.views.generic import DetailView, ListView, View
 from .models import OutboxAttachment, OutboxMessage
 from .sms import sms_status_record
 
+# The roles with a caseload (accounts.Role values; core does not import accounts).
+DESK_ROLES = frozenset({"case_manager", "team_lead"})
+
 
 class HomeView(View):
     """Sends each person to their start page: clients to the portal, staff to their work."""
@@ -29,6 +32,9 @@ class HomeView(View):
             return redirect("account_login")
         if getattr(user, "is_client", False):
             return redirect("clients:portal_home")
+        if getattr(user, "role", None) in DESK_ROLES:
+            # Case managers and team leads start the day on their desk (ADR 0058).
+            return redirect("desk:today")
         return redirect("clients:list")
 
 
