@@ -78,6 +78,7 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "clients:paper_consent": lambda w: {"pk": w.client.pk, "purpose": "video"},
     "clients:invitation_accept": lambda w: {"token": w.invitation_token},
     "clients:consent_withdraw": lambda w: {"purpose": "video"},
+    "clients:easy_language_page": lambda w: {"slug": "video"},
     "clients:consent_give": lambda w: {"purpose": "video"},
     # messaging
     "messaging:client_conversation": lambda w: {"client_pk": w.client.pk},
