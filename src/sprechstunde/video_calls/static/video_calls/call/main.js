@@ -163,7 +163,9 @@ if (root && config) {
   setPhase("prejoin");
   syncButtons();
   listDevices().catch(noop);
-  connect(handle);
+  // Opened early by the join link (ADR 0057): the pre-join check now, the socket at opening.
+  if (config.opensIn) import(config.opening).then(function (m) { m.whenOpen(config.opensIn, function () { connect(handle); }); });
+  else connect(handle);
 
   /* Read-only hook for tests and benchmarks. */
   window.sprechstundeCall = Object.freeze({
