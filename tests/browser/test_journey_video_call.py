@@ -38,7 +38,6 @@ from .test_video_calls import (
     call_path,
     participant_id,
     poll,
-    prejoin_and_join,
 )
 
 pytestmark = pytest.mark.browser
@@ -70,6 +69,20 @@ def patient(context):
     three pages decode video): waits on states, never assertions about time."""
     context.set_default_timeout(LONG_MS)
     return context.new_page()
+
+
+def prejoin_and_join(page, *, camera: bool = True) -> None:
+    """The pre-join check (both devices start off): switch on what is wanted, then join."""
+    page.locator("#prejoin").wait_for(timeout=LONG_MS)
+    wanted = ["prejoin-camera", "prejoin-mic"] if camera else ["prejoin-mic"]
+    for button in wanted:
+        page.locator(f"#{button}").click()
+        page.wait_for_function(
+            "id => document.getElementById(id).ariaPressed === 'true'",
+            arg=button,
+            timeout=LONG_MS,
+        )
+    page.locator("#join-button").click()
 
 
 def open_more(page) -> None:
@@ -150,18 +163,25 @@ def test_from_the_reminder_through_the_call_with_an_interpreter_and_a_photo_to_h
     assert taps <= 2
     screenshots(phone, "phone-waiting-room")
 
-    # The case manager lets her in, then the interpreter who came by their link.
-    row = desk.locator("#waiting-list li", has_text=name)
-    row.wait_for(timeout=LONG_MS)
-    row.locator("[data-action=admit]").click()
-    wait_phase(phone, "in-call")
-    # The interpreter (their link, their name, sound only: they interpret by voice).
+    # The interpreter comes by their link (their name, sound only: they interpret by voice)
+    # and waits too.
     interpreter = patient(new_context("desktop"))
     interpreter.goto(reverse("video_calls:interpreter", kwargs={"token": interpreter_token}))
     interpreter.locator("#id_display_name").fill("Ina Dolmetsch")
     interpreter.locator("#interpreter-form [type=submit]").click()
-    prejoin_and_join(interpreter, camera=False)
+    try:
+        prejoin_and_join(interpreter, camera=False)
+    except Exception:
+        screenshots(interpreter, "interpreter-stuck")
+        print(interpreter.url, interpreter.locator("body").inner_text()[:1500])
+        raise
     wait_phase(interpreter, "waiting")
+
+    # The case manager lets her in, then the interpreter.
+    row = desk.locator("#waiting-list li", has_text=name)
+    row.wait_for(timeout=LONG_MS)
+    row.locator("[data-action=admit]").click()
+    wait_phase(phone, "in-call")
     desk.locator("#waiting-list li", has_text="Ina").wait_for(timeout=LONG_MS)
     desk.locator("#admit-all").click()
     wait_phase(interpreter, "in-call")

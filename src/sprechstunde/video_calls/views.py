@@ -330,7 +330,7 @@ def _chat_participant(
         role = permissions.role_for_user(user=user, appointment=appointment)
         if role is None:
             return None, None
-        owner = user
+        owner: Any = user
         language = None
     else:
         grant = join_links.session_grant(session=request.session, appointment_id=appointment_pk)
