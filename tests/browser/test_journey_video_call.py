@@ -217,7 +217,13 @@ def test_from_the_reminder_through_the_call_with_an_interpreter_and_a_photo_to_h
     # the document beside the call.
     open_more(desk)
     line = desk.locator("#chat-log li", has_text="schreiben-vermieter.jpg")
-    line.wait_for(timeout=LONG_MS)
+    try:
+        line.wait_for(timeout=LONG_MS)
+    except Exception:
+        print("phone:", phone.locator("#chat-file-status").inner_text())
+        print("desk log:", desk.locator("#chat-log").inner_text())
+        print("phone log:", phone.locator("#chat-log").inner_text())
+        raise
     assert name in line.inner_text()
     ready = line.locator("[data-file-state=ready] a[target=_blank] img")
     ready.wait_for(timeout=LONG_MS)

@@ -667,8 +667,10 @@ def call_file_send(
     )
     try:
         offset = 0
-        # In the pieces a resumable upload takes (it refuses much larger ones).
-        for piece in upload.chunks(chunk_size=settings.DOCUMENT_UPLOAD_CHUNK_BYTES):
+        # In the pieces a resumable upload takes (it refuses much larger ones); read by hand:
+        # an in-memory upload's chunks() gives the whole file as one piece.
+        upload.seek(0)
+        while piece := upload.read(settings.DOCUMENT_UPLOAD_CHUNK_BYTES):
             offset = document_services.upload_chunk_append(
                 session=session, offset=offset, stream=io.BytesIO(piece)
             )

@@ -20,6 +20,7 @@ from sprechstunde.audit.models import AuditEntry
 from sprechstunde.documents.choices import DocumentStatus
 from sprechstunde.documents.factories import jpeg_bytes, pdf_bytes
 from sprechstunde.documents.models import Document, UploadSession
+from sprechstunde.documents.testing import photo_jpeg
 from sprechstunde.messaging.models import Message, MessageAttachment
 from sprechstunde.video_calls import join_links, services
 from sprechstunde.video_calls.choices import ParticipantRole
@@ -161,6 +162,20 @@ def test_staff_share_a_pdf_and_both_sides_see_its_state(
     other = browser_for(portal_client.user)
     answer = other.get(files_url(appointment), {"id": [attachment.pk, attachment.pk + 99]})
     assert [f["id"] for f in answer.json()["files"]] == [attachment.pk]
+
+
+@pytest.mark.django_db
+def test_a_phone_photo_larger_than_one_upload_piece_is_taken(
+    documents_configured, appointment, portal_client
+):
+    in_call(appointment, portal_client.user, ParticipantRole.CLIENT)
+    data = photo_jpeg(size=(1200, 1600), band=(240, 240, 235), grain=4.0)
+    assert len(data) > 2 * documents_configured.DOCUMENT_UPLOAD_CHUNK_BYTES
+    response = browser_for(portal_client.user).post(
+        files_url(appointment), {"file": photo("foto.jpg", data)}
+    )
+    assert response.status_code == 201, response.content
+    assert MessageAttachment.objects.get().document.original_name == "foto.jpg"
 
 
 @pytest.mark.django_db
