@@ -10,7 +10,8 @@ Frames from the browser (JSON objects):
   {"type": "signal", "to": <participant id>, "cid": "…", "description": {"type", "sdp"}}
   {"type": "signal", "to": <participant id>, "cid": "…", "candidate": {…} | null}
       → forwarded to that participant's pages only (both must be admitted and connected)
-  {"type": "chat", "text": "…"}        → to everyone admitted (never stored)
+  {"type": "chat", "text": "…"}        → to everyone admitted (never stored; a shared photo
+      comes as a chat frame with "file" from views.CallFileView, ADR 0057)
   {"type": "media", "audio": bool, "video": bool}  → peers show mute indicators
   {"type": "admit" | "remove", "participant": id}, {"type": "admit_all"},
   {"type": "lock", "locked": bool}, {"type": "end"}   (staff hosting the call only)
@@ -77,6 +78,8 @@ AUTH_MAX_AGE = 2.0
 _SESSION_RE = re.compile(r"^[0-9a-f]{8,32}$")
 _FINGERPRINT_RE = re.compile(r"(a=fingerprint:sha-256 )([0-9A-F]{2})")
 
+# What an interpreter's chat shows instead of a file the client or staff shared.
+_FILE_NOT_SHOWN = _("(shared a file that only the client and the case manager can see)")
 _NOT_UNDERSTOOD = _("The app sent something the server did not understand.")
 _ERROR_TEXTS = {
     "malformed": _NOT_UNDERSTOOD,
@@ -663,7 +666,13 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
     async def call_chat(self, event: dict[str, Any]) -> None:
         if self._admitted():
             assert self.participant is not None
-            await self.send_json(events.for_viewer(event["frame"], role=self.participant.role))
+            frame = events.for_viewer(event["frame"], role=self.participant.role)
+            if "file" in frame and self.participant.role == ParticipantRole.INTERPRETER:
+                # Shared files are the client's documents: interpreters learn that one was
+                # shared, not its name or where it is (ADR 0057).
+                frame = {key: value for key, value in frame.items() if key != "file"}
+                frame["text"] = self._text(_FILE_NOT_SHOWN)
+            await self.send_json(frame)
 
     async def call_left(self, event: dict[str, Any]) -> None:
         self.target_channels.pop(event["participant"], None)

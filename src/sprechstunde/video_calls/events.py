@@ -182,3 +182,9 @@ def push_left(call: Call, participant_id: int) -> None:
     transaction.on_commit(
         lambda: _send_group(call.pk, {"type": "call.left", "participant": participant_id})
     )
+
+
+def push_file(call: Call, frame: dict[str, Any]) -> None:
+    """After commit: a file shared in the call's chat, to every page (interpreters get a
+    line without it, see consumers.CallConsumer.call_chat)."""
+    transaction.on_commit(lambda: _send_group(call.pk, {"type": "call.chat", "frame": frame}))

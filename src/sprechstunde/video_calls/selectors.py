@@ -17,6 +17,10 @@ from sprechstunde.appointments import permissions as appointment_permissions
 from sprechstunde.appointments.choices import Channel
 from sprechstunde.appointments.models import Appointment
 from sprechstunde.audit.services import audit_record
+from sprechstunde.core.errors import PermissionDeniedError
+from sprechstunde.messaging.models import MessageAttachment
+from sprechstunde.messaging.permissions import client_uses_portal
+from sprechstunde.messaging.selectors import attachment_list_for_user, conversation_for_client
 
 from . import events, permissions
 from .choices import ParticipantRole, ParticipantState
@@ -164,3 +168,25 @@ def waiting_list_for_user(*, user: Any) -> list[dict[str, Any]]:
         row["names"].append(name)
         row["count"] += 1
     return list(rows.values())
+
+
+def call_file_list_for_participant(
+    *, participant: Participant, ids: list[int], request: Any = None
+) -> list[MessageAttachment]:
+    """Files shared in the call's chat (attachments in the client's conversation) as this
+    participant may see them: the client and staff through the messaging and documents
+    rules; interpreters see none (they have no access to the client's documents)."""
+    if participant.user is None or participant.role == ParticipantRole.INTERPRETER:
+        return []
+    client = participant.call.appointment.client
+    if participant.role == ParticipantRole.CLIENT and not client_uses_portal(client=client):
+        return []
+    conversation = conversation_for_client(client=client)
+    if conversation is None:
+        return []
+    try:
+        return attachment_list_for_user(
+            user=participant.user, conversation=conversation, ids=ids, request=request
+        )
+    except PermissionDeniedError:
+        return []

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import io
 import logging
 import secrets
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +26,10 @@ from sprechstunde.appointments.models import Appointment
 from sprechstunde.appointments.services import MAX_APPOINTMENT_MINUTES, attendance_mark
 from sprechstunde.audit.services import audit_record
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.documents import services as document_services
+from sprechstunde.messaging import permissions as messaging_permissions
+from sprechstunde.messaging import services as messaging_services
+from sprechstunde.messaging.models import MessageAttachment
 
 from . import events, permissions
 from .choices import MAX_PARTICIPANTS, InterpreterKind, ParticipantRole, ParticipantState
@@ -617,3 +626,82 @@ def calls_finish_schedule(*, call: Call) -> bool:
     run_after = ends_at + permissions.JOIN_CLOSES_AFTER + datetime.timedelta(minutes=1)
     transaction.on_commit(lambda: calls_finish_due_task.using(run_after=run_after).enqueue())
     return True
+
+
+# --- files in the call's chat ---------------------------------------------------------------
+
+
+def call_file_send(
+    *, participant: Participant, upload: UploadedFile, request: HttpRequest | None = None
+) -> MessageAttachment:
+    """A photo or PDF shared in the call's chat becomes a message with that attachment in the
+    client's conversation (checked, scanned and stored like any upload, and in the file
+    afterwards); the call's chat shows it after the commit. Only the client and staff share
+    files: interpreters have no access to the client's documents (ADR 0057).
+
+    Raises CallRefusedError outside the call, PermissionDeniedError for interpreters, and
+    ApplicationError (FileRefused) for a file the documents app does not take.
+    """
+    refusal = participant_refusal(participant=participant)
+    if refusal is not None:
+        raise refusal
+    if participant.state != ParticipantState.ADMITTED:
+        raise CallRefusedError(_("Please wait until you are let in."), code="not_admitted")
+    sender = participant.user
+    if participant.role == ParticipantRole.INTERPRETER or sender is None:
+        raise PermissionDeniedError(_("Only the client and the case manager can share files."))
+    client = participant.call.appointment.client
+    conversation = messaging_services.conversation_get_or_create(client=client)
+    if not messaging_permissions.can_write_conversation(user=sender, conversation=conversation):
+        raise ApplicationError(
+            _(
+                "Files can only be shared while the client uses the portal. Please send it "
+                "by post or bring it to the office."
+            )
+        )
+    session = document_services.upload_session_create(
+        owner=sender,
+        client=client,
+        original_name=str(upload.name or ""),
+        expected_size=int(upload.size or 0),
+    )
+    try:
+        offset = 0
+        # In the pieces a resumable upload takes (it refuses much larger ones); read by hand:
+        # an in-memory upload's chunks() gives the whole file as one piece.
+        upload.seek(0)
+        while piece := upload.read(settings.DOCUMENT_UPLOAD_CHUNK_BYTES):
+            offset = document_services.upload_chunk_append(
+                session=session, offset=offset, stream=io.BytesIO(piece)
+            )
+        message = messaging_services.message_send(
+            conversation=conversation,
+            sender=sender,
+            body="",
+            client_msg_id=uuid.uuid4(),
+            attachment_upload_ids=[session.pk],
+            request=request,
+        )
+    except Exception:
+        # A refused file leaves nothing behind (message_send keeps uploads for a retry,
+        # but the call's chat sends the file again as a whole).
+        document_services.upload_session_abort(session=session)
+        raise
+    attachment = message.attachments.select_related("document").get()
+    call = participant.call
+    name, name_for_interpreters = events.participant_names(participant, client=client)
+    assert attachment.document is not None
+    events.push_file(
+        call,
+        {
+            "type": "chat",
+            "from": participant.pk,
+            "name": name,
+            events.INTERPRETER_NAME_KEY: name_for_interpreters,
+            "text": "",
+            "file": {"id": attachment.pk, "name": attachment.document.original_name},
+            "at": timezone.now().isoformat(),
+        },
+    )
+    _audit(sender, "video_call.file_send", attachment.document, call)
+    return attachment

@@ -6,6 +6,8 @@ app_name = "video_calls"
 
 urlpatterns = [
     path("termin/<int:appointment_pk>/", views.CallView.as_view(), name="call"),
+    # The call's chat: share a photo or PDF, and how the shared ones stand (photo.js).
+    path("termin/<int:appointment_pk>/dateien/", views.CallFileView.as_view(), name="files"),
     path(
         "termin/<int:appointment_pk>/dolmetschen/",
         views.InterpreterInvitationsView.as_view(),

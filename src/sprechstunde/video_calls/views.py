@@ -3,6 +3,7 @@ interpreter invitations, and the "someone is waiting" feed for staff pages."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.decorators import method_decorator
@@ -19,10 +22,13 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 
 from sprechstunde.accounts.selectors import user_has_second_factor
+from sprechstunde.appointments.models import Appointment
 from sprechstunde.appointments.services import access_denied_record
 from sprechstunde.audit.services import audit_record
-from sprechstunde.core.errors import ApplicationError
+from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 from sprechstunde.core.middleware import allow_features
+from sprechstunde.messaging.frames import attachment_state
+from sprechstunde.messaging.permissions import client_uses_portal
 
 from . import events, join_links, permissions, selectors, services
 from .choices import ParticipantRole, ParticipantState
@@ -114,6 +120,10 @@ def _call_page(
         "client": appointment.client if is_host else None,
         "participant": participant,
         "is_host": is_host,
+        # Shared files go into the client's conversation (ADR 0057): not for interpreters,
+        # and only while the client uses the portal.
+        "can_share_files": participant.role != ParticipantRole.INTERPRETER
+        and client_uses_portal(client=appointment.client),
         # The call page has its own waiting list; the site-wide notice would only cover it.
         "hide_waiting_notice": True,
         "call_config": {
@@ -125,6 +135,13 @@ def _call_page(
         },
         **extra,
     }
+    opens_at = extra.get("opens_at")
+    if opens_at is not None:
+        # Seconds until joining opens (by the server's clock, plus one for the way), and the
+        # module that waits for it (opening.js).
+        wait = (opens_at - timezone.now()).total_seconds()
+        context["call_config"]["opensIn"] = max(1, math.ceil(wait) + 1)
+        context["call_config"]["opening"] = static("video_calls/call/opening.js")
     return render(request, "video_calls/call.html", context)
 
 
@@ -241,9 +258,12 @@ def _join_link_call(request: HttpRequest, grant: join_links.Grant) -> HttpRespon
         request=request,
     )
     language = _link_language(request, grant.language)
+    opens, _closes = permissions.join_window(appointment=appointment)
+    # The link works from 30 minutes before the start, the call opens at 15 (ADR 0057): in
+    # between, the pre-join check with the time, and the page lets her in when it comes.
+    early = timezone.now() < opens
     with translation.override(language):
-        if not permissions.is_join_open(appointment=appointment):
-            opens, _closes = permissions.join_window(appointment=appointment)
+        if not early and not permissions.is_join_open(appointment=appointment):
             response = render(
                 request,
                 "video_calls/not_open.html",
@@ -260,14 +280,15 @@ def _join_link_call(request: HttpRequest, grant: join_links.Grant) -> HttpRespon
                 call=call, user=user, role=ParticipantRole.CLIENT
             )
             refusal = services.participant_refusal(participant=participant)
-            if refusal is not None:
+            if refusal is not None and not (early and refusal.code == "not_open"):
                 response = render(
                     request, "video_calls/refused.html", {"message": refusal.message}, status=403
                 )
             else:
-                response = _call_page(
-                    request, call=call, participant=participant, extra={"join_link": True}
-                )
+                extra: dict[str, Any] = {"join_link": True}
+                if early:
+                    extra["opens_at"] = opens
+                response = _call_page(request, call=call, participant=participant, extra=extra)
     response.headers["Content-Language"] = language
     return response
 
@@ -289,6 +310,106 @@ class JoinLinkView(View):
         except join_links.JoinLinkRefusedError as error:
             return _join_link_refused(request, error)
         return redirect("video_calls:call", appointment_pk=appointment.pk)
+
+
+def _chat_participant(
+    request: HttpRequest, appointment_pk: int
+) -> tuple[Participant | None, str | None]:
+    """Who shares or watches files in a call's chat: the logged-in host or client, or the
+    client who came by the join link (with the language of her pages). Interpreters share
+    none (ADR 0057): they get None, as does everyone who is no part of the call."""
+    user = request.user
+    if user.is_authenticated:
+        if user.is_staff_member and not user_has_second_factor(user=user):
+            return None, None
+        appointment = (
+            Appointment.objects.select_related("client__user").filter(pk=appointment_pk).first()
+        )
+        if appointment is None:
+            return None, None
+        role = permissions.role_for_user(user=user, appointment=appointment)
+        if role is None:
+            return None, None
+        owner: Any = user
+        language = None
+    else:
+        grant = join_links.session_grant(session=request.session, appointment_id=appointment_pk)
+        if grant is None:
+            return None, None
+        try:
+            appointment = join_links.join_link_appointment(grant=grant, request=request)
+        except join_links.JoinLinkRefusedError:
+            return None, None
+        owner = appointment.client.user
+        language = _link_language(request, grant.language)
+    participant = (
+        Participant.objects.select_related("call__appointment__client__user", "user")
+        .filter(call__appointment=appointment, user=owner)
+        .first()
+    )
+    return participant, language
+
+
+@method_decorator(never_cache, name="dispatch")
+class CallFileView(View):
+    """The call's chat: POST shares one photo or PDF (it becomes a message with that
+    attachment in the client's conversation); GET ?id=… tells photo.js how shared files
+    stand, as HTML in the reader's language, while any is still being checked."""
+
+    def _participant(self, request: HttpRequest, appointment_pk: int) -> tuple[Participant, str]:
+        participant, language = _chat_participant(request, appointment_pk)
+        if participant is None:
+            if request.user.is_authenticated:
+                _deny(request.user, appointment_pk)
+            raise Http404
+        return participant, language or translation.get_language()
+
+    def post(self, request: HttpRequest, appointment_pk: int) -> HttpResponse:
+        participant, language = self._participant(request, appointment_pk)
+        with translation.override(language):
+            upload = request.FILES.get("file")
+            if upload is None or not upload.size:
+                return JsonResponse({"error": _("Please choose a photo or PDF.")}, status=400)
+            try:
+                attachment = services.call_file_send(
+                    participant=participant, upload=upload, request=request
+                )
+            except (services.CallRefusedError, PermissionDeniedError) as error:
+                return JsonResponse({"error": str(error.message)}, status=403)
+            except ApplicationError as error:
+                return JsonResponse({"error": str(error.message)}, status=400)
+        return JsonResponse({"id": attachment.pk}, status=201)
+
+    def get(self, request: HttpRequest, appointment_pk: int) -> HttpResponse:
+        participant, language = self._participant(request, appointment_pk)
+        ids = [
+            int(value)
+            for value in request.GET.getlist("id")[:20]
+            if value.isascii() and value.isdigit() and len(value) < 18
+        ]
+        attachments = selectors.call_file_list_for_participant(
+            participant=participant, ids=ids, request=request
+        )
+        # Documents' pages need a login: a client who came by the link sees the state only.
+        can_open = request.user.is_authenticated
+        with translation.override(language):
+            answer = [
+                {
+                    "id": attachment.pk,
+                    "state": attachment_state(attachment),
+                    "html": render_to_string(
+                        "video_calls/includes/call_file.html",
+                        {
+                            "attachment": attachment,
+                            "state": attachment_state(attachment),
+                            "can_open": can_open,
+                        },
+                        request=request,
+                    ),
+                }
+                for attachment in attachments
+            ]
+        return JsonResponse({"files": answer})
 
 
 @method_decorator(never_cache, name="dispatch")

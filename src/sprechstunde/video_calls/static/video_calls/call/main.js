@@ -149,6 +149,8 @@ function wire() {
     event.preventDefault();
     chat().then(function (m) { m.sendChat(); });
   });
+  var pick = $("chat-file"); // photos and PDFs in the chat (ADR 0057)
+  if (pick) pick.addEventListener("change", function () { chat().then(function (m) { m.sendFiles(pick); }); });
   window.addEventListener("online", restartAll);
   if (navigator.connection && navigator.connection.addEventListener) {
     navigator.connection.addEventListener("change", restartAll);
@@ -170,7 +172,9 @@ if (root && config) {
   wire();
   setPhase("prejoin");
   syncButtons();
-  connect(handle);
+  // Opened early by the join link (ADR 0057): the pre-join check now, the socket at opening.
+  if (config.opensIn) import(config.opening).then(function (m) { m.whenOpen(config.opensIn, function () { connect(handle); }); });
+  else connect(handle);
   later(function () { listDevices().catch(noop); });
 
   /* Read-only hook for tests and benchmarks. */
