@@ -77,6 +77,7 @@ ACTION_LABELS: dict[str, Promise] = {
     EXPORT: _("Audit trail exported"),
     "client.access_denied": _("Access to a client refused"),
     "client.list": _("Caseload viewed"),
+    "client.search": _("Caseload searched"),
 }
 
 

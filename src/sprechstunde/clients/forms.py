@@ -21,7 +21,7 @@ class CaseManagerChoiceField(forms.ModelChoiceField[User]):
 
 class ClientSearchForm(forms.Form):
     q = forms.CharField(
-        label=_("Search by name"),
+        label=_("Search by name, customer number, BG number, e-mail or phone"),
         required=False,
         max_length=100,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
@@ -57,6 +57,20 @@ class ClientCreateForm(forms.Form):
         initial=settings.LANGUAGE_CODE,
         help_text=_("Invitation and portal are shown in this language."),
     )
+    customer_number = forms.CharField(
+        label=_("Customer number (optional)"),
+        required=False,
+        max_length=20,
+        help_text=_("Three digits, a letter and six digits, for example 123D456789."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    bg_number = forms.CharField(
+        label=_("BG number (optional)"),
+        required=False,
+        max_length=24,
+        help_text=_("Office number, BG and seven digits, for example 12345BG0012345."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
     case_manager = CaseManagerChoiceField(
         label=_("Case manager"), queryset=User.objects.none(), empty_label=None
     )
@@ -90,6 +104,8 @@ class ClientUpdateForm(forms.Form):
     email = ClientCreateForm.base_fields["email"]
     mobile_number = ClientCreateForm.base_fields["mobile_number"]
     preferred_language = ClientCreateForm.base_fields["preferred_language"]
+    customer_number = ClientCreateForm.base_fields["customer_number"]
+    bg_number = ClientCreateForm.base_fields["bg_number"]
 
     def __init__(self, *args: Any, email_locked: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -29,7 +29,7 @@ from sprechstunde.accounts.models import User
 from sprechstunde.audit.services import audit_record
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
-from . import mails, permissions, selectors
+from . import mails, numbers, permissions, selectors
 from .choices import REQUIRED_PURPOSES, ConsentMethod, ConsentPurpose, InvitationChannel
 from .models import Client, Consent, ConsentText, Invitation
 
@@ -90,6 +90,34 @@ def normalise_mobile(value: str) -> str:
     return number
 
 
+def normalise_customer_number(value: str) -> str:
+    """The Kundennummer without spaces in capitals, or a clear message about its form."""
+    number = numbers.compact_number(value)
+    if number and not numbers.is_customer_number(number):
+        raise ApplicationError(
+            _(
+                "A customer number has three digits, a letter and six digits, "
+                "for example 123D456789."
+            ),
+            field="customer_number",
+        )
+    return number
+
+
+def normalise_bg_number(value: str) -> str:
+    """The BG-Nummer without spaces in capitals, or a clear message about its form."""
+    number = numbers.compact_number(value)
+    if number and not numbers.is_bg_number(number):
+        raise ApplicationError(
+            _(
+                "A BG number has the five-digit office number, BG and seven digits, "
+                "for example 12345BG0012345."
+            ),
+            field="bg_number",
+        )
+    return number
+
+
 def client_email_problem(*, email: str, exclude_pk: int | None = None) -> str | None:
     """Why `email` cannot be a client's address, or None when it can."""
     if not email:
@@ -112,6 +140,8 @@ def client_create(
     email: str = "",
     mobile_number: str = "",
     preferred_language: str = "",
+    customer_number: str = "",
+    bg_number: str = "",
     case_manager: User | None = None,
     send_invitation: bool = False,
     request: HttpRequest | None = None,
@@ -130,6 +160,8 @@ def client_create(
         raise ApplicationError(_("Please enter the last name."), field="last_name")
     email = normalise_email(email)
     mobile_number = normalise_mobile(mobile_number)
+    customer_number = normalise_customer_number(customer_number)
+    bg_number = normalise_bg_number(bg_number)
     if not email and not mobile_number:
         raise ApplicationError(
             _("Please enter an e-mail address or a mobile number (or both)."), field="email"
@@ -153,6 +185,8 @@ def client_create(
                 email=email,
                 mobile_number=mobile_number,
                 preferred_language=language,
+                customer_number=customer_number,
+                bg_number=bg_number,
                 case_manager=case_manager,
             )
             audit_record(actor=actor, action="client.create", target=client, request=request)
@@ -175,9 +209,11 @@ def client_update(
     email: str,
     mobile_number: str,
     preferred_language: str,
+    customer_number: str | None = None,
+    bg_number: str | None = None,
     request: HttpRequest | None = None,
 ) -> Client:
-    """Correct a client's name, contact data or language; the name also on their portal
+    """Correct a client's name, contact data, numbers (None keeps them) or language; the name also on their portal
     account.
 
     The address a portal account logs in with is not changed here (that would hand the
@@ -192,6 +228,10 @@ def client_update(
         raise ApplicationError(_("Please enter the last name."), field="last_name")
     email = normalise_email(email)
     mobile_number = normalise_mobile(mobile_number)
+    if customer_number is not None:
+        customer_number = normalise_customer_number(customer_number)
+    if bg_number is not None:
+        bg_number = normalise_bg_number(bg_number)
     if not email and not mobile_number:
         raise ApplicationError(
             _("Please enter an e-mail address or a mobile number (or both)."), field="email"
@@ -218,6 +258,10 @@ def client_update(
             client.email = email
             client.mobile_number = mobile_number
             client.preferred_language = preferred_language
+            if customer_number is not None:
+                client.customer_number = customer_number
+            if bg_number is not None:
+                client.bg_number = bg_number
             client.save()
             if client.user_id is not None:
                 # The portal account shows the name the Jobcenter knows (see

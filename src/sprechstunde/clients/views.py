@@ -152,6 +152,8 @@ class ClientCreateView(CaseloadStaffMixin, View):
                     email=data["email"],
                     mobile_number=data["mobile_number"],
                     preferred_language=data["preferred_language"],
+                    customer_number=data["customer_number"],
+                    bg_number=data["bg_number"],
                     case_manager=data.get("case_manager"),
                     send_invitation=data["send_invitation"],
                     request=request,
@@ -210,6 +212,8 @@ class ClientUpdateView(CaseloadStaffMixin, View):
             "email": client.email,
             "mobile_number": client.mobile_number,
             "preferred_language": client.preferred_language,
+            "customer_number": client.customer_number,
+            "bg_number": client.bg_number,
         }
         return ClientUpdateForm(data, initial=initial, email_locked=client.user_id is not None)
 
@@ -235,6 +239,8 @@ class ClientUpdateView(CaseloadStaffMixin, View):
                     email=data["email"],
                     mobile_number=data["mobile_number"],
                     preferred_language=data["preferred_language"],
+                    customer_number=data["customer_number"],
+                    bg_number=data["bg_number"],
                     request=request,
                 )
             except PermissionDeniedError as error:
