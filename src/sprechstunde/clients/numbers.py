@@ -22,7 +22,7 @@ _SPACES = re.compile(r"[\s\-/.]")
 # Letters NFKD does not take apart: the Turkish dotless i, ß, and letters with a stroke.
 _NO_DECOMPOSITION = str.maketrans(
     {
-        "ı": "i",
+        "\u0131": "i",
         "ß": "ss",
         "ẞ": "ss",
         "ø": "o",
@@ -58,7 +58,7 @@ def is_bg_number(value: str) -> bool:
 
 
 def fold(text: str) -> str:
-    """Lower case without diacritics, one space between words: "Yılmaz" → "yilmaz"."""
+    """Lower case without diacritics, one space between words: "Y\u0131lmaz" → "yilmaz"."""
     decomposed = unicodedata.normalize("NFKD", (text or "").translate(_NO_DECOMPOSITION))
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(bare.casefold().split())

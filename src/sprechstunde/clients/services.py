@@ -213,8 +213,8 @@ def client_update(
     bg_number: str | None = None,
     request: HttpRequest | None = None,
 ) -> Client:
-    """Correct a client's name, contact data, numbers (None keeps them) or language; the name also on their portal
-    account.
+    """Correct a client's name, contact data, numbers (None keeps them) or language; the
+    name also on their portal account.
 
     The address a portal account logs in with is not changed here (that would hand the
     account to whoever reads the new address). A changed address revokes open invitations,

@@ -26,7 +26,7 @@ def yilmaz(case_manager):
     return ClientFactory(
         case_manager=case_manager,
         first_name="Ayşe",
-        last_name="Yılmaz",
+        last_name="Y\u0131lmaz",
         email="ayse.y@example.org",
         mobile_number="+49 170 5551234",
         customer_number="123D456789",
@@ -41,7 +41,7 @@ def mueller(case_manager):
 
 @pytest.mark.parametrize(
     ("text", "folded"),
-    [("Yılmaz", "yilmaz"), ("Ayşe", "ayse"), ("Groß", "gross"), ("Øre  Łódź", "ore lodz")],
+    [("Y\u0131lmaz", "yilmaz"), ("Ayşe", "ayse"), ("Groß", "gross"), ("Øre  Łódź", "ore lodz")],
 )
 def test_fold_takes_off_what_nfkd_leaves(text, folded):
     assert numbers.fold(text) == folded
@@ -51,7 +51,7 @@ def test_fold_takes_off_what_nfkd_leaves(text, folded):
     "term",
     [
         "Yilmaz",
-        "yılmaz",
+        "y\u0131lmaz",
         "YILMAZ",
         "ayse yilmaz",
         "123D456789",
@@ -67,7 +67,7 @@ def test_fold_takes_off_what_nfkd_leaves(text, folded):
 def test_each_kind_of_term_finds_the_client(client, case_manager, yilmaz, mueller, term):
     page = _names(login(client, case_manager), term)
 
-    assert "Yılmaz, Ayşe" in page
+    assert "Y\u0131lmaz, Ayşe" in page
     assert "Müller" not in page
 
 
@@ -76,7 +76,7 @@ def test_umlauts_are_found_in_either_spelling(client, case_manager, yilmaz, muel
     page = _names(login(client, case_manager), term)
 
     assert "Müller, Jörg" in page
-    assert "Yılmaz" not in page
+    assert "Y\u0131lmaz" not in page
 
 
 def test_search_stays_inside_the_caseload(client, case_manager, other_case_manager, yilmaz):
@@ -95,7 +95,7 @@ def test_search_stays_inside_the_caseload(client, case_manager, other_case_manag
 def test_search_is_audited_by_kind_and_keyed_hash_never_in_clear(client, case_manager, yilmaz):
     login(client, case_manager)
     _names(client, "123D456789")
-    _names(client, "Yılmaz")
+    _names(client, "Y\u0131lmaz")
     _names(client, "yilmaz")
 
     entries = list(AuditEntry.objects.filter(action="client.search").order_by("sequence"))
@@ -155,7 +155,7 @@ def test_update_form_shows_the_format_message_and_keeps_the_client(client, case_
         reverse("clients:update", args=[yilmaz.pk]),
         {
             "first_name": "Ayşe",
-            "last_name": "Yılmaz",
+            "last_name": "Y\u0131lmaz",
             "email": yilmaz.email,
             "mobile_number": yilmaz.mobile_number,
             "preferred_language": "de",
