@@ -26,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from sprechstunde.accounts.choices import Role
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
-from . import permissions, receipts, selectors, services
+from . import permissions, receipts, selectors, services, timeline
 from .choices import PURPOSE_SHORT_LABELS, REQUIRED_PURPOSES, ConsentMethod, ConsentPurpose
 from .forms import (
     ClientCreateForm,
@@ -180,13 +180,25 @@ class ClientCreateView(CaseloadStaffMixin, View):
 
 
 class ClientDetailView(CaseloadStaffMixin, View):
-    """One client: contact data, invitation state and consent per purpose."""
+    """One client: contact data, the actions to start, the whole story as one timeline
+    (filtered by kind, paged by cursor), invitation state and consent per purpose.
+
+    Audited once per page as "client.view", not once per entry (ADR 0060).
+    """
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         client = self.get_client(pk)
         history = selectors.consent_history_for_client(client=client)
         invitation = selectors.invitation_latest_for_client(client=client)
         has_portal = selectors.client_has_portal_access(client=client)
+        cursor = timeline.Cursor.decode(request.GET.get("vor"))
+        story = timeline.timeline_page(
+            client=client,
+            kind=request.GET.get("art", ""),
+            cursor=cursor,
+            page_size=timeline.PAGE_SIZE,
+        )
+        kind_labels = dict(story.kinds)
         return render(
             request,
             "clients/detail.html",
@@ -198,6 +210,13 @@ class ClientDetailView(CaseloadStaffMixin, View):
                 "invitation_open": invitation is not None and invitation.is_open,
                 "has_portal": has_portal,
                 "can_manage": permissions.can_manage_client(user=request.user, client=client),
+                "actions": timeline.client_actions_for_user(user=request.user, client=client),
+                "story": story,
+                "story_is_first_page": cursor is None,
+                "story_rows": [
+                    {"entry": entry, "kind_label": kind_labels.get(entry.kind, entry.kind)}
+                    for entry in story.entries
+                ],
             },
         )
 
