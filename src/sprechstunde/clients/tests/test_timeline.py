@@ -7,12 +7,12 @@ import datetime
 import re
 
 import pytest
+from bench.story_data import StorySize, client_story_make
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from bench.story_data import StorySize, client_story_make
 from sprechstunde.accounts.factories import CaseManagerFactory, SubstitutionFactory
 from sprechstunde.agreements.factories import DecisionTemplateFactory, PlanTemplateFactory
 from sprechstunde.audit.models import AuditEntry
