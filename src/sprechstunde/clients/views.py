@@ -24,6 +24,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 
 from sprechstunde.accounts.choices import Role
+from sprechstunde.accounts.role_pages import is_role_page_request, other_role_response
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
 from . import permissions, receipts, selectors, services, timeline
@@ -39,6 +40,7 @@ from .forms import (
 from .models import Client
 
 CASELOAD_PAGE_SIZE = 50
+CASELOAD_ROLE_ORDER = (Role.CASE_MANAGER, Role.TEAM_LEAD)
 ACCEPTED_EMAIL_SESSION_KEY = "clients.accepted_email"
 CLIENT_LOGIN_URL = reverse_lazy("account_request_login_code")
 
@@ -60,10 +62,13 @@ def _contact() -> dict[str, str]:
 
 
 class CaseloadStaffMixin(LoginRequiredMixin):
-    """Case managers and team leads; everybody else gets 404."""
+    """Case managers and team leads; everybody else gets 404, or for a page without an
+    object the page that says who uses it (ADR 0061)."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and not permissions.is_caseload_staff(user=request.user):
+            if is_role_page_request(request, kwargs):
+                return other_role_response(request, roles=CASELOAD_ROLE_ORDER)
             raise Http404
         return super().dispatch(request, *args, **kwargs)
 
@@ -105,8 +110,8 @@ class ClientListView(LoginRequiredMixin, View):
         if getattr(user, "role", None) == Role.CLIENT:
             return redirect("clients:portal_home")
         if not permissions.is_caseload_staff(user=user):
-            # Admins and DPOs: no client data, but a page that says so.
-            return render(request, "clients/list.html", {"no_access": True})
+            # Admins and DPOs: no client data, but a page that says who works with it.
+            return other_role_response(request, roles=CASELOAD_ROLE_ORDER)
         form = ClientSearchForm(request.GET)
         search = form.cleaned_data["q"] if form.is_valid() else ""
         clients = selectors.client_list_for_user(user=user, search=search, request=request)

@@ -13,6 +13,9 @@ from django.views.generic import DetailView, ListView, View
 
 from .models import OutboxAttachment, OutboxMessage
 
+# Start pages by staff role (ADR 0061); a role without one starts at the caseload.
+ROLE_HOMES = {"admin": "accounts:staff_list", "dpo": "audit:list"}
+
 
 class HomeView(View):
     """Sends each person to their start page: clients to the portal, staff to their work."""
@@ -23,6 +26,9 @@ class HomeView(View):
             return redirect("account_login")
         if getattr(user, "is_client", False):
             return redirect("clients:portal_home")
+        role_home = ROLE_HOMES.get(str(getattr(user, "role", "")))
+        if role_home is not None:
+            return redirect(role_home)
         return redirect("clients:list")
 
 
