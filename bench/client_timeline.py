@@ -89,7 +89,9 @@ def main() -> None:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
     print(f"Client timeline bench, {args.runs} runs per page, {connection.vendor}")
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
     print(
         f"Data: 1 case manager, {args.clients} clients with {size.entries} timeline entries "
         f"each ({args.clients * size.entries} in all), made in {made:.0f} s"

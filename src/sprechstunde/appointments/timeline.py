@@ -57,7 +57,7 @@ def sources() -> list[Any]:
 
 
 def actions(*, user: Any, client: Any) -> list[ClientAction]:
-    """Booking opens for the case manager and today's substitutes."""
+    """Booking and proposing open for the case manager and today's substitutes."""
     if not permissions.can_manage_client(user=user, client=client):
         return []
     return [
@@ -65,5 +65,10 @@ def actions(*, user: Any, client: Any) -> list[ClientAction]:
             label=_("Book an appointment"),
             url=reverse("appointments:book", args=[client.pk]),
             order=10,
-        )
+        ),
+        ClientAction(
+            label=_("Propose appointments"),
+            url=reverse("appointments:propose", args=[client.pk]),
+            order=60,
+        ),
     ]

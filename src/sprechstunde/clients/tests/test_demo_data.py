@@ -40,9 +40,7 @@ def snapshot():
             )
         ),
         Substitution.objects.count(),
-        sorted(
-            Appointment.objects.values_list("case_manager__email", "starts_at", "status")
-        ),
+        sorted(Appointment.objects.values_list("case_manager__email", "starts_at", "status")),
     )
 
 
@@ -83,7 +81,6 @@ def test_demo_data_has_the_promised_shape_and_loading_twice_changes_nothing(sett
     assert snapshot() == first
     assert "(0 new)" in second_output
     assert AuditEntry.objects.count() == entries
-
 
 
 def test_the_figures_show_charts_right_after_the_demo_is_loaded(settings, client):
