@@ -7,9 +7,8 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.urls import reverse
-
 from bench.story_data import StorySize, client_story_make
+from django.urls import reverse
 
 from .support.checks import page_problems
 from .support.sample_data import build_world
