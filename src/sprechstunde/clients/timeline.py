@@ -110,8 +110,11 @@ class TimelineSource(Protocol):
     """Reads one kind of event of a client: at most `limit` entries after `cursor`, newest
     first, with a fixed number of queries (one, as a rule)."""
 
-    kind: str
-    code: str
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def code(self) -> str: ...
 
     def entries(
         self, *, client: Client, cursor: Cursor | None, limit: int
