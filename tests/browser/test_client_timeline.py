@@ -22,6 +22,9 @@ def test_the_timeline_works_by_keyboard_and_passes_axe_at_desk_widths(new_contex
     world = build_world()
     client_story_make(client=world.client, size=StorySize(weeks=4))
     page = new_context("desktop", user=world.case_manager).new_page()
+    # A page of 25 entries from eleven sources: on the shared CI machine under load the first
+    # render can take longer than the default 10 s navigation timeout.
+    page.set_default_navigation_timeout(60_000)
     path = reverse("clients:detail", kwargs={"pk": world.client.pk})
     page.goto(path)
     problems = page_problems(page, touch_targets=False)
