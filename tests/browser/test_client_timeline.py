@@ -20,7 +20,7 @@ TIMEOUT_MS = 10_000
 
 def test_the_timeline_works_by_keyboard_and_passes_axe_at_desk_widths(new_context, screenshots):
     world = build_world()
-    client_story_make(client=world.client, size=StorySize(weeks=4))
+    client_story_make(client=world.client, size=StorySize(weeks=6))
     page = new_context("desktop", user=world.case_manager).new_page()
     # A page of 25 entries from eleven sources: on the shared CI machine under load the first
     # render can take longer than the default 10 s navigation timeout.
