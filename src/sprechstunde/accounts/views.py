@@ -31,6 +31,7 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
 from . import selectors, services
+from .choices import Role
 from .forms import (
     LanguagePreferenceForm,
     StaffForm,
@@ -41,6 +42,7 @@ from .forms import (
 from .login_budget import login_budget_key
 from .models import Substitution, Team, User
 from .permissions import can_manage_staff, can_use_substitutions, is_staff_member
+from .role_pages import is_role_page_request, other_role_response
 
 
 def _refuse(request: HttpRequest, *, action: str, target_type: str, target_id: Any = "") -> Http404:
@@ -148,9 +150,14 @@ class SubstitutionAccessMixin(LoginRequiredMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         if not can_use_substitutions(request.user):
-            raise _refuse(
+            refusal = _refuse(
                 request, action="substitution.access_denied", target_type="accounts.substitution"
             )
+            if is_role_page_request(request, kwargs):
+                return other_role_response(
+                    request, roles=[Role.CASE_MANAGER, Role.TEAM_LEAD, Role.ADMIN]
+                )
+            raise refusal
         return super().dispatch(request, *args, **kwargs)
 
 
@@ -223,13 +230,17 @@ class SubstitutionEndView(SubstitutionAccessMixin, View):
 
 
 class StaffManagerMixin(LoginRequiredMixin):
-    """Only administrators; everyone else gets 404."""
+    """Only administrators; everyone else gets the page that says who uses it (pages
+    without an object, ADR 0061) or 404."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         if not can_manage_staff(request.user):
-            raise _refuse(request, action="staff.access_denied", target_type="accounts.user")
+            refusal = _refuse(request, action="staff.access_denied", target_type="accounts.user")
+            if is_role_page_request(request, kwargs):
+                return other_role_response(request, roles=[Role.ADMIN])
+            raise refusal
         return super().dispatch(request, *args, **kwargs)
 
     def get_staff(self, request: HttpRequest, pk: int) -> User:

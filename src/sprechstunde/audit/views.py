@@ -22,6 +22,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
+from sprechstunde.accounts.choices import Role
+from sprechstunde.accounts.role_pages import is_role_page_request, other_role_response
+
 from . import actions
 from .actions import action_label
 from .forms import AuditFilterForm
@@ -37,7 +40,8 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class AuditTrailAccessMixin(LoginRequiredMixin):
-    """Anonymous users go to the login; everybody but admins and DPOs gets 404, logged."""
+    """Anonymous users go to the login; everybody but admins and DPOs gets the page that says
+    who uses it (ADR 0061), logged."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
@@ -49,6 +53,10 @@ class AuditTrailAccessMixin(LoginRequiredMixin):
                 target_type=TRAIL_TARGET_TYPE,
                 request=request,
             )
+            if is_role_page_request(request, kwargs):
+                return other_role_response(
+                    request, roles=[Role.ADMIN, Role.DATA_PROTECTION_OFFICER]
+                )
             raise Http404
         return super().dispatch(request, *args, **kwargs)
 

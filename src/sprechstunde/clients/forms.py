@@ -21,7 +21,7 @@ class CaseManagerChoiceField(forms.ModelChoiceField[User]):
 
 class ClientSearchForm(forms.Form):
     q = forms.CharField(
-        label=_("Search by name"),
+        label=_("Search by name, customer number, BG number, e-mail or phone"),
         required=False,
         max_length=100,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
@@ -69,6 +69,20 @@ class ClientCreateForm(forms.Form):
         max_length=60,
         help_text=_("For example Arabic (Syrian), Dari, Kurmanji. Empty: the preferred language."),
     )
+    customer_number = forms.CharField(
+        label=_("Customer number (optional)"),
+        required=False,
+        max_length=20,
+        help_text=_("Three digits, a letter and six digits, for example 123D456789."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    bg_number = forms.CharField(
+        label=_("BG number (optional)"),
+        required=False,
+        max_length=24,
+        help_text=_("Office number, BG and seven digits, for example 12345BG0012345."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
     case_manager = CaseManagerChoiceField(
         label=_("Case manager"), queryset=User.objects.none(), empty_label=None
     )
@@ -104,6 +118,8 @@ class ClientUpdateForm(forms.Form):
     preferred_language = ClientCreateForm.base_fields["preferred_language"]
     interpreter = ClientCreateForm.base_fields["interpreter"]
     interpreter_language = ClientCreateForm.base_fields["interpreter_language"]
+    customer_number = ClientCreateForm.base_fields["customer_number"]
+    bg_number = ClientCreateForm.base_fields["bg_number"]
 
     def __init__(self, *args: Any, email_locked: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

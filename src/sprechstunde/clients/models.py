@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.core.models import TimeStampedModel
 
+from . import numbers
 from .choices import (
     ConsentMethod,
     ConsentPurpose,
@@ -27,6 +29,16 @@ class Client(TimeStampedModel):
     last_name = models.CharField(_("last name"), max_length=150)
     email = models.EmailField(_("e-mail address"), blank=True, default="")
     mobile_number = models.CharField(_("mobile number"), max_length=32, blank=True, default="")
+    customer_number = models.CharField(
+        _("customer number"), max_length=10, blank=True, default="", db_index=True
+    )
+    bg_number = models.CharField(
+        _("BG number"), max_length=14, blank=True, default="", db_index=True
+    )
+    # Derived keys for search (clients.numbers), kept in step by save(): the name folded
+    # without diacritics, the mobile number as national digits.
+    search_name = models.CharField(max_length=620, blank=True, default="", editable=False)
+    phone_digits = models.CharField(max_length=32, blank=True, default="", editable=False)
     preferred_language = models.CharField(
         _("preferred language"), max_length=10, default="de", choices=settings.LANGUAGES
     )
@@ -75,6 +87,14 @@ class Client(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_name = numbers.name_search_key(self.first_name, self.last_name)
+        self.phone_digits = numbers.phone_digits(self.mobile_number)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "search_name", "phone_digits"}
+        super().save(*args, **kwargs)
 
     @property
     def full_name(self) -> str:

@@ -13,11 +13,13 @@ from django.utils import timezone
 
 from sprechstunde.audit.services import audit_record
 
-from . import permissions
+from . import numbers, permissions
 from .choices import ConsentPurpose
 from .models import Client, Consent, ConsentText, Invitation
 
 CLIENT_TARGET_TYPE = "clients.client"
+# A search names no object: the audit entry carries "<kind of term>:<keyed hash of it>".
+SEARCH_TARGET_TYPE = "clients.search"
 
 
 def _open_invitations() -> QuerySet[Invitation]:
@@ -26,22 +28,42 @@ def _open_invitations() -> QuerySet[Invitation]:
     )
 
 
+def _search_condition(term: str) -> tuple[numbers.SearchKind, Q]:
+    """The filter for one search term, chosen by the term's form (clients.numbers)."""
+    kind = numbers.search_kind(term)
+    if kind == "bg_number":
+        return kind, Q(bg_number__contains=numbers.compact_number(term))
+    if kind == "customer_number":
+        return kind, Q(customer_number=numbers.compact_number(term))
+    if kind == "email":
+        return kind, Q(email__icontains=term.strip())
+    if kind == "phone":
+        return kind, Q(phone_digits__contains=numbers.phone_digits(term))
+    condition = Q()
+    for word in numbers.fold(term).split()[:5]:
+        condition &= Q(search_name__contains=word)
+    return kind, condition
+
+
 def client_list_for_user(
     *, user: Any, search: str = "", request: HttpRequest | None = None
 ) -> QuerySet[Client]:
-    """The caseload `user` may see, optionally filtered by name, with consent and
-    invitation state for the list (a fixed number of queries, however long the list).
+    """The caseload `user` may see, optionally searched by name (without diacritics),
+    customer number, BG number, e-mail or phone, with consent and invitation state for the
+    list (a fixed number of queries, however long the list).
 
-    One audit entry records that the list was opened; the rows carry names and states only.
+    One audit entry records the list or the search: for a search only the kind of term and
+    a keyed hash of it, never the term (it is social data). The rows carry names and states.
     """
     condition = permissions.client_visibility_filter(user=user)
     if condition is None:
         return Client.objects.none()
     queryset = Client.objects.filter(condition)
-    for term in search.split()[:5]:
-        queryset = queryset.filter(
-            Q(first_name__icontains=term) | Q(last_name__icontains=term) | Q(email__icontains=term)
-        )
+    search = search.strip()
+    kind: str | None = None
+    if search:
+        kind, search_condition = _search_condition(search)
+        queryset = queryset.filter(search_condition)
     open_invitation = _open_invitations().filter(client=OuterRef("pk")).order_by("-created_at")
     queryset = (
         queryset.select_related("case_manager", "user")
@@ -55,7 +77,18 @@ def client_list_for_user(
         )
         .order_by("last_name", "first_name", "pk")
     )
-    audit_record(actor=user, action="client.list", target_type=CLIENT_TARGET_TYPE, request=request)
+    if kind is None:
+        audit_record(
+            actor=user, action="client.list", target_type=CLIENT_TARGET_TYPE, request=request
+        )
+    else:
+        audit_record(
+            actor=user,
+            action="client.search",
+            target_type=SEARCH_TARGET_TYPE,
+            target_id=f"{kind}:{numbers.search_term_digest(search)}",
+            request=request,
+        )
     return queryset
 
 

@@ -29,7 +29,7 @@ from sprechstunde.accounts.models import User
 from sprechstunde.audit.services import audit_record
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
-from . import mails, permissions, selectors
+from . import mails, numbers, permissions, selectors
 from .choices import (
     REQUIRED_PURPOSES,
     ConsentMethod,
@@ -109,6 +109,34 @@ def normalise_mobile(value: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def normalise_customer_number(value: str) -> str:
+    """The Kundennummer without spaces in capitals, or a clear message about its form."""
+    number = numbers.compact_number(value)
+    if number and not numbers.is_customer_number(number):
+        raise ApplicationError(
+            _(
+                "A customer number has three digits, a letter and six digits, "
+                "for example 123D456789."
+            ),
+            field="customer_number",
+        )
+    return number
+
+
+def normalise_bg_number(value: str) -> str:
+    """The BG-Nummer without spaces in capitals, or a clear message about its form."""
+    number = numbers.compact_number(value)
+    if number and not numbers.is_bg_number(number):
+        raise ApplicationError(
+            _(
+                "A BG number has the five-digit office number, BG and seven digits, "
+                "for example 12345BG0012345."
+            ),
+            field="bg_number",
+        )
+    return number
+
+
 def client_email_problem(*, email: str, exclude_pk: int | None = None) -> str | None:
     """Why `email` cannot be a client's address, or None when it can."""
     if not email:
@@ -143,6 +171,8 @@ def client_create(
     preferred_language: str = "",
     interpreter: str = "",
     interpreter_language: str = "",
+    customer_number: str = "",
+    bg_number: str = "",
     case_manager: User | None = None,
     send_invitation: bool = False,
     request: HttpRequest | None = None,
@@ -161,6 +191,8 @@ def client_create(
         raise ApplicationError(_("Please enter the last name."), field="last_name")
     email = normalise_email(email)
     mobile_number = normalise_mobile(mobile_number)
+    customer_number = normalise_customer_number(customer_number)
+    bg_number = normalise_bg_number(bg_number)
     if not email and not mobile_number:
         raise ApplicationError(
             _("Please enter an e-mail address or a mobile number (or both)."), field="email"
@@ -187,6 +219,8 @@ def client_create(
                 preferred_language=language,
                 interpreter=interpreter,
                 interpreter_language=interpreter_language,
+                customer_number=customer_number,
+                bg_number=bg_number,
                 case_manager=case_manager,
             )
             audit_record(actor=actor, action="client.create", target=client, request=request)
@@ -211,10 +245,12 @@ def client_update(
     preferred_language: str,
     interpreter: str = "",
     interpreter_language: str = "",
+    customer_number: str | None = None,
+    bg_number: str | None = None,
     request: HttpRequest | None = None,
 ) -> Client:
-    """Correct a client's name, contact data or language; the name also on their portal
-    account.
+    """Correct a client's name, contact data, numbers (None keeps them) or language; the
+    name also on their portal account.
 
     The address a portal account logs in with is not changed here (that would hand the
     account to whoever reads the new address). A changed address revokes open invitations,
@@ -228,6 +264,10 @@ def client_update(
         raise ApplicationError(_("Please enter the last name."), field="last_name")
     email = normalise_email(email)
     mobile_number = normalise_mobile(mobile_number)
+    if customer_number is not None:
+        customer_number = normalise_customer_number(customer_number)
+    if bg_number is not None:
+        bg_number = normalise_bg_number(bg_number)
     if not email and not mobile_number:
         raise ApplicationError(
             _("Please enter an e-mail address or a mobile number (or both)."), field="email"
@@ -257,6 +297,10 @@ def client_update(
             client.preferred_language = preferred_language
             client.interpreter = interpreter
             client.interpreter_language = interpreter_language
+            if customer_number is not None:
+                client.customer_number = customer_number
+            if bg_number is not None:
+                client.bg_number = bg_number
             client.save()
             if client.user_id is not None:
                 # The portal account shows the name the Jobcenter knows (see

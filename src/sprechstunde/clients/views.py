@@ -26,10 +26,11 @@ from django.views.decorators.cache import never_cache
 
 from sprechstunde.accounts import services as account_services
 from sprechstunde.accounts.choices import Role
+from sprechstunde.accounts.role_pages import is_role_page_request, other_role_response
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 from sprechstunde.core.languages import language_codes_for, set_language_cookie
 
-from . import permissions, receipts, selectors, services
+from . import permissions, receipts, selectors, services, timeline
 from .choices import PURPOSE_SHORT_LABELS, REQUIRED_PURPOSES, ConsentMethod, ConsentPurpose
 from .forms import (
     ClientCreateForm,
@@ -42,6 +43,7 @@ from .forms import (
 from .models import Client
 
 CASELOAD_PAGE_SIZE = 50
+CASELOAD_ROLE_ORDER = (Role.CASE_MANAGER, Role.TEAM_LEAD)
 ACCEPTED_EMAIL_SESSION_KEY = "clients.accepted_email"
 CLIENT_LOGIN_URL = reverse_lazy("account_request_login_code")
 
@@ -63,10 +65,13 @@ def _contact() -> dict[str, str]:
 
 
 class CaseloadStaffMixin(LoginRequiredMixin):
-    """Case managers and team leads; everybody else gets 404."""
+    """Case managers and team leads; everybody else gets 404, or for a page without an
+    object the page that says who uses it (ADR 0061)."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and not permissions.is_caseload_staff(user=request.user):
+            if is_role_page_request(request, kwargs):
+                return other_role_response(request, roles=CASELOAD_ROLE_ORDER)
             raise Http404
         return super().dispatch(request, *args, **kwargs)
 
@@ -108,8 +113,8 @@ class ClientListView(LoginRequiredMixin, View):
         if getattr(user, "role", None) == Role.CLIENT:
             return redirect("clients:portal_home")
         if not permissions.is_caseload_staff(user=user):
-            # Admins and DPOs: no client data, but a page that says so.
-            return render(request, "clients/list.html", {"no_access": True})
+            # Admins and DPOs: no client data, but a page that says who works with it.
+            return other_role_response(request, roles=CASELOAD_ROLE_ORDER)
         form = ClientSearchForm(request.GET)
         search = form.cleaned_data["q"] if form.is_valid() else ""
         clients = selectors.client_list_for_user(user=user, search=search, request=request)
@@ -157,6 +162,8 @@ class ClientCreateView(CaseloadStaffMixin, View):
                     preferred_language=data["preferred_language"],
                     interpreter=data["interpreter"],
                     interpreter_language=data["interpreter_language"],
+                    customer_number=data["customer_number"],
+                    bg_number=data["bg_number"],
                     case_manager=data.get("case_manager"),
                     send_invitation=data["send_invitation"],
                     request=request,
@@ -183,13 +190,25 @@ class ClientCreateView(CaseloadStaffMixin, View):
 
 
 class ClientDetailView(CaseloadStaffMixin, View):
-    """One client: contact data, invitation state and consent per purpose."""
+    """One client: contact data, the actions to start, the whole story as one timeline
+    (filtered by kind, paged by cursor), invitation state and consent per purpose.
+
+    Audited once per page as "client.view", not once per entry (ADR 0060).
+    """
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         client = self.get_client(pk)
         history = selectors.consent_history_for_client(client=client)
         invitation = selectors.invitation_latest_for_client(client=client)
         has_portal = selectors.client_has_portal_access(client=client)
+        cursor = timeline.Cursor.decode(request.GET.get("vor"))
+        story = timeline.timeline_page(
+            client=client,
+            kind=request.GET.get("art", ""),
+            cursor=cursor,
+            page_size=timeline.PAGE_SIZE,
+        )
+        kind_labels = dict(story.kinds)
         return render(
             request,
             "clients/detail.html",
@@ -201,6 +220,13 @@ class ClientDetailView(CaseloadStaffMixin, View):
                 "invitation_open": invitation is not None and invitation.is_open,
                 "has_portal": has_portal,
                 "can_manage": permissions.can_manage_client(user=request.user, client=client),
+                "actions": timeline.client_actions_for_user(user=request.user, client=client),
+                "story": story,
+                "story_is_first_page": cursor is None,
+                "story_rows": [
+                    {"entry": entry, "kind_label": kind_labels.get(entry.kind, entry.kind)}
+                    for entry in story.entries
+                ],
             },
         )
 
@@ -217,6 +243,8 @@ class ClientUpdateView(CaseloadStaffMixin, View):
             "preferred_language": client.preferred_language,
             "interpreter": client.interpreter,
             "interpreter_language": client.interpreter_language,
+            "customer_number": client.customer_number,
+            "bg_number": client.bg_number,
         }
         return ClientUpdateForm(data, initial=initial, email_locked=client.user_id is not None)
 
@@ -244,6 +272,8 @@ class ClientUpdateView(CaseloadStaffMixin, View):
                     preferred_language=data["preferred_language"],
                     interpreter=data["interpreter"],
                     interpreter_language=data["interpreter_language"],
+                    customer_number=data["customer_number"],
+                    bg_number=data["bg_number"],
                     request=request,
                 )
             except PermissionDeniedError as error:

@@ -22,6 +22,9 @@ from .sms import sms_status_record
 # The roles with a caseload (accounts.Role values; core does not import accounts).
 DESK_ROLES = frozenset({"case_manager", "team_lead"})
 
+# Start pages by staff role (ADR 0061); a role without one starts at the caseload.
+ROLE_HOMES = {"admin": "accounts:staff_list", "dpo": "audit:list"}
+
 
 class HomeView(View):
     """Sends each person to their start page: clients to the portal, staff to their work."""
@@ -35,6 +38,9 @@ class HomeView(View):
         if getattr(user, "role", None) in DESK_ROLES:
             # Case managers and team leads start the day on their desk (ADR 0058).
             return redirect("desk:today")
+        role_home = ROLE_HOMES.get(str(getattr(user, "role", "")))
+        if role_home is not None:
+            return redirect(role_home)
         return redirect("clients:list")
 
 

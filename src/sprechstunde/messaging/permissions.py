@@ -59,9 +59,14 @@ def client_uses_portal(*, client: Client) -> bool:
 
 def can_write_conversation(*, user: Any, conversation: Conversation) -> bool:
     """May `user` send messages here (and do their reads count as read receipts)?"""
+    return can_write_to_client(user=user, client=conversation.client)
+
+
+def can_write_to_client(*, user: Any, client: Client) -> bool:
+    """May `user` write to this client: the client themself while using the portal, the
+    case manager and today's substitutes; team leads read only."""
     if not _is_active_user(user):
         return False
-    client = conversation.client
     role = getattr(user, "role", None)
     if role == Role.CLIENT:
         return client.user_id == user.pk and client_uses_portal(client=client)

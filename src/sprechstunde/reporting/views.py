@@ -10,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
+from sprechstunde.accounts.choices import Role
+from sprechstunde.accounts.role_pages import is_role_page_request, other_role_response
 from sprechstunde.audit.services import audit_record
 
 from .csv_export import figures_csv
@@ -22,7 +24,8 @@ TARGET_TYPE = "figures"
 
 
 class FiguresAccessMixin(LoginRequiredMixin):
-    """Anonymous visitors go to the login; anyone but team leads and admins gets 404, logged."""
+    """Anonymous visitors go to the login; anyone but team leads and admins gets the page that
+    says who uses it (ADR 0061), logged."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
@@ -34,6 +37,8 @@ class FiguresAccessMixin(LoginRequiredMixin):
                 target_type=TARGET_TYPE,
                 request=request,
             )
+            if is_role_page_request(request, kwargs):
+                return other_role_response(request, roles=[Role.TEAM_LEAD, Role.ADMIN])
             raise Http404
         return super().dispatch(request, *args, **kwargs)
 

@@ -10,6 +10,12 @@ class VideoCallsConfig(AppConfig):
     label = "video_calls"
     verbose_name = _("Video consultations")
 
+    def client_timeline_sources(self) -> list[Any]:
+        """This app's events in the client's timeline (clients.timeline, ADR 0060)."""
+        from .timeline import sources
+
+        return sources()
+
     def consent_withdrawn(self, *, client: Any, purposes: Collection[str], actor: Any) -> None:
         """Called by clients' consent_withdraw inside its transaction (ADR 0051): without the
         video consent, the calls of the client's future appointments are closed for good."""

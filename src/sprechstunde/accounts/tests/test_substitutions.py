@@ -307,13 +307,17 @@ def test_ending_a_foreign_substitution_answers_404_and_is_logged(
 
 
 @pytest.mark.parametrize("role", ["dpo", "client"])
-def test_the_page_is_not_there_for_dpos_and_clients(client, role, request):
+def test_dpos_and_clients_learn_who_uses_the_page(client, role, request):
     from sprechstunde.accounts.factories import ClientUserFactory
 
     user = request.getfixturevalue("dpo") if role == "dpo" else ClientUserFactory()
     client.force_login(user)
 
-    assert client.get(reverse("accounts:substitution_list")).status_code == 404
+    response = client.get(reverse("accounts:substitution_list"))
+
+    assert response.status_code == 403
+    assert 'id="other-role"' in response.content.decode()
+    assert client.post(reverse("accounts:substitution_list")).status_code == 404
 
 
 def test_the_list_page_needs_the_same_number_of_queries_for_more_rows(client, case_manager, team):

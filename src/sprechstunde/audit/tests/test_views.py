@@ -54,7 +54,9 @@ def test_admins_and_data_protection_officers_may_read_the_trail(client, request,
 
 @pytest.mark.parametrize("url", [LIST_URL, EXPORT_URL])
 @pytest.mark.parametrize("role_fixture", ["case_manager", "team_lead", "client_user"])
-def test_everybody_else_gets_404_and_the_refusal_is_logged(client, request, role_fixture, url):
+def test_everybody_else_learns_who_uses_it_and_the_refusal_is_logged(
+    client, request, role_fixture, url
+):
     user = request.getfixturevalue(role_fixture)
     if user.is_staff_member:
         login_staff(client, user)
@@ -63,7 +65,11 @@ def test_everybody_else_gets_404_and_the_refusal_is_logged(client, request, role
 
     response = client.get(url)
 
-    assert response.status_code == 404
+    # The page that names the roles (ADR 0061), with nothing of the trail in it.
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert 'id="other-role"' in page
+    assert "audit.access_denied" not in page
     denial = AuditEntry.objects.get()
     assert (denial.action, denial.actor_id) == ("audit.access_denied", user.pk)
 

@@ -8,9 +8,12 @@ import io
 import pytest
 from allauth.mfa.models import Authenticator
 from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
 
 from sprechstunde.accounts.choices import Role
 from sprechstunde.accounts.models import Substitution, Team, User
+from sprechstunde.appointments.models import Appointment
 from sprechstunde.audit.models import AuditEntry
 from sprechstunde.clients import demo
 from sprechstunde.clients.models import Client, Consent, Invitation
@@ -37,6 +40,7 @@ def snapshot():
             )
         ),
         Substitution.objects.count(),
+        sorted(Appointment.objects.values_list("case_manager__email", "starts_at", "status")),
     )
 
 
@@ -64,12 +68,29 @@ def test_demo_data_has_the_promised_shape_and_loading_twice_changes_nothing(sett
     assert "anna.becker@jobcenter.example" in output
     assert demo.DEMO_PASSWORD in output
     assert demo.DEMO_TOTP_SECRET in output
+    # A year of past appointments for every case manager: the figures have something to show.
+    past = Appointment.objects.filter(starts_at__lt=timezone.now())
+    assert set(past.values_list("case_manager__email", flat=True)) == set(
+        staff.filter(role=Role.CASE_MANAGER).values_list("email", flat=True)
+    )
+    assert past.count() > 4 * 52 * 3
+    assert "demo appointments created" in output
     entries = AuditEntry.objects.count()
 
     second_output = load()
     assert snapshot() == first
     assert "(0 new)" in second_output
     assert AuditEntry.objects.count() == entries
+
+
+def test_the_figures_show_charts_right_after_the_demo_is_loaded(settings, client):
+    settings.DEBUG = True
+    load()
+    client.force_login(User.objects.filter(role=Role.TEAM_LEAD).first())
+
+    page = client.get(reverse("reporting:figures")).content.decode()
+
+    assert "<svg" in page
 
 
 def test_load_demo_data_refuses_without_debug_unless_forced(settings):

@@ -93,8 +93,8 @@ def test_admin_and_dpo_get_a_caseload_page_without_client_data(
     request, client, fixture, client_record
 ):
     response = login(client, request.getfixturevalue(fixture)).get(reverse("clients:list"))
-    assert response.status_code == 200
-    assert "no access to client data" in response.content.decode()
+    assert response.status_code == 403
+    assert "This page is used by the roles Case manager, Team lead." in response.content.decode()
     assert "Klient" not in response.content.decode()
 
 
@@ -204,7 +204,11 @@ def test_team_lead_chooses_the_case_manager(client, team, team_lead, case_manage
 @pytest.mark.parametrize("fixture", ["admin_user", "dpo"])
 def test_admin_and_dpo_cannot_open_the_create_page(request, client, fixture):
     login(client, request.getfixturevalue(fixture))
-    assert client.get(reverse("clients:create")).status_code == 404
+    response = client.get(reverse("clients:create"))
+    assert response.status_code == 403
+    assert "This page is used by the roles Case manager, Team lead." in response.content.decode()
+    assert client.post(reverse("clients:create"), {"first_name": "X"}).status_code == 404
+    assert not Client.objects.exists()
 
 
 # --- detail ---------------------------------------------------------------------------------------

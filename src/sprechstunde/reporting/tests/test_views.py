@@ -68,7 +68,7 @@ def test_anonymous_visitors_are_sent_to_the_login(client, route):
 
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("role", ["case_manager", "dpo", "client_account"])
-def test_everyone_but_team_leads_and_admins_gets_404_and_is_logged(
+def test_everyone_but_team_leads_and_admins_learns_who_uses_it_and_is_logged(
     request, client, role, route, team
 ):
     if role == "client_account":
@@ -76,7 +76,12 @@ def test_everyone_but_team_leads_and_admins_gets_404_and_is_logged(
     else:
         user = request.getfixturevalue(role)
     client.force_login(user)
-    assert client.get(reverse(route)).status_code == 404
+    response = client.get(reverse(route), headers={"accept-language": "en"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "This page is used by the roles Team lead, Administrator." in page
+    assert "<svg" not in page
+    assert client.post(reverse(route)).status_code in {403, 404, 405}
     assert AuditEntry.objects.filter(actor_id=user.pk, action="figures.access_denied").exists()
 
 

@@ -1,6 +1,7 @@
 """Generate a realistic past year of appointments for the demo, so the figures show something.
 
-Idempotent: a case manager who already has appointments in the past year is left alone.
+Idempotent: a case manager who already has appointments in the past year is left alone
+(`manage.py load_demo_data` runs it, so `make run` starts with figures to show).
 Uses the clients that exist (see load_demo_data) and a fixed random seed. The rates follow the
 field report: about 80 % of online appointments take place, 60-70 % of on-site ones.
 """
@@ -73,9 +74,11 @@ class Command(BaseCommand):
         today = timezone.localdate()
         year_ago = today - datetime.timedelta(days=365)
         zone = local_zone()
+        # Past appointments only: one booked for next week does not count as a history.
         already = Appointment.objects.filter(
             case_manager=case_manager,
             starts_at__gte=datetime.datetime.combine(year_ago, datetime.time.min, tzinfo=zone),
+            starts_at__lt=timezone.now(),
         )
         if not clients or already.exists():
             return 0

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sprechstunde.clients import demo
@@ -13,7 +14,10 @@ from sprechstunde.clients.selectors import client_has_portal_access
 
 
 class Command(BaseCommand):
-    help = "Load idempotent demo data (teams, staff with TOTP, ten clients) and print the logins."
+    help = (
+        "Load idempotent demo data (teams, staff with TOTP, ten clients, a year of past "
+        "appointments) and print the logins."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -33,6 +37,9 @@ class Command(BaseCommand):
         from sprechstunde.agreements.demo import agreement_templates_ensure
 
         agreement_templates_ensure()
+        # A year of past appointments, so the figures page has charts from the first start;
+        # the command leaves a case manager alone who already has a past year (idempotent).
+        call_command("appointments_demo_year", stdout=self.stdout)
         write = self.stdout.write
         write(self.style.SUCCESS(f"Demo data for {settings.JOBCENTER_NAME} is ready."))
         write(
