@@ -227,7 +227,7 @@ MEASURE_SETTINGS = [
     ),
     pytest.param({"BACKUP_RETENTION_DAYS": 35}, "backups are kept 35 days", (TOMS,), id="backups"),
     pytest.param(
-        {"RETENTION_MESSAGES_DAYS": 3650}, "3650 days", (TOMS, RECORDS), id="retention-setting"
+        {"RETENTION_MESSAGE_DAYS": 3651}, "3651 days", (TOMS, RECORDS), id="retention-setting"
     ),
     pytest.param(
         {"COMPLIANCE_RETENTION_SOURCE": f"{__name__}.retention_rows_for_test"},
