@@ -30,4 +30,3 @@ export function sendChat() {
 }
 
 export function sendFiles(pick) { photo(function (m) { m.sendFile(pick); }); }
-}
