@@ -298,6 +298,13 @@ USERSESSIONS_TRACK_ACTIVITY = True
 USE_TLS = env_bool("USE_TLS", not DEBUG)
 SESSION_COOKIE_SECURE = USE_TLS
 CSRF_COOKIE_SECURE = USE_TLS
+# Under TLS the cookies carry the __Host- prefix (OWASP ASVS 3.3.1, 3.3.3; ADR 0071): browsers
+# then accept them only with Secure, Path=/ and no Domain, so no subdomain can set or shadow
+# them. Without TLS (make run, tests) browsers would drop such cookies, so the plain names stay.
+_COOKIE_PREFIX = "__Host-" if USE_TLS else ""
+SESSION_COOKIE_NAME = f"{_COOKIE_PREFIX}sessionid"
+CSRF_COOKIE_NAME = f"{_COOKIE_PREFIX}csrftoken"
+LANGUAGE_COOKIE_NAME = f"{_COOKIE_PREFIX}django_language"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
