@@ -278,10 +278,12 @@ MFA_TRUST_ENABLED = False
 
 SOCIALACCOUNT_ADAPTER = "sprechstunde.accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_ONLY = False
-SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+# allauth's OpenID Connect client with a nonce, PKCE and the ID token always checked (ADR 0071).
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {
+    "openid_connect": {"provider_class": "sprechstunde.accounts.oidc.provider.StrictOpenIDConnectProvider"}
+}
 if os.environ.get("OIDC_SERVER_URL"):
-    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
-        "APPS": [
+    SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"] = [
             {
                 "provider_id": "authority",
                 "name": os.environ.get("OIDC_NAME", "Single sign-on"),
@@ -290,7 +292,6 @@ if os.environ.get("OIDC_SERVER_URL"):
                 "settings": {"server_url": os.environ["OIDC_SERVER_URL"]},
             }
         ]
-    }
 
 USERSESSIONS_TRACK_ACTIVITY = True
 
