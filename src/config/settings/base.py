@@ -280,18 +280,20 @@ SOCIALACCOUNT_ADAPTER = "sprechstunde.accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_ONLY = False
 # allauth's OpenID Connect client with a nonce, PKCE and the ID token always checked (ADR 0071).
 SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {
-    "openid_connect": {"provider_class": "sprechstunde.accounts.oidc.provider.StrictOpenIDConnectProvider"}
+    "openid_connect": {
+        "provider_class": "sprechstunde.accounts.oidc.provider.StrictOpenIDConnectProvider"
+    }
 }
 if os.environ.get("OIDC_SERVER_URL"):
     SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"] = [
-            {
-                "provider_id": "authority",
-                "name": os.environ.get("OIDC_NAME", "Single sign-on"),
-                "client_id": os.environ.get("OIDC_CLIENT_ID", ""),
-                "secret": os.environ.get("OIDC_CLIENT_SECRET", ""),
-                "settings": {"server_url": os.environ["OIDC_SERVER_URL"]},
-            }
-        ]
+        {
+            "provider_id": "authority",
+            "name": os.environ.get("OIDC_NAME", "Single sign-on"),
+            "client_id": os.environ.get("OIDC_CLIENT_ID", ""),
+            "secret": os.environ.get("OIDC_CLIENT_SECRET", ""),
+            "settings": {"server_url": os.environ["OIDC_SERVER_URL"]},
+        }
+    ]
 
 USERSESSIONS_TRACK_ACTIVITY = True
 

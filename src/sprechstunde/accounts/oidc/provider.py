@@ -29,7 +29,7 @@ class StrictOpenIDConnectProvider(OpenIDConnectProvider):
         auth_params = kwargs.pop("auth_params", None)
         if auth_params is None:
             auth_params = self.get_auth_params()
-        return super().redirect(  # type: ignore[no-any-return]
+        return super().redirect(
             request,
             process,
             next_url,

@@ -43,8 +43,7 @@ class LocalOpenIDProvider:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def __enter__(self) -> LocalOpenIDProvider:
         self._thread.start()
@@ -121,7 +120,7 @@ class LocalOpenIDProvider:
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the tests assert, not the log."""
 
             def _json(self, status: int, body: dict[str, Any]) -> None:

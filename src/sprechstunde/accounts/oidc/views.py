@@ -38,9 +38,9 @@ class StrictOpenIDConnectAdapter(OpenIDConnectOAuth2Adapter):
             configured = self.get_provider().app.settings["server_url"].split(WELL_KNOWN)[0]
             if str(config.get("issuer", "")).rstrip("/") != configured.rstrip("/"):
                 raise OAuth2Error("The provider names another issuer than the configured one")
-        return self._openid_config  # type: ignore[no-any-return]
+        return self._openid_config
 
-    def complete_login(self, request: HttpRequest, app: SocialApp, token: SocialToken, **kwargs):  # type: ignore[no-untyped-def]
+    def complete_login(self, request: HttpRequest, app: SocialApp, token: SocialToken, **kwargs):
         if not kwargs["response"].get("id_token"):
             raise OAuth2Error("The provider sent no ID token")
         login = super().complete_login(request, app, token, **kwargs)
@@ -89,11 +89,11 @@ class NonceCallbackView(OAuth2CallbackView):
 
 @login_not_required
 def login(request: HttpRequest, provider_id: str) -> HttpResponse:
-    """Start at the provider; a provider that is down or names another issuer gets the error page."""
+    """Start at the provider; one that is down or names another issuer gives the error page."""
     try:
         adapter = StrictOpenIDConnectAdapter(request, provider_id)
         view = OAuth2LoginView.adapter_view(adapter)
-        return view(request)  # type: ignore[no-any-return]
+        return view(request)
     except SocialApp.DoesNotExist:
         raise Http404 from None
     except (OAuth2Error, RequestException) as error:
@@ -104,6 +104,6 @@ def login(request: HttpRequest, provider_id: str) -> HttpResponse:
 def callback(request: HttpRequest, provider_id: str) -> HttpResponse:
     try:
         view = NonceCallbackView.adapter_view(StrictOpenIDConnectAdapter(request, provider_id))
-        return view(request)  # type: ignore[no-any-return]
+        return view(request)
     except SocialApp.DoesNotExist:
         raise Http404 from None

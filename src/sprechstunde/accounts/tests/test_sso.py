@@ -60,9 +60,7 @@ def _refused(client, response) -> bool:
     )
 
 
-def test_a_valid_id_token_for_a_linked_account_leads_to_the_second_factor(
-    client, provider, linked
-):
+def test_a_valid_id_token_for_a_linked_account_leads_to_the_second_factor(client, provider, linked):
     authorize = _start(client)
     query = {k: v[0] for k, v in parse_qs(urlsplit(authorize).query).items()}
     response = _callback(client, provider.grant(authorize, sub=SUB, email=linked.email))
@@ -140,14 +138,10 @@ def test_a_token_from_another_issuer_is_refused(client, provider, linked):
     assert _refused(client, response)
 
 
-def test_a_provider_announcing_another_issuer_than_configured_is_refused(
-    client, provider, linked
-):
+def test_a_provider_announcing_another_issuer_than_configured_is_refused(client, provider, linked):
     provider.announced_issuer = "https://idp.example.org"
 
-    response = client.post(
-        reverse("openid_connect_login", kwargs={"provider_id": "authority"})
-    )
+    response = client.post(reverse("openid_connect_login", kwargs={"provider_id": "authority"}))
 
     assert not response.get("Location", "").startswith(provider.url)
     assert provider.token_requests == []
