@@ -213,7 +213,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     # The documented context words (OWASP ASVS 6.1.2): the service's and the Jobcenter's names.
     {"NAME": "sprechstunde.accounts.password_validation.ContextWordsValidator"},
+    # An offline list of breached passwords (ASVS 6.2.12), on top of Django's common ones.
+    {"NAME": "sprechstunde.accounts.password_validation.BreachedPasswordValidator"},
 ]
+# Sorted SHA-1 digests of breached passwords, one a line (the Pwned Passwords download); empty:
+# only Django's list of 20,000 common passwords applies. docs/operations.md says how to get it.
+BREACHED_PASSWORDS_FILE = os.environ.get("BREACHED_PASSWORDS_FILE", "")
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "account_login"
