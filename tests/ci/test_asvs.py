@@ -9,8 +9,8 @@ from tests.ci.node_ids import ROOT, missing_node_ids, node_ids_in
 DOC = ROOT / "docs" / "asvs.md"
 ROW = re.compile(r"^\| (V\d+\.\d+\.\d+) \| ([12]) \| (.+?) \| (test|reason|gap|n/a) \| (.*) \|$")
 STATED = re.compile(r"\*\*(\d+) of (\d+) applicable requirements \((\d+\.\d) %\)\*\*")
-# The share reached when the map was written; it may only go up (the issue asks for 0.90).
-FLOOR = 0.86
+# The issue asks for at least 90 % of the applicable requirements backed by a named test.
+FLOOR = 0.90
 # Level 1 and 2 requirements per chapter in ASVS 5.0.0 (chapters V1 to V17).
 PER_CHAPTER = {
     1: 27,

@@ -217,7 +217,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     # The documented context words (OWASP ASVS 6.1.2): the service's and the Jobcenter's names.
     {"NAME": "sprechstunde.accounts.password_validation.ContextWordsValidator"},
+    # An offline list of breached passwords (ASVS 6.2.12), on top of Django's common ones.
+    {"NAME": "sprechstunde.accounts.password_validation.BreachedPasswordValidator"},
 ]
+# Sorted SHA-1 digests of breached passwords, one a line (the Pwned Passwords download); empty:
+# only Django's list of 20,000 common passwords applies. docs/operations.md says how to get it.
+BREACHED_PASSWORDS_FILE = os.environ.get("BREACHED_PASSWORDS_FILE", "")
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "account_login"
@@ -282,19 +287,22 @@ MFA_TRUST_ENABLED = False
 
 SOCIALACCOUNT_ADAPTER = "sprechstunde.accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_ONLY = False
-SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
-if os.environ.get("OIDC_SERVER_URL"):
-    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
-        "APPS": [
-            {
-                "provider_id": "authority",
-                "name": os.environ.get("OIDC_NAME", "Single sign-on"),
-                "client_id": os.environ.get("OIDC_CLIENT_ID", ""),
-                "secret": os.environ.get("OIDC_CLIENT_SECRET", ""),
-                "settings": {"server_url": os.environ["OIDC_SERVER_URL"]},
-            }
-        ]
+# allauth's OpenID Connect client with a nonce, PKCE and the ID token always checked (ADR 0071).
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {
+    "openid_connect": {
+        "provider_class": "sprechstunde.accounts.oidc.provider.StrictOpenIDConnectProvider"
     }
+}
+if os.environ.get("OIDC_SERVER_URL"):
+    SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"] = [
+        {
+            "provider_id": "authority",
+            "name": os.environ.get("OIDC_NAME", "Single sign-on"),
+            "client_id": os.environ.get("OIDC_CLIENT_ID", ""),
+            "secret": os.environ.get("OIDC_CLIENT_SECRET", ""),
+            "settings": {"server_url": os.environ["OIDC_SERVER_URL"]},
+        }
+    ]
 
 USERSESSIONS_TRACK_ACTIVITY = True
 
@@ -302,6 +310,13 @@ USERSESSIONS_TRACK_ACTIVITY = True
 USE_TLS = env_bool("USE_TLS", not DEBUG)
 SESSION_COOKIE_SECURE = USE_TLS
 CSRF_COOKIE_SECURE = USE_TLS
+# Under TLS the cookies carry the __Host- prefix (OWASP ASVS 3.3.1, 3.3.3; ADR 0071): browsers
+# then accept them only with Secure, Path=/ and no Domain, so no subdomain can set or shadow
+# them. Without TLS (make run, tests) browsers would drop such cookies, so the plain names stay.
+_COOKIE_PREFIX = "__Host-" if USE_TLS else ""
+SESSION_COOKIE_NAME = f"{_COOKIE_PREFIX}sessionid"
+CSRF_COOKIE_NAME = f"{_COOKIE_PREFIX}csrftoken"
+LANGUAGE_COOKIE_NAME = f"{_COOKIE_PREFIX}django_language"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

@@ -6,7 +6,9 @@ are added to it. Common digit-for-letter swaps ("Spr3chstunde") do not get aroun
 
 from __future__ import annotations
 
+import hashlib
 import re
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -59,3 +61,53 @@ class ContextWordsValidator:
 
     def get_help_text(self) -> str:
         return _("Your password must not contain the name of the Jobcenter or of this service.")
+
+
+class BreachedPasswordValidator:
+    """Refuses a password found in an offline list of breached passwords (OWASP ASVS 6.2.12).
+
+    BREACHED_PASSWORDS_FILE: upper-case SHA-1 hex digests sorted ascending, one a line, each
+    optionally followed by ":count" (the Pwned Passwords download). Searched on disk by bisection.
+    """
+
+    def validate(self, password: str, user: Any = None) -> None:
+        path = settings.BREACHED_PASSWORDS_FILE
+        if not path:
+            return
+        digest = hashlib.sha1(password.encode(), usedforsecurity=False).hexdigest().upper()
+        if sorted_digest_file_contains(Path(path), digest):
+            raise ValidationError(
+                _("This password is known from data breaches. Please choose another one."),
+                code="password_breached",
+            )
+
+    def get_help_text(self) -> str:
+        return _("Your password must not be one known from data breaches.")
+
+
+def _line_key(line: bytes) -> bytes:
+    return line.split(b":", 1)[0].strip().upper()
+
+
+def sorted_digest_file_contains(path: Path, digest: str) -> bool:
+    """Whether the sorted file has a line for `digest`; reads about log2(size) lines."""
+    key = digest.upper().encode()
+    with path.open("rb") as file:
+
+        def first_line_from(position: int) -> bytes:
+            # The first line that starts at or after `position`.
+            file.seek(max(position - 1, 0))
+            if position > 0:
+                file.readline()
+            return file.readline()
+
+        low, high = 0, file.seek(0, 2)
+        while low < high:
+            middle = (low + high) // 2
+            line = first_line_from(middle)
+            if not line or _line_key(line) >= key:
+                high = middle
+            else:
+                low = middle + 1
+        line = first_line_from(low)
+    return bool(line) and _line_key(line) == key

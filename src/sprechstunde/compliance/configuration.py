@@ -69,6 +69,7 @@ class Configuration:
     login_code_minutes: int
     login_failure_budget: int
     password_min_length: int
+    breached_password_list: bool
     mfa_types: tuple[str, ...]
     mfa_trust_browser: bool
     staff_mfa_required: bool
@@ -265,6 +266,7 @@ def configuration_from_settings(settings_obj: Any) -> Configuration:
         login_code_minutes=int(get("ACCOUNT_LOGIN_BY_CODE_TIMEOUT", 0)) // 60,
         login_failure_budget=int(get("LOGIN_FAILURE_BUDGET", 0)),
         password_min_length=_password_min_length(settings_obj),
+        breached_password_list=bool(get("BREACHED_PASSWORDS_FILE", "")),
         mfa_types=tuple(get("MFA_SUPPORTED_TYPES", ())),
         mfa_trust_browser=bool(get("MFA_TRUST_ENABLED", False)),
         staff_mfa_required=_STAFF_MFA_MIDDLEWARE in get("MIDDLEWARE", ()),

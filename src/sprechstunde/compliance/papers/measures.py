@@ -29,9 +29,15 @@ def _confidentiality(config: Configuration) -> Section:
         (
             "Passwords (staff only)",
             f"at least {config.password_min_length} characters, common and numeric passwords "
-            "refused, as are the words of this service and the Jobcenter; clients log in by "
-            "one-time code",
-            f"AUTH_PASSWORD_VALIDATORS min_length = {config.password_min_length}",
+            "refused, as are the words of this service and the Jobcenter"
+            + (
+                " and passwords known from breaches (offline list)"
+                if config.breached_password_list
+                else "; no offline list of breached passwords"
+            )
+            + "; clients log in by one-time code",
+            f"AUTH_PASSWORD_VALIDATORS min_length = {config.password_min_length}; "
+            f"BREACHED_PASSWORDS_FILE {'set' if config.breached_password_list else 'empty'}",
             "src/sprechstunde/accounts/tests/test_staff_services.py::"
             "test_staff_create_refuses_a_weak_password",
         ),

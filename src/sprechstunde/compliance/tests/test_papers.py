@@ -159,6 +159,12 @@ MEASURE_SETTINGS = [
     ),
     pytest.param({"SESSION_COOKIE_AGE": 3600}, "1 hour", (TOMS, DPIA), id="session-timeout"),
     pytest.param(
+        {"BREACHED_PASSWORDS_FILE": "/srv/pwned-passwords.txt"},
+        "passwords known from breaches (offline list)",
+        (TOMS,),
+        id="breached-passwords",
+    ),
+    pytest.param(
         {"MFA_SUPPORTED_TYPES": ["webauthn"]},
         "MFA_SUPPORTED_TYPES = webauthn",
         (TOMS,),
