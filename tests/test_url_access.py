@@ -490,6 +490,8 @@ REGISTRY: dict[str, Rule] = {
     "video_calls:invitation_revoke": Rule(
         _video_appointment, ("video_call.access_denied",), frozenset(STAFF_ROLES)
     ),
+    # POST only: a GET is refused for everyone (405); the POST's rules: test_call_files.
+    "video_calls:files": Rule(_video_call),
     # --- core
     "core:outbox_detail": Rule(
         _outbox_message, exempt_roles=dict.fromkeys(STAFF_ROLES, _OUTBOX_STAFF)
@@ -654,6 +656,7 @@ ALLOW_LIST: dict[str, str] = {
     "hashed) is the key, for one call on one device (video_calls/tests/test_join_links.py)",
     "account_confirm_email": "allauth e-mail confirmation; the key is the credential",
     "account_reset_password_from_key": "allauth password reset; the key is the credential",
+    "clients:easy_language_page": "a public text in Leichte Sprache named by its slug; no object",
     "clients:invitation_accept": "the invitation link for the client's phone; the single-use "
     "token (only its hash is stored) is the credential, unknown tokens answer 404",
     # Single sign-on: the argument names the identity provider, not an object.

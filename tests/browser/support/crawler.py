@@ -134,6 +134,7 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "video_calls:call": lambda w: {"appointment_pk": w.sample("video_appointment").pk},
     "video_calls:invitations": lambda w: {"appointment_pk": w.sample("video_appointment").pk},
     "video_calls:invitation_revoke": Skip("POST only (withdraws a link); video_calls tests"),
+    "video_calls:files": Skip("POST only (a file in the call's chat); test_call_files"),
     "video_calls:interpreter": lambda w: {"token": w.sample("interpreter_token")},
     "video_calls:join_link": lambda w: {"token": w.sample("join_link_token")},
     # appointments
