@@ -809,9 +809,9 @@ class LanguageSwitchView(View):
                         client=client, language=language, actor=user, request=request
                     )
                 else:
-                    account_services.user_preferences_update(user=user, preferred_language=language)  # type: ignore[arg-type]
+                    account_services.user_preferences_update(user=user, preferred_language=language)
             else:
-                account_services.user_preferences_update(user=user, preferred_language=language)  # type: ignore[arg-type]
+                account_services.user_preferences_update(user=user, preferred_language=language)
         translation.activate(language)
         response = redirect(target)
         set_language_cookie(response, language)
