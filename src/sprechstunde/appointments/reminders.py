@@ -134,6 +134,8 @@ def _send(reminder: Reminder) -> str:
     from .mails import reminder_mail_message, reminder_sms_text
 
     client = reminder.appointment.client
+    if client.processing_restricted_at is not None:
+        return "restricted"  # Art. 18 GDPR: nothing goes out while restricted (ADR 0062)
     if reminder.channel == ReminderChannel.EMAIL:
         message = reminder_mail_message(reminder)
         if message is None:

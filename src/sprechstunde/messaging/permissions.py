@@ -50,7 +50,8 @@ def can_view_conversation(*, user: Any, conversation: Conversation) -> bool:
 def client_uses_portal(*, client: Client) -> bool:
     """The client has an active portal account and consents to portal use."""
     user = client.user
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or client.processing_restricted_at is not None:
+        # Restricted on request (Art. 18 GDPR): no notices either (ADR 0062).
         return False
     return Consent.objects.filter(
         client=client, purpose=ConsentPurpose.PORTAL, withdrawn_at__isnull=True

@@ -65,8 +65,12 @@ def content_free_mail(*, address: str, language: str, kind: str, path_name: str)
 
 
 def client_address(client: Client) -> tuple[str, str]:
+    """Where to write to the client, and in which language; no address while processing is
+    restricted on request (Art. 18 GDPR, ADR 0062): nothing is sent then."""
     account = client.user
     address = (account.email if account else "") or client.email
+    if client.processing_restricted_at is not None:
+        address = ""
     language = (account.preferred_language if account else "") or client.preferred_language
     return address, language
 

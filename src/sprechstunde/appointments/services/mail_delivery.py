@@ -26,6 +26,8 @@ def _queue_mails(
     if recipients is None:
         recipients = [MailRecipient.CLIENT, MailRecipient.CASE_MANAGER]
     for recipient in recipients:
+        if recipient == MailRecipient.CLIENT and appointment.client.processing_restricted_at:
+            continue  # restricted on request (Art. 18 GDPR): nothing goes out (ADR 0062)
         if recipient == MailRecipient.CLIENT and not appointment.client.email:
             # No e-mail: a text message where there is a mobile number and a gateway;
             # otherwise the client gets the news in the portal, by post or by phone.

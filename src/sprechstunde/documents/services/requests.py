@@ -54,9 +54,9 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 def client_uses_portal(*, client: Client) -> bool:
     """The client has an active portal account and consents to portal use: only then is a
-    reminder of any use to them."""
+    reminder of any use to them. Never while processing is restricted (Art. 18 GDPR)."""
     account = client.user
-    if account is None or not account.is_active:
+    if account is None or not account.is_active or client.processing_restricted_at is not None:
         return False
     return Consent.objects.filter(
         client=client, purpose=ConsentPurpose.PORTAL, withdrawn_at__isnull=True
