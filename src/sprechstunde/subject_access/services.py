@@ -65,7 +65,7 @@ def data_export_request(
     channel = ExportChannel.PORTAL if getattr(actor, "is_client", False) else ExportChannel.STAFF
     with transaction.atomic():
         pending = (
-            DataExport.objects.select_for_update()
+            DataExport.objects.select_for_update(of=("self",))
             .filter(
                 client=client,
                 channel=channel,
@@ -97,7 +97,7 @@ def data_export_build(*, export_id: str | uuid.UUID) -> str:
     the link for DATA_EXPORT_VALID_DAYS. Returns the new status. Runs in the worker."""
     with transaction.atomic():
         export = (
-            DataExport.objects.select_for_update()
+            DataExport.objects.select_for_update(of=("self",))
             .select_related("client", "client__user")
             .filter(pk=export_id)
             .first()
