@@ -3,6 +3,7 @@ client's page (what may be erased now and what must be kept, requests, holds, th
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from django.contrib import messages
@@ -87,7 +88,7 @@ def _client_page(
     )
 
 
-class _ClientActionView(LoginRequiredMixin, View):
+class _ClientActionView(LoginRequiredMixin, View, ABC):
     """A POST about one client: look the client up through the access rules, act, go back."""
 
     def post(self, request: HttpRequest, pk: int, **kwargs: Any) -> HttpResponseBase:
@@ -103,8 +104,9 @@ class _ClientActionView(LoginRequiredMixin, View):
             return redirect("retention:client", pk=client.pk)
         return redirect("clients:list")
 
+    @abstractmethod
     def act(self, request: HttpRequest, client: Client, **kwargs: Any) -> HttpResponse | None:
-        raise NotImplementedError
+        """What the action does; each request or hold view says it."""
 
 
 def _fresh(client: Client) -> Client:
