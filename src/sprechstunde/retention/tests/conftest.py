@@ -135,7 +135,13 @@ def world(case_manager, document_storage):
         expected_size=10,
         expires_at=timezone.now() + datetime.timedelta(days=1),
     )
-    appointment = AppointmentFactory(case_manager=case_manager, client=client, channel="video")
+    # Half a day past the factory's "a week from now", whatever the hour the suite runs at: the
+    # cases measure the appointment's and call's periods from "now + 8 days" and must not depend
+    # on whether 10:00 local time has passed today.
+    starts_at = timezone.now() + datetime.timedelta(days=7, hours=12)
+    appointment = AppointmentFactory(
+        case_manager=case_manager, client=client, channel="video", starts_at=starts_at
+    )
     call = Call.objects.create(appointment=appointment)
     participant = Participant.objects.create(call=call, user=case_manager, role="staff")
     Presence.objects.create(participant=participant)

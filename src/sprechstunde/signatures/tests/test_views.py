@@ -116,12 +116,27 @@ def test_demo_pki_command_creates_a_marked_demo_pki(settings, tmp_path):
     assert oct((tmp_path / "seal-demo" / "demo-seal.p12").stat().st_mode & 0o777) == "0o600"
 
 
+@pytest.fixture
+def one_minute(monkeypatch):
+    """Hold the clock of the public check's counters inside one minute.
+
+    The counters are per wall-clock minute; a slow run (each check validates a seal) can
+    otherwise cross into the next minute half-way through a test and start fresh counters.
+    """
+    from types import SimpleNamespace
+
+    from sprechstunde.signatures import services
+
+    frozen = (int(services.time.time()) // 60) * 60 + 30.0
+    monkeypatch.setattr(services, "time", SimpleNamespace(time=lambda: frozen))
+
+
 def _public_post(client, data: bytes, address: str = "203.0.113.7"):
     return client.post(reverse("signatures:public_check"), _upload(data), REMOTE_ADDR=address)
 
 
 def test_public_page_is_limited_per_address_and_then_checks_nothing(
-    client, seal_pki, settings, decision
+    client, seal_pki, settings, decision, one_minute
 ):
     settings.SIGNATURE_PUBLIC_CHECK_PER_ADDRESS = 2
     sealed = pdf_seal(pdf=decision, level="B-LT")
@@ -143,7 +158,9 @@ def test_public_page_is_limited_per_address_and_then_checks_nothing(
     assert _public_post(client, sealed, address="2001:db8:1:2:ffff::3").status_code == 429
 
 
-def test_public_page_has_a_cap_for_all_addresses_together(client, seal_pki, settings, decision):
+def test_public_page_has_a_cap_for_all_addresses_together(
+    client, seal_pki, settings, decision, one_minute
+):
     settings.SIGNATURE_PUBLIC_CHECK_PER_ADDRESS = 10
     settings.SIGNATURE_PUBLIC_CHECK_TOTAL = 3
     for number in range(3):
