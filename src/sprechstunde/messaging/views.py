@@ -162,8 +162,11 @@ def _uploads_from_form(request: HttpRequest, client: Any) -> list[str]:
             )
             ids.append(session.pk)
             offset = 0
-            # In the pieces a resumable upload takes (it refuses much larger ones).
-            for piece in upload.chunks(chunk_size=settings.DOCUMENT_UPLOAD_CHUNK_BYTES):
+            # In the pieces a resumable upload takes (it refuses much larger ones). Read in
+            # slices ourselves: Django hands back a file kept in memory (up to 2.5 MB) as one
+            # chunk whatever chunk_size asks for.
+            upload.seek(0)
+            while piece := upload.read(settings.DOCUMENT_UPLOAD_CHUNK_BYTES):
                 offset = document_services.upload_chunk_append(
                     session=session, offset=offset, stream=io.BytesIO(piece)
                 )

@@ -5,6 +5,7 @@ message, and are seen exactly by who may see the conversation and the document."
 from __future__ import annotations
 
 import io
+import os
 import re
 import uuid
 
@@ -298,6 +299,35 @@ def test_without_javascript_the_form_posts_the_files(
     assert response.status_code == 302
     message = Message.objects.get()
     assert message.attachments.get().document.original_name == "foto.jpg"
+    assert not UploadSession.objects.exists()
+
+
+def test_without_javascript_a_photo_of_some_megabytes_is_taken_in_pieces(
+    documents_configured, conversation, portal_client, settings
+):
+    """Django keeps a posted file of up to 2.5 MB in memory and hands it back in one chunk;
+    the form must still feed the upload in the pieces it accepts."""
+    from PIL import Image
+
+    noise = Image.frombytes("RGB", (1300, 1000), os.urandom(1300 * 1000 * 3))
+    out = io.BytesIO()
+    noise.save(out, format="JPEG", quality=95)
+    data = out.getvalue()
+    # More than a resumable upload takes in one piece, less than Django keeps in memory.
+    assert (
+        2 * settings.DOCUMENT_UPLOAD_CHUNK_BYTES < len(data) < settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    )
+    photo = io.BytesIO(data)
+    photo.name = "bescheinigung.jpg"
+
+    response = browser_for(portal_client.user).post(
+        PORTAL_URL,
+        {"body": "", "client_msg_id": str(uuid.uuid4()), "attachment_files": [photo]},
+    )
+
+    assert response.status_code == 302
+    document = Message.objects.get().attachments.get().document
+    assert document.original_name == "bescheinigung.jpg"
     assert not UploadSession.objects.exists()
 
 
