@@ -163,7 +163,10 @@ def test_the_allow_list_names_only_existing_routes():
     stale = [
         key
         for key in ALLOW_LIST
-        if not any(route_id == key or (key.endswith("*") and route_id.startswith(key[:-1])) for route_id in existing)
+        if not any(
+            route_id == key or (key.endswith("*") and route_id.startswith(key[:-1]))
+            for route_id in existing
+        )
     ]
     assert not stale, f"ALLOW_LIST names routes that no longer exist (renamed?): {stale}"
     assert set(QUERY) <= existing

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import translation
 
@@ -89,8 +90,17 @@ class OtherRolePageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if response.status_code not in (403, 404):
+        if response.status_code not in (403, 404) or is_other_role_response(response):
             return response
+        return self._other_role_page(request) or response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A view that raised Http404/PermissionDenied: answer before the 404 page is made."""
+        if isinstance(exception, Http404 | PermissionDenied):
+            return self._other_role_page(request)
+        return None
+
+    def _other_role_page(self, request: HttpRequest) -> HttpResponse | None:
         match = getattr(request, "resolver_match", None)
         user = getattr(request, "user", None)
         if (
@@ -99,10 +109,9 @@ class OtherRolePageMiddleware:
             or user is None
             or not user.is_authenticated
             or not is_role_page_request(request, match.kwargs)
-            or is_other_role_response(response)
         ):
-            return response
+            return None
         roles = page_roles_of(match.func)
         if not roles or getattr(user, "role", None) in roles:
-            return response
+            return None
         return other_role_response(request, roles=roles)

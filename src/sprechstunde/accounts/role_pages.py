@@ -86,4 +86,5 @@ def other_role_response(request: HttpRequest, *, roles: Iterable[str]) -> HttpRe
 
 
 def is_other_role_response(response: HttpResponseBase) -> bool:
-    return bool(getattr(response, OTHER_ROLE_MARK, False))
+    """Whether `response` is the "who can use this" page (the middleware, and tests, ask)."""
+    return response.status_code == 403 and bool(getattr(response, OTHER_ROLE_MARK, False))
