@@ -99,6 +99,8 @@ MIDDLEWARE = [
     "sprechstunde.accounts.middleware.StaffMFARequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost: turns a view's refusal of another role's page into "who can use this".
+    "sprechstunde.accounts.middleware.OtherRolePageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
+from sprechstunde.accounts.choices import Role
 from sprechstunde.core.errors import ApplicationError
 
 from . import selectors, services
@@ -90,6 +91,8 @@ class StatementView(View):
 
 class FeedbackListView(LoginRequiredMixin, View):
     """Admins: open feedback by due date (overdue first), and the answered ones."""
+
+    page_roles = (Role.ADMIN,)
 
     def dispatch(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
         if request.user.is_authenticated and not can_handle_accessibility_feedback(

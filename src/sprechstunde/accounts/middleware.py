@@ -1,15 +1,23 @@
-"""Per-user language and the rule that staff cannot work without a second factor."""
+"""Per-user language, the rule that staff cannot work without a second factor, and the
+"other role" page for refused role pages."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import translation
 
 from .choices import STAFF_ROLES
+from .role_pages import (
+    is_other_role_response,
+    is_role_page_request,
+    other_role_response,
+    page_roles_of,
+)
 
 
 class UserLanguageMiddleware:
@@ -66,3 +74,44 @@ class StaffMFARequiredMiddleware:
             if not user_has_second_factor(user=user):
                 return HttpResponseRedirect(reverse("mfa_activate_totp"))
         return self.get_response(request)
+
+
+class OtherRolePageMiddleware:
+    """A refused GET of a page without object arguments, opened by a role the page is not
+    for, answers the short "who can use this" page instead of a bare 404/403 (ADR 0061).
+
+    The view has refused (and audited) already; only the answer changes, and only when the
+    view declares `page_roles` and the person's role is not among them. Every route with
+    URL arguments keeps its 404, so objects outside the access rules stay invisible.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code not in (403, 404) or is_other_role_response(response):
+            return response
+        return self._other_role_page(request) or response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A view that raised Http404/PermissionDenied: answer before the 404 page is made."""
+        if isinstance(exception, Http404 | PermissionDenied):
+            return self._other_role_page(request)
+        return None
+
+    def _other_role_page(self, request: HttpRequest) -> HttpResponse | None:
+        match = getattr(request, "resolver_match", None)
+        user = getattr(request, "user", None)
+        if (
+            match is None
+            or match.args
+            or user is None
+            or not user.is_authenticated
+            or not is_role_page_request(request, match.kwargs)
+        ):
+            return None
+        roles = page_roles_of(match.func)
+        if not roles or getattr(user, "role", None) in roles:
+            return None
+        return other_role_response(request, roles=roles)

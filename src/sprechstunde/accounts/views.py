@@ -42,7 +42,7 @@ from .forms import (
 from .login_budget import login_budget_key
 from .models import Substitution, Team, User
 from .permissions import can_manage_staff, can_use_substitutions, is_staff_member
-from .role_pages import is_role_page_request, other_role_response
+from .role_pages import STAFF_ROLE_ORDER, is_role_page_request, other_role_response, role_page
 
 
 def _refuse(request: HttpRequest, *, action: str, target_type: str, target_id: Any = "") -> Http404:
@@ -460,6 +460,7 @@ class EmailChangeDisabledView(View):
 def staff_only(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Wraps an allauth page that only staff may use: clients log in by code, never by password."""
 
+    @role_page(*STAFF_ROLE_ORDER)
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if getattr(request.user, "is_client", False):

@@ -16,6 +16,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
+from sprechstunde.accounts.role_pages import CASELOAD_ROLES, CLIENT_ONLY
 from sprechstunde.appointments.forms import AppointmentProposeForm
 from sprechstunde.appointments.models import Appointment
 from sprechstunde.audit.services import audit_record
@@ -60,6 +61,8 @@ def _form_error(form: Any, error: ApplicationError) -> None:
 
 class CaseloadStaffMixin(LoginRequiredMixin):
     """Case managers and team leads; everybody else gets 404."""
+
+    page_roles = CASELOAD_ROLES
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
@@ -546,6 +549,8 @@ class PortalView(View):
     """'Postfach': the one place for what the Jobcenter sent the client: decisions in the
     postbox (with the consent to electronic delivery) with read state and announcement date,
     issued plan versions, and declarations to confirm."""
+
+    page_roles = CLIENT_ONLY
 
     def get(self, request: HttpRequest) -> HttpResponse:
         client, purposes = client_permissions.portal_state(request)

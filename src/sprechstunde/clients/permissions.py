@@ -30,6 +30,7 @@ from django.utils import timezone
 from sprechstunde.accounts import selectors as accounts_selectors
 from sprechstunde.accounts.choices import Role
 from sprechstunde.accounts.models import User
+from sprechstunde.accounts.role_pages import CLIENT_ONLY
 
 from .choices import REQUIRED_PURPOSES, ConsentPurpose
 from .models import Client, Consent
@@ -228,6 +229,8 @@ def consent_required(purpose: ConsentPurpose | str) -> Callable[[ViewFunc], View
 
 class ConsentRequiredMixin:
     """Class-based form of `consent_required`: set `required_consent` on the view."""
+
+    page_roles = CLIENT_ONLY
 
     required_consent: ConsentPurpose = ConsentPurpose.PORTAL
 

@@ -26,7 +26,7 @@ from django.views.decorators.cache import never_cache
 
 from sprechstunde.accounts import services as account_services
 from sprechstunde.accounts.choices import Role
-from sprechstunde.accounts.role_pages import is_role_page_request, other_role_response
+from sprechstunde.accounts.role_pages import CLIENT_ONLY, is_role_page_request, other_role_response
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 from sprechstunde.core.languages import language_codes_for, set_language_cookie
 
@@ -583,6 +583,8 @@ class PortalLoginRequiredMixin(LoginRequiredMixin):
 class PortalHomeView(View):
     """Start: a greeting, what the client can do here, tiles that follow their consents."""
 
+    page_roles = CLIENT_ONLY
+
     def get(self, request: HttpRequest) -> HttpResponse:
         client, purposes = permissions.portal_state(request)
         return render(
@@ -597,6 +599,8 @@ class PortalHomeView(View):
 
 
 class _ClientOnlyMixin(PortalLoginRequiredMixin):
+    page_roles = CLIENT_ONLY
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and not permissions.is_client_user(user=request.user):
             raise Http404
@@ -765,6 +769,8 @@ class PortalVideoView(View):
     """The old address of 'Videogespräche': the page lives with the appointments, which
     know the client's video appointments. Links in older mails keep working."""
 
+    page_roles = CLIENT_ONLY
+
     def get(self, request: HttpRequest) -> HttpResponse:
         return redirect("appointments:portal_video")
 
@@ -773,6 +779,8 @@ class PortalVideoView(View):
 class PortalPostboxView(View):
     """The old address of the postbox: what the Jobcenter sent lives in one place, with
     the plans and decisions (agreements:portal). Links in older mails keep working."""
+
+    page_roles = CLIENT_ONLY
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return redirect("agreements:portal")

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.views import View
 
+from sprechstunde.accounts.choices import Role
 from sprechstunde.audit.services import audit_record
 
 from .configuration import configuration_from_settings
@@ -22,6 +23,8 @@ TARGET_TYPE = "compliance.papers"
 
 class PapersAccessMixin(LoginRequiredMixin):
     """Anonymous visitors go to the login; anyone but the DPO gets 404, logged."""
+
+    page_roles = (Role.DATA_PROTECTION_OFFICER,)
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:

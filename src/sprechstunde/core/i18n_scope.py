@@ -26,6 +26,7 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "accounts/templates/429.html",
     "accounts/adapters.py",
     "accounts/login_budget.py",
+    "accounts/templates/accounts/other_role_client.html",  # a client opening a staff page
     # Invitation, consent, privacy, home, receipts, the client's own settings
     "clients/templates/clients/access_ended.html",
     "clients/templates/clients/consent_missing.html",

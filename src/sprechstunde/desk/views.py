@@ -12,6 +12,8 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views import View
 
+from sprechstunde.accounts.role_pages import CASELOAD_ROLES
+
 from . import selectors
 
 SECTIONS_TEMPLATE = "desk/includes/sections.html"
@@ -25,6 +27,8 @@ def _sections(request: HttpRequest, desk: selectors.Desk) -> tuple[str, str]:
 
 class TodayView(LoginRequiredMixin, View):
     """The start page of a case manager or team lead: what needs doing today."""
+
+    page_roles = CASELOAD_ROLES
 
     def get(self, request: HttpRequest) -> HttpResponse:
         desk = selectors.desk_for_user(user=request.user, action="desk.view")
@@ -43,6 +47,8 @@ class TodayView(LoginRequiredMixin, View):
 class TodayLiveView(LoginRequiredMixin, View):
     """today.js asks with the digest it shows: 204 when nothing changed, else JSON with the
     sections' HTML, digest and summary (audited once as a refresh: it shows something new)."""
+
+    page_roles = CASELOAD_ROLES
 
     def get(self, request: HttpRequest) -> HttpResponse:
         desk = selectors.desk_for_user(user=request.user, action=None)

@@ -21,6 +21,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import ngettext
 from django.views import View
 
+from sprechstunde.accounts.role_pages import CASELOAD_ROLES, CLIENT_ONLY
 from sprechstunde.clients import permissions as client_permissions
 from sprechstunde.clients import selectors as client_selectors
 from sprechstunde.clients.choices import ConsentPurpose
@@ -42,6 +43,8 @@ INBOX_PAGE_SIZE = 50
 class CaseloadStaffMixin(LoginRequiredMixin):
     """Case managers and team leads; everybody else gets 404."""
 
+    page_roles = CASELOAD_ROLES
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if user.is_authenticated and not client_permissions.is_caseload_staff(user=user):
@@ -52,6 +55,8 @@ class CaseloadStaffMixin(LoginRequiredMixin):
 class InboxView(LoginRequiredMixin, View):
     """'Nachrichten': every conversation of the caseload, newest first, with unread counts.
     A client who lands here is sent to their own conversation."""
+
+    page_roles = CASELOAD_ROLES
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if client_permissions.is_client_user(user=request.user):
@@ -252,6 +257,8 @@ class ClientConversationView(CaseloadStaffMixin, View):
 @method_decorator(client_permissions.consent_required(ConsentPurpose.PORTAL), name="dispatch")
 class PortalConversationView(View):
     """The client: 'Nachrichten' with their case manager."""
+
+    page_roles = CLIENT_ONLY
 
     def _conversation(self, request: HttpRequest, *, action: str | None) -> Conversation:
         client, _purposes = client_permissions.portal_state(request)

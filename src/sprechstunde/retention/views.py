@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from sprechstunde.accounts.choices import Role
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError
@@ -26,6 +27,8 @@ OVERVIEW_TARGET_TYPE = "retention.overview"
 
 class RetentionOverviewView(LoginRequiredMixin, View):
     """The data-protection officer's page: what the next run would delete, per kind."""
+
+    page_roles = (Role.DATA_PROTECTION_OFFICER,)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if not permissions.can_see_retention_overview(user=request.user):

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
+from sprechstunde.accounts.role_pages import STAFF_ROLE_ORDER
 from sprechstunde.accounts.selectors import user_has_second_factor
 from sprechstunde.appointments.models import Appointment
 from sprechstunde.appointments.services import access_denied_record
@@ -580,6 +581,8 @@ class InterpreterRevokeView(StaffCallMixin, View):
 @method_decorator([login_required, never_cache], name="dispatch")
 class WaitingView(View):
     """JSON for waiting-notice.js on staff appointment pages: who waits in which call."""
+
+    page_roles = STAFF_ROLE_ORDER
 
     def get(self, request: HttpRequest) -> HttpResponse:
         user = request.user

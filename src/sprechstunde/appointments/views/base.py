@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponseBase
 from django.utils import timezone
 
 from sprechstunde.accounts.choices import Role
+from sprechstunde.accounts.role_pages import CASELOAD_ROLES, CLIENT_ONLY
 from sprechstunde.core.errors import ApplicationError
 
 from .. import selectors, services
@@ -34,6 +35,8 @@ def _form_error(form: Any, error: ApplicationError) -> None:
 class StaffCalendarMixin(LoginRequiredMixin):
     """Case managers and team leads only; others get 404."""
 
+    page_roles = CASELOAD_ROLES
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if user.is_authenticated and getattr(user, "role", None) not in STAFF_CALENDAR_ROLES:
@@ -51,6 +54,8 @@ class StaffCalendarMixin(LoginRequiredMixin):
 class CaseManagerMixin(StaffCalendarMixin):
     """Pages that change things: case managers only (team leads read)."""
 
+    page_roles = (Role.CASE_MANAGER,)
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if user.is_authenticated and getattr(user, "role", None) != Role.CASE_MANAGER:
@@ -60,6 +65,8 @@ class CaseManagerMixin(StaffCalendarMixin):
 
 class ClientPortalMixin(LoginRequiredMixin):
     """Clients only; staff get 404 on the portal pages."""
+
+    page_roles = CLIENT_ONLY
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user

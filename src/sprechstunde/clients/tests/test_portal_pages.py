@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from sprechstunde.accounts.role_pages import is_other_role_response
 from sprechstunde.agreements import services as agreement_services
 from sprechstunde.agreements.factories import (
     confirmation_for,
@@ -358,8 +359,9 @@ def test_video_page_never_lists_another_clients_appointment(portal, kim, case_ma
     assert f'data-appointment="{foreign.pk}"' not in page
 
 
-def test_staff_get_404_on_the_video_page(client, case_manager):
-    assert login(client, case_manager).get(reverse("appointments:portal_video")).status_code == 404
+def test_staff_get_the_other_role_page_on_the_video_page(client, case_manager):
+    page = login(client, case_manager).get(reverse("appointments:portal_video"))
+    assert is_other_role_response(page)
 
 
 # --- Every page with an empty state: with data, never the empty text ---------------------------

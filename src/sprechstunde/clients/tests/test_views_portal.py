@@ -10,6 +10,7 @@ from allauth.usersessions.models import UserSession
 from django.urls import reverse
 from pypdf import PdfReader
 
+from sprechstunde.accounts.role_pages import is_other_role_response
 from sprechstunde.audit.models import AuditEntry
 from sprechstunde.clients import services
 from sprechstunde.clients.models import ConsentText
@@ -230,8 +231,8 @@ def test_anonymous_visitors_go_to_the_login_by_code(client, name):
     "name",
     ["clients:portal_home", "clients:privacy", "clients:portal_video", "clients:consent_receipt"],
 )
-def test_staff_get_404_on_portal_pages(client, case_manager, name):
-    assert login(client, case_manager).get(reverse(name)).status_code == 404
+def test_staff_get_the_other_role_page_on_portal_pages(client, case_manager, name):
+    assert is_other_role_response(login(client, case_manager).get(reverse(name)))
 
 
 def test_consent_required_mixin_guards_class_based_views(rf, accepted_client):

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from sprechstunde.accounts.choices import Role
 from sprechstunde.accounts.models import User
+from sprechstunde.accounts.role_pages import is_other_role_response
 from sprechstunde.audit.models import AuditEntry
 from sprechstunde.audit.tests.conftest import login_staff
 
@@ -47,21 +48,21 @@ def test_the_page_shows_the_running_configuration(client, officer):
 
 @pytest.mark.parametrize("role_fixture", ["case_manager", "team_lead", "admin_user"])
 @pytest.mark.parametrize("url", [PAGE, f"{DOWNLOAD}?paper=records-of-processing"])
-def test_everybody_but_the_dpo_gets_404_and_the_refusal_is_logged(
+def test_everybody_but_the_dpo_is_refused_and_the_refusal_is_logged(
     client, request, role_fixture, url
 ):
     user = login_staff(client, request.getfixturevalue(role_fixture))
 
-    assert client.get(url).status_code == 404
+    assert is_other_role_response(client.get(url))
     denial = AuditEntry.objects.get()
     assert (denial.action, denial.actor_id) == ("compliance.access_denied", user.pk)
 
 
-def test_a_client_gets_404(client):
+def test_a_client_gets_the_other_role_page(client):
     account = User.objects.create_user("klientin@example.org", role=Role.CLIENT)
     client.force_login(account)
 
-    assert client.get(PAGE).status_code == 404
+    assert is_other_role_response(client.get(PAGE))
 
 
 def test_anonymous_visitors_are_sent_to_the_login(client):

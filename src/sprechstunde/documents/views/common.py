@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import content_disposition_header
 
+from sprechstunde.accounts.role_pages import CASELOAD_ROLES
 from sprechstunde.clients import permissions as client_permissions
 from sprechstunde.clients import selectors as client_selectors
 from sprechstunde.clients.choices import ConsentPurpose
@@ -75,6 +76,8 @@ def upload_url_for_request(document_request_id: int) -> str:
 
 class CaseloadStaffMixin(LoginRequiredMixin):
     """Case managers and team leads; everybody else gets 404."""
+
+    page_roles = CASELOAD_ROLES
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user

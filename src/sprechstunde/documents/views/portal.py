@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 
+from sprechstunde.accounts.role_pages import CLIENT_ONLY
 from sprechstunde.clients import permissions as client_permissions
 from sprechstunde.clients.choices import ConsentPurpose
 
@@ -24,6 +25,8 @@ from .uploads import UploadPage
 class PortalDocumentsView(View):
     """The client: 'Meine Dokumente', what they sent and its state, and the upload button."""
 
+    page_roles = CLIENT_ONLY
+
     def get(self, request: HttpRequest) -> HttpResponse:
         client, _purposes = client_permissions.portal_state(request)
         documents = list(selectors.document_list_for_client(client=client, viewer=request.user))
@@ -36,12 +39,16 @@ class PortalDocumentsView(View):
 
 @portal_consent
 class PortalUploadView(UploadPage):
+    page_roles = CLIENT_ONLY
+
     portal = True
 
 
 @method_decorator(client_permissions.consent_required(ConsentPurpose.PORTAL), name="dispatch")
 class PortalRequestsView(View):
     """The client: what the Jobcenter asks them to send, by when, with a link to send it."""
+
+    page_roles = CLIENT_ONLY
 
     def get(self, request: HttpRequest) -> HttpResponse:
         client, _purposes = client_permissions.portal_state(request)

@@ -9,6 +9,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
+from sprechstunde.accounts.role_pages import is_other_role_response
 from sprechstunde.audit.models import AuditEntry
 from sprechstunde.clients.choices import ConsentPurpose
 from sprechstunde.clients.models import Consent
@@ -311,8 +312,8 @@ def test_without_portal_consent_the_portal_page_explains_the_refusal(portal_clie
 
 
 @pytest.mark.parametrize("role", ["case_manager", "team_lead", "admin_user"])
-def test_staff_get_a_404_on_the_portal_page(role, request):
-    assert browser_for(request.getfixturevalue(role)).get(PORTAL_URL).status_code == 404
+def test_staff_get_the_other_role_page_on_the_portal_page(role, request):
+    assert is_other_role_response(browser_for(request.getfixturevalue(role)).get(PORTAL_URL))
 
 
 def test_anonymous_visitors_of_the_portal_page_go_to_the_code_login():
@@ -422,7 +423,7 @@ def test_a_client_opening_the_inbox_is_sent_to_their_conversation(portal_client)
 
 @pytest.mark.parametrize("role", ["admin_user", "dpo"])
 def test_admins_and_dpos_have_no_inbox(role, request):
-    assert browser_for(request.getfixturevalue(role)).get("/nachrichten/").status_code == 404
+    assert is_other_role_response(browser_for(request.getfixturevalue(role)).get("/nachrichten/"))
 
 
 def test_the_navigation_link_shows_the_unread_count(conversation, portal_client, case_manager):
