@@ -352,20 +352,26 @@ def _require_manage(actor: Any, client: Client) -> None:
 
 
 def _issue_invitation(
-    *, client: Client, actor: Any, action: str, request: HttpRequest | None
+    *,
+    client: Client,
+    actor: Any,
+    action: str,
+    request: HttpRequest | None,
+    channel: str = InvitationChannel.EMAIL,
 ) -> IssuedInvitation:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     invitation = Invitation.objects.create(
         client=client,
         token_hash=Invitation.hash_token(token),
-        channel=InvitationChannel.EMAIL,
+        channel=channel,
         expires_at=timezone.now() + datetime.timedelta(days=settings.INVITATION_VALID_DAYS),
         created_by=actor,
     )
     audit_record(actor=actor, action=action, target=invitation, request=request)
-    transaction.on_commit(
-        functools.partial(mails.invitation_mail_send, invitation_id=invitation.pk, token=token)
-    )
+    if channel == InvitationChannel.EMAIL:
+        transaction.on_commit(
+            functools.partial(mails.invitation_mail_send, invitation_id=invitation.pk, token=token)
+        )
     return IssuedInvitation(invitation=invitation, token=token)
 
 
@@ -400,6 +406,25 @@ def invitation_send(
             )
         return _issue_invitation(
             client=client, actor=actor, action="invitation.send", request=request
+        )
+
+
+def invitation_letter_issue(
+    *, client: Client, actor: Any, request: HttpRequest | None = None
+) -> IssuedInvitation:
+    """Invite a client by letter: open invitations end, a new token goes only into the
+    printed letter (agreements.letters), never into a mail. The same rules as by e-mail: the
+    portal's login codes go to the client's e-mail address, so the client needs one."""
+    _require_manage(actor, client)
+    _check_invitable(client)
+    with transaction.atomic():
+        invitation_revoke_open(client=client, actor=actor, request=request)
+        return _issue_invitation(
+            client=client,
+            actor=actor,
+            action="invitation.letter",
+            request=request,
+            channel=InvitationChannel.LETTER,
         )
 
 
