@@ -3,13 +3,18 @@ permissions.py; opening one is audited, and so is every refusal (never content).
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
+from sprechstunde.appointments.choices import AppointmentStatus
+from sprechstunde.appointments.models import Appointment
+from sprechstunde.audit.models import AuditEntry
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 
@@ -187,6 +192,42 @@ def postal_pending_for_user(
         .defer("decision__pdf", "decision__unsealed_pdf")
         .order_by("created_at", "pk")
     )
+
+
+def appointment_letters_pending_for_user(
+    *, user: Any, request: HttpRequest | None = None
+) -> list[Appointment]:
+    """Booked appointments still ahead, of visible clients with neither an e-mail address nor
+    a mobile number: a letter is their only news of it. Soonest first. Audited."""
+    audit_record(
+        actor=user,
+        action="postal_letter.list",
+        target_type="appointments.appointment",
+        request=request,
+    )
+    return list(
+        Appointment.objects.filter(
+            client__in=permissions.visible_clients(user=user),
+            client__email="",
+            client__mobile_number="",
+            status=AppointmentStatus.BOOKED,
+            starts_at__gte=timezone.now(),
+        )
+        .select_related("client", "case_manager")
+        .order_by("starts_at", "pk")[:200]
+    )
+
+
+def letters_printed_on(*, action: str, target_ids: list[int]) -> dict[int, datetime.datetime]:
+    """When each target's letter was last printed (from the audit trail), by target id."""
+    printed: dict[int, datetime.datetime] = {}
+    for target_id, at in (
+        AuditEntry.objects.filter(action=action, target_id__in=[str(pk) for pk in target_ids])
+        .order_by("at")
+        .values_list("target_id", "at")
+    ):
+        printed[int(target_id)] = at
+    return printed
 
 
 def postal_get_for_user(

@@ -4,6 +4,7 @@ DIN 5008 window envelope (form B) shows it."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import re
 import subprocess
@@ -185,3 +186,116 @@ def test_the_address_is_cut_to_what_the_window_holds():
     lines = letters.address_lines("  a  \r\n\n b \n c\n d\n e\n f\n g\n" + "x" * 100)
     assert lines == ["a", "b", "c", "d", "e"]
     assert letters.address_lines("y" * 100) == ["y" * letters.MAX_ADDRESS_LINE]
+
+
+# --- Staff pages: the posting list, the downloads, the audit trail --------------------------
+
+
+@pytest.fixture
+def staff_browser(case_manager):
+    from django.test import Client as WebClient
+
+    from tests.test_url_access import log_in
+
+    browser = WebClient(headers={"accept-language": "en"})
+    log_in(browser, case_manager)
+    return browser
+
+
+def test_posting_list_names_appointments_of_clients_without_email_or_mobile(
+    staff_browser, case_manager
+):
+    from django.urls import reverse
+
+    from sprechstunde.audit.models import AuditEntry
+
+    by_post = ClientFactory(
+        case_manager=case_manager, first_name="Post", last_name="Only", email="", mobile_number=""
+    )
+    reachable = ClientFactory(case_manager=case_manager, first_name="Mail", last_name="Able")
+    letter_due = AppointmentFactory(case_manager=case_manager, client=by_post)
+    AppointmentFactory(
+        case_manager=case_manager,
+        client=reachable,
+        starts_at=letter_due.starts_at + datetime.timedelta(hours=1),
+    )
+    page = staff_browser.get(reverse("agreements:postal_list")).content.decode()
+    letter_url = reverse("agreements:appointment_letter", args=[letter_due.pk])
+    assert letter_url in page
+    assert "Post Only" in page and "Mail Able" not in page
+    assert "No letter printed yet." in page
+    assert AuditEntry.objects.filter(action="postal_letter.list", actor_id=case_manager.pk).exists()
+
+    refused = staff_browser.post(letter_url, {"address": "only one line"})
+    assert refused.status_code == 400
+    assert "at least the street and the postcode" in refused.content.decode()
+
+    response = staff_browser.post(letter_url, {"address": ADDRESS})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert "no-store" in response["Cache-Control"]
+    assert pdfa_declaration(response.content) == ("2", "B")
+    assert "Post Only" in text_of(response.content)
+    entry = AuditEntry.objects.get(action="appointment.letter")
+    assert entry.target_id == str(letter_due.pk) and entry.client_id == by_post.pk
+    page = staff_browser.get(reverse("agreements:postal_list")).content.decode()
+    assert "Letter last printed on" in page
+
+
+def test_the_appointment_page_and_the_client_page_offer_the_letters(staff_browser, case_manager):
+    from django.urls import reverse
+
+    client = ClientFactory(case_manager=case_manager, email="c@example.org")
+    appointment = AppointmentFactory(case_manager=case_manager, client=client)
+    detail = staff_browser.get(reverse("appointments:detail", args=[appointment.pk]))
+    assert (
+        reverse("agreements:appointment_letter", args=[appointment.pk]) in detail.content.decode()
+    )
+    page = staff_browser.get(reverse("clients:detail", args=[client.pk])).content.decode()
+    assert reverse("agreements:invitation_letter", args=[client.pk]) in page
+
+
+def test_invitation_letter_link_from_the_qr_code_accepts_the_invitation(
+    staff_browser, case_manager, ukrainian_client
+):
+    from django.urls import reverse
+
+    from sprechstunde.audit.models import AuditEntry
+    from sprechstunde.clients.choices import InvitationChannel
+    from sprechstunde.clients.models import Invitation
+
+    earlier = client_services.invitation_letter_issue(client=ukrainian_client, actor=case_manager)
+    response = staff_browser.post(
+        reverse("agreements:invitation_letter", args=[ukrainian_client.pk]), {"address": ADDRESS}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    [link] = qr_codes(response.content)
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    invitation = Invitation.objects.get(token_hash=Invitation.hash_token(token))
+    assert invitation.channel == InvitationChannel.LETTER
+    earlier.invitation.refresh_from_db()
+    assert earlier.invitation.revoked_at is not None  # the older letter's link is void
+    assert AuditEntry.objects.filter(
+        action="invitation.letter", target_id=str(invitation.pk)
+    ).exists()
+    client = client_services.invitation_accept(
+        token=token, purposes=["portal", "video", "electronic_delivery"], language="uk"
+    )
+    assert client.user is not None and client.preferred_language == "uk"
+
+
+def test_invitation_letter_is_refused_for_a_client_already_in_the_portal(
+    staff_browser, case_manager, ukrainian_client
+):
+    from django.urls import reverse
+
+    issued = client_services.invitation_letter_issue(client=ukrainian_client, actor=case_manager)
+    client_services.invitation_accept(
+        token=issued.token, purposes=["portal", "video", "electronic_delivery"], language="uk"
+    )
+    response = staff_browser.post(
+        reverse("agreements:invitation_letter", args=[ukrainian_client.pk]), {"address": ADDRESS}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("clients:detail", args=[ukrainian_client.pk])
