@@ -17,6 +17,7 @@ from sprechstunde.appointments.models import Appointment
 from sprechstunde.audit.models import AuditEntry
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
+from sprechstunde.core.sms import sms_enabled
 
 from . import permissions
 from .choices import ConfirmationStatus, DecisionStatus, DeliveryEventKind
@@ -197,19 +198,22 @@ def postal_pending_for_user(
 def appointment_letters_pending_for_user(
     *, user: Any, request: HttpRequest | None = None
 ) -> list[Appointment]:
-    """Booked appointments still ahead, of visible clients with neither an e-mail address nor
-    a mobile number: a letter is their only news of it. Soonest first. Audited."""
+    """Booked appointments still ahead, of visible clients who hear of them neither by e-mail
+    nor by SMS (no address; no number, or no SMS gateway): the rule of
+    `client_hears_of_appointments`. A letter is their news of it. Soonest first. Audited."""
     audit_record(
         actor=user,
         action="postal_letter.list",
         target_type="appointments.appointment",
         request=request,
     )
+    unreachable = Q(client__email="")
+    if sms_enabled():
+        unreachable &= Q(client__mobile_number="")
     return list(
         Appointment.objects.filter(
+            unreachable,
             client__in=permissions.visible_clients(user=user),
-            client__email="",
-            client__mobile_number="",
             status=AppointmentStatus.BOOKED,
             starts_at__gte=timezone.now(),
         )

@@ -13,14 +13,20 @@ from pathlib import Path
 import pypdfium2
 import pytest
 import zxingcpp
+from django.test import Client as WebClient
+from django.urls import reverse
 from django.utils import translation
 from pypdf import PdfReader
+from tests.test_url_access import log_in
 
 from sprechstunde.agreements import letters
 from sprechstunde.appointments.choices import Channel
 from sprechstunde.appointments.factories import AppointmentFactory
+from sprechstunde.audit.models import AuditEntry
 from sprechstunde.clients import services as client_services
+from sprechstunde.clients.choices import InvitationChannel
 from sprechstunde.clients.factories import ClientFactory
+from sprechstunde.clients.models import Invitation
 from sprechstunde.signatures.tests.pdfs import pdfa_declaration
 
 pytestmark = pytest.mark.django_db
@@ -193,21 +199,14 @@ def test_the_address_is_cut_to_what_the_window_holds():
 
 @pytest.fixture
 def staff_browser(case_manager):
-    from django.test import Client as WebClient
-
-    from tests.test_url_access import log_in
-
     browser = WebClient(headers={"accept-language": "en"})
     log_in(browser, case_manager)
     return browser
 
 
 def test_posting_list_names_appointments_of_clients_without_email_or_mobile(
-    staff_browser, case_manager
+    staff_browser, case_manager, settings
 ):
-    from django.urls import reverse
-
-    from sprechstunde.audit.models import AuditEntry
 
     by_post = ClientFactory(
         case_manager=case_manager, first_name="Post", last_name="Only", email="", mobile_number=""
@@ -219,10 +218,27 @@ def test_posting_list_names_appointments_of_clients_without_email_or_mobile(
         client=reachable,
         starts_at=letter_due.starts_at + datetime.timedelta(hours=1),
     )
+    sms_only = ClientFactory(
+        case_manager=case_manager, first_name="Sms", last_name="Only", email=""
+    )
+    sms_only.mobile_number = "+491701234567"
+    sms_only.save()
+    sms_due = AppointmentFactory(
+        case_manager=case_manager,
+        client=sms_only,
+        starts_at=letter_due.starts_at + datetime.timedelta(hours=2),
+    )
+    settings.SMS_GATEWAY_URL = ""
     page = staff_browser.get(reverse("agreements:postal_list")).content.decode()
     letter_url = reverse("agreements:appointment_letter", args=[letter_due.pk])
     assert letter_url in page
     assert "Post Only" in page and "Mail Able" not in page
+    # No SMS gateway: a mobile number alone tells the client nothing, so she gets a letter.
+    assert reverse("agreements:appointment_letter", args=[sms_due.pk]) in page
+    settings.SMS_GATEWAY_URL = "http://127.0.0.1:9/sms"
+    page = staff_browser.get(reverse("agreements:postal_list")).content.decode()
+    assert reverse("agreements:appointment_letter", args=[sms_due.pk]) not in page
+    assert letter_url in page
     assert "No letter printed yet." in page
     assert AuditEntry.objects.filter(action="postal_letter.list", actor_id=case_manager.pk).exists()
 
@@ -243,8 +259,6 @@ def test_posting_list_names_appointments_of_clients_without_email_or_mobile(
 
 
 def test_the_appointment_page_and_the_client_page_offer_the_letters(staff_browser, case_manager):
-    from django.urls import reverse
-
     client = ClientFactory(case_manager=case_manager, email="c@example.org")
     appointment = AppointmentFactory(case_manager=case_manager, client=client)
     detail = staff_browser.get(reverse("appointments:detail", args=[appointment.pk]))
@@ -258,12 +272,6 @@ def test_the_appointment_page_and_the_client_page_offer_the_letters(staff_browse
 def test_invitation_letter_link_from_the_qr_code_accepts_the_invitation(
     staff_browser, case_manager, ukrainian_client
 ):
-    from django.urls import reverse
-
-    from sprechstunde.audit.models import AuditEntry
-    from sprechstunde.clients.choices import InvitationChannel
-    from sprechstunde.clients.models import Invitation
-
     earlier = client_services.invitation_letter_issue(client=ukrainian_client, actor=case_manager)
     response = staff_browser.post(
         reverse("agreements:invitation_letter", args=[ukrainian_client.pk]), {"address": ADDRESS}
@@ -288,8 +296,6 @@ def test_invitation_letter_link_from_the_qr_code_accepts_the_invitation(
 def test_invitation_letter_is_refused_for_a_client_already_in_the_portal(
     staff_browser, case_manager, ukrainian_client
 ):
-    from django.urls import reverse
-
     issued = client_services.invitation_letter_issue(client=ukrainian_client, actor=case_manager)
     client_services.invitation_accept(
         token=issued.token, purposes=["portal", "video", "electronic_delivery"], language="uk"
