@@ -179,7 +179,8 @@ def client_create(
 ) -> Client:
     """Create a client in a caseload `actor` may assign to; optionally invite at once.
 
-    Needs a name and an e-mail address or a mobile number. All or nothing: a failed
+    Needs a name. Without an e-mail address and a mobile number the client hears from the
+    Jobcenter by letter (agreements.letters, listed for posting). All or nothing: a failed
     invitation leaves no client behind.
     """
     if not permissions.can_create_clients(user=actor):
@@ -193,10 +194,6 @@ def client_create(
     mobile_number = normalise_mobile(mobile_number)
     customer_number = normalise_customer_number(customer_number)
     bg_number = normalise_bg_number(bg_number)
-    if not email and not mobile_number:
-        raise ApplicationError(
-            _("Please enter an e-mail address or a mobile number (or both)."), field="email"
-        )
     language = preferred_language or settings.LANGUAGE_CODE
     interpreter, interpreter_language = _interpreter_checked(interpreter, interpreter_language)
     if language not in dict(settings.LANGUAGES):
@@ -268,10 +265,6 @@ def client_update(
         customer_number = normalise_customer_number(customer_number)
     if bg_number is not None:
         bg_number = normalise_bg_number(bg_number)
-    if not email and not mobile_number:
-        raise ApplicationError(
-            _("Please enter an e-mail address or a mobile number (or both)."), field="email"
-        )
     if preferred_language not in dict(settings.LANGUAGES):
         raise ApplicationError(_("Please choose a language."), field="preferred_language")
     interpreter, interpreter_language = _interpreter_checked(interpreter, interpreter_language)
