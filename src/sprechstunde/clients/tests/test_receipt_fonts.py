@@ -125,3 +125,15 @@ def test_browser_css_uses_system_fonts_only_and_names_arabic_script_fonts():
     stack = rtl.group(1)
     for family in ("Noto Sans Arabic", "Segoe UI", "DejaVu Sans"):
         assert family in stack
+
+
+def test_pages_may_load_fonts_from_this_site_only(client):
+    """The browser itself refuses a font from any other host (Content-Security-Policy)."""
+    response = client.get("/", headers={"accept-language": "ar"})
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in response["Content-Security-Policy"].split(";")
+        if " " in directive.strip()
+    )
+    assert policy["font-src"] == "'self'"
+    assert policy["style-src"] == "'self'"
