@@ -156,9 +156,7 @@ def test_duplicate_email_is_a_form_error_and_nothing_is_created(
     assert not Invitation.objects.exists()
 
 
-def test_a_client_without_email_and_mobile_is_created_and_reached_by_letter(
-    client, case_manager
-):
+def test_a_client_without_email_and_mobile_is_created_and_reached_by_letter(client, case_manager):
     response = login(client, case_manager).post(
         reverse("clients:create"),
         {"first_name": "A", "last_name": "B", "preferred_language": "uk"},
