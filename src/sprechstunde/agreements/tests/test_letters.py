@@ -305,3 +305,19 @@ def test_invitation_letter_is_refused_for_a_client_already_in_the_portal(
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("clients:detail", args=[ukrainian_client.pk])
+
+
+def test_a_german_client_gets_one_part_and_others_theirs_first_then_german(case_manager):
+    german = ClientFactory(case_manager=case_manager, preferred_language="de")
+    persian = ClientFactory(case_manager=case_manager, preferred_language="fa")
+    subject = letters._("Your appointment at the Jobcenter")
+    body = "agreements/pdf/letter_invitation.html"
+    context = {"expires_on": datetime.date(2026, 12, 24)}
+    [only] = letters._parts(client=german, subject=subject, body_template=body, context=context)
+    assert (only.language, only.subject, only.rtl) == ("de", "Ihr Termin im Jobcenter", False)
+    first, second = letters._parts(
+        client=persian, subject=subject, body_template=body, context=context
+    )
+    assert (first.language, first.rtl, second.language) == ("fa", True, "de")
+    assert first.subject == "نوبت شما در Jobcenter"
+    assert "Mit freundlichen Grüßen" in second.html and "با احترام" in first.html
