@@ -16,6 +16,8 @@ want() {
   done
 }
 
+# fonts-dejavu-core: DejaVu Sans covers Latin, Cyrillic, Arabic and Persian; WeasyPrint embeds it
+# in every PDF (receipts, letters, decisions), so no font is fetched from anywhere.
 case "$what" in
   python) want python3-venv python3-dev ;;
   runtime) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core ;;

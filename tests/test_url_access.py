@@ -622,6 +622,10 @@ REGISTRY: dict[str, Rule] = {
     "agreements:confirmation_pdf": Rule(
         _agreement("confirmation"), ("confirmation.access_denied",), CASELOAD
     ),
+    "agreements:appointment_letter": Rule(
+        _appointment, _APPOINTMENT_DENIED, CASELOAD, owner=_owner
+    ),
+    "agreements:invitation_letter": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
     "agreements:postal_sent": Rule(
         _agreement("postal"), ("postal_delivery.access_denied",), CASELOAD
     ),

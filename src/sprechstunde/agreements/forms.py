@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .choices import COMMENT_MAX_LENGTH, FieldType
+from .letters import address_lines
 from .rendering import FieldSpec
 
 MAX_STEP_ROWS = 30
@@ -165,6 +166,29 @@ def decision_raw_values(specs: list[FieldSpec], data: Any) -> dict[str, Any]:
 
 class PostalSentForm(forms.Form):
     sent_on = forms.DateField(label=_("Handed to the post on"), widget=DateInput())
+
+
+class LetterAddressForm(forms.Form):
+    """The recipient's postal address for a letter, typed in from the main system; printed
+    into the window field and not stored."""
+
+    address = forms.CharField(
+        label=_("Postal address"),
+        help_text=_(
+            "Street and house number, postcode and town, one per line (at most five lines; "
+            "the name is added). It is printed only and not stored."
+        ),
+        max_length=400,
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+    )
+
+    def clean_address(self) -> str:
+        lines = address_lines(self.cleaned_data["address"])
+        if len(lines) < 2:
+            raise forms.ValidationError(
+                _("Please enter at least the street and the postcode with the town.")
+            )
+        return "\n".join(lines)
 
 
 class ConfirmationCreateForm(forms.Form):

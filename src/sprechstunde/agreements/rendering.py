@@ -329,12 +329,13 @@ def _no_fetching(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     raise ValueError(f"Documents do not load external resources ({url[:40]}).")
 
 
-def html_to_pdfa(html: str) -> bytes:
-    """Render HTML (with the app's print stylesheet) to PDF/A-2b."""
+def html_to_pdfa(html: str, *, stylesheet_template: str = "agreements/pdf/document.css") -> bytes:
+    """Render HTML (with a print stylesheet, by default the agreements one) to PDF/A-2b.
+    The client letters (clients.letters) come through here too."""
     # Imported here: loading WeasyPrint parses its stylesheets, which would slow every start.
     from weasyprint import CSS, HTML
 
-    stylesheet = CSS(string=render_to_string("agreements/pdf/document.css"))
+    stylesheet = CSS(string=render_to_string(stylesheet_template))
     document = HTML(string=html, url_fetcher=_no_fetching)
     pdf = document.write_pdf(stylesheets=[stylesheet], pdf_variant="pdf/a-2b")
     return bytes(pdf or b"")

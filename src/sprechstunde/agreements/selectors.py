@@ -3,15 +3,21 @@ permissions.py; opening one is audited, and so is every refusal (never content).
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
+from sprechstunde.appointments.choices import AppointmentStatus
+from sprechstunde.appointments.models import Appointment
+from sprechstunde.audit.models import AuditEntry
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
+from sprechstunde.core.sms import sms_enabled
 
 from . import permissions
 from .choices import ConfirmationStatus, DecisionStatus, DeliveryEventKind
@@ -187,6 +193,45 @@ def postal_pending_for_user(
         .defer("decision__pdf", "decision__unsealed_pdf")
         .order_by("created_at", "pk")
     )
+
+
+def appointment_letters_pending_for_user(
+    *, user: Any, request: HttpRequest | None = None
+) -> list[Appointment]:
+    """Booked appointments still ahead, of visible clients who hear of them neither by e-mail
+    nor by SMS (no address; no number, or no SMS gateway): the rule of
+    `client_hears_of_appointments`. A letter is their news of it. Soonest first. Audited."""
+    audit_record(
+        actor=user,
+        action="postal_letter.list",
+        target_type="appointments.appointment",
+        request=request,
+    )
+    unreachable = Q(client__email="")
+    if sms_enabled():
+        unreachable &= Q(client__mobile_number="")
+    return list(
+        Appointment.objects.filter(
+            unreachable,
+            client__in=permissions.visible_clients(user=user),
+            status=AppointmentStatus.BOOKED,
+            starts_at__gte=timezone.now(),
+        )
+        .select_related("client", "case_manager")
+        .order_by("starts_at", "pk")[:200]
+    )
+
+
+def letters_printed_on(*, action: str, target_ids: list[int]) -> dict[int, datetime.datetime]:
+    """When each target's letter was last printed (from the audit trail), by target id."""
+    printed: dict[int, datetime.datetime] = {}
+    for target_id, at in (
+        AuditEntry.objects.filter(action=action, target_id__in=[str(pk) for pk in target_ids])
+        .order_by("at")
+        .values_list("target_id", "at")
+    ):
+        printed[int(target_id)] = at
+    return printed
 
 
 def postal_get_for_user(

@@ -36,6 +36,12 @@ urlpatterns = [
     ),
     path("post/", views.PostalListView.as_view(), name="postal_list"),
     path("post/<int:pk>/versandt/", views.PostalSentView.as_view(), name="postal_sent"),
+    path("post/termin/<int:pk>/", views.AppointmentLetterView.as_view(), name="appointment_letter"),
+    path(
+        "post/einladung/<int:client_pk>/",
+        views.InvitationLetterView.as_view(),
+        name="invitation_letter",
+    ),
     # The client portal
     path("portal/", views.PortalView.as_view(), name="portal"),
     path("portal/plan/<int:pk>/", views.PortalPlanView.as_view(), name="portal_plan"),

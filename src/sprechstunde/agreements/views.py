@@ -17,21 +17,24 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from sprechstunde.accounts.role_pages import CASELOAD_ROLES, CLIENT_ONLY
+from sprechstunde.appointments import selectors as appointment_selectors
 from sprechstunde.appointments.forms import AppointmentProposeForm
 from sprechstunde.appointments.models import Appointment
-from sprechstunde.audit.services import audit_record
+from sprechstunde.audit.services import audit_denial_record, audit_record
 from sprechstunde.clients import permissions as client_permissions
 from sprechstunde.clients import selectors as client_selectors
+from sprechstunde.clients import services as client_services
 from sprechstunde.clients.choices import ConsentPurpose
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
-from . import permissions, selectors, services
+from . import letters, permissions, selectors, services
 from .choices import ConfirmationStatus, DecisionStatus, DeliveryChannel
 from .forms import (
     CodeForm,
     CommentForm,
     ConfirmationCreateForm,
+    LetterAddressForm,
     PlanForm,
     PostalSentForm,
     TemplateChoiceForm,
@@ -462,12 +465,25 @@ class DeliveryLogPdfView(CaseloadStaffMixin, View):
 
 
 class PostalListView(CaseloadStaffMixin, View):
+    """Decisions to send by post, and beside them the appointment letters for clients who
+    have neither an e-mail address nor a mobile number."""
+
     def get(self, request: HttpRequest) -> HttpResponse:
         postal = selectors.postal_pending_for_user(user=request.user, request=request)
+        appointments = selectors.appointment_letters_pending_for_user(
+            user=request.user, request=request
+        )
+        printed = selectors.letters_printed_on(
+            action="appointment.letter", target_ids=[item.pk for item in appointments]
+        )
         return render(
             request,
             "agreements/postal_list.html",
-            {"postal": list(postal[:200]), "today": timezone.localdate()},
+            {
+                "postal": list(postal[:200]),
+                "today": timezone.localdate(),
+                "letters": [(item, printed.get(item.pk)) for item in appointments],
+            },
         )
 
 
@@ -492,6 +508,121 @@ class PostalSentView(CaseloadStaffMixin, View):
         else:
             messages.success(request, _("Marked as sent by post."))
         return redirect("agreements:postal_list")
+
+
+# --- Staff: letters by post ---------------------------------------------------------------
+
+
+def _pdf_download(pdf: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class AppointmentLetterView(CaseloadStaffMixin, View):
+    """The appointment letter for a client reached by post: staff type the postal address
+    (not stored) and download the PDF/A. Every print is audited."""
+
+    def _appointment(self, request: HttpRequest, pk: int) -> Appointment:
+        appointment = appointment_selectors.appointment_get_for_user(user=request.user, pk=pk)
+        if appointment is None or appointment.starts_at is None:
+            audit_denial_record(
+                actor=request.user,
+                action="appointment.access_denied",
+                target_type="appointments.appointment",
+                target_id=pk,
+                request=request,
+            )
+            raise Http404
+        return appointment
+
+    def _page(self, request: HttpRequest, appointment: Appointment, form: Any) -> HttpResponse:
+        return render(
+            request,
+            "agreements/letter_form.html",
+            {
+                "form": form,
+                "client": appointment.client,
+                "title": _("Appointment letter"),
+                "what": _(
+                    "The letter names the time, the way and the case manager of this "
+                    "appointment, in the client's language and in German."
+                ),
+                "back_url": reverse("appointments:detail", args=[appointment.pk]),
+            },
+            status=400 if form.is_bound else 200,
+        )
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self._page(request, self._appointment(request, pk), LetterAddressForm())
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        appointment = self._appointment(request, pk)
+        form = LetterAddressForm(request.POST)
+        if not form.is_valid():
+            return self._page(request, appointment, form)
+        pdf = letters.appointment_letter_pdf(
+            appointment=appointment, address=form.cleaned_data["address"]
+        )
+        audit_record(
+            actor=request.user,
+            action="appointment.letter",
+            target=appointment,
+            client_id=appointment.client_id,
+            request=request,
+        )
+        return _pdf_download(pdf, f"termin-{appointment.pk}.pdf")
+
+
+class InvitationLetterView(CaseloadStaffMixin, View):
+    """The invitation by letter: a new single-use link that exists only in the downloaded
+    PDF/A (earlier links stop working). Issuing is audited as "invitation.letter"."""
+
+    def _page(self, request: HttpRequest, client: Client, form: Any) -> HttpResponse:
+        return render(
+            request,
+            "agreements/letter_form.html",
+            {
+                "form": form,
+                "client": client,
+                "title": _("Invitation by letter"),
+                "what": _(
+                    "Downloading makes a new invitation link, valid once, that only "
+                    "this letter carries; earlier invitation links stop working. Print "
+                    "the letter at once."
+                ),
+                "back_url": reverse("clients:detail", args=[client.pk]),
+            },
+            status=400 if form.is_bound else 200,
+        )
+
+    def get(self, request: HttpRequest, client_pk: int) -> HttpResponse:
+        client = client_selectors.client_get_for_user(
+            user=request.user, pk=client_pk, request=request
+        )
+        return self._page(request, client, LetterAddressForm())
+
+    def post(self, request: HttpRequest, client_pk: int) -> HttpResponse:
+        client = client_selectors.client_get_for_user(
+            user=request.user, pk=client_pk, request=request, record_view=False
+        )
+        form = LetterAddressForm(request.POST)
+        if not form.is_valid():
+            return self._page(request, client, form)
+        try:
+            issued = client_services.invitation_letter_issue(
+                client=client, actor=request.user, request=request
+            )
+        except PermissionDeniedError as error:
+            raise Http404 from error
+        except ApplicationError as error:
+            messages.error(request, str(error.message))
+            return redirect("clients:detail", pk=client.pk)
+        pdf = letters.invitation_letter_pdf(
+            invitation=issued.invitation, token=issued.token, address=form.cleaned_data["address"]
+        )
+        return _pdf_download(pdf, f"einladung-{client.pk}.pdf")
 
 
 class ConfirmationCreateView(CaseloadStaffMixin, View):

@@ -24,6 +24,7 @@ class ConsentMethod(models.TextChoices):
 class InvitationChannel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     HANDED_OVER = "handed_over", _("Handed over by staff")
+    LETTER = "letter", _("Letter by post")
 
 
 class InvitationStatus(models.TextChoices):

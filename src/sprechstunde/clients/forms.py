@@ -99,14 +99,6 @@ class ClientCreateForm(forms.Form):
             # Nothing to choose: the client joins the only caseload on offer.
             del self.fields["case_manager"]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if not data.get("email") and not data.get("mobile_number") and not self.errors:
-            raise forms.ValidationError(
-                _("Please enter an e-mail address or a mobile number (or both).")
-            )
-        return data
-
 
 class ClientUpdateForm(forms.Form):
     """Name, contact data and language of an existing client."""
@@ -127,14 +119,6 @@ class ClientUpdateForm(forms.Form):
             field = self.fields["email"]
             field.disabled = True
             field.help_text = _("The client logs in to the portal with this address.")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if not data.get("email") and not data.get("mobile_number") and not self.errors:
-            raise forms.ValidationError(
-                _("Please enter an e-mail address or a mobile number (or both).")
-            )
-        return data
 
 
 class InvitationAcceptForm(forms.Form):

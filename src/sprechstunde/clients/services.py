@@ -179,7 +179,8 @@ def client_create(
 ) -> Client:
     """Create a client in a caseload `actor` may assign to; optionally invite at once.
 
-    Needs a name and an e-mail address or a mobile number. All or nothing: a failed
+    Needs a name. Without an e-mail address and a mobile number the client hears from the
+    Jobcenter by letter (agreements.letters, listed for posting). All or nothing: a failed
     invitation leaves no client behind.
     """
     if not permissions.can_create_clients(user=actor):
@@ -193,10 +194,6 @@ def client_create(
     mobile_number = normalise_mobile(mobile_number)
     customer_number = normalise_customer_number(customer_number)
     bg_number = normalise_bg_number(bg_number)
-    if not email and not mobile_number:
-        raise ApplicationError(
-            _("Please enter an e-mail address or a mobile number (or both)."), field="email"
-        )
     language = preferred_language or settings.LANGUAGE_CODE
     interpreter, interpreter_language = _interpreter_checked(interpreter, interpreter_language)
     if language not in dict(settings.LANGUAGES):
@@ -268,10 +265,6 @@ def client_update(
         customer_number = normalise_customer_number(customer_number)
     if bg_number is not None:
         bg_number = normalise_bg_number(bg_number)
-    if not email and not mobile_number:
-        raise ApplicationError(
-            _("Please enter an e-mail address or a mobile number (or both)."), field="email"
-        )
     if preferred_language not in dict(settings.LANGUAGES):
         raise ApplicationError(_("Please choose a language."), field="preferred_language")
     interpreter, interpreter_language = _interpreter_checked(interpreter, interpreter_language)
@@ -352,20 +345,26 @@ def _require_manage(actor: Any, client: Client) -> None:
 
 
 def _issue_invitation(
-    *, client: Client, actor: Any, action: str, request: HttpRequest | None
+    *,
+    client: Client,
+    actor: Any,
+    action: str,
+    request: HttpRequest | None,
+    channel: str = InvitationChannel.EMAIL,
 ) -> IssuedInvitation:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     invitation = Invitation.objects.create(
         client=client,
         token_hash=Invitation.hash_token(token),
-        channel=InvitationChannel.EMAIL,
+        channel=channel,
         expires_at=timezone.now() + datetime.timedelta(days=settings.INVITATION_VALID_DAYS),
         created_by=actor,
     )
     audit_record(actor=actor, action=action, target=invitation, request=request)
-    transaction.on_commit(
-        functools.partial(mails.invitation_mail_send, invitation_id=invitation.pk, token=token)
-    )
+    if channel == InvitationChannel.EMAIL:
+        transaction.on_commit(
+            functools.partial(mails.invitation_mail_send, invitation_id=invitation.pk, token=token)
+        )
     return IssuedInvitation(invitation=invitation, token=token)
 
 
@@ -400,6 +399,25 @@ def invitation_send(
             )
         return _issue_invitation(
             client=client, actor=actor, action="invitation.send", request=request
+        )
+
+
+def invitation_letter_issue(
+    *, client: Client, actor: Any, request: HttpRequest | None = None
+) -> IssuedInvitation:
+    """Invite a client by letter: open invitations end, a new token goes only into the
+    printed letter (agreements.letters), never into a mail. The same rules as by e-mail: the
+    portal's login codes go to the client's e-mail address, so the client needs one."""
+    _require_manage(actor, client)
+    _check_invitable(client)
+    with transaction.atomic():
+        invitation_revoke_open(client=client, actor=actor, request=request)
+        return _issue_invitation(
+            client=client,
+            actor=actor,
+            action="invitation.letter",
+            request=request,
+            channel=InvitationChannel.LETTER,
         )
 
 

@@ -61,6 +61,9 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "agreements/services/common.py",
     "agreements/templates/agreements/mail/*",
     "agreements/services/confirmations.py",
+    # Letters by post: the invitation and appointment letters
+    "agreements/letters.py",
+    "agreements/templates/agreements/pdf/letter*.html",
     # Documents sent by the client
     "documents/templates/documents/_status.html",
     "documents/templates/documents/upload.html",

@@ -60,11 +60,15 @@ def test_a_mobile_number_alone_is_enough_and_is_normalised(case_manager):
     assert client.mobile_number == "+491701234567"
 
 
-def test_a_client_needs_an_email_address_or_a_mobile_number(case_manager):
+def test_a_client_without_email_or_mobile_is_reached_by_letter(case_manager):
+    client = services.client_create(
+        actor=case_manager, first_name="A", last_name="B", send_invitation=True
+    )
+    assert (client.email, client.mobile_number) == ("", "")
+    assert not client.invitations.exists()  # nothing to send it to
     with pytest.raises(ApplicationError) as error:
-        services.client_create(actor=case_manager, first_name="A", last_name="B")
-    assert "e-mail address or a mobile number" in str(error.value.message)
-    assert not Client.objects.exists()
+        services.invitation_letter_issue(client=client, actor=case_manager)
+    assert "needs an e-mail address" in str(error.value.message)
 
 
 def test_a_mobile_number_with_letters_is_refused(case_manager):

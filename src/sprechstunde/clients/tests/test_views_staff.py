@@ -156,14 +156,18 @@ def test_duplicate_email_is_a_form_error_and_nothing_is_created(
     assert not Invitation.objects.exists()
 
 
-def test_without_email_and_mobile_the_form_explains_what_is_missing(client, case_manager):
+def test_a_client_without_email_and_mobile_is_created_and_reached_by_letter(client, case_manager):
     response = login(client, case_manager).post(
         reverse("clients:create"),
-        {"first_name": "A", "last_name": "B", "preferred_language": "de"},
+        {"first_name": "A", "last_name": "B", "preferred_language": "uk"},
+        follow=True,
     )
-    assert response.status_code == 400
-    assert "e-mail address or a mobile number" in response.content.decode()
-    assert not Client.objects.exists()
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "neither an e-mail address nor a mobile number" in page
+    created = Client.objects.get()
+    assert (created.email, created.mobile_number) == ("", "")
+    assert not Invitation.objects.exists()
 
 
 def test_mobile_only_client_is_created_with_a_note_about_email_invitations(client, case_manager):

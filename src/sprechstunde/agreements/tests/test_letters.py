@@ -1,0 +1,323 @@
+"""Issue 13, point 9: the invitation and appointment letters are PDF/A, in the client's
+language and German, carry a QR code that decodes to their link, and put the address where a
+DIN 5008 window envelope (form B) shows it."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import re
+import subprocess
+from pathlib import Path
+
+import pypdfium2
+import pytest
+import zxingcpp
+from django.test import Client as WebClient
+from django.urls import reverse
+from django.utils import translation
+from pypdf import PdfReader
+from tests.test_url_access import log_in
+
+from sprechstunde.agreements import letters
+from sprechstunde.appointments.choices import Channel
+from sprechstunde.appointments.factories import AppointmentFactory
+from sprechstunde.audit.models import AuditEntry
+from sprechstunde.clients import services as client_services
+from sprechstunde.clients.choices import InvitationChannel
+from sprechstunde.clients.factories import ClientFactory
+from sprechstunde.clients.models import Invitation
+from sprechstunde.signatures.tests.pdfs import pdfa_declaration
+
+pytestmark = pytest.mark.django_db
+
+ADDRESS = "Hauptstraße 5\nWohnung 3\n88212 Ravensburg"
+MM = 72 / 25.4  # PDF points per millimetre
+A4_HEIGHT = 297 * MM
+
+
+def qr_codes(pdf: bytes) -> list[str]:
+    """Every QR code on the first page, as read by a decoder from the rendered page image."""
+    page = pypdfium2.PdfDocument(pdf)[0]
+    image = page.render(scale=4).to_pil()
+    return [
+        result.text
+        for result in zxingcpp.read_barcodes(image)
+        if result.format == zxingcpp.BarcodeFormat.QRCode
+    ]
+
+
+def text_of(pdf: bytes) -> str:
+    raw = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    return " ".join(raw.split())
+
+
+def pdftotext(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True)
+    text = re.sub("[\u202a-\u202e\u2066-\u2069\u200e\u200f]", "", out.stdout.decode("utf-8"))
+    return "".join(text.split())
+
+
+def boxes_of(pdf: bytes, needle: str) -> list[tuple[float, float, float, float]]:
+    """(left, top, right, bottom) of each `needle` on page 1, in mm from the top left."""
+    page = pypdfium2.PdfDocument(pdf)[0]
+    textpage = page.get_textpage()
+    searcher = textpage.search(needle)
+    found = []
+    while match := searcher.get_next():
+        index, count = match
+        boxes = [textpage.get_charbox(i) for i in range(index, index + count)]
+        found.append(
+            (
+                min(box[0] for box in boxes) / MM,
+                (A4_HEIGHT - max(box[3] for box in boxes)) / MM,
+                max(box[2] for box in boxes) / MM,
+                (A4_HEIGHT - min(box[1] for box in boxes)) / MM,
+            )
+        )
+    assert found, f"{needle!r} not on the first page"
+    return found
+
+
+def in_window(box: tuple[float, float, float, float]) -> bool:
+    """Inside the address zone of DIN 5008 form B: 20..105 mm across, 62.7..90 mm down."""
+    left, top, right, bottom = box
+    return left >= 20 and right <= 105 and top >= 62.7 and bottom <= 90
+
+
+@pytest.fixture(autouse=True)
+def _jobcenter(settings):
+    settings.JOBCENTER_NAME = "Jobcenter Sprechstunde-Test"
+    settings.JOBCENTER_ADDRESS = "Marktplatz 1\n88212 Ravensburg"
+
+
+@pytest.fixture
+def ukrainian_client(case_manager):
+    return ClientFactory(
+        case_manager=case_manager,
+        first_name="Olena",
+        last_name="Kovalenko",
+        email="olena@example.org",
+        preferred_language="uk",
+    )
+
+
+def test_invitation_letter_is_pdfa_bilingual_with_a_readable_qr_in_the_window_layout(
+    ukrainian_client, case_manager, tmp_path
+):
+    issued = client_services.invitation_letter_issue(client=ukrainian_client, actor=case_manager)
+    pdf = letters.invitation_letter_pdf(
+        invitation=issued.invitation, token=issued.token, address=ADDRESS
+    )
+    assert pdfa_declaration(pdf) == ("2", "B")
+    link = letters.invitation_url(issued.token)
+    assert issued.token in link
+    assert qr_codes(pdf) == [link]
+    flat = text_of(pdf)
+    assert "".join(link.split()) in "".join(flat.split())  # printed, for typing in
+    for language in ("uk", "de"):
+        with translation.override(language):
+            subject = translation.gettext("Your invitation to the Sprechstunde portal")
+            kind = translation.gettext("Kind regards")
+        assert subject in flat, language
+        assert kind in flat, language
+    with translation.override("uk"):
+        assert translation.gettext("Kind regards") != "Kind regards"
+    # DIN 5008 form B: name and address lines in the window, the return line above them.
+    for line in ("Olena Kovalenko", "Hauptstraße 5", "88212 Ravensburg"):
+        assert any(in_window(box) for box in boxes_of(pdf, line)), line
+    [(_left, return_top, _right, return_bottom)] = boxes_of(pdf, "Marktplatz 1, 88212")
+    assert return_top >= 45 and return_bottom <= 62.7
+
+
+def test_arabic_appointment_letter_runs_right_to_left_and_embeds_its_fonts(case_manager, tmp_path):
+    client = ClientFactory(
+        case_manager=case_manager,
+        first_name="Amal",
+        last_name="Haddad",
+        email="",
+        mobile_number="",
+        preferred_language="ar",
+    )
+    appointment = AppointmentFactory(
+        case_manager=case_manager, client=client, channel=Channel.ON_SITE, location="Raum 12"
+    )
+    pdf = letters.appointment_letter_pdf(appointment=appointment, address=ADDRESS)
+    assert pdfa_declaration(pdf) == ("2", "B")
+    with translation.override("ar"):
+        sentence = translation.gettext("We have made an appointment for you:")
+    assert sentence != "We have made an appointment for you:"
+    text = pdftotext(pdf, tmp_path)
+    # Without the colon: pdftotext puts a neutral at the end of a right-to-left run first.
+    assert "".join(sentence.rstrip(":").split()) in text
+    assert "Raum12" in text
+    assert qr_codes(pdf) == []  # no portal, no video: nothing a code could open
+    path = tmp_path / "fonts.pdf"
+    path.write_bytes(pdf)
+    table = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
+    emb_at = table.stdout.splitlines()[0].index("emb")
+    rows = [line for line in table.stdout.splitlines()[2:] if line.strip()]
+    assert rows and all(row[emb_at : emb_at + 3] == "yes" for row in rows)
+    html_dir = letters.render_to_string(
+        "agreements/pdf/letter.html",
+        {
+            "parts": letters._parts(
+                client=client,
+                subject=letters._("Your appointment at the Jobcenter"),
+                body_template="agreements/pdf/letter_appointment.html",
+                context={"appointment": appointment, "starts_at": appointment.starts_at},
+            ),
+        },
+    )
+    assert '<section class="part" lang="ar" dir="rtl">' in html_dir
+    assert '<section class="part part--german" lang="de" dir="ltr">' in html_dir
+
+
+def test_video_appointment_letter_carries_the_join_link_as_qr(case_manager):
+    client = ClientFactory(
+        case_manager=case_manager, email="v@example.org", preferred_language="tr"
+    )
+    appointment = AppointmentFactory(
+        case_manager=case_manager, client=client, channel=Channel.VIDEO
+    )
+    pdf = letters.appointment_letter_pdf(appointment=appointment, address=ADDRESS)
+    join = letters.join_link_url(appointment=appointment)
+    assert "/beitreten/" in join
+    assert qr_codes(pdf) == [join]
+
+
+def test_the_address_is_cut_to_what_the_window_holds():
+    lines = letters.address_lines("  a  \r\n\n b \n c\n d\n e\n f\n g\n" + "x" * 100)
+    assert lines == ["a", "b", "c", "d", "e"]
+    assert letters.address_lines("y" * 100) == ["y" * letters.MAX_ADDRESS_LINE]
+
+
+# --- Staff pages: the posting list, the downloads, the audit trail --------------------------
+
+
+@pytest.fixture
+def staff_browser(case_manager):
+    browser = WebClient(headers={"accept-language": "en"})
+    log_in(browser, case_manager)
+    return browser
+
+
+def test_posting_list_names_appointments_of_clients_without_email_or_mobile(
+    staff_browser, case_manager, settings
+):
+
+    by_post = ClientFactory(
+        case_manager=case_manager, first_name="Post", last_name="Only", email="", mobile_number=""
+    )
+    reachable = ClientFactory(case_manager=case_manager, first_name="Mail", last_name="Able")
+    letter_due = AppointmentFactory(case_manager=case_manager, client=by_post)
+    AppointmentFactory(
+        case_manager=case_manager,
+        client=reachable,
+        starts_at=letter_due.starts_at + datetime.timedelta(hours=1),
+    )
+    sms_only = ClientFactory(
+        case_manager=case_manager, first_name="Sms", last_name="Only", email=""
+    )
+    sms_only.mobile_number = "+491701234567"
+    sms_only.save()
+    sms_due = AppointmentFactory(
+        case_manager=case_manager,
+        client=sms_only,
+        starts_at=letter_due.starts_at + datetime.timedelta(hours=2),
+    )
+    settings.SMS_GATEWAY_URL = ""
+    page = staff_browser.get(reverse("agreements:postal_list")).content.decode()
+    letter_url = reverse("agreements:appointment_letter", args=[letter_due.pk])
+    assert letter_url in page
+    assert "Post Only" in page and "Mail Able" not in page
+    # No SMS gateway: a mobile number alone tells the client nothing, so she gets a letter.
+    assert reverse("agreements:appointment_letter", args=[sms_due.pk]) in page
+    settings.SMS_GATEWAY_URL = "http://127.0.0.1:9/sms"
+    page = staff_browser.get(reverse("agreements:postal_list")).content.decode()
+    assert reverse("agreements:appointment_letter", args=[sms_due.pk]) not in page
+    assert letter_url in page
+    assert "No letter printed yet." in page
+    assert AuditEntry.objects.filter(action="postal_letter.list", actor_id=case_manager.pk).exists()
+
+    refused = staff_browser.post(letter_url, {"address": "only one line"})
+    assert refused.status_code == 400
+    assert "at least the street and the postcode" in refused.content.decode()
+
+    response = staff_browser.post(letter_url, {"address": ADDRESS})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert "no-store" in response["Cache-Control"]
+    assert pdfa_declaration(response.content) == ("2", "B")
+    assert "Post Only" in text_of(response.content)
+    entry = AuditEntry.objects.get(action="appointment.letter")
+    assert entry.target_id == str(letter_due.pk) and entry.client_id == by_post.pk
+    page = staff_browser.get(reverse("agreements:postal_list")).content.decode()
+    assert "Letter last printed on" in page
+
+
+def test_the_appointment_page_and_the_client_page_offer_the_letters(staff_browser, case_manager):
+    client = ClientFactory(case_manager=case_manager, email="c@example.org")
+    appointment = AppointmentFactory(case_manager=case_manager, client=client)
+    detail = staff_browser.get(reverse("appointments:detail", args=[appointment.pk]))
+    assert (
+        reverse("agreements:appointment_letter", args=[appointment.pk]) in detail.content.decode()
+    )
+    page = staff_browser.get(reverse("clients:detail", args=[client.pk])).content.decode()
+    assert reverse("agreements:invitation_letter", args=[client.pk]) in page
+
+
+def test_invitation_letter_link_from_the_qr_code_accepts_the_invitation(
+    staff_browser, case_manager, ukrainian_client
+):
+    earlier = client_services.invitation_letter_issue(client=ukrainian_client, actor=case_manager)
+    response = staff_browser.post(
+        reverse("agreements:invitation_letter", args=[ukrainian_client.pk]), {"address": ADDRESS}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    [link] = qr_codes(response.content)
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    invitation = Invitation.objects.get(token_hash=Invitation.hash_token(token))
+    assert invitation.channel == InvitationChannel.LETTER
+    earlier.invitation.refresh_from_db()
+    assert earlier.invitation.revoked_at is not None  # the older letter's link is void
+    assert AuditEntry.objects.filter(
+        action="invitation.letter", target_id=str(invitation.pk)
+    ).exists()
+    client = client_services.invitation_accept(
+        token=token, purposes=["portal", "video", "electronic_delivery"], language="uk"
+    )
+    assert client.user is not None and client.preferred_language == "uk"
+
+
+def test_invitation_letter_is_refused_for_a_client_already_in_the_portal(
+    staff_browser, case_manager, ukrainian_client
+):
+    issued = client_services.invitation_letter_issue(client=ukrainian_client, actor=case_manager)
+    client_services.invitation_accept(
+        token=issued.token, purposes=["portal", "video", "electronic_delivery"], language="uk"
+    )
+    response = staff_browser.post(
+        reverse("agreements:invitation_letter", args=[ukrainian_client.pk]), {"address": ADDRESS}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("clients:detail", args=[ukrainian_client.pk])
+
+
+def test_a_german_client_gets_one_part_and_others_theirs_first_then_german(case_manager):
+    german = ClientFactory(case_manager=case_manager, preferred_language="de")
+    persian = ClientFactory(case_manager=case_manager, preferred_language="fa")
+    subject = letters._("Your appointment at the Jobcenter")
+    body = "agreements/pdf/letter_invitation.html"
+    context = {"expires_on": datetime.date(2026, 12, 24)}
+    [only] = letters._parts(client=german, subject=subject, body_template=body, context=context)
+    assert (only.language, only.subject, only.rtl) == ("de", "Ihr Termin im Jobcenter", False)
+    first, second = letters._parts(
+        client=persian, subject=subject, body_template=body, context=context
+    )
+    assert (first.language, first.rtl, second.language) == ("fa", True, "de")
+    assert first.subject == "نوبت شما در Jobcenter"
+    assert "Mit freundlichen Grüßen" in second.html and "با احترام" in first.html
