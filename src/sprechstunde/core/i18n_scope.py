@@ -25,6 +25,7 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "templates/allauth/*",
     "accounts/templates/429.html",
     "accounts/adapters.py",
+    "accounts/forms/client_login.py",
     "accounts/login_budget.py",
     # Invitation, consent, privacy, home, receipts, the client's own settings
     "clients/templates/clients/access_ended.html",
