@@ -45,6 +45,7 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "appointments/templates/appointments/portal_*.html",
     "appointments/templates/appointments/includes/next_card.html",
     "appointments/choices.py",
+    "appointments/forms/portal.py",
     "appointments/ical.py",
     "appointments/links.py",
     "appointments/mails.py",
