@@ -2,9 +2,7 @@
 
 Phone numbers, e-mail addresses and numeric dates are written left to right in every
 language. Inside right-to-left text the Unicode bidi algorithm would move their "+", "-" or
-trailing "." to the other end ("4915123456789+"); an isolate keeps them as written. Names
-are isolated with their own direction, so a Latin name does not pull the punctuation after
-it into the wrong place.
+trailing "." to the other end ("4915123456789+"); an isolate keeps them as written.
 """
 
 from __future__ import annotations
@@ -25,14 +23,6 @@ def ltr(value: Any) -> SafeString | str:
     if value in (None, ""):
         return ""
     return format_html('<bdi dir="ltr" class="ltr-value">{}</bdi>', value)
-
-
-@register.filter
-def isolate(value: Any) -> SafeString | str:
-    """`value` (a name) in an isolate of its own direction."""
-    if value in (None, ""):
-        return ""
-    return format_html("<bdi>{}</bdi>", value)
 
 
 @register.filter
