@@ -13,7 +13,39 @@ PHYSICAL = re.compile(
     r"(?<![\w-])(?:margin-left|margin-right|padding-left|padding-right|border-left|border-right"
     r"|left|right|float|clear)\s*:|text-align:\s*(?:left|right)\b"
 )
+# A four-value shorthand names top, right, bottom, left: when right and left differ, it is
+# physical too (`inset: auto auto .5rem .5rem` stays on the left in Arabic).
+FOUR_SIDES = re.compile(
+    r"(?<![\w-])(inset|margin|padding|border-width|border-style|border-color)\s*:\s*([^;{}]+)"
+)
 SHEETS = sorted(SRC.rglob("*.css"))
+# Paged media (PDFs in German with a binding edge): no reading direction.
+PRINT_SHEETS = {"agreements/templates/agreements/pdf/document.css"}
+
+
+def _split_values(text: str) -> list[str]:
+    """The values of a shorthand, with calc(...) and var(...) kept whole."""
+    values, depth, current = [], 0, ""
+    for char in text.replace("!important", "").strip():
+        depth += (char == "(") - (char == ")")
+        if char.isspace() and depth == 0:
+            if current:
+                values.append(current)
+            current = ""
+        else:
+            current += char
+    if current:
+        values.append(current)
+    return values
+
+
+def one_sided_shorthands(line: str) -> list[str]:
+    """Four-value shorthands on `line` whose right and left values differ."""
+    return [
+        match.group(0).strip()
+        for match in FOUR_SIDES.finditer(line)
+        if len(values := _split_values(match.group(2))) == 4 and values[1] != values[3]
+    ]
 
 
 def test_there_are_stylesheets_to_check() -> None:
@@ -28,6 +60,29 @@ def test_no_physical_left_or_right_in_stylesheets(sheet: Path) -> None:
         if PHYSICAL.search(line)
     ]
     assert not found, found
+
+
+@pytest.mark.parametrize(
+    "sheet",
+    [sheet for sheet in SHEETS if str(sheet.relative_to(SRC)) not in PRINT_SHEETS],
+    ids=lambda path: str(path.relative_to(SRC)),
+)
+def test_no_one_sided_four_value_shorthands(sheet: Path) -> None:
+    found = [
+        f"{number}: {item}"
+        for number, line in enumerate(sheet.read_text(encoding="utf-8").splitlines(), start=1)
+        for item in one_sided_shorthands(line)
+    ]
+    assert not found, found
+
+
+def test_the_shorthand_check_finds_what_it_is_for() -> None:
+    assert one_sided_shorthands(".a { inset: auto auto .5rem .5rem; }")
+    assert one_sided_shorthands(".a { margin: 0 1rem 0 0; }")
+    assert one_sided_shorthands(".a { padding: 0 calc(1rem + 2px) 0 var(--x); }")
+    assert not one_sided_shorthands(".a { padding: .35rem .25rem calc(.35rem + env(x, 0px)); }")
+    assert not one_sided_shorthands(".a { margin: 0 1rem 0 1rem; inset: 0; }")
+    assert not one_sided_shorthands(".a { border-radius: 12px 12px 0 0; }")
 
 
 def test_the_check_finds_what_it_is_for() -> None:

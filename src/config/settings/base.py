@@ -263,8 +263,8 @@ LOGIN_PAUSE_MAX = 30 * 24 * 3600  # ... up to 30 days
 ACCOUNT_FORMS = {
     "login": "sprechstunde.accounts.forms.StaffLoginForm",
     # Codes by e-mail are for clients only; staff addresses are treated like unknown ones.
-    "request_login_code": "sprechstunde.accounts.forms.ClientLoginCodeForm",
-    "confirm_login_code": "sprechstunde.accounts.forms.NumericCodeConfirmForm",
+    "request_login_code": "sprechstunde.accounts.forms.client_login.ClientLoginCodeForm",
+    "confirm_login_code": "sprechstunde.accounts.forms.client_login.NumericCodeConfirmForm",
     # Passwords are for staff only; a client's address gets no reset mail.
     "reset_password": "sprechstunde.accounts.forms.StaffPasswordResetForm",
 }

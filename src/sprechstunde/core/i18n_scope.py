@@ -25,6 +25,7 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "templates/allauth/*",
     "accounts/templates/429.html",
     "accounts/adapters.py",
+    "accounts/forms/client_login.py",
     "accounts/login_budget.py",
     "accounts/templates/accounts/other_role_client.html",  # a client opening a staff page
     # Invitation, consent, privacy, home, receipts, the client's own settings
@@ -45,6 +46,7 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "appointments/templates/appointments/portal_*.html",
     "appointments/templates/appointments/includes/next_card.html",
     "appointments/choices.py",
+    "appointments/forms/portal.py",
     "appointments/ical.py",
     "appointments/links.py",
     "appointments/mails.py",

@@ -24,7 +24,12 @@ from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
 from .. import ical, permissions, selectors, services
 from ..choices import Channel
-from ..forms import AppointmentCancelForm, ClientMoveForm, OfficeHoursBookForm, ProposalAcceptForm
+from ..forms.portal import (
+    AppointmentCancelForm,
+    ClientMoveForm,
+    OfficeHoursBookForm,
+    ProposalAcceptForm,
+)
 from ..models import Appointment, OfficeHours
 from .base import ClientPortalMixin, _deny
 

@@ -13,7 +13,7 @@ from sprechstunde.core.errors import ApplicationError
 
 from .. import links, services
 from ..choices import ReminderAction
-from ..forms import AppointmentCancelForm
+from ..forms.portal import AppointmentCancelForm
 
 
 class ReminderLinkView(View):

@@ -20,11 +20,11 @@ from .. import ical, permissions, selectors, services
 from ..choices import AppointmentStatus, Channel
 from ..forms import (
     AppointmentBookForm,
-    AppointmentCancelForm,
     AppointmentMoveForm,
     AppointmentProposeForm,
     AttendanceForm,
 )
+from ..forms.portal import AppointmentCancelForm
 from ..models import Appointment
 from .base import CaseManagerMixin, StaffCalendarMixin, _deny, _form_error, _parse_day
 

@@ -1,39 +1,28 @@
-"""Forms for login (allauth overrides), the profile, staff, teams and substitutions."""
+"""Forms for login (allauth overrides), the profile, staff, teams and substitutions.
+
+The client's login by code is in `client_login` (client-facing: every client language)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from allauth.account.forms import (
-    ConfirmLoginCodeForm,
-    LoginForm,
-    RequestLoginCodeForm,
-    ResetPasswordForm,
-)
-from allauth.core import context
+from allauth.account.forms import LoginForm, ResetPasswordForm
 from allauth.mfa.base.forms import AuthenticateForm
 from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from sprechstunde.core.languages import language_codes_for
-
-from .choices import STAFF_ROLE_CHOICES, Role
-from .login_budget import (
-    LOGIN_PAUSED_MESSAGE,
-    login_attempt_begin,
-    login_budget_key,
-    login_budget_key_for_user,
-    login_pause_active,
-    login_session_tag,
-)
-from .models import User
-from .selectors import (
+from sprechstunde.accounts.choices import STAFF_ROLE_CHOICES, Role
+from sprechstunde.accounts.forms.client_login import checked_against_budget
+from sprechstunde.accounts.login_budget import login_budget_key_for_user
+from sprechstunde.accounts.models import User
+from sprechstunde.accounts.selectors import (
     substitution_absent_choices,
     substitution_substitute_choices,
     team_choices,
 )
+from sprechstunde.core.languages import language_codes_for
 
 
 class StaffLoginForm(LoginForm):
@@ -45,90 +34,13 @@ class StaffLoginForm(LoginForm):
         self.fields["password"].help_text = ""
 
 
-class ClientLoginCodeForm(RequestLoginCodeForm):
-    """Login by e-mailed code is for clients only; staff must use password plus MFA.
-
-    A staff address is treated exactly like an unknown one: the same next page, no code and no
-    mail, so the form does not reveal which addresses belong to staff.
-    """
-
-    def clean_email(self) -> str:
-        try:
-            email: str = super().clean_email()
-        except forms.ValidationError as error:
-            if getattr(error, "code", None) == "too_many_login_attempts":
-                raise forms.ValidationError(
-                    _(
-                        "Too many codes were requested. Please wait a few minutes, "
-                        "then ask for a new code."
-                    ),
-                    code="too_many_login_attempts",
-                ) from error
-            raise
-        user = getattr(self, "_user", None)
-        if user is not None and getattr(user, "role", None) != Role.CLIENT:
-            self._user = None
-        elif user is not None and login_pause_active(key=login_budget_key(email=email)):
-            # While sign-in is paused no code is mailed; the answer stays that for an unknown
-            # address, and the pause is refused again on the code page.
-            self._user = None
-        return email
-
-
-def _checked_against_budget(key: str, check: Any) -> Any:
-    """Run `check()` (which raises ValidationError for a wrong secret) as one attempt from the
-    account's failure budget (login_budget); refused unchecked while sign-in is paused."""
-    request = context.request
-    session_tag = login_session_tag(request)
-    attempt = login_attempt_begin(key=key, session_tag=session_tag)
-    if attempt is None:
-        raise forms.ValidationError(LOGIN_PAUSED_MESSAGE, code="login_paused")
-    try:
-        result = check()
-    except forms.ValidationError as error:
-        if getattr(error, "code", None) == "too_many_login_attempts":
-            # allauth's own short-term limit refused before anything was checked.
-            attempt.cancelled()
-        else:
-            attempt.failed()
-        raise
-    attempt.succeeded()
-    return result
-
-
-class NumericCodeConfirmForm(ConfirmLoginCodeForm):
-    """The code field tuned for phones: digits keyboard and one-time-code autofill.
-
-    Every check counts against the failure budget of the address the code was asked for
-    (`budget_key`, passed by accounts.views.ConfirmLoginCodeView).
-    """
-
-    def __init__(self, *args: Any, budget_key: str | None = None, **kwargs: Any) -> None:
-        self.budget_key = budget_key
-        super().__init__(*args, **kwargs)
-        self.fields["code"].widget.attrs.update(
-            {
-                "inputmode": "numeric",
-                "autocomplete": "one-time-code",
-                "pattern": "[0-9 ]*",
-                "maxlength": "12",
-            }
-        )
-        self.fields["code"].label = _("Code from the e-mail")
-
-    def clean_code(self) -> str:
-        if self.budget_key is None:
-            return str(super().clean_code())
-        return str(_checked_against_budget(self.budget_key, super().clean_code))
-
-
 class BudgetedMFAAuthenticateForm(AuthenticateForm):
     """allauth's TOTP / recovery-code step, counted against the account's failure budget:
     a staff member's wrong passwords and wrong authenticator codes share one budget."""
 
     def clean_code(self) -> str:
         key = login_budget_key_for_user(user=self.user)
-        return str(_checked_against_budget(key, super().clean_code))
+        return str(checked_against_budget(key, super().clean_code))
 
 
 class StaffPasswordResetForm(ResetPasswordForm):

@@ -1,4 +1,5 @@
-"""Forms for booking, proposing, moving, cancelling, office hours and absences.
+"""Staff forms for booking, proposing, moving, office hours and absences; what clients fill
+in (cancelling, picking a time) is in `portal` (client-facing: every client language).
 
 Forms only parse input: date + time in the Jobcenter's zone become aware datetimes; every
 rule about what may be booked lives in services.py.
@@ -10,12 +11,11 @@ import datetime
 from typing import Any
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .choices import Channel, Weekday
-from .selectors import local_zone
+from sprechstunde.appointments.choices import Channel, Weekday
+from sprechstunde.appointments.selectors import local_zone
 
 DURATION_CHOICES = [(m, _("%(minutes)s minutes") % {"minutes": m}) for m in (15, 30, 45, 60, 90)]
 
@@ -129,21 +129,11 @@ class AppointmentProposeForm(ChannelFieldsMixin):
         return data
 
 
-class AppointmentCancelForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
-    )
-
-
 class AttendanceForm(forms.Form):
     status = forms.ChoiceField(choices=[("held", _("Held")), ("no_show", _("No-show"))])
     actual_minutes = forms.IntegerField(
         label=_("Actual duration (minutes)"), required=False, min_value=1, max_value=480
     )
-
-
-class ProposalAcceptForm(forms.Form):
-    slot = forms.IntegerField(widget=forms.HiddenInput)
 
 
 class OfficeHoursForm(forms.Form):
@@ -169,30 +159,3 @@ class OfficeHoursForm(forms.Form):
 class AbsenceForm(forms.Form):
     starts_on = forms.DateField(label=_("From"), widget=DateInput())
     ends_on = forms.DateField(label=_("Until"), widget=DateInput())
-
-
-class ClientMoveForm(forms.Form):
-    """A client's pick of a new time for their appointment: "office hours id|ISO start"."""
-
-    slot = forms.CharField(max_length=80)
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        office_hours, _sep, starts = str(cleaned.get("slot", "")).partition("|")
-        try:
-            cleaned["office_hours"] = int(office_hours)
-            starts_at = datetime.datetime.fromisoformat(starts)
-        except ValueError as error:
-            raise forms.ValidationError(_("Please choose one of the offered times.")) from error
-        if timezone.is_naive(starts_at):
-            raise forms.ValidationError(_("Please choose one of the offered times."))
-        cleaned["starts_at"] = starts_at
-        return cleaned
-
-
-class OfficeHoursBookForm(forms.Form):
-    """A client's pick of one free office-hours slot."""
-
-    office_hours = forms.IntegerField(widget=forms.HiddenInput)
-    starts_at = forms.DateTimeField(widget=forms.HiddenInput)
-    channel = forms.ChoiceField(choices=Channel.choices)
