@@ -43,8 +43,17 @@ LOGIN_PAUSED_MESSAGE = _(
 _USER_PREFIX = "user:"
 
 
-def login_budget_key(*, email: str) -> str:
-    """The budget an attempt for `email` counts against: its account's, or the address's own."""
+def login_budget_key(*, email: str = "", phone: str = "") -> str:
+    """The budget an attempt for `email` (or a mobile number in E.164, `phone`) counts
+    against: its account's, or the address's or number's own. An account has one budget
+    whichever way its code was asked for."""
+    if phone and not email:
+        from allauth.account.adapter import get_adapter
+
+        account = get_adapter().get_user_by_phone(phone)
+        if account is not None:
+            return login_budget_key_for_user(user=account)
+        return f"phone:{hashlib.sha256(phone.encode()).hexdigest()}"
     user = User.objects.filter(email__iexact=email.strip()).only("pk").first() if email else None
     if user is not None:
         return login_budget_key_for_user(user=user)
