@@ -19,12 +19,14 @@ from sprechstunde.accounts.login_budget import (
     login_budget_key_for_user,
     login_pause_active,
 )
+from sprechstunde.clients import mails
 from sprechstunde.clients import services as client_services
 from sprechstunde.clients.choices import ConsentPurpose, InvitationChannel
 from sprechstunde.clients.factories import ClientFactory
 from sprechstunde.clients.models import Invitation
 from sprechstunde.core.models import SmsMessage
-from sprechstunde.core.sms import REDACTED
+from sprechstunde.core.sms import MAX_ATTEMPTS, REDACTED, sms_deliver
+from sprechstunde.core.sms_gateway import SmsError
 from sprechstunde.core.testing.sms_gateway import LocalSmsGateway
 from sprechstunde.messaging import services as messaging_services
 
@@ -141,20 +143,19 @@ def test_staff_are_told_the_invitation_went_by_sms(
     assert "SMS verschickt" in client.get(detail).content.decode()
 
 
-def test_a_refused_invitation_sms_shows_as_failed(
-    settings, gateway, case_manager, client, django_capture_on_commit_callbacks
-):
-    settings.SMS_GATEWAY_URL = gateway.url
-    gateway.status = 400
+def test_an_invitation_sms_the_gateway_never_takes_shows_as_failed(gateway, case_manager, client):
+    gateway.status = 503
     sms_client = _sms_only_client(case_manager)
-    with django_capture_on_commit_callbacks(execute=True):
-        try:
-            client_services.invitation_send(client=sms_client, actor=case_manager)
-        except Exception:  # the task backend may surface the gateway's refusal
-            pass
+    issued = client_services.invitation_send(client=sms_client, actor=case_manager)
+    # What the task does after commit, and then its retries, until it gives up.
+    assert mails.invitation_sms_send(invitation_id=issued.invitation.pk, token=issued.token)
     message = SmsMessage.objects.get()
-    message.state = SmsMessage.State.FAILED
-    message.save(update_fields=["state"])
+    for _attempt in range(MAX_ATTEMPTS - 1):
+        with pytest.raises(SmsError):
+            sms_deliver(sms_id=message.pk)
+    assert sms_deliver(sms_id=message.pk) == "failed"
+    message.refresh_from_db()
+    assert message.text == REDACTED
     client.force_login(case_manager)
     page = client.get(reverse("clients:detail", args=[sms_client.pk])).content.decode()
     assert "die SMS konnte nicht verschickt werden" in page

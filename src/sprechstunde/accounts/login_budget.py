@@ -249,7 +249,7 @@ def _send_pause_notice(*, user: User, until: float) -> None:
             "If it was not you, you do not need to do anything: nobody has signed in. If this "
             "happens again, please tell your Jobcenter."
         ) % {"ends_at": formats.date_format(ends_at, "DATETIME_FORMAT")}
-    send_mail(subject, body, None, [user.email])
+    send_mail(subject, body, None, [user.email or ""])
 
 
 def login_guesses_max(*, days: float) -> int:

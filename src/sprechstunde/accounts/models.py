@@ -26,7 +26,7 @@ class UserManager(BaseUserManager["User"]):
         if not email and extra.get("role", Role.CLIENT) != Role.CLIENT:
             raise ValueError("An e-mail address is required.")
         address = self.normalize_email(email).lower() if email else None
-        user = self.model(email=address, **extra)
+        user = self.model(email=address, **extra)  # type: ignore[misc]  # NULL: see User.email
         if password:
             user.set_password(password)
         else:
@@ -60,7 +60,9 @@ class User(AbstractUser):
 
     username = None  # type: ignore[assignment]
     # Empty (NULL) only for a client without e-mail, who logs in by a code sent by SMS.
-    email = models.EmailField(_("e-mail address"), unique=True, null=True, blank=True)
+    email = models.EmailField(  # type: ignore[assignment]  # AbstractUser says str
+        _("e-mail address"), unique=True, null=True, blank=True
+    )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CLIENT)
     team = models.ForeignKey(
         Team,

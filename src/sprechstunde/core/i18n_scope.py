@@ -26,6 +26,8 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "accounts/templates/429.html",
     "accounts/adapters.py",
     "accounts/login_budget.py",
+    # Every text message (appointments, reminders, invitation, login code, notices)
+    "templates/sms/*",
     # Invitation, consent, privacy, home, receipts, the client's own settings
     "clients/templates/clients/access_ended.html",
     "clients/templates/clients/consent_missing.html",

@@ -429,7 +429,7 @@ def _notice_recipients(*, client: Client, side: Side) -> list[NoticeRecipient]:
         candidates = [(account, address, phone, language)]
     else:
         staff = [client.case_manager, *_staff_standing_in_for(client.case_manager)]
-        candidates = [(user, user.email, "", user.preferred_language) for user in staff]
+        candidates = [(user, user.email or "", "", user.preferred_language) for user in staff]
     return [
         NoticeRecipient(
             user=user,
