@@ -42,7 +42,9 @@ def test_a_client_without_email_logs_in_with_the_code_from_the_sms(
     with LocalSmsGateway() as gateway:
         settings.SMS_GATEWAY_URL = gateway.url
         settings.SMS_GATEWAY_TOKEN = "gw-token"
-        account = ClientUserFactory(email=None, first_name="Olena", last_name="K.")
+        account = ClientUserFactory(
+            email=None, first_name="Olena", last_name="K.", preferred_language="uk"
+        )
         client = ClientFactory(
             case_manager=CaseManagerFactory(),
             user=account,
