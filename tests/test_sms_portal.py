@@ -254,9 +254,16 @@ def test_codes_by_sms_share_the_account_budget_and_the_request_limit(
         browser.post(REQUEST_CODE, {"phone": NUMBER})
     (code,) = re.findall(r"(?<!\d)\d{6}(?!\d)", _texts(gateway)[-1])
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-    for _guess in range(3):
-        browser.post(CONFIRM_CODE, {"code": wrong})
+    with django_capture_on_commit_callbacks(execute=True):
+        for _guess in range(3):
+            browser.post(CONFIRM_CODE, {"code": wrong})
     assert login_pause_active(key=login_budget_key_for_user(user=account))
+    # She is told by SMS, as a client with e-mail is told by mail: no code, no link.
+    notice = gateway.accepted()[-1]["body"]
+    assert notice["to"] == NUMBER
+    assert SmsMessage.objects.filter(kind="login_paused").count() == 1
+    assert not re.search(r"(?<!\d)\d{6}(?!\d)", notice["text"])
+    assert "http" not in notice["text"]
     sent = len(gateway.accepted())
     with django_capture_on_commit_callbacks(execute=True):
         assert WebClient().post(REQUEST_CODE, {"phone": NUMBER}).status_code == 302
@@ -333,3 +340,43 @@ def test_a_new_document_is_announced_by_sms(
     text = gateway.accepted()[-1]["body"]["text"]
     assert reverse("agreements:portal") in text
     _no_social_data(text)
+
+
+# --- the number on the record ----------------------------------------------------------------
+
+
+def _update(client, actor, **changes):
+    values = {
+        "first_name": client.first_name,
+        "last_name": client.last_name,
+        "email": client.email,
+        "mobile_number": client.mobile_number,
+        "preferred_language": client.preferred_language,
+        **changes,
+    }
+    return client_services.client_update(client=client, actor=actor, **values)
+
+
+def test_a_new_number_revokes_the_invitation_sent_to_the_old_one(
+    gateway, case_manager, django_capture_on_commit_callbacks
+):
+    sms_client = _sms_only_client(case_manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        issued = client_services.invitation_send(client=sms_client, actor=case_manager)
+    _update(sms_client, case_manager, mobile_number="0171 7654321")
+    issued.invitation.refresh_from_db()
+    assert issued.invitation.revoked_at is not None
+
+
+def test_the_number_an_sms_login_uses_stays_and_no_address_is_slipped_in(
+    gateway, case_manager, django_capture_on_commit_callbacks
+):
+    sms_client = _portal_client(case_manager, gateway, django_capture_on_commit_callbacks)
+    with pytest.raises(client_services.ApplicationError) as removed:
+        _update(sms_client, case_manager, mobile_number="")
+    assert removed.value.field == "mobile_number"
+    with pytest.raises(client_services.ApplicationError) as added:
+        _update(sms_client, case_manager, email="someone@example.org")
+    assert added.value.field == "email"
+    sms_client.refresh_from_db()
+    assert (sms_client.email, sms_client.mobile_number) == ("", NUMBER)

@@ -233,6 +233,25 @@ def _pause_started(*, key: str, until: float) -> None:
         # At once, not on commit: the pause is already in force (it lives in the cache), and
         # a refused login's request may end in a rolled-back transaction.
         _send_pause_notice(user=user, until=until)
+    elif user.is_active:
+        _send_pause_sms(user=user, until=until)
+
+
+def _send_pause_sms(*, user: User, until: float) -> None:
+    """The pause notice by SMS for a client who logs in with codes sent to her mobile number
+    (no e-mail): like the mail, without a code or a link."""
+    from sprechstunde.core.sms import sms_queue, sms_render
+
+    profile = getattr(user, "client_profile", None)
+    number = getattr(profile, "mobile_number", "")
+    if not number:
+        return
+    language = user.preferred_language or settings.LANGUAGE_CODE
+    ends_at = timezone.localtime(datetime.datetime.fromtimestamp(until, tz=datetime.UTC))
+    with translation.override(language):
+        when = formats.date_format(ends_at, "SHORT_DATETIME_FORMAT")
+    text = sms_render(kind="login_paused", context={"until": when}, language=language)
+    sms_queue(to=number, kind="login_paused", text=text)
 
 
 def _send_pause_notice(*, user: User, until: float) -> None:

@@ -296,6 +296,28 @@ def client_update(
             ),
             field="mobile_number",
         )
+    sms_login = (
+        client.user_id is not None
+        and not User.objects.filter(pk=client.user_id, email__isnull=False)
+        .exclude(email="")
+        .exists()
+    )
+    if sms_login and email_changed:
+        raise ApplicationError(
+            _(
+                "This client logs in to the portal with codes by text message, so an e-mail "
+                "address cannot be added here."
+            ),
+            field="email",
+        )
+    if sms_login and not mobile_number:
+        raise ApplicationError(
+            _(
+                "This client logs in to the portal with codes sent to this mobile number, so "
+                "it cannot be removed."
+            ),
+            field="mobile_number",
+        )
     if email_changed and client.user_id is not None:
         raise ApplicationError(
             _(
