@@ -310,14 +310,6 @@ def client_update(
             ),
             field="email",
         )
-    if sms_login and not mobile_number:
-        raise ApplicationError(
-            _(
-                "This client logs in to the portal with codes sent to this mobile number, so "
-                "it cannot be removed."
-            ),
-            field="mobile_number",
-        )
     if email_changed and client.user_id is not None:
         raise ApplicationError(
             _(
