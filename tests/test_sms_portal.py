@@ -380,3 +380,33 @@ def test_the_number_an_sms_login_uses_stays_and_no_address_is_slipped_in(
     assert added.value.field == "email"
     sms_client.refresh_from_db()
     assert (sms_client.email, sms_client.mobile_number) == ("", NUMBER)
+
+
+def test_the_whole_way_from_the_sms_link_to_the_portal_by_sms_code(
+    gateway, case_manager, client, django_capture_on_commit_callbacks
+):
+    from sprechstunde.clients.models import ConsentText
+
+    sms_client = _sms_only_client(case_manager, preferred_language="tr")
+    with django_capture_on_commit_callbacks(execute=True):
+        client_services.invitation_send(client=sms_client, actor=case_manager)
+    link = re.search(r"https?://\S+", _texts(gateway)[0]).group(0)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    shown = {
+        f"text_{text.purpose}": text.pk
+        for text in ConsentText.objects.filter(language="tr", version=1)
+    }
+    accepted = client.post(f"/{path}", {"consent_portal": "on", **shown}, follow=True)
+    page = accepted.content.decode()
+    # The page after consent names her number and asks for the code by SMS, in Turkish.
+    assert NUMBER in page
+    assert 'name="phone"' in page
+    assert "SMS ile 6 haneli bir kod" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = client.post(REQUEST_CODE, {"phone": NUMBER})
+    assert asked["Location"] == CONFIRM_CODE
+    (code,) = re.findall(r"(?<!\d)\d{6}(?!\d)", _texts(gateway)[-1])
+    home = client.post(CONFIRM_CODE, {"code": code}, follow=True)
+    assert home.redirect_chain[-1][0] == reverse("clients:portal_home")
+    sms_client.refresh_from_db()
+    assert client.session.get(SESSION_KEY) == str(sms_client.user_id)
