@@ -87,13 +87,30 @@ def _book(client, channel=Channel.PHONE):
 def test_no_sms_template_carries_social_data(template, language):
     from django.utils import translation
 
-    context = {**SENSITIVE, "kind": "booked", "when": "01.02.2027, 09:00", "channel": "Video"}
-    for kind in ("booked", "moved", "cancelled", "channel_changed"):
+    context = {
+        **SENSITIVE,
+        "kind": "booked",
+        "when": "01.02.2027, 09:00",
+        "channel": "Video",
+        # The invitation, the login code and the notices (ADR 0072).
+        "url": "https://portal.example/x/",
+        "until": "14.12.2026",
+        "code": "123456",
+        "minutes": 10,
+        "jobcenter_name": "Jobcenter Musterstadt",
+    }
+    variants = [("kind", kind) for kind in ("booked", "moved", "cancelled", "channel_changed")]
+    variants += [("notice", notice) for notice in ("message", "document", "document_request")]
+    for key, value_of_key in variants:
         with translation.override(language):
-            text = render_to_string(f"sms/{template}", {**context, "kind": kind})
+            text = render_to_string(f"sms/{template}", {**context, key: value_of_key})
         for value in SENSITIVE.values():
-            assert value not in text, (template, kind, value)
-        assert text.strip(), (template, kind)
+            assert value not in text, (template, value_of_key, value)
+        assert text.strip(), (template, value_of_key)
+        if language != "en" and template in {"invitation.txt", "login_code.txt", "notice.txt"}:
+            with translation.override("en"):
+                english = render_to_string(f"sms/{template}", {**context, key: value_of_key})
+            assert text != english, ("untranslated", template, language)
 
 
 def test_the_appointment_sms_names_time_and_channel_and_nothing_about_the_person(gateway):

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from .choices import STAFF_ROLES
+from .choices import STAFF_ROLES, Role
 from .login_budget import (
     LOGIN_PAUSED_MESSAGE,
     login_attempt_begin,
@@ -40,6 +40,10 @@ STAFF_FIRST_FACTORS = frozenset({"password", "socialaccount"})
 
 def _is_staff(user: Any) -> bool:
     return getattr(user, "role", None) in STAFF_ROLES
+
+
+def _is_client(user: Any) -> bool:
+    return getattr(user, "role", None) == Role.CLIENT
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -68,6 +72,59 @@ class AccountAdapter(DefaultAccountAdapter):
         language = getattr(user, "preferred_language", "") or translation.get_language()
         with translation.override(language or settings.LANGUAGE_CODE):
             super().send_mail(template_prefix, email, context)
+
+    # --- login by a code sent by SMS (clients only; ADR 0072) -------------------------------
+    # The number is not the account's own: it is the mobile number on the client record,
+    # which the case manager keeps. "phone" is not one of ACCOUNT_LOGIN_METHODS (that would
+    # turn the staff password form into "e-mail or phone"); the client's code form offers
+    # the number itself (forms.ClientLoginCodeForm), and allauth's code flow sends by SMS.
+
+    def get_user_by_phone(self, phone: str) -> AbstractBaseUser | None:
+        """The one active client account whose client record has this mobile number; None
+        for no match and for a number two accounts share (nobody gets a code then)."""
+        from .models import User
+
+        if not phone:
+            return None
+        users = list(
+            User.objects.filter(
+                role=Role.CLIENT, is_active=True, client_profile__mobile_number=phone
+            )[:2]
+        )
+        return users[0] if len(users) == 1 else None
+
+    def get_phone(self, user: AbstractBaseUser) -> tuple[str, bool] | None:
+        profile = getattr(user, "client_profile", None)
+        number = getattr(profile, "mobile_number", "") if _is_client(user) else ""
+        return (number, True) if number else None
+
+    def set_phone(self, user: AbstractBaseUser, phone: str, verified: bool) -> None:
+        """Never from the portal: the number belongs to the client record (clients app)."""
+
+    def set_phone_verified(self, user: AbstractBaseUser, phone: str) -> None:
+        """Reading the code proves the phone is the client's; there is nothing to record."""
+
+    def generate_phone_verification_code(self, *, user: AbstractBaseUser, phone: str) -> str:
+        # The same six digits as the e-mailed code: one code field, one explanation.
+        return str(self.generate_login_code())
+
+    def send_verification_code_sms(
+        self, user: AbstractBaseUser, phone: str, code: str, **kwargs: Any
+    ) -> None:
+        """The login code through the SMS outbox, in the account's language; the text holds
+        the code, the Jobcenter's name and the validity, nothing else."""
+        from sprechstunde.core.sms import sms_queue, sms_render
+
+        language = getattr(user, "preferred_language", "") or settings.LANGUAGE_CODE
+        text = sms_render(
+            kind="login_code",
+            context={"code": code, "minutes": account_settings.LOGIN_BY_CODE_TIMEOUT // 60},
+            language=language,
+        )
+        sms_queue(to=phone, kind="login_code", text=text)
+
+    def send_unknown_account_sms(self, phone: str, **kwargs: Any) -> None:
+        """Like ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False: nobody can sign up, so nothing."""
 
     def authenticate(self, request: HttpRequest, **credentials: Any) -> AbstractBaseUser | None:
         """A password check is one attempt from the account's failure budget (login_budget),

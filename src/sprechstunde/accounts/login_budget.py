@@ -43,8 +43,17 @@ LOGIN_PAUSED_MESSAGE = _(
 _USER_PREFIX = "user:"
 
 
-def login_budget_key(*, email: str) -> str:
-    """The budget an attempt for `email` counts against: its account's, or the address's own."""
+def login_budget_key(*, email: str = "", phone: str = "") -> str:
+    """The budget an attempt for `email` (or a mobile number in E.164, `phone`) counts
+    against: its account's, or the address's or number's own. An account has one budget
+    whichever way its code was asked for."""
+    if phone and not email:
+        from allauth.account.adapter import get_adapter
+
+        account = get_adapter().get_user_by_phone(phone)
+        if account is not None:
+            return login_budget_key_for_user(user=account)
+        return f"phone:{hashlib.sha256(phone.encode()).hexdigest()}"
     user = User.objects.filter(email__iexact=email.strip()).only("pk").first() if email else None
     if user is not None:
         return login_budget_key_for_user(user=user)
@@ -224,6 +233,25 @@ def _pause_started(*, key: str, until: float) -> None:
         # At once, not on commit: the pause is already in force (it lives in the cache), and
         # a refused login's request may end in a rolled-back transaction.
         _send_pause_notice(user=user, until=until)
+    elif user.is_active:
+        _send_pause_sms(user=user, until=until)
+
+
+def _send_pause_sms(*, user: User, until: float) -> None:
+    """The pause notice by SMS for a client who logs in with codes sent to her mobile number
+    (no e-mail): like the mail, without a code or a link."""
+    from sprechstunde.core.sms import sms_queue, sms_render
+
+    profile = getattr(user, "client_profile", None)
+    number = getattr(profile, "mobile_number", "")
+    if not number:
+        return
+    language = user.preferred_language or settings.LANGUAGE_CODE
+    ends_at = timezone.localtime(datetime.datetime.fromtimestamp(until, tz=datetime.UTC))
+    with translation.override(language):
+        when = formats.date_format(ends_at, "SHORT_DATETIME_FORMAT")
+    text = sms_render(kind="login_paused", context={"until": when}, language=language)
+    sms_queue(to=number, kind="login_paused", text=text)
 
 
 def _send_pause_notice(*, user: User, until: float) -> None:
@@ -240,7 +268,7 @@ def _send_pause_notice(*, user: User, until: float) -> None:
             "If it was not you, you do not need to do anything: nobody has signed in. If this "
             "happens again, please tell your Jobcenter."
         ) % {"ends_at": formats.date_format(ends_at, "DATETIME_FORMAT")}
-    send_mail(subject, body, None, [user.email])
+    send_mail(subject, body, None, [user.email or ""])
 
 
 def login_guesses_max(*, days: float) -> int:

@@ -20,10 +20,13 @@ class UserManager(BaseUserManager["User"]):
 
     use_in_migrations = True
 
-    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
-        if not email:
+    def create_user(self, email: str | None, password: str | None = None, **extra: object) -> User:
+        # Staff log in with their address; a client reached only by text message has none
+        # (she logs in with a code sent to the mobile number her case manager keeps).
+        if not email and extra.get("role", Role.CLIENT) != Role.CLIENT:
             raise ValueError("An e-mail address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        address = self.normalize_email(email).lower() if email else None
+        user = self.model(email=address, **extra)  # type: ignore[misc]  # NULL: see User.email
         if password:
             user.set_password(password)
         else:
@@ -56,7 +59,10 @@ class User(AbstractUser):
     """A person who logs in: staff (case manager, team lead, admin, DPO) or a client."""
 
     username = None  # type: ignore[assignment]
-    email = models.EmailField(_("e-mail address"), unique=True)
+    # Empty (NULL) only for a client without e-mail, who logs in by a code sent by SMS.
+    email = models.EmailField(  # type: ignore[assignment]  # AbstractUser says str
+        _("e-mail address"), unique=True, null=True, blank=True
+    )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CLIENT)
     team = models.ForeignKey(
         Team,

@@ -99,7 +99,7 @@ def _send_set_password_mail(user_id: int) -> None:
     with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
         subject = render_to_string("accounts/email/set_password_subject.txt", context)
         body = render_to_string("accounts/email/set_password_message.txt", context)
-    EmailMessage(subject=" ".join(subject.split()), body=body, to=[user.email]).send()
+    EmailMessage(subject=" ".join(subject.split()), body=body, to=[user.email or ""]).send()
 
 
 def _end_all_sessions(user: User) -> None:

@@ -478,7 +478,9 @@ class ConfirmLoginCodeView(AllauthConfirmLoginCodeView):
         kwargs: dict[str, Any] = super().get_form_kwargs()
         if self._action != "resend":
             email = str(self._process.state.get("email") or "")
-            kwargs["budget_key"] = login_budget_key(email=email)
+            phone = str(self._process.state.get("phone") or "")
+            kwargs["budget_key"] = login_budget_key(email=email, phone=phone)
+            kwargs["by_phone"] = bool(phone and not email)
         return kwargs
 
 

@@ -166,7 +166,7 @@ def appointment_event(
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
     event.add("class", "PRIVATE")
     case_manager = appointment.case_manager
-    event.add("organizer", _cal_address(case_manager.email, case_manager.display_name))
+    event.add("organizer", _cal_address(case_manager.email or "", case_manager.display_name))
     if audience == MailRecipient.CLIENT and appointment.client.email:
         attendee = _cal_address(
             appointment.client.email,
@@ -177,7 +177,7 @@ def appointment_event(
         )
     else:
         attendee = _cal_address(
-            case_manager.email,
+            case_manager.email or "",
             case_manager.display_name,
             ROLE="CHAIR",
             PARTSTAT="ACCEPTED",

@@ -25,7 +25,7 @@ def _recipient(mail: AppointmentMail) -> tuple[str, str]:
     if mail.recipient == MailRecipient.CLIENT:
         return appointment.client.email, appointment.client.preferred_language or "de"
     case_manager = appointment.case_manager
-    return case_manager.email, case_manager.preferred_language or settings.LANGUAGE_CODE
+    return case_manager.email or "", case_manager.preferred_language or settings.LANGUAGE_CODE
 
 
 def _when(mail: AppointmentMail) -> str:

@@ -23,6 +23,7 @@ class ConsentMethod(models.TextChoices):
 
 class InvitationChannel(models.TextChoices):
     EMAIL = "email", _("E-mail")
+    SMS = "sms", _("Text message")
     HANDED_OVER = "handed_over", _("Handed over by staff")
     LETTER = "letter", _("Letter by post")
 

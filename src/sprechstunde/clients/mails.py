@@ -1,4 +1,5 @@
-"""The invitation e-mail: the link, how long it is valid, the Jobcenter's name. Nothing else.
+"""The invitation by e-mail (or by SMS for a client without e-mail): the link, how long it is
+valid, the Jobcenter's name. Nothing else.
 
 Notifications carry no social data, so the mail neither names the client nor says why the
 Jobcenter writes beyond the invitation itself. It is sent after commit (the token exists only
@@ -14,7 +15,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
+
+from sprechstunde.core.sms import sms_queue, sms_render
 
 from .models import Invitation
 
@@ -52,4 +55,31 @@ def invitation_mail_send(*, invitation_id: int, token: str) -> bool:
     Invitation.objects.filter(pk=invitation_id).update(
         mail_sent_at=timezone.now(), mail_failed_at=None
     )
+    return True
+
+
+def invitation_sms_send(*, invitation_id: int, token: str) -> bool:
+    """Queue the invitation as a text message (a client without e-mail): the link, how long
+    it is valid, the Jobcenter's name; in the client's language. True when queued."""
+    invitation = Invitation.objects.select_related("client").get(pk=invitation_id)
+    client = invitation.client
+    language = client.preferred_language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        until = formats.date_format(timezone.localtime(invitation.expires_at), "SHORT_DATE_FORMAT")
+    text = sms_render(
+        kind="invitation",
+        context={"url": invitation_url(token), "until": until},
+        language=language,
+    )
+    message = sms_queue(
+        to=client.mobile_number,
+        kind="invitation",
+        text=text,
+        dedupe_key=f"invitation:{invitation_id}",
+    )
+    if message is None:
+        logger.warning("Invitation SMS %s could not be queued", invitation_id)
+        Invitation.objects.filter(pk=invitation_id).update(mail_failed_at=timezone.now())
+        return False
+    Invitation.objects.filter(pk=invitation_id).update(sms=message)
     return True

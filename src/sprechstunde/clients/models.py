@@ -123,6 +123,16 @@ class Invitation(TimeStampedModel):
     # Set by the mail hook after commit, so staff can see whether the e-mail really left.
     mail_sent_at = models.DateTimeField(_("e-mail sent at"), null=True, blank=True)
     mail_failed_at = models.DateTimeField(_("e-mail failed at"), null=True, blank=True)
+    # An invitation by text message (a client without e-mail): the outbox row tells staff
+    # whether it was sent, delivered or given up.
+    sms = models.ForeignKey(
+        "core.SmsMessage",
+        verbose_name=_("text message"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -28,6 +28,7 @@ from sprechstunde.accounts.choices import Role
 from sprechstunde.accounts.models import User
 from sprechstunde.audit.services import audit_record
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.core.sms import sms_enabled
 
 from . import mails, numbers, permissions, selectors
 from .choices import (
@@ -221,7 +222,7 @@ def client_create(
                 case_manager=case_manager,
             )
             audit_record(actor=actor, action="client.create", target=client, request=request)
-            if send_invitation and email:
+            if send_invitation and invitation_channel_for(client=client) is not None:
                 invitation_send(client=client, actor=actor, request=request)
     except IntegrityError as error:
         # Two people saved the same address at the same moment: the constraint decides.
@@ -250,8 +251,8 @@ def client_update(
     name also on their portal account.
 
     The address a portal account logs in with is not changed here (that would hand the
-    account to whoever reads the new address). A changed address revokes open invitations,
-    whose links went to the old one.
+    account to whoever reads the new address). A changed address or mobile number revokes
+    open invitations, whose links went to the old one.
     """
     _require_manage(actor, client)
     first_name, last_name = first_name.strip(), last_name.strip()
@@ -269,6 +270,39 @@ def client_update(
         raise ApplicationError(_("Please choose a language."), field="preferred_language")
     interpreter, interpreter_language = _interpreter_checked(interpreter, interpreter_language)
     email_changed = email != client.email
+    # An invitation by SMS went to the old number; a client without e-mail logs in with
+    # codes sent to the number on her record, so the new one must be hers alone.
+    mobile_changed = mobile_number != client.mobile_number
+    if (
+        mobile_changed
+        and mobile_number
+        and not email
+        and Client.objects.filter(mobile_number=mobile_number, user__isnull=False)
+        .exclude(pk=client.pk)
+        .exists()
+    ):
+        raise ApplicationError(
+            _(
+                "Another client's portal account logs in with this mobile number, so codes "
+                "could not tell the two apart. Please ask for the client's own number or an "
+                "e-mail address."
+            ),
+            field="mobile_number",
+        )
+    sms_login = (
+        client.user_id is not None
+        and not User.objects.filter(pk=client.user_id, email__isnull=False)
+        .exclude(email="")
+        .exists()
+    )
+    if sms_login and email_changed:
+        raise ApplicationError(
+            _(
+                "This client logs in to the portal with codes by text message, so an e-mail "
+                "address cannot be added here."
+            ),
+            field="email",
+        )
     if email_changed and client.user_id is not None:
         raise ApplicationError(
             _(
@@ -304,7 +338,7 @@ def client_update(
                     preferred_language=preferred_language,
                 )
             audit_record(actor=actor, action="client.update", target=client, request=request)
-            if email_changed:
+            if email_changed or (mobile_changed and not email):
                 invitation_revoke_open(client=client, actor=actor, request=request)
     except IntegrityError as error:
         raise ApplicationError(
@@ -350,9 +384,14 @@ def _issue_invitation(
     actor: Any,
     action: str,
     request: HttpRequest | None,
-    channel: str = InvitationChannel.EMAIL,
+    channel: str | None = None,
 ) -> IssuedInvitation:
+    """A new invitation link; it goes out by e-mail or SMS (the channel the client can be
+    reached on), or, for channel LETTER, only into the printed letter."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
+    if channel is None:
+        channel = invitation_channel_for(client=client)
+        assert channel is not None  # _check_invitable refused the client otherwise
     invitation = Invitation.objects.create(
         client=client,
         token_hash=Invitation.hash_token(token),
@@ -365,20 +404,51 @@ def _issue_invitation(
         transaction.on_commit(
             functools.partial(mails.invitation_mail_send, invitation_id=invitation.pk, token=token)
         )
+    elif channel == InvitationChannel.SMS:
+        transaction.on_commit(
+            functools.partial(mails.invitation_sms_send, invitation_id=invitation.pk, token=token)
+        )
     return IssuedInvitation(invitation=invitation, token=token)
 
 
+def invitation_channel_for(*, client: Client) -> str | None:
+    """How an invitation reaches the client: by e-mail when she has an address, else by SMS
+    to her mobile number when a gateway is set up; None when neither works."""
+    if client.email:
+        return InvitationChannel.EMAIL
+    if client.mobile_number and sms_enabled():
+        return InvitationChannel.SMS
+    return None
+
+
 def _check_invitable(client: Client) -> None:
-    if not client.email:
+    if invitation_channel_for(client=client) is None:
         raise ApplicationError(
             _(
-                "An invitation by e-mail needs an e-mail address, and this client has only a "
-                "mobile number. The portal login works with codes sent by e-mail: ask the "
-                "client for an e-mail address, and until then keep in touch by phone or post."
+                "This client has no e-mail address, and text messages are not set up here, "
+                "so an invitation cannot be sent. Keep in touch by phone or post."
             )
         )
     if selectors.client_has_portal_access(client=client):
         raise ApplicationError(_("This client already uses the portal."))
+    if not client.email and _mobile_number_taken(client):
+        raise ApplicationError(
+            _(
+                "Another client's portal account logs in with this mobile number, so codes "
+                "could not tell the two apart. Please ask for the client's own number or an "
+                "e-mail address."
+            )
+        )
+
+
+def _mobile_number_taken(client: Client) -> bool:
+    """Whether another client with a portal account has this mobile number (the login by SMS
+    code finds the account by the number, so it must lead to one account only)."""
+    return (
+        Client.objects.filter(mobile_number=client.mobile_number, user__isnull=False)
+        .exclude(pk=client.pk)
+        .exists()
+    )
 
 
 def invitation_send(
@@ -470,7 +540,7 @@ def invitation_resend(
 def _portal_account_for(client: Client, language: str) -> User:
     """The client's login: their own, an unlinked client account with their address, or new."""
     user = client.user
-    if user is None:
+    if user is None and client.email:
         user = User.objects.filter(email__iexact=client.email).first()
         if user is not None and (
             user.role != Role.CLIENT
@@ -485,9 +555,10 @@ def _portal_account_for(client: Client, language: str) -> User:
     # The account carries the client's name from the client record (calls and chats show
     # it; without it they showed the e-mail address). client_update keeps it in step.
     if user is None:
-        # No usable password: clients log in with a code sent by e-mail.
+        # No usable password: clients log in with a code sent by e-mail, or by SMS to the
+        # mobile number on the client record when she has no address (no e-mail then).
         user = User.objects.create_user(
-            client.email,
+            client.email or None,
             role=Role.CLIENT,
             preferred_language=language,
             first_name=client.first_name,
@@ -499,6 +570,8 @@ def _portal_account_for(client: Client, language: str) -> User:
         user.first_name = client.first_name
         user.last_name = client.last_name
         user.save(update_fields=["is_active", "preferred_language", "first_name", "last_name"])
+    if not user.email:
+        return user
     # Opening the link from the invitation mail proves the address belongs to the client.
     address, _created = EmailAddress.objects.get_or_create(
         user=user, email=user.email, defaults={"verified": True, "primary": True}
@@ -559,7 +632,7 @@ def invitation_accept(
         if state != "valid":
             raise InvitationUnusableError(state)
         client = Client.objects.select_for_update().get(pk=invitation.client_id)
-        if not client.email:
+        if not client.email and not client.mobile_number:
             raise InvitationUnusableError("unknown")
         texts = selectors.consent_texts_current(language=language)
         chosen_texts = {purpose: _text_for(purpose, texts, shown_text_ids) for purpose in chosen}

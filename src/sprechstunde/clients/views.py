@@ -31,7 +31,13 @@ from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 from sprechstunde.core.languages import language_codes_for, set_language_cookie
 
 from . import permissions, receipts, selectors, services, timeline
-from .choices import PURPOSE_SHORT_LABELS, REQUIRED_PURPOSES, ConsentMethod, ConsentPurpose
+from .choices import (
+    PURPOSE_SHORT_LABELS,
+    REQUIRED_PURPOSES,
+    ConsentMethod,
+    ConsentPurpose,
+    InvitationChannel,
+)
 from .forms import (
     ClientCreateForm,
     ClientSearchForm,
@@ -45,6 +51,8 @@ from .models import Client
 CASELOAD_PAGE_SIZE = 50
 CASELOAD_ROLE_ORDER = (Role.CASE_MANAGER, Role.TEAM_LEAD)
 ACCEPTED_EMAIL_SESSION_KEY = "clients.accepted_email"
+# A client without e-mail: the code goes by SMS to this number (E.164).
+ACCEPTED_PHONE_SESSION_KEY = "clients.accepted_phone"
 CLIENT_LOGIN_URL = reverse_lazy("account_request_login_code")
 
 
@@ -174,15 +182,15 @@ class ClientCreateView(CaseloadStaffMixin, View):
                 _form_error(form, error)
             else:
                 messages.success(request, _("The client has been created."))
-                if data["send_invitation"] and client.email:
-                    messages.success(request, _("The invitation has been sent by e-mail."))
+                channel = services.invitation_channel_for(client=client)
+                if data["send_invitation"] and channel is not None:
+                    messages.success(request, _invitation_sent_message(channel))
                 elif data["send_invitation"]:
                     messages.info(
                         request,
                         _(
-                            "No invitation was sent: an invitation needs an e-mail address, "
-                            "because the portal login works with codes sent by e-mail. Until "
-                            "the client has one, keep in touch by phone or post."
+                            "No invitation was sent: the client has no e-mail address, and "
+                            "text messages are not set up here. Keep in touch by phone or post."
                         ),
                     )
                 return redirect("clients:detail", pk=client.pk)
@@ -218,6 +226,7 @@ class ClientDetailView(CaseloadStaffMixin, View):
                 "history": history,
                 "invitation": invitation,
                 "invitation_open": invitation is not None and invitation.is_open,
+                "invitation_channel": services.invitation_channel_for(client=client),
                 "has_portal": has_portal,
                 "can_manage": permissions.can_manage_client(user=request.user, client=client),
                 "actions": timeline.client_actions_for_user(user=request.user, client=client),
@@ -420,11 +429,19 @@ class _InvitationActionView(CaseloadStaffMixin, View, ABC):
         return redirect("clients:detail", pk=client.pk)
 
 
-class InvitationSendView(_InvitationActionView):
-    success_message = _("The invitation has been sent by e-mail.")
+def _invitation_sent_message(channel: str) -> str:
+    """Says truthfully which way the invitation went."""
+    if channel == InvitationChannel.SMS:
+        return str(_("The invitation has been sent by text message to the mobile number."))
+    return str(_("The invitation has been sent by e-mail."))
 
+
+class InvitationSendView(_InvitationActionView):
     def act(self, client: Client) -> None:
-        services.invitation_send(client=client, actor=self.request.user, request=self.request)
+        issued = services.invitation_send(
+            client=client, actor=self.request.user, request=self.request
+        )
+        self.success_message = _invitation_sent_message(issued.invitation.channel)
 
 
 class InvitationRevokeView(_InvitationActionView):
@@ -439,10 +456,21 @@ class InvitationRevokeView(_InvitationActionView):
 
 
 class InvitationResendView(_InvitationActionView):
-    success_message = _("A new invitation has been sent. The old link no longer works.")
-
     def act(self, client: Client) -> None:
-        services.invitation_resend(client=client, actor=self.request.user, request=self.request)
+        issued = services.invitation_resend(
+            client=client, actor=self.request.user, request=self.request
+        )
+        if issued.invitation.channel == InvitationChannel.SMS:
+            self.success_message = str(
+                _(
+                    "A new invitation has been sent by text message to the mobile number. "
+                    "The old link no longer works."
+                )
+            )
+        else:
+            self.success_message = str(
+                _("A new invitation has been sent. The old link no longer works.")
+            )
 
 
 # --- the invitation, on the client's phone ---------------------------------------------------
@@ -538,7 +566,12 @@ class InvitationAcceptView(View):
         if request.user.is_authenticated and request.user.pk != accepted.user_id:
             # Someone else was logged in on this device: they must not stay logged in.
             logout(request)
-        request.session[ACCEPTED_EMAIL_SESSION_KEY] = accepted.email
+        if accepted.email:
+            request.session[ACCEPTED_EMAIL_SESSION_KEY] = accepted.email
+            request.session.pop(ACCEPTED_PHONE_SESSION_KEY, None)
+        else:
+            request.session[ACCEPTED_PHONE_SESSION_KEY] = accepted.mobile_number
+            request.session.pop(ACCEPTED_EMAIL_SESSION_KEY, None)
         response = redirect("clients:invitation_accepted")
         # The pages before the code login are anonymous: the cookie keeps them in the
         # language the client read the consent in (issue 13: no flip after consent).
@@ -552,14 +585,15 @@ class InvitationAcceptedView(View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         email = request.session.get(ACCEPTED_EMAIL_SESSION_KEY)
-        if not email:
+        phone = request.session.get(ACCEPTED_PHONE_SESSION_KEY)
+        if not email and not phone:
             return redirect(CLIENT_LOGIN_URL)
         if request.user.is_authenticated:
             return redirect("clients:portal_home")
         return render(
             request,
             "clients/invitation_accepted.html",
-            {"email": email, "request_code_url": CLIENT_LOGIN_URL},
+            {"email": email, "phone": phone, "request_code_url": CLIENT_LOGIN_URL},
         )
 
 

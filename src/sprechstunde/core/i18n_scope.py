@@ -28,6 +28,8 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "accounts/forms/client_login.py",
     "accounts/login_budget.py",
     "accounts/templates/accounts/other_role_client.html",  # a client opening a staff page
+    # Every text message (appointments, reminders, invitation, login code, notices)
+    "templates/sms/*",
     # Invitation, consent, privacy, home, receipts, the client's own settings
     "clients/templates/clients/access_ended.html",
     "clients/templates/clients/consent_missing.html",

@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 # A message is given up after this many refused attempts (1, 2, 4 … minutes apart).
 MAX_ATTEMPTS = 8
 TEXT_LIMIT = 640  # four concatenated SMS parts
+# Texts that carry a secret (a login code, an invitation token, whose hash alone is stored):
+# once the message has left the queue, the stored copy keeps only what kind it was.
+SECRET_KINDS = frozenset({"login_code", "invitation"})
+REDACTED = "[redacted after sending]"
 
 
 def sms_enabled() -> bool:
@@ -89,7 +93,11 @@ def sms_deliver(*, sms_id: int) -> str:
             message.state = SmsMessage.State.SENT
             message.sent_at = timezone.now()
             message.last_error = ""
-        message.save(update_fields=["attempts", "state", "provider_id", "sent_at", "last_error"])
+        if message.kind in SECRET_KINDS and message.state != SmsMessage.State.QUEUED:
+            message.text = REDACTED
+        message.save(
+            update_fields=["attempts", "state", "provider_id", "sent_at", "last_error", "text"]
+        )
     if refused is None:
         return "sent"
     if message.state == SmsMessage.State.FAILED:
@@ -112,3 +120,16 @@ def sms_status_record(*, provider_id: str, status: str) -> bool:
         provider_id=provider_id, state__in=[SmsMessage.State.SENT, SmsMessage.State.DELIVERED]
     ).update(state=states[status], status_at=timezone.now())
     return bool(updated)
+
+
+def sms_notice_queue(
+    *, to: str, notice: str, path: str, language: str, dedupe_key: str | None = None
+) -> SmsMessage | None:
+    """Queue the content-free "something waits in the portal" text (`notice`: message,
+    document or document_request) with the link to `path`, for a client reached by SMS."""
+    text = sms_render(
+        kind="notice",
+        context={"notice": notice, "url": f"{settings.SITE_URL}{path}"},
+        language=language,
+    )
+    return sms_queue(to=to, kind=f"notice_{notice}", text=text, dedupe_key=dedupe_key)

@@ -35,6 +35,7 @@ from sprechstunde.accounts.models import Substitution, User
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.core.sms import sms_enabled, sms_notice_queue
 from sprechstunde.documents import file_checks
 from sprechstunde.documents import permissions as document_permissions
 from sprechstunde.documents import selectors as document_selectors
@@ -398,6 +399,8 @@ class NoticeRecipient:
     user: User
     address: str
     language: str
+    # A client without e-mail is told by SMS to the mobile number on her record.
+    phone: str = ""
 
 
 def _staff_standing_in_for(case_manager: User) -> list[User]:
@@ -421,14 +424,21 @@ def _notice_recipients(*, client: Client, side: Side) -> list[NoticeRecipient]:
         if account is None or not permissions.client_uses_portal(client=client):
             return []
         language = account.preferred_language or client.preferred_language
-        candidates = [(account, account.email or client.email, language)]
+        address = account.email or client.email
+        phone = "" if address or not sms_enabled() else client.mobile_number
+        candidates = [(account, address, phone, language)]
     else:
         staff = [client.case_manager, *_staff_standing_in_for(client.case_manager)]
-        candidates = [(user, user.email, user.preferred_language) for user in staff]
+        candidates = [(user, user.email or "", "", user.preferred_language) for user in staff]
     return [
-        NoticeRecipient(user=user, address=address, language=language or settings.LANGUAGE_CODE)
-        for user, address, language in candidates
-        if user.is_active and address
+        NoticeRecipient(
+            user=user,
+            address=address or "",
+            phone=phone,
+            language=language or settings.LANGUAGE_CODE,
+        )
+        for user, address, phone, language in candidates
+        if user.is_active and (address or phone)
     ]
 
 
@@ -485,7 +495,16 @@ def message_notice_deliver(*, message_id: int) -> str:
         if previous is None:
             continue
         try:
-            _notice_mail_send(side=side, address=recipient.address, language=recipient.language)
+            if recipient.address:
+                _notice_mail_send(side=side, address=recipient.address, language=recipient.language)
+            else:
+                sms_notice_queue(
+                    to=recipient.phone,
+                    notice="message",
+                    path=reverse("messaging:portal"),
+                    language=recipient.language,
+                    dedupe_key=f"message:{message.pk}:{recipient.user.pk}",
+                )
         except Exception:
             # Not told after all: the next message (or a retry of this job) may try again.
             ReadState.objects.filter(

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.core.sms import sms_enabled, sms_notice_queue
 
 from .. import permissions
 
@@ -62,6 +63,30 @@ def content_free_mail(*, address: str, language: str, kind: str, path_name: str)
         subject = render_to_string("agreements/mail/notice_subject.txt", context).strip()
         body = render_to_string("agreements/mail/notice.txt", context)
     send_mail(subject, body, None, [address])
+
+
+def client_notice_send(
+    *, client: Client, kind: str, path_name: str, dedupe_key: str | None
+) -> bool:
+    """Tell the client without content that the portal holds something for her: by e-mail,
+    or by SMS to her mobile number when she has no address. False when she cannot be told
+    (no channel, or processing restricted, Art. 18 GDPR)."""
+    address, language = client_address(client)
+    if address:
+        content_free_mail(address=address, language=language, kind=kind, path_name=path_name)
+        return True
+    if client.processing_restricted_at is not None or not client.mobile_number:
+        return False
+    if not sms_enabled():
+        return False
+    sms_notice_queue(
+        to=client.mobile_number,
+        notice="document",
+        path=reverse(path_name),
+        language=language,
+        dedupe_key=dedupe_key,
+    )
+    return True
 
 
 def client_address(client: Client) -> tuple[str, str]:

@@ -33,7 +33,7 @@ from ..rendering import (
     template_is_valid,
     text_html,
 )
-from .common import client_address, content_free_mail, require_editor, retry_delay
+from .common import client_notice_send, require_editor, retry_delay
 
 logger = logging.getLogger(__name__)
 
@@ -256,12 +256,13 @@ def decision_notice_deliver(*, decision_id: int) -> str:
         return "nothing to do"
     if DeliveryEvent.objects.filter(decision=decision, kind=DeliveryEventKind.NOTIFIED).exists():
         return "already notified"
-    address, language = client_address(decision.client)
-    if not address:
+    if not client_notice_send(
+        client=decision.client,
+        kind="decision",
+        path_name="agreements:portal",
+        dedupe_key=f"decision:{decision.pk}:notice",
+    ):
         return "no address"
-    content_free_mail(
-        address=address, language=language, kind="decision", path_name="agreements:portal"
-    )
     with transaction.atomic():
         locked = Decision.objects.select_for_update().get(pk=decision.pk)
         if DeliveryEvent.objects.filter(decision=locked, kind=DeliveryEventKind.NOTIFIED).exists():

@@ -27,7 +27,13 @@ from .. import permissions
 from ..choices import COMMENT_MAX_LENGTH, PLAN_REVIEW_MAX_MONTHS, CommentSide, PlanStatus
 from ..models import CooperationPlan, PlanComment, PlanReviewReminder, PlanTemplate, PlanVersion
 from ..rendering import legal_consequences_terms_in, render_pdf
-from .common import clean_text, client_address, content_free_mail, require_editor
+from .common import (
+    clean_text,
+    client_address,
+    client_notice_send,
+    content_free_mail,
+    require_editor,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -306,12 +312,12 @@ def _notify_client(client_id: int) -> None:
     client = Client.objects.select_related("user").filter(pk=client_id).first()
     if client is None or not permissions.can_use_portal(client=client):
         return
-    address, language = client_address(client)
-    if not address:
-        return
     try:
-        content_free_mail(
-            address=address, language=language, kind="document", path_name="agreements:portal"
+        client_notice_send(
+            client=client,
+            kind="document",
+            path_name="agreements:portal",
+            dedupe_key=None,
         )
     except Exception:
         # The plan is issued either way; the client sees it at their next visit.

@@ -227,13 +227,13 @@ def test_a_failed_mail_is_recorded_on_the_invitation(
     assert invitation.mail_sent_at is None
 
 
-def test_a_client_with_only_a_mobile_number_cannot_be_invited_by_email(case_manager):
+def test_without_sms_a_client_with_only_a_mobile_number_cannot_be_invited(case_manager):
     client = ClientFactory(case_manager=case_manager, email="", mobile_number="0170123")
     with pytest.raises(ApplicationError) as error:
         services.invitation_send(client=client, actor=case_manager)
-    assert "needs an e-mail address" in str(error.value.message)
+    assert "no e-mail address" in str(error.value.message)
     # An honest statement of what works today, no promise of a later version.
-    assert "keep in touch by phone or post" in str(error.value.message)
+    assert "Keep in touch by phone or post" in str(error.value.message)
     assert "later" not in str(error.value.message)
     assert not Invitation.objects.exists()
 

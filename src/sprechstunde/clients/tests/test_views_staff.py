@@ -183,7 +183,7 @@ def test_mobile_only_client_is_created_with_a_note_about_email_invitations(clien
         follow=True,
     )
     page = response.content.decode()
-    assert "needs an e-mail address" in page
+    assert "text messages are not set up here" in page
     assert Client.objects.get().mobile_number == "+491701234567"
     assert not Invitation.objects.exists()
 
@@ -268,7 +268,7 @@ def test_substitute_opens_the_absent_colleagues_client(
 def test_detail_of_a_mobile_only_client_explains_the_email_invitation(client, case_manager):
     mobile_only = ClientFactory(case_manager=case_manager, email="", mobile_number="+491701234567")
     page = login(client, case_manager).get(reverse("clients:detail", args=[mobile_only.pk]))
-    assert "needs an e-mail address" in page.content.decode()
+    assert "text messages are not set up here" in page.content.decode()
     assert reverse("clients:invitation_send", args=[mobile_only.pk]) not in page.content.decode()
 
 

@@ -24,6 +24,7 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.choices import ConsentPurpose
 from sprechstunde.clients.models import Client, Consent
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.core.sms import sms_enabled, sms_notice_queue
 
 from ..choices import RequestStatus
 from ..models import Document, DocumentRequest
@@ -256,10 +257,23 @@ def document_request_notify_created(*, document_request_id: int) -> str:
     )
     if document_request is None or document_request.status != RequestStatus.OPEN:
         return "gone"
-    target = _client_address(document_request.client)
-    if target is None:
+    client = document_request.client
+    target = _client_address(client)
+    if target is not None:
+        _mail_send(kind="created", address=target[0], language=target[1])
+    elif client_uses_portal(client=client) and client.mobile_number and sms_enabled():
+        # A client without e-mail is told by SMS (content-free, like the mail).
+        account = client.user
+        language = (account.preferred_language if account else "") or client.preferred_language
+        sms_notice_queue(
+            to=client.mobile_number,
+            notice="document_request",
+            path=reverse("documents:portal_requests"),
+            language=language or settings.LANGUAGE_CODE,
+            dedupe_key=f"document-request:{document_request.pk}:created",
+        )
+    else:
         return "no recipient"
-    _mail_send(kind="created", address=target[0], language=target[1])
     audit_record(actor=None, action="document_request.notify", target=document_request)
     return "sent"
 

@@ -52,7 +52,7 @@ class Command(BaseCommand):
         for user in result.staff:
             rows.append(
                 (
-                    user.email,
+                    user.email or "",
                     str(user.get_role_display()),
                     user.team.name if user.team else "-",
                     demo.DEMO_PASSWORD,
