@@ -295,6 +295,16 @@ def client_update(
         .exclude(email="")
         .exists()
     )
+    if sms_login and not mobile_number:
+        # Clients without any contact are allowed (they are reached by letter), but not one
+        # whose portal login depends on this number.
+        raise ApplicationError(
+            _(
+                "This client logs in to the portal with codes sent to this mobile number, so "
+                "it cannot be removed."
+            ),
+            field="mobile_number",
+        )
     if sms_login and email_changed:
         raise ApplicationError(
             _(
