@@ -92,6 +92,9 @@ class AssetParser(HTMLParser):
                 self._add(srcset.split(",")[0].split()[0])
         elif tag == "video":
             self._add(a.get("poster"))
+        # A module the page loads on first use by the address it names (the call chat's file
+        # sending, ADR 0057): it counts as well.
+        self._add(a.get("data-module"))
 
     def _add(self, url: str | None) -> None:
         if url and not url.startswith(("data:", "blob:", "#")):

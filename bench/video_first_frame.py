@@ -89,7 +89,12 @@ class Session:
     """The two browsers and pages of one profile."""
 
     def __init__(
-        self, playwright: Any, server: VideoServer, bare: BareServer, link: PhoneLink
+        self,
+        playwright: Any,
+        server: VideoServer,
+        bare: BareServer,
+        link: PhoneLink,
+        tap: str = "check",
     ) -> None:
         self.server = server
         self.bare = bare
@@ -106,7 +111,7 @@ class Session:
         self.desk = desk.new_page()
         self.desk_bare = desk_browser.new_context(**DESK).new_page()
         self.ours = phone_context(
-            phone_browser, OURS_VIDEO, server.cookie("client"), auto_join=True
+            phone_browser, OURS_VIDEO, server.cookie("client"), auto_join=True, tap=tap
         )
         self.bare_ctx = phone_context(phone_browser, "#remote")
         self.room = 0
@@ -185,9 +190,10 @@ def measure_profile(
     *,
     runs: int,
     steady_seconds: float,
+    tap: str = "check",
 ) -> dict[str, Any]:
     with PhoneLink(profile, turn[0], turn[1], [server.port, bare.port]) as link:
-        session = Session(playwright, server, bare, link)
+        session = Session(playwright, server, bare, link, tap)
         try:
             session.desk_joins()
             session.run_ours(first_time=True)  # warm-up; admits the client once
@@ -285,7 +291,14 @@ def report_profile(name: str, result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run(*, profiles: list[str], runs: int, steady_seconds: float, edge_runs: int = 0) -> str:
+def run(
+    *,
+    profiles: list[str],
+    runs: int,
+    steady_seconds: float,
+    edge_runs: int = 0,
+    tap: str = "check",
+) -> str:
     """Everything for the given profiles; returns the report (Markdown)."""
     problem = require_root()
     if problem:
@@ -341,6 +354,7 @@ def run(*, profiles: list[str], runs: int, steady_seconds: float, edge_runs: int
                             profile,
                             runs=edge_runs if name == "EDGE" else runs,
                             steady_seconds=steady_seconds,
+                            tap=tap,
                         )
                     except Exception as error:  # one profile failing must not lose the others
                         out.append(f"### {describe(name)}\n\nfailed: {error!r}")
@@ -362,15 +376,23 @@ def main() -> None:
         "--edge-runs", type=int, default=0, help="first-frame runs on EDGE (default: steady only)"
     )
     parser.add_argument("--steady", type=float, default=15.0)
+    parser.add_argument(
+        "--tap",
+        choices=("check", "main"),
+        default="check",
+        help='the call page\'s taps: "check" = "camera and microphone on", then "join" '
+        '(every round so far); "main" = the main action "join with camera", one tap',
+    )
     args = parser.parse_args()
     started = time.monotonic()
-    print(f"# Video: first remote frame, {machine_info()}", flush=True)
+    print(f"# Video: first remote frame, {machine_info()}, call page tap: {args.tap}", flush=True)
     print(
         run(
             profiles=args.profiles.split(","),
             runs=args.runs,
             steady_seconds=args.steady,
             edge_runs=args.edge_runs,
+            tap=args.tap,
         )
     )
     print(f"\n(took {time.monotonic() - started:.0f} s)")

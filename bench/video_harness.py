@@ -68,7 +68,8 @@ FIRST_FRAME_JS = r"""(() => {
   });
   new MutationObserver(watch).observe(document, {subtree: true, childList: true});
   document.addEventListener("click", e => {
-    if (e.target.closest && e.target.closest("#join-button")) window.__joinAt = performance.now();
+    const tap = e.target.closest && e.target.closest("#join-button, #join-camera");
+    if (tap) window.__joinAt = performance.now();
   }, true);
   // Milestones on the way, the same for every page: wrappers that only observe.
   const marks = window.__marks = {};
@@ -305,13 +306,18 @@ def launch(playwright: Any, namespace: Namespace | None = None) -> tuple[Any, An
 
 
 def phone_context(
-    browser: Any, selector: str, cookie: dict[str, Any] | None = None, *, auto_join: bool = False
+    browser: Any,
+    selector: str,
+    cookie: dict[str, Any] | None = None,
+    *,
+    auto_join: bool = False,
+    tap: str = "check",
 ) -> Any:
     context = browser.new_context(**PHONE)
     context.add_init_script(script=f"window.__remoteSelector = {json.dumps(selector)};")
     context.add_init_script(script=FIRST_FRAME_JS)
     if auto_join:
-        context.add_init_script(script=AUTO_JOIN_JS)
+        context.add_init_script(script=auto_join_js(tap))
     if cookie:
         context.add_cookies([cookie])
     return context
@@ -352,12 +358,23 @@ JOIN_JS = """async () => {
 }"""
 
 
-# The same clicks, started by the page itself at DOMContentLoaded (deferred scripts such as
-# the call page's modules have run by then), so that no DevTools round trip lies between the
-# page being ready and the first tap; for the measured phone page (since 2026-11-27 11:00).
-AUTO_JOIN_JS = f"""document.addEventListener("DOMContentLoaded", () => {{
-  if (document.getElementById("prejoin-both")) ({JOIN_JS})();
+# The pre-join screen's main action instead (`--tap main`, since 2026-12-07): "join with
+# camera", one tap that turns both devices on and joins (issue 12, ADR 0049 and 0074).
+MAIN_ACTION_JS = """async () => { document.getElementById("join-camera").click(); }"""
+TAPS = {"check": JOIN_JS, "main": MAIN_ACTION_JS}
+
+
+def auto_join_js(tap: str = "check") -> str:
+    """The clicks of `tap`, started by the page itself at DOMContentLoaded (deferred scripts
+    such as the call page's modules have run by then), so that no DevTools round trip lies
+    between the page being ready and the first tap; for the measured phone page (since
+    2026-11-27 11:00)."""
+    return f"""document.addEventListener("DOMContentLoaded", () => {{
+  if (document.getElementById("prejoin-both")) ({TAPS[tap]})();
 }});"""
+
+
+AUTO_JOIN_JS = auto_join_js()
 
 
 def join_call(page: Any, url: str, *, auto: bool = False) -> None:

@@ -118,15 +118,18 @@ function wire() {
   }
   $("join-button").addEventListener("click", joinNow);
   // The main actions (ADR 0049): devices on and into the call in one tap; a device that fails
-  // shows its help and the join goes on.
+  // shows its help and the call goes on. The join does not wait for the devices (ADR 0074):
+  // the offer leaves with empty senders and the tracks follow by replaceTrack.
   $("join-camera").addEventListener("click", function () {
     $("join-camera").disabled = true;
-    setBoth().then(joinNow, joinNow);
+    setBoth();
+    joinNow();
   });
   $("join-audio").addEventListener("click", function () {
     $("join-audio").disabled = true;
     setAudioOnly(true);
-    setMic(true).then(joinNow, joinNow);
+    setMic(true);
+    joinNow();
   });
   $("ctl-mic").addEventListener("click", function () { setMic(!state.micOn); });
   $("ctl-camera").addEventListener("click", function () { setCamera(!state.camOn); });
