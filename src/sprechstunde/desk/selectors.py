@@ -12,9 +12,20 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Count,
+    IntegerField,
+    Max,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -46,6 +57,8 @@ SECTION_LIMIT = 10
 # Plans whose review falls within this many days count as due (overdue ones always do).
 PLAN_REVIEW_AHEAD = datetime.timedelta(days=7)
 DESK_TARGET_TYPE = "desk.today"
+
+M = TypeVar("M", bound=Model)
 
 # The live state of one of today's appointments.
 STATE_UPCOMING = "upcoming"
@@ -138,6 +151,15 @@ class Desk:
         }
 
 
+def _first_entries(queryset: QuerySet[M], *order: str) -> tuple[list[M], int]:
+    """The first SECTION_LIMIT rows in `order` and how many rows there are, in one query:
+    the count is a window over the whole filtered set, computed before the LIMIT."""
+    rows = list(
+        queryset.annotate(section_total=Window(Count("pk"))).order_by(*order)[:SECTION_LIMIT]
+    )
+    return rows, (rows[0].section_total if rows else 0)  # type: ignore[attr-defined]
+
+
 def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
     zone = timezone.get_current_timezone()
     start = datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
@@ -147,7 +169,15 @@ def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetim
 class _Context:
     """What every section needs: who asks, the visible clients, whose caseload is whose."""
 
-    def __init__(self, *, user: Any, day: datetime.date, colleagues: dict[int, User]) -> None:
+    def __init__(
+        self,
+        *,
+        user: Any,
+        day: datetime.date,
+        colleagues: dict[int, User],
+        represented: set[int] | None = None,
+        substituted: list[int] | None = None,
+    ) -> None:
         self.user = user
         self.day = day
         self.is_team_view = user.role == Role.TEAM_LEAD
@@ -156,7 +186,9 @@ class _Context:
         # Messages, documents, requests, plans and decisions all follow the client rule
         # (each app's `*_visible_to` is this filter); reading it once spares a substitution
         # lookup per section.
-        condition = client_permissions.client_visibility_filter(user=user)
+        condition = client_permissions.client_visibility_filter(user=user, represented=represented)
+        # The appointments' own rule on substitutions, for `appointments_visible_to`.
+        self.substituted = substituted
         self.clients: QuerySet[Client] = (
             Client.objects.filter(condition) if condition is not None else Client.objects.none()
         )
@@ -258,7 +290,7 @@ def _state_labels() -> dict[str, str]:
 def _appointments(ctx: _Context, *, now: datetime.datetime) -> list[AppointmentEntry]:
     start, end = _day_bounds(ctx.day)
     appointments = list(
-        appointment_permissions.appointments_visible_to(user=ctx.user)
+        appointment_permissions.appointments_visible_to(user=ctx.user, substituted=ctx.substituted)
         .filter(starts_at__gte=start, starts_at__lt=end, ends_at__isnull=False)
         .exclude(status=AppointmentStatus.PROPOSED)
         .select_related("client", "case_manager", "client__case_manager")
@@ -345,11 +377,8 @@ def _messages(ctx: _Context) -> Section:
         .annotate(unread=unread)
         .filter(unread__gt=0)
     )
-    total = queryset.count()
-    conversations: list[Conversation] = list(
-        queryset.select_related("client", "client__case_manager").order_by(
-            "-last_message_at", "-pk"
-        )[:SECTION_LIMIT]
+    conversations, total = _first_entries(
+        queryset.select_related("client", "client__case_manager"), "-last_message_at", "-pk"
     )
     entries = [
         Entry(
@@ -382,10 +411,8 @@ def _documents_to_review(ctx: _Context) -> Section:
         status=DocumentStatus.READY,
         is_in_efile=False,
     )
-    total = queryset.count()
-    documents = list(
-        queryset.select_related("client", "client__case_manager", "request")
-        .only(
+    documents, total = _first_entries(
+        queryset.select_related("client", "client__case_manager", "request").only(
             "pk",
             "title",
             "created_at",
@@ -397,8 +424,9 @@ def _documents_to_review(ctx: _Context) -> Section:
             "client__case_manager__first_name",
             "client__case_manager__last_name",
             "client__case_manager__role",
-        )
-        .order_by("-created_at", "-pk")[:SECTION_LIMIT]
+        ),
+        "-created_at",
+        "-pk",
     )
     entries = [
         Entry(
@@ -422,11 +450,8 @@ def _overdue_requests(ctx: _Context) -> Section:
     queryset = DocumentRequest.objects.filter(
         client__in=ctx.clients, status=RequestStatus.OPEN, due_on__lt=ctx.day
     )
-    total = queryset.count()
-    requests = list(
-        queryset.select_related("client", "client__case_manager").order_by("due_on", "pk")[
-            :SECTION_LIMIT
-        ]
+    requests, total = _first_entries(
+        queryset.select_related("client", "client__case_manager"), "due_on", "pk"
     )
     entries = [
         Entry(
@@ -451,11 +476,12 @@ def _decisions(ctx: _Context) -> Section:
         client__in=ctx.clients,
         status__in=[DecisionStatus.WAITING_FOR_SEAL, DecisionStatus.AWAITING_POST],
     )
-    total = queryset.count()
-    decisions = list(
-        queryset.select_related("client", "client__case_manager", "template")
-        .defer("pdf", "unsealed_pdf")
-        .order_by("created_at", "pk")[:SECTION_LIMIT]
+    decisions, total = _first_entries(
+        queryset.select_related("client", "client__case_manager", "template").defer(
+            "pdf", "unsealed_pdf"
+        ),
+        "created_at",
+        "pk",
     )
     entries = []
     for decision in decisions:
@@ -484,10 +510,8 @@ def _plan_reviews(ctx: _Context) -> Section:
         current_version__gt=0,
         review_on__lte=ctx.day + PLAN_REVIEW_AHEAD,
     )
-    total = queryset.count()
-    plans = list(
-        queryset.select_related("client", "client__case_manager", "template")
-        .only(
+    plans, total = _first_entries(
+        queryset.select_related("client", "client__case_manager", "template").only(
             "pk",
             "review_on",
             "template__title",
@@ -497,8 +521,9 @@ def _plan_reviews(ctx: _Context) -> Section:
             "client__case_manager__first_name",
             "client__case_manager__last_name",
             "client__case_manager__role",
-        )
-        .order_by("review_on", "pk")[:SECTION_LIMIT]
+        ),
+        "review_on",
+        "pk",
     )
     entries = [
         Entry(
@@ -546,14 +571,29 @@ def desk_for_user(
     day = timezone.localdate(now)
     substitutions = _substitutions_today(user=user, day=day)
     colleagues: dict[int, User] = {}
+    represented: set[int] | None = None
+    substituted: list[int] | None = None
     if user.role == Role.CASE_MANAGER:
-        represented = client_permissions.case_managers_represented_by(user=user, on=day)
+        # Both access rules on substitutions (the clients' and the appointments') count only
+        # substitutions active today with `user` as the substitute, and `substitutions` holds
+        # all of those: without one, both are empty and need no query.
+        if any(s.substitute_id == user.pk for s in substitutions):
+            represented = client_permissions.case_managers_represented_by(user=user, on=day)
+            substituted = appointment_permissions.substituted_colleague_ids(user=user, day=day)
+        else:
+            represented, substituted = set(), []
         colleagues = {
             s.absent_id: s.absent
             for s in substitutions
             if s.substitute_id == user.pk and s.absent_id in represented
         }
-    ctx = _Context(user=user, day=day, colleagues=colleagues)
+    ctx = _Context(
+        user=user,
+        day=day,
+        colleagues=colleagues,
+        represented=represented,
+        substituted=substituted,
+    )
     desk = Desk(
         day=day,
         is_team_view=ctx.is_team_view,
