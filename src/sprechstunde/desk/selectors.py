@@ -160,6 +160,27 @@ def _first_entries(queryset: QuerySet[M], *order: str) -> tuple[list[M], int]:
     return rows, (rows[0].section_total if rows else 0)  # type: ignore[attr-defined]
 
 
+# A number no URL of the project contains otherwise: reversed once per URL name and page.
+_PK_MARK = 9_876_543_210
+
+
+class _Links:
+    """URLs of the form `name` + one id, reversed once per name and page and filled in per
+    entry (a page lists up to ~60 entries; `reverse` per entry was a visible share of it)."""
+
+    def __init__(self) -> None:
+        self._parts: dict[tuple[str, str], tuple[str, str] | None] = {}
+
+    def __call__(self, name: str, key: str, pk: int) -> str:
+        if (name, key) not in self._parts:
+            head, mark, tail = reverse(name, kwargs={key: _PK_MARK}).partition(str(_PK_MARK))
+            self._parts[name, key] = (head, tail) if mark and str(_PK_MARK) not in tail else None
+        parts = self._parts[name, key]
+        if parts is None:
+            return reverse(name, kwargs={key: pk})
+        return f"{parts[0]}{int(pk)}{parts[1]}"
+
+
 def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
     zone = timezone.get_current_timezone()
     start = datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
@@ -183,6 +204,7 @@ class _Context:
         self.is_team_view = user.role == Role.TEAM_LEAD
         # The absent colleagues whose caseload a case manager covers today.
         self.colleagues = colleagues
+        self.link = _Links()
         # Messages, documents, requests, plans and decisions all follow the client rule
         # (each app's `*_visible_to` is this filter); reading it once spares a substitution
         # lookup per section.
@@ -309,7 +331,7 @@ def _appointments(ctx: _Context, *, now: datetime.datetime) -> list[AppointmentE
             closed=appointment.pk in closed,
             now=now,
         )
-        url = reverse("appointments:detail", kwargs={"pk": appointment.pk})
+        url = ctx.link("appointments:detail", "pk", appointment.pk)
         action = _("Open the appointment")
         # Only the host (the case manager or today's stand-in) can enter the call.
         hosts = not ctx.is_team_view and appointment.pk not in closed
@@ -318,7 +340,7 @@ def _appointments(ctx: _Context, *, now: datetime.datetime) -> list[AppointmentE
             and state in {STATE_WAITING, STATE_IN_CALL, STATE_NOW, STATE_UPCOMING}
             and call_permissions.is_join_open(appointment=appointment, now=now)
         ):
-            url = reverse("video_calls:call", kwargs={"appointment_pk": appointment.pk})
+            url = ctx.link("video_calls:call", "appointment_pk", appointment.pk)
             action = _("Open the call")
         elif state == STATE_OPEN and not ctx.is_team_view:
             action = _("Record attendance")
@@ -385,9 +407,7 @@ def _messages(ctx: _Context) -> Section:
             kind="message",
             client=conversation.client,
             title=_("%(count)s unread") % {"count": conversation.unread},  # type: ignore[attr-defined]
-            url=reverse(
-                "messaging:client_conversation", kwargs={"client_pk": conversation.client_id}
-            ),
+            url=ctx.link("messaging:client_conversation", "client_pk", conversation.client_id),
             when=conversation.last_message_at,
             stand_in_for=ctx.stand_in(conversation.client),
             case_manager=ctx.owner(conversation.client),
@@ -436,7 +456,7 @@ def _documents_to_review(ctx: _Context) -> Section:
             detail=_("answers “%(request)s”") % {"request": document.request.title}
             if document.request_id is not None and document.request is not None
             else "",
-            url=reverse("documents:detail", kwargs={"pk": document.pk}),
+            url=ctx.link("documents:detail", "pk", document.pk),
             when=document.created_at,
             stand_in_for=ctx.stand_in(document.client),
             case_manager=ctx.owner(document.client),
@@ -458,7 +478,7 @@ def _overdue_requests(ctx: _Context) -> Section:
             kind="request",
             client=request.client,
             title=request.title,
-            url=reverse("documents:client_documents", kwargs={"client_pk": request.client_id}),
+            url=ctx.link("documents:client_documents", "client_pk", request.client_id),
             when=request.due_on,
             stand_in_for=ctx.stand_in(request.client),
             case_manager=ctx.owner(request.client),
@@ -495,7 +515,7 @@ def _decisions(ctx: _Context) -> Section:
                 # Posting is recorded on the post list; the seal is awaited on the decision.
                 url=reverse("agreements:postal_list")
                 if waits_for_post
-                else reverse("agreements:decision", kwargs={"pk": decision.pk}),
+                else ctx.link("agreements:decision", "pk", decision.pk),
                 when=decision.issued_at or decision.created_at,
                 stand_in_for=ctx.stand_in(decision.client),
                 case_manager=ctx.owner(decision.client),
@@ -531,7 +551,7 @@ def _plan_reviews(ctx: _Context) -> Section:
             client=plan.client,
             title=plan.template.title,
             detail=_("overdue") if plan.review_on and plan.review_on < ctx.day else "",
-            url=reverse("agreements:plan", kwargs={"pk": plan.pk}),
+            url=ctx.link("agreements:plan", "pk", plan.pk),
             when=plan.review_on,
             stand_in_for=ctx.stand_in(plan.client),
             case_manager=ctx.owner(plan.client),
