@@ -157,7 +157,7 @@ def _first_entries(queryset: QuerySet[M], *order: str) -> tuple[list[M], int]:
     rows = list(
         queryset.annotate(section_total=Window(Count("pk"))).order_by(*order)[:SECTION_LIMIT]
     )
-    return rows, (rows[0].section_total if rows else 0)  # type: ignore[attr-defined]
+    return rows, (rows[0].section_total if rows else 0)
 
 
 # A number no URL of the project contains otherwise: reversed once per URL name and page.
