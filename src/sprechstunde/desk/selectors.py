@@ -160,6 +160,16 @@ def _first_entries(queryset: QuerySet[M], *order: str) -> tuple[list[M], int]:
     return rows, (rows[0].section_total if rows else 0)
 
 
+# What an entry shows of its client and their case manager (`.only()` spares the rest).
+_CLIENT_FIELDS = (
+    "client__first_name",
+    "client__last_name",
+    "client__case_manager_id",
+    "client__case_manager__first_name",
+    "client__case_manager__last_name",
+    "client__case_manager__role",
+)
+
 # A number no URL of the project contains otherwise: reversed once per URL name and page.
 _PK_MARK = 9_876_543_210
 
@@ -400,7 +410,11 @@ def _messages(ctx: _Context) -> Section:
         .filter(unread__gt=0)
     )
     conversations, total = _first_entries(
-        queryset.select_related("client", "client__case_manager"), "-last_message_at", "-pk"
+        queryset.select_related("client", "client__case_manager").only(
+            "pk", "last_message_at", *_CLIENT_FIELDS
+        ),
+        "-last_message_at",
+        "-pk",
     )
     entries = [
         Entry(
@@ -438,12 +452,7 @@ def _documents_to_review(ctx: _Context) -> Section:
             "created_at",
             "ready_at",
             "request__title",
-            "client__first_name",
-            "client__last_name",
-            "client__case_manager_id",
-            "client__case_manager__first_name",
-            "client__case_manager__last_name",
-            "client__case_manager__role",
+            *_CLIENT_FIELDS,
         ),
         "-created_at",
         "-pk",
@@ -471,7 +480,11 @@ def _overdue_requests(ctx: _Context) -> Section:
         client__in=ctx.clients, status=RequestStatus.OPEN, due_on__lt=ctx.day
     )
     requests, total = _first_entries(
-        queryset.select_related("client", "client__case_manager"), "due_on", "pk"
+        queryset.select_related("client", "client__case_manager").only(
+            "pk", "title", "due_on", *_CLIENT_FIELDS
+        ),
+        "due_on",
+        "pk",
     )
     entries = [
         Entry(
@@ -497,8 +510,8 @@ def _decisions(ctx: _Context) -> Section:
         status__in=[DecisionStatus.WAITING_FOR_SEAL, DecisionStatus.AWAITING_POST],
     )
     decisions, total = _first_entries(
-        queryset.select_related("client", "client__case_manager", "template").defer(
-            "pdf", "unsealed_pdf"
+        queryset.select_related("client", "client__case_manager", "template").only(
+            "pk", "status", "issued_at", "created_at", "template__title", *_CLIENT_FIELDS
         ),
         "created_at",
         "pk",
@@ -535,12 +548,7 @@ def _plan_reviews(ctx: _Context) -> Section:
             "pk",
             "review_on",
             "template__title",
-            "client__first_name",
-            "client__last_name",
-            "client__case_manager_id",
-            "client__case_manager__first_name",
-            "client__case_manager__last_name",
-            "client__case_manager__role",
+            *_CLIENT_FIELDS,
         ),
         "review_on",
         "pk",
