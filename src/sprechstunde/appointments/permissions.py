@@ -40,11 +40,14 @@ def substituted_colleague_ids(*, user: Any, day: datetime.date | None = None) ->
     )
 
 
-def managed_case_manager_ids(*, user: Any) -> list[int]:
-    """Case managers whose caseload `user` may work on now: self plus substituted colleagues."""
+def managed_case_manager_ids(*, user: Any, substituted: list[int] | None = None) -> list[int]:
+    """Case managers whose caseload `user` may work on now: self plus substituted colleagues
+    (`substituted`: `substituted_colleague_ids(user=user)` when the caller has it already)."""
     if not getattr(user, "is_authenticated", False) or user.role != Role.CASE_MANAGER:
         return []
-    return [user.pk, *substituted_colleague_ids(user=user)]
+    if substituted is None:
+        substituted = substituted_colleague_ids(user=user)
+    return [user.pk, *substituted]
 
 
 _UNRESTRICTED = Q(client__processing_restricted_at__isnull=True)
@@ -54,12 +57,14 @@ def _restricted(client: Client) -> bool:
     return client.processing_restricted_at is not None
 
 
-def appointment_visibility_filter(*, user: Any) -> Q | None:
-    """A filter on Appointment for what `user` may see, or None when they see nothing."""
+def appointment_visibility_filter(*, user: Any, substituted: list[int] | None = None) -> Q | None:
+    """A filter on Appointment for what `user` may see, or None when they see nothing
+    (`substituted` as for `managed_case_manager_ids`)."""
     if not getattr(user, "is_authenticated", False):
         return None
     if user.role == Role.CASE_MANAGER:
-        return Q(case_manager_id__in=managed_case_manager_ids(user=user)) & _UNRESTRICTED
+        managed = managed_case_manager_ids(user=user, substituted=substituted)
+        return Q(case_manager_id__in=managed) & _UNRESTRICTED
     if user.role == Role.TEAM_LEAD:
         if user.team_id is None:
             return None
@@ -69,9 +74,11 @@ def appointment_visibility_filter(*, user: Any) -> Q | None:
     return None
 
 
-def appointments_visible_to(*, user: Any) -> QuerySet[Appointment]:
+def appointments_visible_to(
+    *, user: Any, substituted: list[int] | None = None
+) -> QuerySet[Appointment]:
     """All appointments `user` may see (an empty queryset for admins, DPOs, strangers)."""
-    condition = appointment_visibility_filter(user=user)
+    condition = appointment_visibility_filter(user=user, substituted=substituted)
     if condition is None:
         return Appointment.objects.none()
     return Appointment.objects.filter(condition)

@@ -68,8 +68,12 @@ def is_caseload_staff(*, user: Any) -> bool:
     return _is_authenticated(user) and getattr(user, "role", None) in CASELOAD_ROLES
 
 
-def client_visibility_filter(*, user: Any) -> Q | None:
-    """A filter on Client for what `user` may see, or None when they may see nothing."""
+def client_visibility_filter(*, user: Any, represented: set[int] | None = None) -> Q | None:
+    """A filter on Client for what `user` may see, or None when they may see nothing.
+
+    `represented`: `case_managers_represented_by(user=user)` when the caller has it already
+    (the today page), to spare the lookup; None looks it up.
+    """
     if not _is_authenticated(user):
         return None
     role = getattr(user, "role", None)
@@ -78,7 +82,8 @@ def client_visibility_filter(*, user: Any) -> Q | None:
     # Every staff member sees a caseload assigned to them; only roles add more.
     condition = Q(case_manager_id=user.pk)
     if role == Role.CASE_MANAGER:
-        represented = case_managers_represented_by(user=user)
+        if represented is None:
+            represented = case_managers_represented_by(user=user)
         if represented:
             condition |= Q(case_manager_id__in=represented)
     elif role == Role.TEAM_LEAD and user.team_id is not None:

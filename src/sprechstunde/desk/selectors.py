@@ -12,9 +12,20 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Count,
+    IntegerField,
+    Max,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -46,6 +57,8 @@ SECTION_LIMIT = 10
 # Plans whose review falls within this many days count as due (overdue ones always do).
 PLAN_REVIEW_AHEAD = datetime.timedelta(days=7)
 DESK_TARGET_TYPE = "desk.today"
+
+M = TypeVar("M", bound=Model)
 
 # The live state of one of today's appointments.
 STATE_UPCOMING = "upcoming"
@@ -138,6 +151,46 @@ class Desk:
         }
 
 
+def _first_entries(queryset: QuerySet[M], *order: str) -> tuple[list[M], int]:
+    """The first SECTION_LIMIT rows in `order` and how many rows there are, in one query:
+    the count is a window over the whole filtered set, computed before the LIMIT."""
+    rows = list(
+        queryset.annotate(section_total=Window(Count("pk"))).order_by(*order)[:SECTION_LIMIT]
+    )
+    return rows, (rows[0].section_total if rows else 0)
+
+
+# What an entry shows of its client and their case manager (`.only()` spares the rest).
+_CLIENT_FIELDS = (
+    "client__first_name",
+    "client__last_name",
+    "client__case_manager_id",
+    "client__case_manager__first_name",
+    "client__case_manager__last_name",
+    "client__case_manager__role",
+)
+
+# A number no URL of the project contains otherwise: reversed once per URL name and page.
+_PK_MARK = 9_876_543_210
+
+
+class _Links:
+    """URLs of the form `name` + one id, reversed once per name and page and filled in per
+    entry (a page lists up to ~60 entries; `reverse` per entry was a visible share of it)."""
+
+    def __init__(self) -> None:
+        self._parts: dict[tuple[str, str], tuple[str, str] | None] = {}
+
+    def __call__(self, name: str, key: str, pk: int) -> str:
+        if (name, key) not in self._parts:
+            head, mark, tail = reverse(name, kwargs={key: _PK_MARK}).partition(str(_PK_MARK))
+            self._parts[name, key] = (head, tail) if mark and str(_PK_MARK) not in tail else None
+        parts = self._parts[name, key]
+        if parts is None:
+            return reverse(name, kwargs={key: pk})
+        return f"{parts[0]}{int(pk)}{parts[1]}"
+
+
 def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
     zone = timezone.get_current_timezone()
     start = datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
@@ -147,16 +200,27 @@ def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetim
 class _Context:
     """What every section needs: who asks, the visible clients, whose caseload is whose."""
 
-    def __init__(self, *, user: Any, day: datetime.date, colleagues: dict[int, User]) -> None:
+    def __init__(
+        self,
+        *,
+        user: Any,
+        day: datetime.date,
+        colleagues: dict[int, User],
+        represented: set[int] | None = None,
+        substituted: list[int] | None = None,
+    ) -> None:
         self.user = user
         self.day = day
         self.is_team_view = user.role == Role.TEAM_LEAD
         # The absent colleagues whose caseload a case manager covers today.
         self.colleagues = colleagues
+        self.link = _Links()
         # Messages, documents, requests, plans and decisions all follow the client rule
         # (each app's `*_visible_to` is this filter); reading it once spares a substitution
         # lookup per section.
-        condition = client_permissions.client_visibility_filter(user=user)
+        condition = client_permissions.client_visibility_filter(user=user, represented=represented)
+        # The appointments' own rule on substitutions, for `appointments_visible_to`.
+        self.substituted = substituted
         self.clients: QuerySet[Client] = (
             Client.objects.filter(condition) if condition is not None else Client.objects.none()
         )
@@ -258,7 +322,7 @@ def _state_labels() -> dict[str, str]:
 def _appointments(ctx: _Context, *, now: datetime.datetime) -> list[AppointmentEntry]:
     start, end = _day_bounds(ctx.day)
     appointments = list(
-        appointment_permissions.appointments_visible_to(user=ctx.user)
+        appointment_permissions.appointments_visible_to(user=ctx.user, substituted=ctx.substituted)
         .filter(starts_at__gte=start, starts_at__lt=end, ends_at__isnull=False)
         .exclude(status=AppointmentStatus.PROPOSED)
         .select_related("client", "case_manager", "client__case_manager")
@@ -277,7 +341,7 @@ def _appointments(ctx: _Context, *, now: datetime.datetime) -> list[AppointmentE
             closed=appointment.pk in closed,
             now=now,
         )
-        url = reverse("appointments:detail", kwargs={"pk": appointment.pk})
+        url = ctx.link("appointments:detail", "pk", appointment.pk)
         action = _("Open the appointment")
         # Only the host (the case manager or today's stand-in) can enter the call.
         hosts = not ctx.is_team_view and appointment.pk not in closed
@@ -286,7 +350,7 @@ def _appointments(ctx: _Context, *, now: datetime.datetime) -> list[AppointmentE
             and state in {STATE_WAITING, STATE_IN_CALL, STATE_NOW, STATE_UPCOMING}
             and call_permissions.is_join_open(appointment=appointment, now=now)
         ):
-            url = reverse("video_calls:call", kwargs={"appointment_pk": appointment.pk})
+            url = ctx.link("video_calls:call", "appointment_pk", appointment.pk)
             action = _("Open the call")
         elif state == STATE_OPEN and not ctx.is_team_view:
             action = _("Record attendance")
@@ -345,20 +409,19 @@ def _messages(ctx: _Context) -> Section:
         .annotate(unread=unread)
         .filter(unread__gt=0)
     )
-    total = queryset.count()
-    conversations: list[Conversation] = list(
-        queryset.select_related("client", "client__case_manager").order_by(
-            "-last_message_at", "-pk"
-        )[:SECTION_LIMIT]
+    conversations, total = _first_entries(
+        queryset.select_related("client", "client__case_manager").only(
+            "pk", "last_message_at", *_CLIENT_FIELDS
+        ),
+        "-last_message_at",
+        "-pk",
     )
     entries = [
         Entry(
             kind="message",
             client=conversation.client,
             title=_("%(count)s unread") % {"count": conversation.unread},  # type: ignore[attr-defined]
-            url=reverse(
-                "messaging:client_conversation", kwargs={"client_pk": conversation.client_id}
-            ),
+            url=ctx.link("messaging:client_conversation", "client_pk", conversation.client_id),
             when=conversation.last_message_at,
             stand_in_for=ctx.stand_in(conversation.client),
             case_manager=ctx.owner(conversation.client),
@@ -382,23 +445,17 @@ def _documents_to_review(ctx: _Context) -> Section:
         status=DocumentStatus.READY,
         is_in_efile=False,
     )
-    total = queryset.count()
-    documents = list(
-        queryset.select_related("client", "client__case_manager", "request")
-        .only(
+    documents, total = _first_entries(
+        queryset.select_related("client", "client__case_manager", "request").only(
             "pk",
             "title",
             "created_at",
             "ready_at",
             "request__title",
-            "client__first_name",
-            "client__last_name",
-            "client__case_manager_id",
-            "client__case_manager__first_name",
-            "client__case_manager__last_name",
-            "client__case_manager__role",
-        )
-        .order_by("-created_at", "-pk")[:SECTION_LIMIT]
+            *_CLIENT_FIELDS,
+        ),
+        "-created_at",
+        "-pk",
     )
     entries = [
         Entry(
@@ -408,7 +465,7 @@ def _documents_to_review(ctx: _Context) -> Section:
             detail=_("answers “%(request)s”") % {"request": document.request.title}
             if document.request_id is not None and document.request is not None
             else "",
-            url=reverse("documents:detail", kwargs={"pk": document.pk}),
+            url=ctx.link("documents:detail", "pk", document.pk),
             when=document.created_at,
             stand_in_for=ctx.stand_in(document.client),
             case_manager=ctx.owner(document.client),
@@ -422,18 +479,19 @@ def _overdue_requests(ctx: _Context) -> Section:
     queryset = DocumentRequest.objects.filter(
         client__in=ctx.clients, status=RequestStatus.OPEN, due_on__lt=ctx.day
     )
-    total = queryset.count()
-    requests = list(
-        queryset.select_related("client", "client__case_manager").order_by("due_on", "pk")[
-            :SECTION_LIMIT
-        ]
+    requests, total = _first_entries(
+        queryset.select_related("client", "client__case_manager").only(
+            "pk", "title", "due_on", *_CLIENT_FIELDS
+        ),
+        "due_on",
+        "pk",
     )
     entries = [
         Entry(
             kind="request",
             client=request.client,
             title=request.title,
-            url=reverse("documents:client_documents", kwargs={"client_pk": request.client_id}),
+            url=ctx.link("documents:client_documents", "client_pk", request.client_id),
             when=request.due_on,
             stand_in_for=ctx.stand_in(request.client),
             case_manager=ctx.owner(request.client),
@@ -451,11 +509,12 @@ def _decisions(ctx: _Context) -> Section:
         client__in=ctx.clients,
         status__in=[DecisionStatus.WAITING_FOR_SEAL, DecisionStatus.AWAITING_POST],
     )
-    total = queryset.count()
-    decisions = list(
-        queryset.select_related("client", "client__case_manager", "template")
-        .defer("pdf", "unsealed_pdf")
-        .order_by("created_at", "pk")[:SECTION_LIMIT]
+    decisions, total = _first_entries(
+        queryset.select_related("client", "client__case_manager", "template").only(
+            "pk", "status", "issued_at", "created_at", "template__title", *_CLIENT_FIELDS
+        ),
+        "created_at",
+        "pk",
     )
     entries = []
     for decision in decisions:
@@ -469,7 +528,7 @@ def _decisions(ctx: _Context) -> Section:
                 # Posting is recorded on the post list; the seal is awaited on the decision.
                 url=reverse("agreements:postal_list")
                 if waits_for_post
-                else reverse("agreements:decision", kwargs={"pk": decision.pk}),
+                else ctx.link("agreements:decision", "pk", decision.pk),
                 when=decision.issued_at or decision.created_at,
                 stand_in_for=ctx.stand_in(decision.client),
                 case_manager=ctx.owner(decision.client),
@@ -484,21 +543,15 @@ def _plan_reviews(ctx: _Context) -> Section:
         current_version__gt=0,
         review_on__lte=ctx.day + PLAN_REVIEW_AHEAD,
     )
-    total = queryset.count()
-    plans = list(
-        queryset.select_related("client", "client__case_manager", "template")
-        .only(
+    plans, total = _first_entries(
+        queryset.select_related("client", "client__case_manager", "template").only(
             "pk",
             "review_on",
             "template__title",
-            "client__first_name",
-            "client__last_name",
-            "client__case_manager_id",
-            "client__case_manager__first_name",
-            "client__case_manager__last_name",
-            "client__case_manager__role",
-        )
-        .order_by("review_on", "pk")[:SECTION_LIMIT]
+            *_CLIENT_FIELDS,
+        ),
+        "review_on",
+        "pk",
     )
     entries = [
         Entry(
@@ -506,7 +559,7 @@ def _plan_reviews(ctx: _Context) -> Section:
             client=plan.client,
             title=plan.template.title,
             detail=_("overdue") if plan.review_on and plan.review_on < ctx.day else "",
-            url=reverse("agreements:plan", kwargs={"pk": plan.pk}),
+            url=ctx.link("agreements:plan", "pk", plan.pk),
             when=plan.review_on,
             stand_in_for=ctx.stand_in(plan.client),
             case_manager=ctx.owner(plan.client),
@@ -546,14 +599,29 @@ def desk_for_user(
     day = timezone.localdate(now)
     substitutions = _substitutions_today(user=user, day=day)
     colleagues: dict[int, User] = {}
+    represented: set[int] | None = None
+    substituted: list[int] | None = None
     if user.role == Role.CASE_MANAGER:
-        represented = client_permissions.case_managers_represented_by(user=user, on=day)
+        # Both access rules on substitutions (the clients' and the appointments') count only
+        # substitutions active today with `user` as the substitute, and `substitutions` holds
+        # all of those: without one, both are empty and need no query.
+        if any(s.substitute_id == user.pk for s in substitutions):
+            represented = client_permissions.case_managers_represented_by(user=user, on=day)
+            substituted = appointment_permissions.substituted_colleague_ids(user=user, day=day)
+        else:
+            represented, substituted = set(), []
         colleagues = {
             s.absent_id: s.absent
             for s in substitutions
             if s.substitute_id == user.pk and s.absent_id in represented
         }
-    ctx = _Context(user=user, day=day, colleagues=colleagues)
+    ctx = _Context(
+        user=user,
+        day=day,
+        colleagues=colleagues,
+        represented=represented,
+        substituted=substituted,
+    )
     desk = Desk(
         day=day,
         is_team_view=ctx.is_team_view,

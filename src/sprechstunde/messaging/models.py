@@ -65,6 +65,13 @@ class Message(models.Model):
                 fields=["conversation", "client_msg_id"], name="message_client_msg_id_unique"
             ),
         ]
+        indexes = [
+            # Unread counts (navigation, inbox, today page) count one side's messages after a
+            # read position: answered from this index alone, without reading the messages.
+            models.Index(
+                fields=["conversation", "sender_side", "sequence"], name="message_side_sequence"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Message {self.conversation_id}#{self.sequence}"

@@ -301,5 +301,29 @@ def test_the_desk_needs_the_same_number_of_queries_whatever_the_caseload(
     large = _queries_for(user)
 
     assert small == large
-    # 17 reads, the audit entry (its chain read, insert, savepoint pair)
-    assert large <= 22
+    # 11 reads (today's substitutions, the two substitution rules of a stand-in, the
+    # appointments with their calls and presences, one per section with its count), and
+    # the audit entry (its chain read, insert, savepoint pair)
+    assert large <= 15
+
+
+def test_a_long_section_lists_the_first_ten_and_counts_all(
+    case_manager, own_client, foreign_client
+):
+    # The list and its total come from one query (a window count before the LIMIT): the total
+    # counts every visible row, not the ten shown, and never another caseload's rows.
+    for n in range(13):
+        testing.client_document(own_client, title=f"Nachweis {n:02d}")
+    testing.client_document(foreign_client, title="Fremd")
+
+    desk = selectors.desk_for_user(user=case_manager, action=None)
+
+    assert desk.to_review.total == 13
+    assert len(desk.to_review.entries) == selectors.SECTION_LIMIT == 10
+    assert desk.to_review.more == 3
+    assert {entry.title for entry in desk.to_review.entries} <= {
+        f"Nachweis {n:02d}" for n in range(13)
+    }
+    page = _main(_browser(case_manager).get(reverse("desk:today")).content.decode())
+    assert "(13)" in page
+    assert "3 more" in page or "3 weitere" in page
