@@ -741,9 +741,7 @@ def invitation_accept(
             update_fields=["user", "preferred_language", "email", "mobile_number", "updated_at"]
         )
         if contact_given:
-            audit_record(
-                actor=user, action="client.contact_given", target=client, request=request
-            )
+            audit_record(actor=user, action="client.contact_given", target=client, request=request)
         now = timezone.now()
         active = set(
             Consent.objects.filter(client=client, withdrawn_at__isnull=True).values_list(

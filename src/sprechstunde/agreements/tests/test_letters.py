@@ -436,9 +436,7 @@ def test_a_bad_or_foreign_address_is_refused_and_the_letter_link_still_works(
     assert unreachable_client.email == "olena@example.org"
 
 
-def test_the_refusal_reads_in_the_clients_language(
-    staff_browser, case_manager, unreachable_client
-):
+def test_the_refusal_reads_in_the_clients_language(staff_browser, case_manager, unreachable_client):
     token = _letter_token(staff_browser, unreachable_client)
     link = reverse("clients:invitation_accept", kwargs={"token": token})
     refused = WebClient().post(
