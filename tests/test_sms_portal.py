@@ -13,17 +13,19 @@ from django.test import Client as WebClient
 from django.urls import reverse
 from django.utils import timezone
 
+from sprechstunde.accounts.choices import Role
 from sprechstunde.accounts.factories import CaseManagerFactory
 from sprechstunde.accounts.login_budget import (
     login_budget_key,
     login_budget_key_for_user,
     login_pause_active,
 )
+from sprechstunde.accounts.models import User
 from sprechstunde.clients import mails
 from sprechstunde.clients import services as client_services
 from sprechstunde.clients.choices import ConsentPurpose, InvitationChannel
 from sprechstunde.clients.factories import ClientFactory
-from sprechstunde.clients.models import Invitation
+from sprechstunde.clients.models import ConsentText, Invitation
 from sprechstunde.core.models import SmsMessage
 from sprechstunde.core.sms import MAX_ATTEMPTS, REDACTED, sms_deliver
 from sprechstunde.core.sms_gateway import SmsError
@@ -410,3 +412,45 @@ def test_the_whole_way_from_the_sms_link_to_the_portal_by_sms_code(
     assert home.redirect_chain[-1][0] == reverse("clients:portal_home")
     sms_client.refresh_from_db()
     assert client.session.get(SESSION_KEY) == str(sms_client.user_id)
+
+
+# --- a client invited by letter gives her own mobile number -----------------------------------
+
+
+def test_a_client_invited_by_letter_gives_her_mobile_number_and_gets_the_code_by_sms(
+    gateway, case_manager, client, django_capture_on_commit_callbacks
+):
+    record = ClientFactory(case_manager=case_manager, email="", mobile_number="")
+    issued = client_services.invitation_letter_issue(client=record, actor=case_manager)
+    link = reverse("clients:invitation_accept", kwargs={"token": issued.token})
+    assert 'name="mobile_number"' in client.get(link).content.decode()
+    texts = {
+        f"text_{text.purpose}": str(text.pk)
+        for text in ConsentText.objects.filter(language=record.preferred_language, version=1)
+    }
+    taken = _sms_only_client(case_manager)
+    taken.user = User.objects.create_user(None, role=Role.CLIENT)  # logs in with this number
+    taken.save()
+    refused = client.post(link, {"consent_portal": "on", "mobile_number": "0170 1234567", **texts})
+    assert refused.status_code == 400
+    record.refresh_from_db()
+    assert (record.mobile_number, record.user_id) == ("", None)
+    assert (
+        client.post(
+            link, {"consent_portal": "on", "mobile_number": "0301234567", **texts}
+        ).status_code
+        == 400
+    )
+
+    accepted = client.post(link, {"consent_portal": "on", "mobile_number": "0171 7654321", **texts})
+    assert accepted.status_code == 302
+    record.refresh_from_db()
+    assert record.mobile_number == "+491717654321" and record.email == ""
+    assert record.user is not None and not record.user.email
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(REQUEST_CODE, {"phone": "0171 7654321"})
+    assert response.status_code == 302 and response["Location"] == CONFIRM_CODE
+    [code_text] = _texts(gateway)
+    (code,) = re.findall(r"(?<!\d)\d{6}(?!\d)", code_text)
+    assert client.post(CONFIRM_CODE, {"code": code}).status_code == 302
+    assert client.session.get(SESSION_KEY) == str(record.user_id)

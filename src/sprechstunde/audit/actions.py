@@ -110,6 +110,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "client.access_denied": _("Access to a client refused"),
     "client.list": _("Caseload viewed"),
     "client.language_change": _("Client's language changed"),
+    "client.contact_given": _("Client gave her own contact for login codes"),
     "client.search": _("Caseload searched"),
 }
 

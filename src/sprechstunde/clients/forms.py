@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.accounts.models import User
+from sprechstunde.core.sms import sms_enabled
 
 from .choices import REQUIRED_PURPOSES, ConsentPurpose, InterpreterNeed
 from .models import ConsentText
@@ -122,11 +123,39 @@ class ClientUpdateForm(forms.Form):
 
 
 class InvitationAcceptForm(forms.Form):
-    """One unticked checkbox per purpose, plus the id of the text version shown for it."""
+    """One unticked checkbox per purpose, plus the id of the text version shown for it; for a
+    client invited by letter with nothing on record for login codes (`needs_contact`), her
+    e-mail address, or her mobile number when text messages are set up."""
 
-    def __init__(self, *args: Any, texts: dict[str, ConsentText], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        texts: dict[str, ConsentText],
+        needs_contact: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.texts = texts
+        self.needs_contact = needs_contact
+        if needs_contact:
+            # Checked by the service (clients.services._contact_given), as staff entries are.
+            self.fields["email"] = forms.CharField(
+                label=_("Your e-mail address"),
+                required=False,
+                max_length=254,
+                widget=forms.TextInput(
+                    attrs={"type": "email", "autocomplete": "email", "inputmode": "email"}
+                ),
+            )
+            if sms_enabled():
+                self.fields["mobile_number"] = forms.CharField(
+                    label=_("or your mobile number"),
+                    required=False,
+                    max_length=32,
+                    widget=forms.TextInput(
+                        attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}
+                    ),
+                )
         for purpose in ConsentPurpose:
             if purpose not in texts:
                 continue
@@ -157,6 +186,13 @@ class InvitationAcceptForm(forms.Form):
             for purpose in ConsentPurpose.values
             if self.cleaned_data.get(f"consent_{purpose}")
         ]
+
+    def contact(self) -> dict[str, str]:
+        """The e-mail address and mobile number typed in (empty when not asked for)."""
+        return {
+            "email": self.cleaned_data.get("email") or "",
+            "mobile_number": self.cleaned_data.get("mobile_number") or "",
+        }
 
     def shown_text_ids(self) -> dict[str, int]:
         return {

@@ -19,12 +19,15 @@ from allauth.usersessions.adapter import get_adapter as get_usersessions_adapter
 from allauth.usersessions.models import UserSession
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.accounts.choices import Role
+from sprechstunde.accounts.forms.client_login import mobile_number_e164
 from sprechstunde.accounts.models import User
 from sprechstunde.audit.services import audit_record
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
@@ -431,8 +434,18 @@ def invitation_channel_for(*, client: Client) -> str | None:
     return None
 
 
-def _check_invitable(client: Client) -> None:
-    if invitation_channel_for(client=client) is None:
+def invitation_needs_contact(*, invitation: Invitation) -> bool:
+    """Whether the client gives her own e-mail address (or mobile number) when accepting: a
+    letter reached her, and her record has nothing the portal's login codes can go to."""
+    return (
+        invitation.channel == InvitationChannel.LETTER
+        and invitation_channel_for(client=invitation.client) is None
+    )
+
+
+def _check_invitable(client: Client, *, by_letter: bool = False) -> None:
+    channel = invitation_channel_for(client=client)
+    if channel is None and not by_letter:
         raise ApplicationError(
             _(
                 "This client has no e-mail address, and text messages are not set up here, "
@@ -441,7 +454,7 @@ def _check_invitable(client: Client) -> None:
         )
     if selectors.client_has_portal_access(client=client):
         raise ApplicationError(_("This client already uses the portal."))
-    if not client.email and _mobile_number_taken(client):
+    if channel == InvitationChannel.SMS and _mobile_number_taken(client):
         raise ApplicationError(
             _(
                 "Another client's portal account logs in with this mobile number, so codes "
@@ -486,10 +499,11 @@ def invitation_letter_issue(
     *, client: Client, actor: Any, request: HttpRequest | None = None
 ) -> IssuedInvitation:
     """Invite a client by letter: open invitations end, a new token goes only into the
-    printed letter (agreements.letters), never into a mail. The same rules as by e-mail: the
-    portal's login codes go to the client's e-mail address, so the client needs one."""
+    printed letter (agreements.letters), never into a mail. A client without an e-mail
+    address or a usable mobile number gives her own when accepting (invitation_accept), so
+    the portal's login codes can reach her."""
     _require_manage(actor, client)
-    _check_invitable(client)
+    _check_invitable(client, by_letter=True)
     with transaction.atomic():
         invitation_revoke_open(client=client, actor=actor, request=request)
         return _issue_invitation(
@@ -547,8 +561,10 @@ def invitation_resend(
         )
 
 
-def _portal_account_for(client: Client, language: str) -> User:
-    """The client's login: their own, an unlinked client account with their address, or new."""
+def _portal_account_for(client: Client, language: str, *, address_proven: bool = True) -> User:
+    """The client's login: their own, an unlinked client account with their address, or new.
+    `address_proven` is False for an address the client typed in herself (the first login
+    code proves it)."""
     user = client.user
     if user is None and client.email:
         user = User.objects.filter(email__iexact=client.email).first()
@@ -584,9 +600,9 @@ def _portal_account_for(client: Client, language: str) -> User:
         return user
     # Opening the link from the invitation mail proves the address belongs to the client.
     address, _created = EmailAddress.objects.get_or_create(
-        user=user, email=user.email, defaults={"verified": True, "primary": True}
+        user=user, email=user.email, defaults={"verified": address_proven, "primary": True}
     )
-    if not address.verified:
+    if address_proven and not address.verified:
         address.verified = True
         address.save(update_fields=["verified"])
     return user
@@ -603,19 +619,86 @@ def _text_for(
     return text
 
 
+def _contact_given(client: Client, *, email: str, mobile_number: str) -> None:
+    """Put the e-mail address (or, with SMS set up, the mobile number) a client invited by
+    letter gave on her record, checked as staff entries are; the login codes go there."""
+    email = normalise_email(email)
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as error:
+            raise ApplicationError(
+                _("This is not a valid e-mail address. Please write it like name@example.org."),
+                field="email",
+            ) from error
+        # Said the same way for another client's, a staff member's or any account's address:
+        # the page must not tell a stranger whose address it is.
+        if (
+            client_email_problem(email=email, exclude_pk=client.pk)
+            or User.objects.filter(email__iexact=email).exists()
+        ):
+            raise ApplicationError(
+                _(
+                    "This e-mail address cannot be used here. Please give your own address, "
+                    "or contact your Jobcenter."
+                ),
+                field="email",
+            )
+        client.email = email
+        return
+    raw = mobile_number.strip()
+    if raw and sms_enabled():
+        phone = mobile_number_e164(raw)
+        if phone is None:
+            raise ApplicationError(
+                _(
+                    "This is not a valid mobile number. Please write it like 0170 1234567 "
+                    "or +49 170 1234567."
+                ),
+                field="mobile_number",
+            )
+        # The SMS login finds the account by this number, so it must lead to one only.
+        if (
+            Client.objects.filter(mobile_number=phone, user__isnull=False)
+            .exclude(pk=client.pk)
+            .exists()
+        ):
+            raise ApplicationError(
+                _(
+                    "This mobile number cannot be used here. Please give your own number or "
+                    "your e-mail address, or contact your Jobcenter."
+                ),
+                field="mobile_number",
+            )
+        client.mobile_number = phone
+        return
+    if sms_enabled():
+        raise ApplicationError(
+            _("Please enter your e-mail address or your mobile number."), field="email"
+        )
+    raise ApplicationError(
+        _("Please enter your e-mail address. We send the codes for logging in there."),
+        field="email",
+    )
+
+
 def invitation_accept(
     *,
     token: str,
     purposes: Collection[str],
     language: str,
     shown_text_ids: Mapping[str, int] | None = None,
+    email: str = "",
+    mobile_number: str = "",
     request: HttpRequest | None = None,
 ) -> Client:
     """Accept an invitation: portal account, one consent per chosen purpose, link used up.
 
     Portal use must be among `purposes`. `shown_text_ids` are the texts the client read; if
-    one has been republished since, nothing is saved (ConsentTextChangedError). All or
-    nothing; a link can be accepted once.
+    one has been republished since, nothing is saved (ConsentTextChangedError). A client
+    invited by letter with nothing on record for login codes gives her `email` (or
+    `mobile_number`) here (invitation_needs_contact). All or nothing; a link can be accepted
+    once.
     """
     chosen = set(purposes)
     if chosen - set(ConsentPurpose.values):
@@ -642,15 +725,23 @@ def invitation_accept(
         if state != "valid":
             raise InvitationUnusableError(state)
         client = Client.objects.select_for_update().get(pk=invitation.client_id)
-        if not client.email and not client.mobile_number:
+        invitation.client = client
+        contact_given = invitation_needs_contact(invitation=invitation)
+        if contact_given:
+            _contact_given(client, email=email, mobile_number=mobile_number)
+        elif not client.email and not client.mobile_number:
             raise InvitationUnusableError("unknown")
         texts = selectors.consent_texts_current(language=language)
         chosen_texts = {purpose: _text_for(purpose, texts, shown_text_ids) for purpose in chosen}
-        user = _portal_account_for(client, language)
+        user = _portal_account_for(client, language, address_proven=not contact_given)
         client.user = user
         # The language the client read the consent in is her choice from now on.
         client.preferred_language = language
-        client.save(update_fields=["user", "preferred_language", "updated_at"])
+        client.save(
+            update_fields=["user", "preferred_language", "email", "mobile_number", "updated_at"]
+        )
+        if contact_given:
+            audit_record(actor=user, action="client.contact_given", target=client, request=request)
         now = timezone.now()
         active = set(
             Consent.objects.filter(client=client, withdrawn_at__isnull=True).values_list(

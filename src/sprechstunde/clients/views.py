@@ -532,7 +532,12 @@ class InvitationAcceptView(View):
         if lookup.state != "valid":
             return self._unusable(request, lookup.state, language)
         texts = selectors.consent_texts_current(language=language)
-        return self._page(request, InvitationAcceptForm(texts=texts), language)
+        needs_contact = lookup.invitation is not None and services.invitation_needs_contact(
+            invitation=lookup.invitation
+        )
+        return self._page(
+            request, InvitationAcceptForm(texts=texts, needs_contact=needs_contact), language
+        )
 
     def post(self, request: HttpRequest, token: str) -> HttpResponse:
         lookup = selectors.invitation_lookup(token=token)
@@ -541,7 +546,10 @@ class InvitationAcceptView(View):
         if lookup.state != "valid":
             return self._unusable(request, lookup.state, language)
         texts = selectors.consent_texts_current(language=language)
-        form = InvitationAcceptForm(request.POST, texts=texts)
+        needs_contact = lookup.invitation is not None and services.invitation_needs_contact(
+            invitation=lookup.invitation
+        )
+        form = InvitationAcceptForm(request.POST, texts=texts, needs_contact=needs_contact)
         if not form.is_valid():
             return self._page(request, form, language, status=400)
         with translation.override(language):
@@ -552,12 +560,14 @@ class InvitationAcceptView(View):
                     language=language,
                     shown_text_ids=form.shown_text_ids(),
                     request=request,
+                    **form.contact(),
                 )
             except services.InvitationUnusableError as error:
                 return self._unusable(request, error.state, language)
             except services.ConsentTextChangedError as error:
                 fresh = InvitationAcceptForm(
-                    texts=selectors.consent_texts_current(language=language)
+                    texts=selectors.consent_texts_current(language=language),
+                    needs_contact=needs_contact,
                 )
                 return self._page(request, fresh, language, status=409, notice=str(error.message))
             except ApplicationError as error:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pypdfium2
 import pytest
 import zxingcpp
+from django.conf import settings as django_settings
 from django.test import Client as WebClient
 from django.urls import reverse
 from django.utils import translation
@@ -26,7 +27,7 @@ from sprechstunde.audit.models import AuditEntry
 from sprechstunde.clients import services as client_services
 from sprechstunde.clients.choices import InvitationChannel
 from sprechstunde.clients.factories import ClientFactory
-from sprechstunde.clients.models import Invitation
+from sprechstunde.clients.models import ConsentText, Invitation
 from sprechstunde.signatures.tests.pdfs import pdfa_declaration
 
 pytestmark = pytest.mark.django_db
@@ -321,3 +322,130 @@ def test_a_german_client_gets_one_part_and_others_theirs_first_then_german(case_
     assert (first.language, first.rtl, second.language) == ("fa", True, "de")
     assert first.subject == "نوبت شما در Jobcenter"
     assert "Mit freundlichen Grüßen" in second.html and "با احترام" in first.html
+
+
+# --- a client with neither e-mail nor mobile number, invited by letter -------------------------
+
+
+def _consent_ids(language: str) -> dict[str, str]:
+    return {
+        f"text_{text.purpose}": str(text.pk)
+        for text in ConsentText.objects.filter(language=language, version=1)
+    }
+
+
+@pytest.fixture
+def unreachable_client(case_manager):
+    return ClientFactory(
+        case_manager=case_manager,
+        first_name="Olena",
+        last_name="Kovalenko",
+        email="",
+        mobile_number="",
+        preferred_language="uk",
+    )
+
+
+def _letter_token(staff_browser, client) -> str:
+    response = staff_browser.post(
+        reverse("agreements:invitation_letter", args=[client.pk]), {"address": ADDRESS}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    [link] = qr_codes(response.content)
+    return link.rstrip("/").rsplit("/", 1)[1]
+
+
+def test_a_client_without_any_contact_is_invited_by_letter_and_logs_in_with_her_address(
+    staff_browser, case_manager, unreachable_client, mailoutbox
+):
+    page = staff_browser.get(reverse("clients:detail", args=[unreachable_client.pk]))
+    page_text = page.content.decode()
+    assert reverse("agreements:invitation_letter", args=[unreachable_client.pk]) in page_text
+    assert "An invitation by letter invites her to the portal" in page_text
+    token = _letter_token(staff_browser, unreachable_client)
+    link = reverse("clients:invitation_accept", kwargs={"token": token})
+
+    phone = WebClient()
+    shown = phone.get(link)
+    assert shown.status_code == 200
+    assert shown["Content-Language"] == "uk"
+    with translation.override("uk"):
+        heading = translation.gettext("Where we send your login codes")
+    assert heading != "Where we send your login codes"
+    assert heading in shown.content.decode()
+    assert 'name="email"' in shown.content.decode()
+    assert 'name="mobile_number"' not in shown.content.decode()  # no SMS gateway here
+
+    accepted = phone.post(
+        link, {"consent_portal": "on", "email": " Olena@Example.ORG ", **_consent_ids("uk")}
+    )
+    assert accepted.status_code == 302
+    assert accepted["Location"] == reverse("clients:invitation_accepted")
+    unreachable_client.refresh_from_db()
+    assert unreachable_client.email == "olena@example.org"
+    assert unreachable_client.user.email == "olena@example.org"
+    assert AuditEntry.objects.filter(
+        action="client.contact_given", target_id=str(unreachable_client.pk)
+    ).exists()
+    after = phone.get(accepted["Location"]).content.decode()
+    assert 'value="olena@example.org"' in after
+
+    mailoutbox.clear()
+    requested = phone.post(reverse("account_request_login_code"), {"email": "olena@example.org"})
+    assert requested.status_code == 302
+    [code_mail] = mailoutbox
+    assert code_mail.to == ["olena@example.org"]
+    code = re.search(r"(?<!\d)(\d{6})(?!\d)", code_mail.body).group(1)
+    home = phone.post(reverse("account_confirm_login_code"), {"code": code}, follow=True)
+    assert home.redirect_chain[-1][0] == reverse("clients:portal_home")
+    assert phone.session["_auth_user_id"] == str(unreachable_client.user_id)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("olena-at-example.org", "This is not a valid e-mail address."),
+        ("", "Please enter your e-mail address."),
+        ("Taken@example.org", "This e-mail address cannot be used here."),
+        ("fm@jobcenter.example", "This e-mail address cannot be used here."),
+    ],
+)
+def test_a_bad_or_foreign_address_is_refused_and_the_letter_link_still_works(
+    staff_browser, case_manager, unreachable_client, typed, message
+):
+    ClientFactory(case_manager=case_manager, email="taken@example.org")
+    token = _letter_token(staff_browser, unreachable_client)
+    link = reverse("clients:invitation_accept", kwargs={"token": token})
+    phone = WebClient(headers={"accept-language": "en"})
+    phone.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
+    refused = phone.post(link, {"consent_portal": "on", "email": typed, **_consent_ids("en")})
+    assert refused.status_code == 400
+    assert message in refused.content.decode()
+    unreachable_client.refresh_from_db()
+    assert (unreachable_client.email, unreachable_client.user_id) == ("", None)
+    assert not unreachable_client.consents.exists()
+    assert not AuditEntry.objects.filter(action="client.contact_given").exists()
+    invitation = Invitation.objects.get(token_hash=Invitation.hash_token(token))
+    assert invitation.accepted_at is None and invitation.revoked_at is None
+    again = phone.post(
+        link, {"consent_portal": "on", "email": "olena@example.org", **_consent_ids("en")}
+    )
+    assert again.status_code == 302
+    unreachable_client.refresh_from_db()
+    assert unreachable_client.email == "olena@example.org"
+
+
+def test_the_refusal_reads_in_the_clients_language(staff_browser, case_manager, unreachable_client):
+    token = _letter_token(staff_browser, unreachable_client)
+    link = reverse("clients:invitation_accept", kwargs={"token": token})
+    refused = WebClient().post(
+        link, {"consent_portal": "on", "email": "not-an-address", **_consent_ids("uk")}
+    )
+    assert refused.status_code == 400
+    with translation.override("uk"):
+        message = translation.gettext(
+            "This is not a valid e-mail address. Please write it like name@example.org."
+        )
+    assert message != "This is not a valid e-mail address. Please write it like name@example.org."
+    assert message in refused.content.decode()

@@ -18,7 +18,7 @@ from sprechstunde.accounts.factories import CaseManagerFactory
 from sprechstunde.accounts.models import User
 from sprechstunde.audit.models import AuditEntry
 from sprechstunde.clients import services
-from sprechstunde.clients.choices import ConsentMethod, ConsentPurpose
+from sprechstunde.clients.choices import ConsentMethod, ConsentPurpose, InvitationChannel
 from sprechstunde.clients.factories import ClientFactory
 from sprechstunde.clients.models import Client, Consent, ConsentText, Invitation
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
@@ -66,9 +66,9 @@ def test_a_client_without_email_or_mobile_is_reached_by_letter(case_manager):
     )
     assert (client.email, client.mobile_number) == ("", "")
     assert not client.invitations.exists()  # nothing to send it to
-    with pytest.raises(ApplicationError) as error:
-        services.invitation_letter_issue(client=client, actor=case_manager)
-    assert "invitation cannot be sent" in str(error.value.message)
+    issued = services.invitation_letter_issue(client=client, actor=case_manager)
+    assert issued.invitation.channel == InvitationChannel.LETTER
+    assert services.invitation_needs_contact(invitation=issued.invitation)
 
 
 def test_a_mobile_number_with_letters_is_refused(case_manager):
