@@ -26,7 +26,7 @@ class UserManager(BaseUserManager["User"]):
         if not email and extra.get("role", Role.CLIENT) != Role.CLIENT:
             raise ValueError("An e-mail address is required.")
         address = self.normalize_email(email).lower() if email else None
-        user = self.model(email=address, **extra)  # type: ignore[misc]  # NULL: see User.email
+        user = self.model(email=address, **extra)  # NULL: see User.email
         if password:
             user.set_password(password)
         else:
