@@ -118,6 +118,9 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "agreements:decision_log_pdf": lambda w: {"pk": w.sample("agreements_decision").pk},
     "agreements:confirmation_pdf": lambda w: {"pk": w.sample("agreements_confirmation").pk},
     "agreements:postal_sent": lambda w: {"pk": w.sample("agreements_postal").pk},
+    # the letters' forms (GET shows the address form; the PDF comes from the POST)
+    "agreements:appointment_letter": lambda w: {"pk": w.sample("appointment").pk},
+    "agreements:invitation_letter": lambda w: {"client_pk": w.client.pk},
     "agreements:portal_plan": lambda w: {"pk": w.sample("agreements_plan").pk},
     "agreements:portal_plan_pdf": lambda w: {"pk": w.sample("agreements_plan").pk, "number": 1},
     "agreements:portal_decision": lambda w: {"pk": w.sample("agreements_decision").pk},
