@@ -222,6 +222,56 @@ def appointment_letters_pending_for_user(
     )
 
 
+def invitation_letters_pending_for_user(
+    *, user: Any, request: HttpRequest | None = None
+) -> list[tuple[Client, datetime.datetime | None]]:
+    """Visible clients without a portal account whom neither an e-mail nor an SMS can
+    invite: a letter is their invitation (they give their own address for the login codes
+    when they accept, clients.services.invitation_accept). With the day the open letter
+    invitation was printed, or None. Closed cases and restricted records are left out; so is
+    a client who withdrew the use of the portal. By name. Audited."""
+    from sprechstunde.clients.choices import ConsentPurpose, InvitationChannel
+    from sprechstunde.clients.models import Consent, Invitation
+
+    audit_record(
+        actor=user,
+        action="postal_letter.list",
+        target_type="clients.invitation",
+        request=request,
+    )
+    unreachable = Q(email="")
+    if sms_enabled():
+        unreachable &= Q(mobile_number="")
+    open_letter = (
+        Invitation.objects.filter(
+            client=OuterRef("pk"),
+            channel=InvitationChannel.LETTER,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    portal_withdrawn = Consent.objects.filter(
+        purpose=ConsentPurpose.PORTAL, withdrawn_at__isnull=False
+    ).values("client_id")
+    clients = (
+        permissions.visible_clients(user=user)
+        .filter(
+            unreachable,
+            user__isnull=True,
+            case_closed_at__isnull=True,
+            processing_restricted_at__isnull=True,
+        )
+        .exclude(pk__in=portal_withdrawn)
+        .annotate(letter_printed_at=Subquery(open_letter))
+        .only("pk", "first_name", "last_name")
+        .order_by("last_name", "first_name", "pk")[:200]
+    )
+    return [(client, client.letter_printed_at) for client in clients]
+
+
 def letters_printed_on(*, action: str, target_ids: list[int]) -> dict[int, datetime.datetime]:
     """When each target's letter was last printed (from the audit trail), by target id."""
     printed: dict[int, datetime.datetime] = {}

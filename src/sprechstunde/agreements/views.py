@@ -465,8 +465,8 @@ class DeliveryLogPdfView(CaseloadStaffMixin, View):
 
 
 class PostalListView(CaseloadStaffMixin, View):
-    """Decisions to send by post, and beside them the appointment letters for clients who
-    have neither an e-mail address nor a mobile number."""
+    """Decisions to send by post, and beside them the appointment and invitation letters for
+    clients who have neither an e-mail address nor a mobile number."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         postal = selectors.postal_pending_for_user(user=request.user, request=request)
@@ -476,6 +476,9 @@ class PostalListView(CaseloadStaffMixin, View):
         printed = selectors.letters_printed_on(
             action="appointment.letter", target_ids=[item.pk for item in appointments]
         )
+        invitations = selectors.invitation_letters_pending_for_user(
+            user=request.user, request=request
+        )
         return render(
             request,
             "agreements/postal_list.html",
@@ -483,6 +486,7 @@ class PostalListView(CaseloadStaffMixin, View):
                 "postal": list(postal[:200]),
                 "today": timezone.localdate(),
                 "letters": [(item, printed.get(item.pk)) for item in appointments],
+                "invitation_letters": invitations,
             },
         )
 

@@ -20,6 +20,7 @@ from django.utils import translation
 from pypdf import PdfReader
 from tests.test_url_access import log_in
 
+from sprechstunde.accounts.factories import ClientUserFactory
 from sprechstunde.agreements import letters
 from sprechstunde.appointments.choices import Channel
 from sprechstunde.appointments.factories import AppointmentFactory
@@ -449,3 +450,39 @@ def test_the_refusal_reads_in_the_clients_language(staff_browser, case_manager, 
         )
     assert message != "This is not a valid e-mail address. Please write it like name@example.org."
     assert message in refused.content.decode()
+
+
+def test_posting_list_names_clients_to_invite_by_letter_until_they_use_the_portal(
+    staff_browser, case_manager, unreachable_client, settings
+):
+    settings.SMS_GATEWAY_URL = ""
+    ClientFactory(case_manager=case_manager, first_name="Mail", last_name="Able")  # has e-mail
+    ClientFactory(first_name="Fremd", last_name="Anders", email="")  # not her caseload
+    closed = ClientFactory(case_manager=case_manager, first_name="Zu", last_name="Ende", email="")
+    closed.case_closed_at = closed.created_at
+    closed.save()
+    letter_url = reverse("agreements:invitation_letter", args=[unreachable_client.pk])
+
+    page = staff_browser.get(reverse("agreements:postal_list")).content.decode()
+    section = page.split('id="invitation-letters-heading"', 1)[1]
+    assert "Olena Kovalenko" in section and letter_url in section
+    assert "No invitation letter printed yet." in section
+    for name in ("Mail Able", "Fremd Anders", "Zu Ende"):
+        assert name not in section, name
+    assert AuditEntry.objects.filter(
+        action="postal_letter.list", target_type="clients.invitation", actor_id=case_manager.pk
+    ).exists()
+
+    token = _letter_token(staff_browser, unreachable_client)
+    page = staff_browser.get(reverse("agreements:postal_list")).content.decode()
+    section = page.split('id="invitation-letters-heading"', 1)[1]
+    assert "Invitation letter printed on" in section and "Olena Kovalenko" in section
+
+    assert Invitation.objects.get(token_hash=Invitation.hash_token(token)).channel == "letter"
+    # Once she has her portal account, she is no longer listed.
+    unreachable_client.user = ClientUserFactory()
+    unreachable_client.save()
+    page = staff_browser.get(reverse("agreements:postal_list")).content.decode()
+    section = page.split('id="invitation-letters-heading"', 1)[1]
+    assert "Olena Kovalenko" not in section
+    assert "No invitation letter to send." in section
