@@ -61,8 +61,11 @@ class Command(BaseCommand):
             )
         self._table(rows)
         write("")
-        write("Clients log in with a 6-digit code sent by e-mail (read it in the dev outbox):")
-        client_rows = [("E-mail", "Name", "Portal")]
+        write(
+            "Clients log in with a 6-digit code sent by e-mail (read it in the dev outbox); "
+            "a client with only a mobile number gets it by SMS once SMS_GATEWAY_URL is set:"
+        )
+        client_rows = [("E-mail or mobile", "Name", "Portal")]
         for client in result.clients:
             portal = "yes" if client_has_portal_access(client=client) else "no"
             client_rows.append((client.email or client.mobile_number, client.full_name, portal))
