@@ -303,8 +303,9 @@ def test_the_desk_needs_the_same_number_of_queries_whatever_the_caseload(
     assert small == large
     # 11 reads (today's substitutions, the two substitution rules of a stand-in, the
     # appointments with their calls and presences, one per section with its count), and
-    # the audit entry (its chain read, insert, savepoint pair)
-    assert large <= 15
+    # the audit entry (its chain read, insert, savepoint pair; on PostgreSQL also the advisory
+    # lock that orders the chain)
+    assert large <= (16 if connection.vendor == "postgresql" else 15)
 
 
 def test_a_long_section_lists_the_first_ten_and_counts_all(
