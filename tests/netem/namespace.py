@@ -130,6 +130,13 @@ class Namespace:
         _run("ip", "-n", self.name, "addr", "add", f"{self.address}/24", "dev", self.ns_if)
         _run("ip", "-n", self.name, "link", "set", self.ns_if, "up")
         _run("ip", "-n", self.name, "route", "add", "default", "via", self.gateway)
+        # The IPv6 link-local address comes up "tentative" and turns valid about a second later
+        # (duplicate address detection): an address change that Chromium's network change
+        # notifier reports, failing the requests of a page still loading with
+        # ERR_NETWORK_CHANGED. Wait until it is valid, so the only change a test sees is its own.
+        tentative = ("ip", "-n", self.name, "-6", "addr", "show", "dev", self.ns_if, "tentative")
+        if not wait_for(lambda: not _run(*tentative).strip(), timeout=10):
+            raise RuntimeError(f"{self.ns_if}: the IPv6 link-local address stayed tentative")
         return self
 
     def destroy(self) -> None:
