@@ -30,8 +30,11 @@ def _prepare_image(data: bytes) -> Image.Image:
     with Image.open(io.BytesIO(data)) as opened:
         if opened.width * opened.height > settings.DOCUMENT_MAX_IMAGE_PIXELS:
             raise FileRefused("image too large")
-        # JPEG can decode at 1/2, 1/4, 1/8 size directly: far less memory for big photos.
-        opened.draft("RGB", (max_edge, max_edge))
+        # JPEG can decode at 1/2, 1/4, 1/8 size directly (libjpeg's DCT scaling): far less
+        # memory and time for big photos. Pillow picks the smallest scale that still covers
+        # the requested box in both directions, so the box has the photo's own proportions
+        # (a square box would keep a 4000 x 3000 photo at full size).
+        opened.draft("RGB", _draft_box(opened.size, max_edge))
         image = ImageOps.exif_transpose(opened)
         image.load()
     image = _to_srgb(image)
@@ -46,6 +49,15 @@ def _prepare_image(data: bytes) -> Image.Image:
     # Only pixels go on: EXIF (GPS), XMP and the ICC profile stay behind.
     image.info.clear()
     return image
+
+
+def _draft_box(size: tuple[int, int], max_edge: int) -> tuple[int, int]:
+    """The smallest box a decoded photo must still fill for a long edge of `max_edge`."""
+    width, height = size
+    long_edge = max(width, height, 1)
+    if long_edge <= max_edge:
+        return (width, height)
+    return (-(-width * max_edge // long_edge), -(-height * max_edge // long_edge))
 
 
 def _to_srgb(image: Image.Image) -> Image.Image:
