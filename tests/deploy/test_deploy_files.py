@@ -7,7 +7,6 @@ this checkout, certificate paths by a self-signed pair, ports by free ones)."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import socket
 import subprocess
@@ -18,6 +17,9 @@ from pathlib import Path
 import pytest
 
 from sprechstunde.video_calls.tests.coturn import allocate
+from tests.deploy.nginx_site import free_tcp_port as _free_tcp_port
+from tests.deploy.nginx_site import nginx_config as _nginx_config
+from tests.deploy.nginx_site import self_signed as _self_signed
 from tests.netem.coturn import TURNSERVER, free_udp_port, stun_binding_ok
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,19 +37,6 @@ def _tool(name: str, package: str) -> str:
     if found is None:
         pytest.skip(f"{name} is not installed (apt-get install {package})")
     return found
-
-
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "fullchain.pem", folder / "privkey.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=sprechstunde.example", "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 # --- systemd ------------------------------------------------------------------------------------
@@ -135,37 +124,6 @@ def test_the_units_run_the_app_unprivileged_and_read_only():
 
 
 # --- nginx --------------------------------------------------------------------------------------
-
-
-def _nginx_config(tmp_path: Path, *, http_port: int, https_port: int) -> Path:
-    cert, key = _self_signed(tmp_path)
-    site = (DEPLOY / "nginx" / "sprechstunde.conf").read_text()
-    site = site.replace("/etc/ssl/sprechstunde/fullchain.pem", str(cert))
-    site = site.replace("/etc/ssl/sprechstunde/privkey.pem", str(key))
-    site = site.replace("/var/log/nginx/", f"{tmp_path}/")
-    site = re.sub(r"listen 80;", f"listen 127.0.0.1:{http_port};", site)
-    site = re.sub(r"listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;", site)
-    site = re.sub(r"\s*listen \[::\]:\d+[^;]*;", "", site)
-    (tmp_path / "site.conf").write_text(site)
-    main = tmp_path / "nginx.conf"
-    main.write_text(
-        f"pid {tmp_path}/nginx.pid;\n"
-        f"error_log {tmp_path}/error.log;\n"
-        "events {}\n"
-        "http {\n"
-        f"  access_log {tmp_path}/access.log;\n"
-        f"  client_body_temp_path {tmp_path}/body;\n"
-        f"  proxy_temp_path {tmp_path}/proxy;\n"
-        f"  include {tmp_path}/site.conf;\n"
-        "}\n"
-    )
-    return main
-
-
-def _free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_nginx_accepts_the_site(tmp_path):
