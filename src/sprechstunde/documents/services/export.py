@@ -242,13 +242,20 @@ def manifest_csv(entries: list[ManifestEntry]) -> bytes:
     writer.writeheader()
     for entry in entries:
         row = asdict(entry)
-        writer.writerow(
-            {
-                key: ("'" + value if isinstance(value, str) and value[:1] in "=+-@\t\r" else value)
-                for key, value in row.items()
-            }
-        )
+        writer.writerow({key: _csv_cell(value) for key, value in row.items()})
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+# A cell starting with one of these runs as a formula in spreadsheet programs.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """`value` as a CSV cell: a text a spreadsheet would run as a formula gets a leading
+    apostrophe; an empty text stays empty (`""[:1] in "..."` would be true)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def manifest_json(package: ExportPackage, entries: list[ManifestEntry]) -> bytes:
