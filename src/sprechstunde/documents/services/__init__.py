@@ -6,6 +6,8 @@ from .export import (
     ExportResult,
     document_efile_mark,
     document_export_for_user,
+    documents_efile_mark_handed_over,
+    documents_efile_unmark_handed_over,
     exportable_documents,
     read_for_export,
 )
@@ -72,6 +74,8 @@ __all__ = [
     "document_delete",
     "document_efile_mark",
     "document_export_for_user",
+    "documents_efile_mark_handed_over",
+    "documents_efile_unmark_handed_over",
     "document_keys_rotate",
     "document_previews_purge",
     "document_process",

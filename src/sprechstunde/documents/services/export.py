@@ -7,8 +7,9 @@ app made (photos joined, active content removed), or as the original where there
 The package is written to a spooled temporary file (memory only while small, an unlinked
 file on disk beyond that), one document at a time, so a large set never sits in memory.
 
-The format is a small interface (`Exporter`): XDOMEA (hand-over message 0401) will be a
-second exporter over the same `ExportPackage`, without touching the selection and checks.
+The format is a small interface (`Exporter`). The standard hand-over (xdomea 0401, with
+decisions, plans and delivery logs as well) lives in the `efile` app, which reads documents
+through `exportable_documents` and `read_for_export` and sets the e-file mark here.
 
 Also the e-file mark: staff note which documents went into the authority's e-file.
 """
@@ -404,3 +405,24 @@ def document_efile_mark(
     document.efile_marked_at = now if in_efile else None
     document.efile_marked_by = actor if in_efile else None
     return document
+
+
+def documents_efile_mark_handed_over(
+    *, actor: Any, document_ids: list[int], at: datetime.datetime
+) -> set[int]:
+    """Set the e-file mark on documents handed over in an xdomea message (the e-file app
+    audits the hand-over as a whole). Returns the ids that were not marked before."""
+    unmarked = set(
+        Document.objects.filter(pk__in=document_ids, is_in_efile=False).values_list("pk", flat=True)
+    )
+    Document.objects.filter(pk__in=unmarked).update(
+        is_in_efile=True, efile_marked_at=at, efile_marked_by=actor
+    )
+    return unmarked
+
+
+def documents_efile_unmark_handed_over(*, document_ids: list[int]) -> None:
+    """Take back the marks a withdrawn hand-over set (the e-file app audits the withdrawal)."""
+    Document.objects.filter(pk__in=document_ids).update(
+        is_in_efile=False, efile_marked_at=None, efile_marked_by=None
+    )

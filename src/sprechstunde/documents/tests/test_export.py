@@ -219,7 +219,7 @@ def test_empty_csv_cells_stay_empty(case_manager, client_record):
     )
 
     raw = manifest_csv(entries).decode("utf-8-sig")
-    row = list(csv.DictReader(io.StringIO(raw)))[0]
+    row = next(iter(csv.DictReader(io.StringIO(raw))))
 
     assert row["request_title"] == "" and row["efile_marked_at"] == ""
     assert row["request_id"] == ""
