@@ -10,9 +10,10 @@ import unicodedata
 from dataclasses import dataclass
 from typing import IO, Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.audit.services import audit_record
@@ -68,7 +69,9 @@ def efile_handover_for_user(
     """
     if not can_hand_over(user=user, client=client):
         raise PermissionDeniedError(_("You cannot hand over this client's records."))
-    records = records_pending(client=client)
+    # The labels in the message (matter and type names) are in the office language.
+    with translation.override(settings.LANGUAGE_CODE):
+        records = records_pending(client=client)
     if matter:
         records = [record for record in records if record.matter.key == matter]
     if not records:
