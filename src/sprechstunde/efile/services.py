@@ -3,10 +3,7 @@ xdomea 0401 message and mark it; withdraw a hand-over that never arrived."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -23,28 +20,10 @@ from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 from .models import Handover, HandoverItem
 from .permissions import can_hand_over
 from .selectors import records_pending
-from .xdomea import PrimaryDocument, message_file_name, message_write, record_id
+from .xdomea import PrimaryDocument, message_file_name, message_write
 
 # Up to this size the message stays in memory; beyond, it goes to an unlinked temp file.
 SPOOL_MAX_BYTES = 8 * 1024 * 1024
-
-_SUFFIXES = {
-    "application/pdf": ".pdf",
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/tiff": ".tif",
-}
-_TRANSLITERATION = str.maketrans(
-    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
-)
-
-
-def _file_name(object_id: str, title: str, content_type: str) -> str:
-    """`<uuid>_<title>.<ext>` as xdomea names primary documents: ASCII, no path."""
-    text = unicodedata.normalize("NFKD", title.translate(_TRANSLITERATION))
-    stem = re.sub(r"[^A-Za-z0-9]+", "-", text.encode("ascii", "ignore").decode("ascii"))
-    stem = stem.strip("-")[:60].rstrip("-") or "dokument"
-    return f"{object_id}_{stem}{_SUFFIXES.get(content_type, '.bin')}"
 
 
 @dataclass
@@ -78,28 +57,14 @@ def efile_handover_for_user(
         raise ApplicationError(_("Everything has been handed over to the e-file already."))
     now = timezone.now()
     handover = Handover(client=client, matter=matter, created_at=now, created_by=user)
-    documents: list[PrimaryDocument] = []
-    for record in records:
-        data, content_type = record.read()
-        object_id = record_id(record)
-        documents.append(
-            PrimaryDocument(
-                record=record,
-                object_id=object_id,
-                file_name=_file_name(object_id, record.title, content_type),
-                data=data,
-                content_type=content_type,
-                sha256=hashlib.sha256(data).hexdigest(),
-            )
-        )
     out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES)  # noqa: SIM115
     try:
-        message_write(
+        documents = message_write(
             out,
             client=client,
             process_id=str(handover.process_id),
             created_at=now,
-            documents=documents,
+            records=records,
         )
         _mark(handover=handover, documents=documents, actor=user, request=request)
     except BaseException:

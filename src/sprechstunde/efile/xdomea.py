@@ -8,6 +8,9 @@ installation's SITE_URL, so a second hand-over files into the same Akte and Vorg
 from __future__ import annotations
 
 import datetime
+import hashlib
+import re
+import unicodedata
 import uuid
 import zipfile
 from collections.abc import Iterable
@@ -42,6 +45,9 @@ _FORMATS = {
     "image/png": ("019", "png"),
     "image/tiff": ("023", "tif"),
 }
+_TRANSLITERATION = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+)
 _PDF_A_KINDS = {"decision", "plan_version", "delivery_log"}
 _OTHER_FORMAT = "100"
 
@@ -57,14 +63,14 @@ def record_id(record: Record) -> str:
 
 @dataclass(frozen=True)
 class PrimaryDocument:
-    """A record with its file as it goes into the message."""
+    """A record as the message describes it (its file is in the ZIP, not here)."""
 
     record: Record
     object_id: str
     file_name: str
-    data: bytes
     content_type: str
     sha256: str
+    format_version: str  # of the file format, e.g. "1.7" for a PDF; "" when unknown
 
 
 def _sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
@@ -127,7 +133,7 @@ def _dokument(parent: etree._Element, item: PrimaryDocument, position: int) -> N
     )
     if code == _OTHER_FORMAT:
         _sub(file_format, "SonstigerName", item.content_type)
-    _sub(file_format, "Version", _pdf_version(item.data))
+    _sub(file_format, "Version", item.format_version)
     primary = _sub(file_format, "Primaerdokument")
     _sub(primary, "Dateiname", item.file_name)
     if record.original_name:
@@ -208,17 +214,28 @@ def message_file_name(process_id: str) -> str:
     return f"{process_id}_{MESSAGE_NAME}"
 
 
+def _file_name(object_id: str, title: str, content_type: str) -> str:
+    """`<uuid>_<title>.<ext>` as xdomea names primary documents: ASCII, no path."""
+    text = unicodedata.normalize("NFKD", title.translate(_TRANSLITERATION))
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", text.encode("ascii", "ignore").decode("ascii"))
+    stem = stem.strip("-")[:60].rstrip("-") or "dokument"
+    suffix = _FORMATS.get(content_type, (_OTHER_FORMAT, "bin"))[1]
+    return f"{object_id}_{stem}.{suffix}"
+
+
 def message_write(
     out: IO[bytes],
     *,
     client: Client,
     process_id: str,
     created_at: datetime.datetime,
-    documents: list[PrimaryDocument],
+    records: list[Record],
     note: str = "",
-) -> None:
-    """The message as xdomea transports it: one ZIP named after the process id, holding the
-    XML and every primary document under its `Dateiname`."""
+) -> list[PrimaryDocument]:
+    """The message as xdomea transports it: one ZIP named after the process id, holding every
+    primary document under its `Dateiname` and the XML. Files are read and written one at a
+    time (the XML, which needs their hashes, comes last), so a large set never sits in memory.
+    Raises ApplicationError when a record's file fails its check."""
     stamp = timezone.localtime(created_at)
     date_time = (
         max(stamp.year, 1980),
@@ -228,14 +245,32 @@ def message_write(
         stamp.minute,
         stamp.second,
     )
-    xml = message_xml(
-        client=client, process_id=process_id, created_at=created_at, documents=documents, note=note
-    )
+    documents: list[PrimaryDocument] = []
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for record in records:
+            data, content_type = record.read()
+            object_id = record_id(record)
+            item = PrimaryDocument(
+                record=record,
+                object_id=object_id,
+                file_name=_file_name(object_id, record.title, content_type),
+                content_type=content_type,
+                sha256=hashlib.sha256(data).hexdigest(),
+                format_version=_pdf_version(data),
+            )
+            info = zipfile.ZipInfo(item.file_name, date_time)
+            info.compress_type = zipfile.ZIP_STORED  # PDFs and photos are compressed already
+            archive.writestr(info, data)
+            documents.append(item)
+            del data
+        xml = message_xml(
+            client=client,
+            process_id=process_id,
+            created_at=created_at,
+            documents=documents,
+            note=note,
+        )
         info = zipfile.ZipInfo(f"{message_file_name(process_id)}.xml", date_time)
         info.compress_type = zipfile.ZIP_DEFLATED
         archive.writestr(info, xml)
-        for item in documents:
-            info = zipfile.ZipInfo(item.file_name, date_time)
-            info.compress_type = zipfile.ZIP_STORED  # PDFs and photos are compressed already
-            archive.writestr(info, item.data)
+    return documents

@@ -209,3 +209,16 @@ def test_unchecked_documents_never_leave(case_manager, client_record):
 
     with pytest.raises(ApplicationError):
         efile_handover_for_user(user=case_manager, client=client_record)
+
+
+def test_a_big_message_is_spooled_to_disk_not_memory(case_manager, client_record, monkeypatch):
+    from sprechstunde.efile import services
+
+    monkeypatch.setattr(services, "SPOOL_MAX_BYTES", 1024)
+    for number in range(3):
+        stored_document(client_record, title=f"Seite {number}", data=jpeg_bytes(300, 300))
+
+    result = efile_handover_for_user(user=case_manager, client=client_record)
+
+    assert result.file._rolled  # the spooled file moved to an (unlinked) file on disk
+    assert len(zipfile.ZipFile(result.file).namelist()) == 4
