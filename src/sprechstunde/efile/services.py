@@ -16,6 +16,10 @@ from django.utils.translation import gettext_lazy as _
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.documents.services import (
+    documents_efile_mark_handed_over,
+    documents_efile_unmark_handed_over,
+)
 
 from .models import Handover, HandoverItem
 from .permissions import can_hand_over
@@ -86,8 +90,6 @@ def _mark(
     actor: Any,
     request: HttpRequest | None,
 ) -> None:
-    from sprechstunde.documents.services import documents_efile_mark_handed_over
-
     try:
         with transaction.atomic():
             handover.save()
@@ -125,8 +127,6 @@ def efile_handover_withdraw(
 ) -> None:
     """Take a hand-over back (the e-file never imported it): its records count as new
     again and the e-file marks it set on documents are removed. Audited."""
-    from sprechstunde.documents.services import documents_efile_unmark_handed_over
-
     if not can_hand_over(user=actor, client=handover.client):
         raise PermissionDeniedError(_("You cannot hand over this client's records."))
     with transaction.atomic():

@@ -10,17 +10,20 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from sprechstunde.agreements.choices import DecisionStatus
+from sprechstunde.agreements.models import Decision, DeliveryEvent, PlanVersion
+from sprechstunde.agreements.pdf_exports import delivery_log_pdf
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError
-
-if TYPE_CHECKING:
-    from sprechstunde.agreements.models import Decision
+from sprechstunde.documents.choices import Side
+from sprechstunde.documents.services import exportable_documents, read_for_export
 
 # Matters (Vorgänge) under the client's file (Akte): every document the client or staff
 # sent goes into one; each decision and each plan is a matter of its own.
@@ -79,8 +82,6 @@ class DocumentKind:
     key = "document"
 
     def records(self, *, client: Client) -> Iterator[Record]:
-        from sprechstunde.documents.choices import Side
-        from sprechstunde.documents.services import exportable_documents, read_for_export
 
         matter = Matter(DOCUMENTS_MATTER, str(_("Documents sent")), str(_("Documents")))
         for document in exportable_documents(client=client):
@@ -108,8 +109,6 @@ def _decision_matter(decision: Decision) -> Matter:
 
 
 def _sealed_decisions(client: Client) -> QuerySet[Decision]:
-    from sprechstunde.agreements.choices import DecisionStatus
-    from sprechstunde.agreements.models import Decision
 
     delivered = (DecisionStatus.IN_POSTBOX, DecisionStatus.AWAITING_POST, DecisionStatus.POSTED)
     return (
@@ -126,7 +125,6 @@ class DecisionKind:
     key = "decision"
 
     def records(self, *, client: Client) -> Iterator[Record]:
-        from sprechstunde.agreements.models import Decision
 
         def read(pk: int, sha256: str) -> tuple[bytes, str]:
             pdf = Decision.objects.values_list("pdf", flat=True).get(pk=pk)
@@ -142,7 +140,7 @@ class DecisionKind:
                 created_at=decision.issued_at or decision.created_at,
                 incoming=False,
                 original_name="",
-                author=settings_jobcenter(),
+                author=str(settings.JOBCENTER_NAME),
                 reference=decision.reference,
                 read=partial(read, decision.pk, decision.pdf_sha256),
             )
@@ -155,8 +153,6 @@ class DeliveryLogKind:
     key = "delivery_log"
 
     def records(self, *, client: Client) -> Iterator[Record]:
-        from sprechstunde.agreements.models import Decision, DeliveryEvent
-        from sprechstunde.agreements.pdf_exports import delivery_log_pdf
 
         decisions = list(_sealed_decisions(client))
         last: dict[int, tuple[int, datetime.datetime]] = {}
@@ -183,7 +179,7 @@ class DeliveryLogKind:
                 created_at=at,
                 incoming=False,
                 original_name="",
-                author=settings_jobcenter(),
+                author=str(settings.JOBCENTER_NAME),
                 reference=decision.reference,
                 read=partial(read, decision.pk),
             )
@@ -195,7 +191,6 @@ class PlanKind:
     key = "plan_version"
 
     def records(self, *, client: Client) -> Iterator[Record]:
-        from sprechstunde.agreements.models import PlanVersion
 
         def read(pk: int, sha256: str) -> tuple[bytes, str]:
             pdf = PlanVersion.objects.values_list("pdf", flat=True).get(pk=pk)
@@ -220,16 +215,10 @@ class PlanKind:
                 created_at=version.issued_at,
                 incoming=False,
                 original_name="",
-                author=settings_jobcenter(),
+                author=str(settings.JOBCENTER_NAME),
                 reference="",
                 read=partial(read, version.pk, version.pdf_sha256),
             )
-
-
-def settings_jobcenter() -> str:
-    from django.conf import settings
-
-    return str(settings.JOBCENTER_NAME)
 
 
 SOURCE_KINDS: list[SourceKind] = [DocumentKind(), DecisionKind(), DeliveryLogKind(), PlanKind()]
