@@ -451,6 +451,18 @@ def _retention_request(world: World, role: str) -> dict[str, Any]:
     return {"pk": client.pk, "request_pk": made.pk}
 
 
+def _efile_handover(world: World, role: str) -> dict[str, Any]:
+    """A hand-over to the e-file of the foreign client."""
+    from sprechstunde.efile.models import Handover
+
+    client = world.client_of(role)
+    owner = world.owner_foreign_to(role)
+    made = world._once(
+        "efile-handover", owner, lambda: Handover.objects.create(client=client, created_by=owner)
+    )
+    return {"client_pk": client.pk, "pk": made.pk}
+
+
 def _legal_hold(world: World, role: str) -> dict[str, Any]:
     """A legal hold in force on the foreign client."""
     from django.utils import timezone
@@ -575,6 +587,10 @@ REGISTRY: dict[str, Rule] = {
     # --- documents: requests, the staff list, the e-file mark and the export (D2)
     "documents:client_documents": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
     "documents:client_export": Rule(_client, _CLIENT_DENIED, CASELOAD),
+    # --- efile: the hand-over page, the xdomea message, withdrawing a hand-over
+    "efile:client": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
+    "efile:handover": Rule(_client, _CLIENT_DENIED, CASELOAD),
+    "efile:withdraw": Rule(_efile_handover, _CLIENT_DENIED, CASELOAD),
     "documents:efile_mark": Rule(_ready_document, ("document.access_denied",), CASELOAD),
     "documents:request_cancel": Rule(
         _document_request, ("document_request.access_denied",), CASELOAD

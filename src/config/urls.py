@@ -29,6 +29,7 @@ urlpatterns = [
     path("auskunft/", include("sprechstunde.subject_access.urls")),
     path("barrierefreiheit/", include("sprechstunde.accessibility.urls")),
     path("aufbewahrung/", include("sprechstunde.retention.urls")),
+    path("e-akte/", include("sprechstunde.efile.urls")),
     # The e-mail address is the login: admins change staff addresses, not allauth's page.
     path("accounts/email/", account_views.EmailChangeDisabledView.as_view(), name="email_locked"),
     # Password pages are for staff only: clients log in by code (and optionally a passkey).

@@ -86,6 +86,9 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     # documents: requests, staff list, e-file mark, export (D2; the last three are POST-only)
     "documents:client_documents": lambda w: {"client_pk": w.client.pk},
     "documents:client_export": lambda w: {"client_pk": w.client.pk},
+    "efile:client": lambda w: {"client_pk": w.client.pk},
+    "efile:handover": lambda w: {"client_pk": w.client.pk},
+    "efile:withdraw": Skip("POST only (withdraws a hand-over); efile tests"),
     "documents:efile_mark": lambda w: {"pk": w.sample("efile_document").pk},
     "documents:request_cancel": lambda w: {"pk": w.sample("document_request").pk},
     # documents: one document (D1); the sample row has no files, so previews and downloads 404

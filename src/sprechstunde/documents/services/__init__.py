@@ -6,6 +6,8 @@ from .export import (
     ExportResult,
     document_efile_mark,
     document_export_for_user,
+    documents_efile_mark_handed_over,
+    documents_efile_unmark_handed_over,
     exportable_documents,
     read_for_export,
 )
@@ -83,6 +85,8 @@ __all__ = [
     "document_request_reminders_schedule",
     "document_request_reminders_send_due",
     "document_upload_complete",
+    "documents_efile_mark_handed_over",
+    "documents_efile_unmark_handed_over",
     "documents_process_pending",
     "documents_purge",
     "documents_rebuild_pdfs",

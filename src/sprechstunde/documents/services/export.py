@@ -7,8 +7,9 @@ app made (photos joined, active content removed), or as the original where there
 The package is written to a spooled temporary file (memory only while small, an unlinked
 file on disk beyond that), one document at a time, so a large set never sits in memory.
 
-The format is a small interface (`Exporter`): XDOMEA (hand-over message 0401) will be a
-second exporter over the same `ExportPackage`, without touching the selection and checks.
+The format is a small interface (`Exporter`). The standard hand-over (xdomea 0401, with
+decisions, plans and delivery logs as well) lives in the `efile` app, which reads documents
+through `exportable_documents` and `read_for_export` and sets the e-file mark here.
 
 Also the e-file mark: staff note which documents went into the authority's e-file.
 """
@@ -242,13 +243,20 @@ def manifest_csv(entries: list[ManifestEntry]) -> bytes:
     writer.writeheader()
     for entry in entries:
         row = asdict(entry)
-        writer.writerow(
-            {
-                key: ("'" + value if isinstance(value, str) and value[:1] in "=+-@\t\r" else value)
-                for key, value in row.items()
-            }
-        )
+        writer.writerow({key: _csv_cell(value) for key, value in row.items()})
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+# A cell starting with one of these runs as a formula in spreadsheet programs.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """`value` as a CSV cell: a text a spreadsheet would run as a formula gets a leading
+    apostrophe; an empty text stays empty (`""[:1] in "..."` would be true)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def manifest_json(package: ExportPackage, entries: list[ManifestEntry]) -> bytes:
@@ -397,3 +405,24 @@ def document_efile_mark(
     document.efile_marked_at = now if in_efile else None
     document.efile_marked_by = actor if in_efile else None
     return document
+
+
+def documents_efile_mark_handed_over(
+    *, actor: Any, document_ids: list[int], at: datetime.datetime
+) -> set[int]:
+    """Set the e-file mark on documents handed over in an xdomea message (the e-file app
+    audits the hand-over as a whole). Returns the ids that were not marked before."""
+    unmarked = set(
+        Document.objects.filter(pk__in=document_ids, is_in_efile=False).values_list("pk", flat=True)
+    )
+    Document.objects.filter(pk__in=unmarked).update(
+        is_in_efile=True, efile_marked_at=at, efile_marked_by=actor
+    )
+    return unmarked
+
+
+def documents_efile_unmark_handed_over(*, document_ids: list[int]) -> None:
+    """Take back the marks a withdrawn hand-over set (the e-file app audits the withdrawal)."""
+    Document.objects.filter(pk__in=document_ids).update(
+        is_in_efile=False, efile_marked_at=None, efile_marked_by=None
+    )

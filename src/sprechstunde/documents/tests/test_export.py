@@ -202,3 +202,26 @@ def test_a_big_export_is_spooled_to_disk_not_memory(case_manager, client_record,
 
     assert result.file._rolled  # the spooled file moved to an (unlinked) file on disk
     assert len(open_zip(result).namelist()) == 5
+
+
+def test_empty_csv_cells_stay_empty(case_manager, client_record):
+    # No request, never marked for the e-file: request_title, efile_marked_at and
+    # request_id are empty. Other guarded starts still get their apostrophe.
+    stored_document(client_record, title="-5 Euro Gutschrift")
+    entries = EXPORTERS["zip"].write(
+        ExportPackage(
+            client=client_record,
+            documents=list(Document.objects.all()),
+            read=lambda document: (b"%PDF-1.7", "application/pdf"),
+            exported_at=Document.objects.get().created_at,
+        ),
+        io.BytesIO(),
+    )
+
+    raw = manifest_csv(entries).decode("utf-8-sig")
+    row = next(iter(csv.DictReader(io.StringIO(raw))))
+
+    assert row["request_title"] == "" and row["efile_marked_at"] == ""
+    assert row["request_id"] == ""
+    assert row["title"] == "'-5 Euro Gutschrift"
+    assert "'," not in raw.splitlines()[1] and not raw.splitlines()[1].endswith("'")
