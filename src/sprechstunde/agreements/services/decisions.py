@@ -23,7 +23,7 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
-from .. import permissions, sealing
+from .. import letters, permissions, sealing
 from ..choices import DecisionStatus, DeliveryChannel, DeliveryEventKind
 from ..models import Decision, DecisionTemplate, DeliveryEvent, PostalDelivery
 from ..rendering import (
@@ -138,6 +138,15 @@ def document_context(decision: Decision, *, issued_at: datetime.datetime | None)
         "remedy_html": text_html(decision.template.legal_remedy),
         "electronic_filing": channel_open,
         "jobcenter_address": getattr(settings, "JOBCENTER_ADDRESS", ""),
+        "jobcenter_phone": getattr(settings, "JOBCENTER_PHONE", ""),
+        # Where an objection is lodged (required once decisions are enabled: agreements.checks).
+        "objection_address": getattr(settings, "JOBCENTER_OBJECTION_ADDRESS", ""),
+        "demo_seal": sealing.seal_is_demo(),
+        # DIN 5008 window block, as on the letters: the client's name, then her address.
+        "sender_line": letters.sender_line(),
+        "recipient": letters.recipient_lines(
+            client=decision.client, address=letters.client_address_text(decision.client)
+        ),
     }
 
 
