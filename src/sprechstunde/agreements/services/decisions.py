@@ -171,14 +171,23 @@ def decision_issue(
         locked = Decision.objects.select_for_update().get(pk=decision.pk)
         if locked.status != DecisionStatus.DRAFT:
             raise ApplicationError(_("This decision has already been issued."))
-        issued_at = timezone.now()
-        decision.issued_at = issued_at
-        decision.issued_by = actor
-        decision.channel = (
+        channel = (
             DeliveryChannel.PORTAL
             if permissions.portal_channel_open(client=decision.client)
             else DeliveryChannel.POST
         )
+        if channel == DeliveryChannel.POST and not decision.client.postal_address_lines:
+            # A letter with only a name in the window never arrives (issue 15).
+            raise ApplicationError(
+                _(
+                    "This decision goes by post, but the client has no postal address. Please "
+                    "add it under “Change contact data” on the client's page, then issue it."
+                )
+            )
+        issued_at = timezone.now()
+        decision.issued_at = issued_at
+        decision.issued_by = actor
+        decision.channel = channel
         decision.reference = f"{timezone.localdate(issued_at):%Y}-{decision.pk:06d}"
         decision.unsealed_pdf = render_pdf(
             "agreements/pdf/decision.html", document_context(decision, issued_at=issued_at)

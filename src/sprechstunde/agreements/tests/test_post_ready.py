@@ -126,6 +126,24 @@ def test_the_letter_form_starts_with_the_stored_address(case_manager, client_rec
     assert "Lindenweg 7\nHinterhaus\n88214 Ravensburg</textarea>" in page.content.decode()
 
 
+def test_a_decision_by_post_without_a_postal_address_is_not_issued(
+    case_manager, paper_client, decision_template
+):
+    paper_client.postal_street = paper_client.postal_code = paper_client.postal_city = ""
+    paper_client.save()
+    decision = services.decision_create(
+        actor=case_manager, client=paper_client, template=decision_template, values=DECISION_VALUES
+    )
+    browser = WebClient(headers={"accept-language": "en"})
+    browser.force_login(case_manager)
+    url = reverse("agreements:decision", kwargs={"pk": decision.pk})
+    response = browser.post(url, {"action": "issue"})
+    assert response.status_code == 400
+    assert "the client has no postal address" in response.content.decode()
+    decision.refresh_from_db()
+    assert decision.status == DecisionStatus.DRAFT and not decision.unsealed_pdf
+
+
 # --- Required settings once decisions are enabled --------------------------------------------
 
 
