@@ -582,6 +582,10 @@ JOBCENTER_NAME = os.environ.get("JOBCENTER_NAME", "Jobcenter")
 # The offline ways of contact shown to clients wherever the portal cannot help (optional).
 JOBCENTER_PHONE = os.environ.get("JOBCENTER_PHONE", "")
 JOBCENTER_ADDRESS = os.environ.get("JOBCENTER_ADDRESS", "")
+# Where an objection (Widerspruch) against a decision is lodged, named in every legal-remedy
+# instruction. With decisions enabled (SEAL_KEY_SOURCE set), JOBCENTER_ADDRESS, JOBCENTER_PHONE
+# and this are required: the start stops with agreements.E001-E003 (agreements/checks.py).
+JOBCENTER_OBJECTION_ADDRESS = os.environ.get("JOBCENTER_OBJECTION_ADDRESS", "")
 
 # --- A client's copy of her own data (Art. 15 GDPR, ADR 0064) ---------------------------------
 # Days a finished copy can be downloaded; then its file and key are deleted.

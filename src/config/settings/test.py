@@ -18,6 +18,13 @@ os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBa
 # so that counters such as the per-account login budget never leak from one run into the next.
 os.environ.setdefault("CACHE_KEY_PREFIX", f"sprechstunde-test-{os.getpid()}")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+# Decisions name where an objection is lodged (required with decisions enabled,
+# agreements.checks). JOBCENTER_ADDRESS and _PHONE stay empty by default: tests that show
+# them set them, and tests enable decisions per test (seal_pki), never for the checks.
+os.environ.setdefault(
+    "JOBCENTER_OBJECTION_ADDRESS",
+    "Jobcenter Musterstadt, Widerspruchsstelle, Musterstraße 1, 88212 Musterstadt",
+)
 os.environ.setdefault(
     "SPRECHSTUNDE_VAR_DIR", tempfile.mkdtemp(prefix=f"sprechstunde-test-{os.getpid()}-")
 )

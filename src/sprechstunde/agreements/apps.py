@@ -9,6 +9,9 @@ class AgreementsConfig(AppConfig):
     label = "agreements"
     verbose_name = _("Plans and decisions")
 
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the Jobcenter settings check
+
     def client_timeline_sources(self) -> list[Any]:
         """This app's events in the client's timeline (clients.timeline, ADR 0060)."""
         from .timeline import sources

@@ -27,7 +27,7 @@ DECISION_TEMPLATE = {
     "key": "bewerbungskosten",
     "title": "Bescheid über die Übernahme von Bewerbungskosten",
     "body": (
-        "Sehr geehrte Damen und Herren,\n\n"
+        # The salutation with the client's name is part of the layout (pdf/decision.html).
         "auf Ihren Antrag vom {{ antragsdatum }} übernimmt das Jobcenter Ihre Kosten für "
         "Bewerbungen in Höhe von {{ betrag }} (§ 16 Abs. 1 SGB II in Verbindung mit "
         "§ 44 SGB III).\n\n"
@@ -35,7 +35,13 @@ DECISION_TEMPLATE = {
         "Begründung: {{ begruendung }}"
     ),
     "fields": [
-        {"name": "antragsdatum", "label": "Antrag vom", "type": "date", "required": True},
+        {
+            "name": "antragsdatum",
+            "label": "Antrag vom",
+            "type": "date",
+            "required": True,
+            "max": "today",
+        },
         {"name": "betrag", "label": "Betrag", "type": "money", "required": True},
         {
             "name": "begruendung",

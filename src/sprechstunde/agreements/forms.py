@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .choices import COMMENT_MAX_LENGTH, FieldType
@@ -141,7 +142,10 @@ def decision_form_fields(specs: list[FieldSpec], values: dict[str, str]) -> form
         if spec.type == FieldType.TEXTAREA:
             field = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
         elif spec.type == FieldType.DATE:
-            field = forms.CharField(widget=forms.DateInput(attrs={"type": "date"}))
+            date_attrs = {"type": "date"}
+            if spec.latest == "today":  # a hint for the browser; the service refuses it too
+                date_attrs["max"] = timezone.localdate().isoformat()
+            field = forms.CharField(widget=forms.DateInput(attrs=date_attrs))
         elif spec.type == FieldType.MONEY:
             attrs = {"inputmode": "decimal", "autocomplete": "off"}
             field = forms.CharField(widget=forms.TextInput(attrs=attrs))
@@ -176,7 +180,8 @@ class LetterAddressForm(forms.Form):
         label=_("Postal address"),
         help_text=_(
             "Street and house number, postcode and town, one per line (at most five lines; "
-            "the name is added). It is printed only and not stored."
+            "the name is added). Filled in from the client's record; a change here is "
+            "printed only, not stored."
         ),
         max_length=400,
         widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),

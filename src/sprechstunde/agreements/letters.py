@@ -7,8 +7,9 @@ for a DIN 5008 window envelope, form B: the address field 45 mm from the top and
 the left edge, 85 x 45 mm, its first 17.7 mm the sender's return line. The date and reference
 stand in the information block beside it; the subject follows below.
 
-The recipient's postal address is typed in by staff when printing (from the Jobcenter's main
-system) and is not stored here: Sprechstunde keeps no postal addresses (data minimisation).
+The recipient's postal address is the one on the client's record (staff keep it on the
+client's page); staff may correct it when printing, and what they type is printed, not stored.
+Decisions carry the same window block (`recipient_lines`, `agreements/pdf/window.css`).
 """
 
 from __future__ import annotations
@@ -71,6 +72,44 @@ def address_lines(raw: str) -> list[str]:
     return [line[:MAX_ADDRESS_LINE] for line in lines if line][:MAX_ADDRESS_LINES]
 
 
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+# What staff may type before the name on its own line ("Frau Maria Muster", "Herrn ...").
+_NAME_PREFIXES = ("", "frau ", "herr ", "herrn ", "mrs ", "mr ", "ms ")
+
+
+def recipient_lines(*, client: Client, address: str) -> list[str]:
+    """The window field under the return line: the client's name once, then the address.
+
+    Staff often copy the whole block from the main system, name included; a line that is
+    only the client's name (possibly with "Frau"/"Herrn" before it, or "Last, First") is left
+    out, so the name is not printed twice (issue 15).
+    """
+    names = {_folded(client.full_name), _folded(f"{client.last_name}, {client.first_name}")}
+    lines = [
+        line
+        for line in address_lines(address)
+        if not any(_folded(line) == prefix + name for name in names for prefix in _NAME_PREFIXES)
+    ]
+    return [client.full_name, *lines]
+
+
+def sender_line() -> str:
+    """The return line above the address in the window: the Jobcenter's name and address."""
+    return ", ".join(
+        part.strip()
+        for part in [settings.JOBCENTER_NAME, *settings.JOBCENTER_ADDRESS.splitlines()]
+        if part.strip()
+    )
+
+
+def client_address_text(client: Client) -> str:
+    """The client's stored postal address as the letter form's starting text."""
+    return "\n".join(client.postal_address_lines)
+
+
 @dataclass(frozen=True)
 class LetterPart:
     """The letter's text in one language."""
@@ -126,11 +165,7 @@ def letter_pdf(
 ) -> bytes:
     """One letter as PDF/A-2b: window address, information block, both language parts."""
     parts = _parts(client=client, subject=subject, body_template=body_template, context=context)
-    sender = ", ".join(
-        part
-        for part in [settings.JOBCENTER_NAME, *settings.JOBCENTER_ADDRESS.splitlines()]
-        if part.strip()
-    )
+    sender = sender_line()
     with translation.override("de"):
         html = render_to_string(
             "agreements/pdf/letter.html",
@@ -142,7 +177,7 @@ def letter_pdf(
                 "jobcenter_name": settings.JOBCENTER_NAME,
                 "jobcenter_address": settings.JOBCENTER_ADDRESS,
                 "jobcenter_phone": getattr(settings, "JOBCENTER_PHONE", ""),
-                "recipient": [client.full_name, *address_lines(address)],
+                "recipient": recipient_lines(client=client, address=address),
                 "today": today or timezone.localdate(),
                 "reference": reference,
                 "link": link,

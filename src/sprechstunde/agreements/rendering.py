@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -95,6 +95,12 @@ class FieldSpec:
     required: bool
     choices: tuple[str, ...]
     help: str
+    # Dates only: "today" refuses a later date (an application cannot come from the future).
+    latest: str = ""
+
+
+# The limits a date field may name as "max" (today: the application date, a receipt date).
+DATE_LIMITS = ("today",)
 
 
 def _field_errors(raw: Any) -> tuple[list[FieldSpec], list[str]]:
@@ -144,6 +150,15 @@ def _field_errors(raw: Any) -> tuple[list[FieldSpec], list[str]]:
                 str(_("Field “%(name)s”: a choice needs a list of options.") % {"name": name})
             )
             continue
+        latest = str(item.get("max", "") or "")
+        if latest and (kind != FieldType.DATE or latest not in DATE_LIMITS):
+            errors.append(
+                str(
+                    _("Field “%(name)s”: “max” is only for dates, and only “today”.")
+                    % {"name": name}
+                )
+            )
+            continue
         specs.append(
             FieldSpec(
                 name=name,
@@ -152,6 +167,7 @@ def _field_errors(raw: Any) -> tuple[list[FieldSpec], list[str]]:
                 required=bool(item.get("required", True)),
                 choices=tuple(choices) if kind == FieldType.CHOICE else (),
                 help=str(item.get("help", ""))[:300],
+                latest=latest,
             )
         )
     return specs, errors
@@ -242,9 +258,16 @@ def _clean_value(spec: FieldSpec, raw: Any) -> tuple[str, str | None]:
         return "", str(_("Please write this on one line."))
     if spec.type == FieldType.DATE:
         try:
-            return datetime.date.fromisoformat(text).isoformat(), None
+            day = datetime.date.fromisoformat(text)
         except ValueError:
             return "", str(_("Please enter a valid date."))
+        today = timezone.localdate()
+        if spec.latest == "today" and day > today:
+            return "", str(
+                _("This date cannot be in the future. Please enter a date up to %(today)s.")
+                % {"today": formats.date_format(today, "SHORT_DATE_FORMAT")}
+            )
+        return day.isoformat(), None
     if spec.type == FieldType.MONEY:
         normalised = text.replace("€", "").replace(" ", "")
         if "," in normalised:

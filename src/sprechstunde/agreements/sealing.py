@@ -15,6 +15,12 @@ class SealingOutage(Exception):
     """The seal could not be made now; try again later. Nothing may go out unsealed."""
 
 
+def seal_is_demo() -> bool:
+    """The seal key is the self-signed DEMO one (make run): documents to be sealed carry a
+    visible "DEMO - NOT VALID" mark on every page, written before the seal so it stays valid."""
+    return str(getattr(settings, "SEAL_KEY_SOURCE", "") or "").strip().lower() == "demo"
+
+
 def seal(pdf: bytes, *, reason: str) -> bytes:
     """The sealed PDF (PAdES baseline B-LT). Raises SealingOutage on an outage."""
     from sprechstunde.signatures.services import SealingUnavailable, pdf_seal

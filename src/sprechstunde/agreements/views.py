@@ -559,7 +559,9 @@ class AppointmentLetterView(CaseloadStaffMixin, View):
         )
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        return self._page(request, self._appointment(request, pk), LetterAddressForm())
+        appointment = self._appointment(request, pk)
+        initial = {"address": letters.client_address_text(appointment.client)}
+        return self._page(request, appointment, LetterAddressForm(initial=initial))
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         appointment = self._appointment(request, pk)
@@ -605,7 +607,8 @@ class InvitationLetterView(CaseloadStaffMixin, View):
         client = client_selectors.client_get_for_user(
             user=request.user, pk=client_pk, request=request
         )
-        return self._page(request, client, LetterAddressForm())
+        initial = {"address": letters.client_address_text(client)}
+        return self._page(request, client, LetterAddressForm(initial=initial))
 
     def post(self, request: HttpRequest, client_pk: int) -> HttpResponse:
         client = client_selectors.client_get_for_user(

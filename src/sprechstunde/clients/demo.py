@@ -189,6 +189,13 @@ def _demo_client(spec: DemoClient, staff: dict[str, User]) -> Client:
         mobile_number=spec.mobile_number,
         preferred_language=spec.language,
     )
+    # A made-up postal address, so decisions by post can be tried in the demo (issue 15).
+    Client.objects.filter(pk=client.pk).update(
+        postal_street=f"Musterweg {len(spec.first_name) + len(spec.last_name)}",
+        postal_code="88212",
+        postal_city="Musterstadt",
+    )
+    client.refresh_from_db()
     if spec.state in {"invited", "accepted"}:
         issued = services.invitation_send(client=client, actor=case_manager)
         if spec.state == "accepted":

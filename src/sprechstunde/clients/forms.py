@@ -113,6 +113,35 @@ class ClientUpdateForm(forms.Form):
     interpreter_language = ClientCreateForm.base_fields["interpreter_language"]
     customer_number = ClientCreateForm.base_fields["customer_number"]
     bg_number = ClientCreateForm.base_fields["bg_number"]
+    # The postal address for decisions and letters by post; optional, all or nothing.
+    postal_street = forms.CharField(
+        label=_("Street and house number"),
+        required=False,
+        max_length=60,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    postal_supplement = forms.CharField(
+        label=_("Address supplement (optional)"),
+        required=False,
+        max_length=60,
+        help_text=_("For example c/o name, flat or back building."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    postal_code = forms.CharField(
+        label=_("Postcode"),
+        required=False,
+        max_length=5,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+    postal_city = forms.CharField(
+        label=_("City"),
+        required=False,
+        max_length=50,
+        help_text=_(
+            "Decisions and letters by post go to this address. Leave all empty if unknown."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
 
     def __init__(self, *args: Any, email_locked: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

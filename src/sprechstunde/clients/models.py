@@ -64,6 +64,14 @@ class Client(TimeStampedModel):
         blank=True,
         related_name="client_profile",
     )
+    # The postal address for decisions and letters by post (DIN 5008 window). Optional: all
+    # empty, or street, postcode and city given (clients.services.postal_address_clean).
+    postal_street = models.CharField(_("street and number"), max_length=60, blank=True, default="")
+    postal_supplement = models.CharField(
+        _("address supplement"), max_length=60, blank=True, default=""
+    )
+    postal_code = models.CharField(_("postcode"), max_length=5, blank=True, default="")
+    postal_city = models.CharField(_("city"), max_length=50, blank=True, default="")
     # The case closed (no more benefits, moved away): the start of most retention periods
     # (docs/retention.md). Reopening clears it.
     case_closed_at = models.DateTimeField(_("case closed at"), null=True, blank=True)
@@ -95,6 +103,15 @@ class Client(TimeStampedModel):
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "search_name", "phone_digits"}
         super().save(*args, **kwargs)
+
+    @property
+    def postal_address_lines(self) -> list[str]:
+        """The address under the name in a window envelope; empty without a postal address."""
+        if not (self.postal_street and self.postal_code and self.postal_city):
+            return []
+        town = f"{self.postal_code} {self.postal_city}"
+        lines = [self.postal_street, self.postal_supplement, town]
+        return [line for line in lines if line]
 
     @property
     def full_name(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import re
 import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -235,6 +236,46 @@ def client_create(
     return client
 
 
+@dataclass(frozen=True)
+class PostalAddress:
+    """A postal address as staff type it: street and number, supplement, postcode, city."""
+
+    street: str = ""
+    supplement: str = ""
+    postcode: str = ""
+    city: str = ""
+
+
+_POSTCODE = re.compile(r"\d{5}")
+
+
+def postal_address_clean(address: PostalAddress) -> PostalAddress:
+    """Trimmed, and complete or empty: a letter needs street, postcode and city together.
+
+    Raises ApplicationError naming the field that is missing or wrong. A German postcode has
+    five digits (clients of a Jobcenter live in Germany, § 7 (1) SGB II).
+    """
+    street, supplement, postcode, city = (
+        " ".join(part.split())
+        for part in (address.street, address.supplement, address.postcode, address.city)
+    )
+    if not any((street, supplement, postcode, city)):
+        return PostalAddress()
+    if not street:
+        raise ApplicationError(
+            _("Please enter the street and house number, or leave the whole address empty."),
+            field="postal_street",
+        )
+    if not _POSTCODE.fullmatch(postcode):
+        raise ApplicationError(
+            _("Please enter the postcode with five digits, for example 88212."),
+            field="postal_code",
+        )
+    if not city:
+        raise ApplicationError(_("Please enter the city."), field="postal_city")
+    return PostalAddress(street=street, supplement=supplement, postcode=postcode, city=city)
+
+
 def client_update(
     *,
     client: Client,
@@ -248,10 +289,11 @@ def client_update(
     interpreter_language: str = "",
     customer_number: str | None = None,
     bg_number: str | None = None,
+    postal_address: PostalAddress | None = None,
     request: HttpRequest | None = None,
 ) -> Client:
-    """Correct a client's name, contact data, numbers (None keeps them) or language; the
-    name also on their portal account.
+    """Correct a client's name, contact data, numbers and postal address (None keeps them) or
+    language; the name also on their portal account.
 
     The address a portal account logs in with is not changed here (that would hand the
     account to whoever reads the new address). A changed address or mobile number revokes
@@ -272,6 +314,8 @@ def client_update(
     if preferred_language not in dict(settings.LANGUAGES):
         raise ApplicationError(_("Please choose a language."), field="preferred_language")
     interpreter, interpreter_language = _interpreter_checked(interpreter, interpreter_language)
+    if postal_address is not None:
+        postal_address = postal_address_clean(postal_address)
     email_changed = email != client.email
     # An invitation by SMS went to the old number; a client without e-mail logs in with
     # codes sent to the number on her record, so the new one must be hers alone.
@@ -341,6 +385,11 @@ def client_update(
                 client.customer_number = customer_number
             if bg_number is not None:
                 client.bg_number = bg_number
+            if postal_address is not None:
+                client.postal_street = postal_address.street
+                client.postal_supplement = postal_address.supplement
+                client.postal_code = postal_address.postcode
+                client.postal_city = postal_address.city
             client.save()
             if client.user_id is not None:
                 # The portal account shows the name the Jobcenter knows (see

@@ -254,6 +254,10 @@ class ClientUpdateView(CaseloadStaffMixin, View):
             "interpreter_language": client.interpreter_language,
             "customer_number": client.customer_number,
             "bg_number": client.bg_number,
+            "postal_street": client.postal_street,
+            "postal_supplement": client.postal_supplement,
+            "postal_code": client.postal_code,
+            "postal_city": client.postal_city,
         }
         return ClientUpdateForm(data, initial=initial, email_locked=client.user_id is not None)
 
@@ -283,6 +287,12 @@ class ClientUpdateView(CaseloadStaffMixin, View):
                     interpreter_language=data["interpreter_language"],
                     customer_number=data["customer_number"],
                     bg_number=data["bg_number"],
+                    postal_address=services.PostalAddress(
+                        street=data["postal_street"],
+                        supplement=data["postal_supplement"],
+                        postcode=data["postal_code"],
+                        city=data["postal_city"],
+                    ),
                     request=request,
                 )
             except PermissionDeniedError as error:

@@ -95,6 +95,13 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "accessibility/statement.py",
     "accessibility/forms.py",
     "accessibility/views.py",
+    # The signature check pages: the public one offers every client language to visitors,
+    # and clients check their decisions on the signed-in one
+    "signatures/templates/signatures/check.html",
+    "signatures/templates/signatures/includes/report.html",
+    "signatures/forms.py",
+    "signatures/services.py",
+    "signatures/validation.py",
     # Messages, both sides
     "messaging/templates/messaging/*",
     "messaging/templates/messaging/includes/*",

@@ -62,8 +62,23 @@ MODIFICATION_LABELS: dict[str, Promise] = {
     "form_filling": _("form fields filled in or signatures added"),
     "annotations": _("comments or annotations added"),
     "other": _("content changed"),
+    "signed_content_changed": _("the signed content itself was changed"),
     "unknown": _("could not be determined"),
 }
+
+# The headline of a report: one verdict per file, from the most to the least serious finding,
+# so that the rows below it can only add detail, never say the opposite (issue 15, item 6).
+VERDICT_VALID = "valid"
+VERDICT_CHANGED = "changed"  # the content was changed after sealing
+VERDICT_UNTRUSTED = "untrusted"  # intact, but sealed by a key we do not trust
+VERDICT_UNSIGNED = "unsigned"  # a readable PDF without any signature
+VERDICT_UNREADABLE = "unreadable"  # not a PDF, or too damaged to read
+VERDICT_NOT_CONFIRMED = "not_confirmed"  # intact and trusted, but e.g. expired or revoked
+
+# Problem codes that mean "what you see is not what was sealed".
+_CHANGED_CODES = frozenset({"altered", "modified", "partial_coverage"})
+# Problem codes that mean "the content is as sealed, but the sealer is not one we trust".
+_UNTRUSTED_CODES = frozenset({"untrusted", "not_platform_seal"})
 
 
 @dataclass(frozen=True)
@@ -109,6 +124,11 @@ class SignatureReport:
     def modification_label(self) -> Promise:
         return MODIFICATION_LABELS[self.modification_level]
 
+    @property
+    def is_trusted_signer(self) -> bool:
+        """Trusted for this check: a chain to a trusted root, and on the public page our seal."""
+        return self.is_trusted and "not_platform_seal" not in self.problem_codes
+
 
 @dataclass(frozen=True)
 class ValidationReport:
@@ -135,6 +155,27 @@ class ValidationReport:
         for sig in self.signatures:
             codes.extend(sig.problem_codes)
         return codes
+
+    @property
+    def verdict(self) -> str:
+        """One of the VERDICT_* values: what the headline of the report says.
+
+        A changed content outranks an unknown signer: whoever sealed it, what the reader sees
+        is not what was sealed. A file whose only signatures cannot be read is "changed" too,
+        since its signature bytes were damaged after sealing.
+        """
+        if not self.is_readable:
+            return VERDICT_UNREADABLE
+        if not self.signatures:
+            return VERDICT_UNSIGNED
+        if self.is_valid:
+            return VERDICT_VALID
+        codes = set(self.problem_codes)
+        if codes & _CHANGED_CODES or "signature_unreadable" in codes:
+            return VERDICT_CHANGED
+        if codes & _UNTRUSTED_CODES:
+            return VERDICT_UNTRUSTED
+        return VERDICT_NOT_CONFIRMED
 
 
 def _name_part(cert: asn1_x509.Certificate, key: str, *, subject: bool = True) -> str:
@@ -336,7 +377,14 @@ def _check_signature(
         is_trusted=bool(status.trusted),
         is_revoked=bool(status.revoked),
         is_platform_seal=is_platform,
-        modification_level=_modification_level(status.modification_level),
+        # pyHanko's difference analysis compares the revisions after the signed one; when the
+        # signed bytes themselves no longer match, "only validation data added" would say the
+        # opposite of the headline, so the row names the change instead.
+        modification_level=(
+            _modification_level(status.modification_level)
+            if status.intact
+            else "signed_content_changed"
+        ),
         problems=tuple(Problem(code) for code in dict.fromkeys(problems)),
     )
 

@@ -158,6 +158,7 @@ def confirmation_confirm(
                 "body_html": text_html(locked.body),
                 "evidence": locked.evidence,
                 "confirmed_at": confirmed_at,
+                "demo_seal": sealing.seal_is_demo(),
             },
         )
         locked.next_seal_at = confirmed_at

@@ -23,7 +23,7 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
-from .. import permissions, sealing
+from .. import letters, permissions, sealing
 from ..choices import DecisionStatus, DeliveryChannel, DeliveryEventKind
 from ..models import Decision, DecisionTemplate, DeliveryEvent, PostalDelivery
 from ..rendering import (
@@ -138,6 +138,15 @@ def document_context(decision: Decision, *, issued_at: datetime.datetime | None)
         "remedy_html": text_html(decision.template.legal_remedy),
         "electronic_filing": channel_open,
         "jobcenter_address": getattr(settings, "JOBCENTER_ADDRESS", ""),
+        "jobcenter_phone": getattr(settings, "JOBCENTER_PHONE", ""),
+        # Where an objection is lodged (required once decisions are enabled: agreements.checks).
+        "objection_address": getattr(settings, "JOBCENTER_OBJECTION_ADDRESS", ""),
+        "demo_seal": sealing.seal_is_demo(),
+        # DIN 5008 window block, as on the letters: the client's name, then her address.
+        "sender_line": letters.sender_line(),
+        "recipient": letters.recipient_lines(
+            client=decision.client, address=letters.client_address_text(decision.client)
+        ),
     }
 
 
@@ -162,14 +171,23 @@ def decision_issue(
         locked = Decision.objects.select_for_update().get(pk=decision.pk)
         if locked.status != DecisionStatus.DRAFT:
             raise ApplicationError(_("This decision has already been issued."))
-        issued_at = timezone.now()
-        decision.issued_at = issued_at
-        decision.issued_by = actor
-        decision.channel = (
+        channel = (
             DeliveryChannel.PORTAL
             if permissions.portal_channel_open(client=decision.client)
             else DeliveryChannel.POST
         )
+        if channel == DeliveryChannel.POST and not decision.client.postal_address_lines:
+            # A letter with only a name in the window never arrives (issue 15).
+            raise ApplicationError(
+                _(
+                    "This decision goes by post, but the client has no postal address. Please "
+                    "add it under “Change contact data” on the client's page, then issue it."
+                )
+            )
+        issued_at = timezone.now()
+        decision.issued_at = issued_at
+        decision.issued_by = actor
+        decision.channel = channel
         decision.reference = f"{timezone.localdate(issued_at):%Y}-{decision.pk:06d}"
         decision.unsealed_pdf = render_pdf(
             "agreements/pdf/decision.html", document_context(decision, issued_at=issued_at)

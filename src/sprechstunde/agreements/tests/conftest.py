@@ -27,8 +27,14 @@ def client_record(case_manager):
 
 @pytest.fixture
 def paper_client(case_manager):
-    """A portal user without consent to electronic delivery: decisions go by post."""
-    return portal_client(case_manager=case_manager, email="post@example.org", delivery=False)
+    """A portal user without consent to electronic delivery: decisions go by post, to the
+    postal address on her record."""
+    client = portal_client(case_manager=case_manager, email="post@example.org", delivery=False)
+    client.postal_street = "Lindenweg 7"
+    client.postal_code = "88214"
+    client.postal_city = "Ravensburg"
+    client.save()
+    return client
 
 
 @pytest.fixture
