@@ -23,7 +23,10 @@ SHEETS = sorted(SRC.rglob("*.css"))
 # whose address must sit in the envelope's window on the paper's left (DIN 5008) whatever the
 # language's reading direction.
 LETTER_SHEET = "agreements/templates/agreements/pdf/letter.css"
-PRINT_SHEETS = {"agreements/templates/agreements/pdf/document.css", LETTER_SHEET}
+# The window block shared by letters and decisions (DIN 5008), physical for the same reason.
+WINDOW_SHEET = "agreements/templates/agreements/pdf/window.css"
+PHYSICAL_SHEETS = {LETTER_SHEET, WINDOW_SHEET}
+PRINT_SHEETS = {"agreements/templates/agreements/pdf/document.css", *PHYSICAL_SHEETS}
 
 
 def _split_values(text: str) -> list[str]:
@@ -57,7 +60,7 @@ def test_there_are_stylesheets_to_check() -> None:
 
 @pytest.mark.parametrize(
     "sheet",
-    [sheet for sheet in SHEETS if str(sheet.relative_to(SRC)) != LETTER_SHEET],
+    [sheet for sheet in SHEETS if str(sheet.relative_to(SRC)) not in PHYSICAL_SHEETS],
     ids=lambda path: str(path.relative_to(SRC)),
 )
 def test_no_physical_left_or_right_in_stylesheets(sheet: Path) -> None:
