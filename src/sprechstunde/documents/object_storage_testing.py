@@ -271,3 +271,35 @@ def object_storage(documents_configured: Any, s3_server: S3Endpoint) -> Iterator
     documents_configured.DOCUMENT_UPLOAD_PARTS = "storage"
     yield ObjectStorage(endpoint=s3_server, bucket=bucket)
     bucket_remove(s3_server, bucket)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m sprechstunde.documents.object_storage_testing FOLDER`: start SeaweedFS on
+    free loopback ports with its data in FOLDER, wait until it takes writes, and print the
+    shell variables of the object-storage tests (and WEED_PID, to stop it). Used by .ci/run;
+    weed runs on after this command exits."""
+    import argparse
+    import shlex
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("folder", type=Path)
+    options = parser.parse_args(argv)
+    server = SeaweedFS(options.folder.resolve())
+    try:
+        server.start()
+    except BaseException:
+        server.stop(crash=True)
+        raise
+    assert server.process is not None
+    values = {
+        "DOCUMENT_TEST_S3_ENDPOINT": server.endpoint.url,
+        "DOCUMENT_TEST_S3_ACCESS_KEY_ID": server.endpoint.access_key,
+        "DOCUMENT_TEST_S3_SECRET_ACCESS_KEY": server.endpoint.secret_key,
+        "WEED_PID": str(server.process.pid),
+    }
+    for key, value in values.items():
+        sys.stdout.write(f"{key}={shlex.quote(value)}\n")
+
+
+if __name__ == "__main__":
+    main()

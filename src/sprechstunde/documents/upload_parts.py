@@ -146,7 +146,7 @@ def assemble(session: UploadSession) -> Path:
         path.unlink(missing_ok=True)
         logger.warning("Upload parts could not be put together: %s", error)
         raise ApplicationError(
-            _("The upload could not be completed. Please choose the file again.")
+            _("The upload could not be completed. Please try again.")
         ) from error
     except BaseException:
         path.unlink(missing_ok=True)
