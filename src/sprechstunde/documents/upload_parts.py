@@ -145,9 +145,7 @@ def assemble(session: UploadSession) -> Path:
     except (storage_crypto.DecryptionError, FileNotFoundError) as error:
         path.unlink(missing_ok=True)
         logger.warning("Upload parts could not be put together: %s", error)
-        raise ApplicationError(
-            _("The upload could not be completed. Please try again.")
-        ) from error
+        raise ApplicationError(_("The upload could not be completed. Please try again.")) from error
     except BaseException:
         path.unlink(missing_ok=True)
         raise
