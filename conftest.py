@@ -14,7 +14,11 @@ from sprechstunde.accounts.factories import (
 
 # `seal_pki`: a loopback PKI (CA, OCSP, CRL, TSA, CSC) with the seal settings pointed at it.
 # `clamd_daemon`, `documents_configured`: a real clamd and the documents settings for one test.
-pytest_plugins = ["sprechstunde.signatures.testing", "sprechstunde.documents.testing"]
+pytest_plugins = [
+    "sprechstunde.signatures.testing",
+    "sprechstunde.documents.testing",
+    "sprechstunde.documents.object_storage_testing",
+]
 
 
 @pytest.fixture(autouse=True)

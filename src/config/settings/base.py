@@ -541,6 +541,52 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# --- Object storage (S3) for documents --------------------------------------------------------
+# With DOCUMENT_S3_BUCKET set, encrypted document blobs, previews and the parts of resumable
+# uploads go to an S3-compatible bucket (django-storages with boto3; SeaweedFS in the tests),
+# so that any app node can continue an upload another node began (ADR 0080). Without it the
+# local folders above stay in use (the embedded default). Keys are random: no personal data.
+DOCUMENT_S3_BUCKET = os.environ.get("DOCUMENT_S3_BUCKET", "").strip()
+if DOCUMENT_S3_BUCKET:
+    from botocore.config import Config as _BotoConfig
+
+    STORAGES["documents"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": DOCUMENT_S3_BUCKET,
+            "endpoint_url": os.environ.get("DOCUMENT_S3_ENDPOINT_URL", "").strip() or None,
+            "access_key": os.environ.get("DOCUMENT_S3_ACCESS_KEY_ID", ""),
+            "secret_key": os.environ.get("DOCUMENT_S3_SECRET_ACCESS_KEY", ""),
+            "region_name": os.environ.get("DOCUMENT_S3_REGION", "") or None,
+            # A folder inside the bucket, so that several Jobcenters can share one bucket.
+            "location": os.environ.get("DOCUMENT_S3_PREFIX", "").strip("/"),
+            # A CA bundle path for an internal endpoint; "false" only for a test server.
+            "verify": (
+                os.environ.get("DOCUMENT_S3_CA_BUNDLE") or env_bool("DOCUMENT_S3_VERIFY_TLS", True)
+            ),
+            # Names are random (storage_crypto.new_storage_name): no existence check first.
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_auth": False,
+            "client_config": _BotoConfig(
+                connect_timeout=float(os.environ.get("DOCUMENT_S3_TIMEOUT", "5")),
+                read_timeout=float(os.environ.get("DOCUMENT_S3_TIMEOUT", "5")) * 6,
+                retries={"mode": "standard", "max_attempts": 3},
+                signature_version="s3v4",
+                # Path style works with every S3 server (SeaweedFS, MinIO, Ceph); AWS too.
+                s3={"addressing_style": os.environ.get("DOCUMENT_S3_ADDRESSING_STYLE", "path")},
+            ),
+        },
+    }
+# Where the parts of a resumable upload wait until the upload is complete: "local" (files in
+# DOCUMENT_UPLOAD_DIR, so every chunk of an upload must reach the same node) or "storage"
+# (each chunk one encrypted object in the documents storage; any node can take the next chunk).
+DOCUMENT_UPLOAD_PARTS = os.environ.get(
+    "DOCUMENT_UPLOAD_PARTS", "storage" if DOCUMENT_S3_BUCKET else "local"
+).strip()
+if DOCUMENT_UPLOAD_PARTS not in {"local", "storage"}:
+    raise ImproperlyConfigured('DOCUMENT_UPLOAD_PARTS must be "local" or "storage".')
+
 # --- E-mail ---------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Sprechstunde <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

@@ -180,9 +180,10 @@ class DocumentPreview(models.Model):
 
 
 class UploadSession(models.Model):
-    """A resumable upload: the browser sends chunks at an offset; the server appends them to
-    a file on disk (never memory) and answers the received offset, so an interrupted upload
-    continues where it stopped. `id` is random and unguessable; only the owner may use it."""
+    """A resumable upload: the browser sends chunks at an offset; the server keeps them (a file
+    on local disk, or one encrypted object per chunk in the documents storage, see
+    `upload_parts.py`) and answers the received offset, so an interrupted upload continues
+    where it stopped. `id` is random and unguessable; only the owner may use it."""
 
     id = models.CharField(primary_key=True, max_length=43, editable=False)
     owner = models.ForeignKey(
@@ -203,6 +204,11 @@ class UploadSession(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
+    # Parts in object storage (DOCUMENT_UPLOAD_PARTS="storage"): [{"name", "size"}] in order,
+    # each encrypted with this upload's data key, wrapped by the master key `key_id`.
+    parts = models.JSONField(default=list, blank=True, editable=False)
+    wrapped_key = models.BinaryField(null=True, blank=True, editable=False)
+    key_id = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at"]

@@ -1,6 +1,7 @@
 """Encryption at rest: AES-256-GCM with a random data key per document, wrapped by a
 master key from the environment (`DOCUMENT_MASTER_KEYS`), stored through Django's storage
-API (the "documents" alias), so a bucket can replace the local directory later.
+API (the "documents" alias): a local folder, or an S3 bucket (DOCUMENT_S3_BUCKET, ADR 0080).
+An unreachable or failing object store surfaces as StorageUnavailable (an OSError).
 
 Blob layout: b"SPD1" + 12-byte nonce + ciphertext-with-tag. The storage name is bound into
 the tag (associated data), so a blob copied over another one fails to decrypt as well.
@@ -14,9 +15,12 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
@@ -36,6 +40,26 @@ _key_file_lock = threading.Lock()
 
 class DecryptionError(Exception):
     """A blob or a wrapped key could not be authenticated: tampered, truncated or wrong key."""
+
+
+class StorageUnavailable(OSError):
+    """The object storage did not answer or refused the request (down, full, wrong keys)."""
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Turn the errors of an object store (boto3) into StorageUnavailable; a missing object
+    into FileNotFoundError, as the local folder raises it."""
+    try:
+        yield
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in {"NoSuchKey", "404", "NotFound"} or status == 404:
+            raise FileNotFoundError("The stored object does not exist.") from error
+        raise StorageUnavailable(f"The object storage refused the request ({code}).") from error
+    except BotoCoreError as error:
+        raise StorageUnavailable("The object storage is not reachable.") from error
 
 
 @dataclass(frozen=True)
@@ -168,22 +192,24 @@ def decrypt_bytes(blob: bytes, *, data_key: bytes, name: str) -> bytes:
 def blob_write(plaintext: bytes, *, data_key: bytes, kind: str) -> str:
     """Encrypt and store; returns the storage name."""
     name = new_storage_name(kind)
-    saved = storage().save(
-        name, ContentFile(encrypt_bytes(plaintext, data_key=data_key, name=name))
-    )
-    if saved != name:  # pragma: no cover - random names do not collide
-        storage().delete(saved)
-        raise RuntimeError("Storage renamed a document blob.")
+    with storage_errors():
+        saved = storage().save(
+            name, ContentFile(encrypt_bytes(plaintext, data_key=data_key, name=name))
+        )
+        if saved != name:  # pragma: no cover - random names do not collide
+            storage().delete(saved)
+            raise RuntimeError("Storage renamed a document blob.")
     return name
 
 
 def blob_read(name: str, *, data_key: bytes) -> bytes:
     """Read and decrypt a stored blob. Raises DecryptionError when it was tampered with."""
-    with storage().open(name, "rb") as handle:
+    with storage_errors(), storage().open(name, "rb") as handle:
         blob = handle.read()
     return decrypt_bytes(blob, data_key=data_key, name=name)
 
 
 def blob_delete(name: str) -> None:
     if name:
-        storage().delete(name)
+        with storage_errors():
+            storage().delete(name)

@@ -228,7 +228,7 @@ def _attachment_uploads_check(
                 field="attachments",
             )
         try:
-            file_checks.check_batch([document_services.upload_path(session)])
+            document_services.upload_session_file_check(session=session)
         except file_checks.FileRefused as refused:
             raise file_checks.FileRefused(
                 _("The attachment “%(name)s” was not accepted: %(reason)s")

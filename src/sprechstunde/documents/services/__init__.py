@@ -45,6 +45,7 @@ from .sweep import (
     documents_sweep_schedule,
 )
 from .uploads import (
+    DocumentStorageUnavailable,
     ReadableStream,
     ReceivedFile,
     UploadLimitReached,
@@ -56,12 +57,14 @@ from .uploads import (
     upload_path,
     upload_session_abort,
     upload_session_create,
+    upload_session_file_check,
     upload_sessions_expire,
 )
 
 __all__ = [
     "NOTE_MAX_LENGTH",
     "TITLE_MAX_LENGTH",
+    "DocumentStorageUnavailable",
     "ExportResult",
     "ReadableStream",
     "ReceivedFile",
@@ -103,5 +106,6 @@ __all__ = [
     "upload_path",
     "upload_session_abort",
     "upload_session_create",
+    "upload_session_file_check",
     "upload_sessions_expire",
 ]

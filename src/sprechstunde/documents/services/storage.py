@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from sprechstunde.audit.services import audit_record
 from sprechstunde.core.errors import PermissionDeniedError
 
-from .. import permissions, storage_crypto
+from .. import permissions, storage_crypto, upload_parts
 from ..models import Document, DocumentPreview
 
 logger = logging.getLogger(__name__)
@@ -140,6 +140,8 @@ def document_blobs_orphaned(*, older_than: datetime.datetime) -> list[str]:
     referenced: set[str] = set(
         DocumentPreview.objects.values_list("storage_name", flat=True).iterator()
     )
+    # Parts of unfinished uploads in object storage (upload_parts.py) are in use too.
+    referenced |= upload_parts.part_names_in_use()
     for original, pdf, incoming in Document.objects.values_list(
         "original_storage_name", "pdf_storage_name", "incoming"
     ).iterator():
@@ -147,14 +149,15 @@ def document_blobs_orphaned(*, older_than: datetime.datetime) -> list[str]:
         referenced.update(entry["name"] for entry in incoming or [])
     store = storage_crypto.storage()
     try:
-        names = list(_stored_names())
+        with storage_crypto.storage_errors():
+            names = list(_stored_names())
+            return sorted(
+                name
+                for name in names
+                if name not in referenced and store.get_modified_time(name) < older_than
+            )
     except FileNotFoundError:
         return []
-    return sorted(
-        name
-        for name in names
-        if name not in referenced and store.get_modified_time(name) < older_than
-    )
 
 
 def document_blobs_delete(*, names: Iterable[str]) -> int:

@@ -1,7 +1,8 @@
 """Resumable uploads and turning received files into a document.
 
 A file is checked (type by its bytes, limits, broken or dangerous PDFs) before anything is
-stored; what is stored is encrypted; processing is queued after the commit.
+stored; what is stored is encrypted; processing is queued after the commit. Where the parts
+of an unfinished upload wait (local disk or object storage) is `upload_parts.py`'s business.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
-import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,7 +29,7 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 
-from .. import file_checks, permissions, storage_crypto
+from .. import file_checks, permissions, storage_crypto, upload_parts
 from ..choices import DocumentStatus, ScanStatus, Side, UploadStatus
 from ..file_checks import FileRefused
 from ..models import Document, DocumentRequest, UploadSession
@@ -44,9 +44,24 @@ _CHUNK_SLACK = 2
 
 _IO_BLOCK = 64 * 1024
 
+upload_dir = upload_parts.upload_dir
+upload_path = upload_parts.upload_path
+
 
 class ReadableStream(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
+
+
+class DocumentStorageUnavailable(ApplicationError):
+    """The document storage (an object store) cannot be reached: nothing was stored."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "The document storage cannot be reached at the moment, so your file was not "
+                "stored. Please try again in a few minutes."
+            )
+        )
 
 
 class UploadOffsetMismatch(ApplicationError):
@@ -67,17 +82,6 @@ class UploadLimitReached(ApplicationError):
                 "have already chosen, then try again."
             )
         )
-
-
-def upload_dir() -> Path:
-    path = Path(settings.DOCUMENT_UPLOAD_DIR)
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
-def upload_path(session: UploadSession) -> Path:
-    """Where a session's bytes are collected; named by the random id only."""
-    return upload_dir() / f"{session.pk}.part"
 
 
 def _require_uploader(*, user: Any, client: Client) -> None:
@@ -138,10 +142,11 @@ def upload_session_create(
             created_at=now,
             updated_at=now,
             expires_at=now + datetime.timedelta(hours=settings.DOCUMENT_UPLOAD_EXPIRY_HOURS),
+            **upload_parts.new_session_fields(),
         )
-    _discard_files(upload_path(item) for item in expired)
-    descriptor = os.open(upload_path(session), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(descriptor)
+    for item in expired:
+        upload_parts.discard(item)
+    upload_parts.session_started(session)
     return session
 
 
@@ -149,37 +154,35 @@ def upload_chunk_append(*, session: UploadSession, offset: int, stream: Readable
     """Append the bytes of `stream` at `offset`; returns the new received size.
 
     Raises UploadOffsetMismatch when `offset` is not the received size (the client asks
-    again and continues from there), ApplicationError for a too large chunk or file.
-    The file on disk is the truth: a write cut short is cut back to the recorded size.
+    again and continues from there), ApplicationError for a too large chunk or file,
+    DocumentStorageUnavailable when the object storage does not take the chunk. In each case
+    the upload stays where it stood: the row (locked meanwhile) records only stored bytes,
+    and a part stored for a transaction that then fails is removed again.
     """
     max_chunk = settings.DOCUMENT_UPLOAD_CHUNK_BYTES * _CHUNK_SLACK
-    with transaction.atomic():
-        locked = UploadSession.objects.select_for_update().get(pk=session.pk)
-        if locked.status != UploadStatus.OPEN or locked.expires_at <= timezone.now():
-            raise ApplicationError(_("This upload has expired. Please choose the file again."))
-        if offset != locked.received_size:
-            raise UploadOffsetMismatch(locked.received_size)
-        path = upload_path(locked)
-        written = 0
-        with path.open("r+b") as handle:
-            handle.truncate(locked.received_size)
-            handle.seek(locked.received_size)
-            while True:
-                block = stream.read(_IO_BLOCK)
-                if not block:
-                    break
-                written += len(block)
-                if written > max_chunk or locked.received_size + written > locked.expected_size:
-                    handle.truncate(locked.received_size)
-                    raise ApplicationError(_("The upload sent more data than announced."))
-                handle.write(block)
-            handle.flush()
-            os.fsync(handle.fileno())
-        locked.received_size += written
-        locked.updated_at = timezone.now()
-        if locked.received_size == locked.expected_size:
-            locked.status = UploadStatus.COMPLETE
-        locked.save(update_fields=["received_size", "updated_at", "status"])
+    added: list[str] = []
+    try:
+        with transaction.atomic():
+            locked = UploadSession.objects.select_for_update().get(pk=session.pk)
+            if locked.status != UploadStatus.OPEN or locked.expires_at <= timezone.now():
+                raise ApplicationError(_("This upload has expired. Please choose the file again."))
+            if offset != locked.received_size:
+                raise UploadOffsetMismatch(locked.received_size)
+            written = upload_parts.chunk_append(
+                locked, stream=stream, max_chunk=max_chunk, added=added
+            )
+            locked.received_size += written
+            locked.updated_at = timezone.now()
+            if locked.received_size == locked.expected_size:
+                locked.status = UploadStatus.COMPLETE
+            locked.save(update_fields=["received_size", "updated_at", "status", "parts"])
+    except storage_crypto.StorageUnavailable as error:
+        logger.warning("An upload chunk was refused: the document storage is unavailable.")
+        upload_parts.names_delete(added)
+        raise DocumentStorageUnavailable from error
+    except BaseException:
+        upload_parts.names_delete(added)
+        raise
     session.received_size = locked.received_size
     session.status = locked.status
     return locked.received_size
@@ -192,8 +195,22 @@ def _discard_files(paths: Iterable[Path]) -> None:
 
 def upload_session_abort(*, session: UploadSession) -> None:
     """Drop an upload and its bytes (the owner chose another file, or it expired)."""
-    _discard_files([upload_path(session)])
     UploadSession.objects.filter(pk=session.pk).delete()
+    upload_parts.discard(session)
+
+
+def upload_session_file_check(*, session: UploadSession) -> None:
+    """Check a completed upload's file by the documents rules without storing anything
+    (message attachments are checked before the message is sent). Raises FileRefused,
+    DocumentStorageUnavailable."""
+    try:
+        path = upload_parts.assemble(session)
+    except storage_crypto.StorageUnavailable as error:
+        raise DocumentStorageUnavailable from error
+    try:
+        file_checks.check_batch([path])
+    finally:
+        upload_parts.release(session, path)
 
 
 def upload_sessions_expire(*, now: datetime.datetime | None = None) -> int:
@@ -230,10 +247,20 @@ def _store_incoming(
             )
             stored.append({"name": name, "type": item.content_type, "size": item.size})
     except Exception:
-        for entry in stored:
-            storage_crypto.blob_delete(entry["name"])
+        _blobs_delete_quietly(entry["name"] for entry in stored)
         raise
     return stored
+
+
+def _blobs_delete_quietly(names: Iterable[str]) -> None:
+    """Clean-up after a failure: the first error stays the one reported; a blob that cannot
+    be removed now (storage down) is unreadable without its row and goes with the orphan
+    sweep (`document_blobs_orphaned`)."""
+    for name in names:
+        try:
+            storage_crypto.blob_delete(name)
+        except OSError:
+            logger.warning("Could not remove a blob after a failed upload.")
 
 
 def _sha256_of(paths: list[Path]) -> str:
@@ -257,7 +284,8 @@ def document_create(
     """Check the received files (one PDF, or photos in page order), store them encrypted and
     start processing. The local files are removed in every case.
 
-    Raises FileRefused with a message for the sender: then nothing is stored.
+    Raises FileRefused with a message for the sender, DocumentStorageUnavailable when the
+    storage does not take the files: then nothing is stored.
     """
     paths = [item.path for item in files]
     try:
@@ -277,7 +305,11 @@ def document_create(
         data_key = storage_crypto.new_data_key()
         wrapped, key_id = storage_crypto.wrap_key(data_key)
         sha256 = _sha256_of(paths)
-        incoming = _store_incoming(checked, data_key)
+        try:
+            incoming = _store_incoming(checked, data_key)
+        except storage_crypto.StorageUnavailable as error:
+            logger.warning("A document was refused: the document storage is unavailable.")
+            raise DocumentStorageUnavailable from error
         try:
             with transaction.atomic():
                 document = Document.objects.create(
@@ -305,8 +337,7 @@ def document_create(
                 )
                 transaction.on_commit(partial(enqueue_processing, document.pk), robust=True)
         except Exception:
-            for entry in incoming:
-                storage_crypto.blob_delete(entry["name"])
+            _blobs_delete_quietly(entry["name"] for entry in incoming)
             raise
     finally:
         _discard_files(paths)
@@ -325,7 +356,8 @@ def document_upload_complete(
     """Turn finished upload sessions (in the given page order) into one document.
 
     Sessions must belong to `uploader` and `client` and be complete. The sessions and their
-    files are gone afterwards, whether the document was accepted or refused.
+    files are gone afterwards, whether the document was accepted or refused; only when the
+    document storage is unavailable they stay, so that sending again later loses nothing.
     """
     if not session_ids:
         raise FileRefused(_("Please choose a file or take a photo."))
@@ -343,15 +375,33 @@ def document_upload_complete(
     incomplete = [s for s in ordered if s.status != UploadStatus.COMPLETE]
     if incomplete:
         raise ApplicationError(_("Some files have not been sent completely yet. Please wait."))
-    files = [ReceivedFile(path=upload_path(s), name=s.original_name) for s in ordered]
+    files: list[ReceivedFile] = []
+    keep_sessions = False
     try:
-        return document_create(
-            uploader=uploader,
-            client=client,
-            files=files,
-            title=title,
-            document_request=document_request,
-            request=request,
-        )
+        try:
+            for item in ordered:
+                files.append(
+                    ReceivedFile(path=upload_parts.assemble(item), name=item.original_name)
+                )
+            return document_create(
+                uploader=uploader,
+                client=client,
+                files=files,
+                title=title,
+                document_request=document_request,
+                request=request,
+            )
+        except storage_crypto.StorageUnavailable as error:
+            keep_sessions = upload_parts.in_storage()
+            raise DocumentStorageUnavailable from error
+        except DocumentStorageUnavailable:
+            # Parts in object storage are still there; local ones went with document_create.
+            keep_sessions = upload_parts.in_storage()
+            raise
     finally:
-        UploadSession.objects.filter(pk__in=[s.pk for s in ordered]).delete()
+        for item, received in zip(ordered, files, strict=False):
+            upload_parts.release(item, received.path)
+        if not keep_sessions:
+            UploadSession.objects.filter(pk__in=[s.pk for s in ordered]).delete()
+            for item in ordered:
+                upload_parts.discard(item)

@@ -130,7 +130,8 @@ class UploadPage(View):
                 form,
                 document_request=document_request,
                 error=str(error.message),
-                status=400,
+                # 503: the storage is down; the uploads stay, sending again later works.
+                status=503 if isinstance(error, services.DocumentStorageUnavailable) else 400,
             )
         url = reverse("documents:detail", kwargs={"pk": document.pk})
         if wants_json(request):
@@ -241,6 +242,9 @@ class UploadSessionView(LoginRequiredMixin, View):
             services.upload_chunk_append(session=session, offset=int(offset), stream=request)
         except services.UploadOffsetMismatch as mismatch:
             return JsonResponse({"error": "offset", "offset": mismatch.offset}, status=409)
+        except services.DocumentStorageUnavailable as error:
+            # 503: upload.js tries the same chunk again a few times before it shows this.
+            return JsonResponse({"error": str(error.message)}, status=503)
         except ApplicationError as error:
             return JsonResponse({"error": str(error.message)}, status=400)
         return JsonResponse(self._state(session))
