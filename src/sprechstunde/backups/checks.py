@@ -2,7 +2,7 @@
 
 Three checks, each over everything: the audit chain is intact; every stored document blob
 (originals, PDFs, previews, files still waiting, data exports) decrypts with its data key,
-and originals and exports still match their recorded SHA-256; every sealed decision and
+and single-file originals and exports still match their recorded SHA-256; every sealed decision and
 confirmation still validates against the platform's seal roots. Problems name only ids.
 """
 
@@ -75,9 +75,14 @@ def _check_documents(check: InstanceCheck) -> None:
             continue
         for name in names:
             data = _read(name, data_key, label, check)
-            if data is not None and name == original and sha256:
-                if hashlib.sha256(data).hexdigest() != sha256:
-                    check.problems.append(f"{label}: original does not match its SHA-256")
+            if (
+                data is not None
+                and name == original
+                and original != pdf  # several files: the PDF stands in for them, no hash
+                and sha256
+                and hashlib.sha256(data).hexdigest() != sha256
+            ):
+                check.problems.append(f"{label}: original does not match its SHA-256")
 
 
 def _check_data_exports(check: InstanceCheck) -> None:
@@ -101,7 +106,7 @@ def _check_seals(check: InstanceCheck) -> None:
     for model, kind in ((Decision, "decision"), (Confirmation, "confirmation")):
         for pk, pdf in model.objects.exclude(pdf=None).order_by("pk").values_list("pk", "pdf"):
             check.seals += 1
-            report = pdf_validate(pdf=bytes(pdf), platform_only=True)
+            report = pdf_validate(pdf=bytes(pdf or b""), platform_only=True)
             if not report.is_valid:
                 codes = ", ".join(sorted(set(report.problem_codes))) or "not valid"
                 check.problems.append(f"{kind} {pk}: seal does not validate ({codes})")

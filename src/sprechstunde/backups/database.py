@@ -2,9 +2,9 @@
 
 PostgreSQL: a REPEATABLE READ, READ ONLY transaction exports its snapshot, `pg_dump` (custom
 format) dumps exactly that snapshot (`--snapshot`), and the same transaction reads which blobs
-and master keys the data needs and which migrations are applied, so the dump and that list
-agree. SQLite: the online backup API copies the whole file in one step (a reader's lock, the
-app keeps running), and the list is read from the copy.
+and master keys the data needs, which migrations are applied and the audit chain's head, so
+the dump and those facts agree. SQLite: the online backup API copies the whole file in one
+step (a reader's lock, the app keeps running), and the facts are read from the copy.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import connections, transaction
 
+from sprechstunde.audit.models import AuditEntry
 from sprechstunde.documents.models import Document, DocumentPreview
 from sprechstunde.subject_access.models import DataExport
 
@@ -42,6 +43,7 @@ class Snapshot:
     referenced_blobs: set[str] = field(default_factory=set)
     key_ids: set[str] = field(default_factory=set)
     migrations: list[tuple[str, str]] = field(default_factory=list)
+    audit_head: str = ""
 
 
 def engine_of(using: str) -> str:
@@ -72,7 +74,7 @@ def _incoming_names(value: Any) -> Iterable[str]:
 
 
 def _read_snapshot_facts(cursor: Any, snapshot: Snapshot) -> None:
-    """Blob names, key ids and migrations, read through a DB-API cursor (either engine)."""
+    """Blob names, key ids, migrations and the audit head, through a DB-API cursor."""
     names: set[str] = set()
     for original, pdf, incoming, key_id in _rows(
         cursor, Document, "original_storage_name", "pdf_storage_name", "incoming", "key_id"
@@ -88,6 +90,12 @@ def _read_snapshot_facts(cursor: Any, snapshot: Snapshot) -> None:
     snapshot.key_ids.discard("")
     cursor.execute("SELECT app, name FROM django_migrations ORDER BY app, name")
     snapshot.migrations = [(str(app), str(name)) for app, name in cursor.fetchall()]
+    table, (sequence, entry_hash) = _columns(AuditEntry, "sequence", "entry_hash")
+    cursor.execute(
+        f"SELECT {sequence}, {entry_hash} FROM {table} ORDER BY {sequence} DESC LIMIT 1"  # noqa: S608
+    )
+    head = cursor.fetchone()
+    snapshot.audit_head = f"{head[0]}:{head[1]}" if head else ""
 
 
 def _pg_arguments(settings_dict: dict[str, Any]) -> tuple[list[str], dict[str, str]]:

@@ -127,14 +127,14 @@ def _backup_into(
             "if this persists, run backup_check on this instance, and back up with "
             "--allow-missing-blobs to keep a backup that records them."
         )
-    key_settings = keys_write(directory=keys_directory, data_directory=directory)
     fingerprints = configured_fingerprints()
-    unknown = sorted(snapshot.key_ids - set(fingerprints["document_master_keys"]))  # type: ignore[arg-type]
+    unknown = sorted(snapshot.key_ids - set(fingerprints["document_master_keys"]))
     if unknown:
         raise BackupError(
             f"Documents are wrapped by master key(s) {', '.join(unknown)}, which are not "
             "configured: the backup could not be read. Configure DOCUMENT_MASTER_KEYS first."
         )
+    key_settings = keys_write(directory=keys_directory, data_directory=directory)
     database_file = directory / snapshot.file_name
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -148,6 +148,8 @@ def _backup_into(
             "size": database_file.stat().st_size,
         },
         "migrations": [f"{app}.{name}" for app, name in snapshot.migrations],
+        # Pass to `audit_verify --expect` after a restore: the trail reaches at least here.
+        "audit_head": snapshot.audit_head,
         "blobs": {
             "list": BLOB_LIST,
             "list_sha256": file_sha256(directory / BLOB_LIST),
@@ -227,7 +229,9 @@ def _migration_gap(manifest: dict[str, Any], using: str) -> list[str]:
     return sorted(known - in_backup)
 
 
-def backup_restore(*, directory: Path, force: bool = False, using: str = "default") -> RestoreSummary:
+def backup_restore(
+    *, directory: Path, force: bool = False, using: str = "default"
+) -> RestoreSummary:
     """Restore a backup into this instance's database and documents storage. Checks the
     backup's checksums, the code version, the keys and that the targets are empty before it
     changes anything; `force` replaces what a non-empty database or storage holds."""

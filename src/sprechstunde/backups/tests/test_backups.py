@@ -6,6 +6,7 @@ nothing."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shlex
@@ -106,7 +107,7 @@ def empty_database_url(tmp_path) -> Iterator[str]:
 
 
 def _manage(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own manage.py
+    return subprocess.run(
         [sys.executable, str(REPO / "manage.py"), *arguments],
         env=env,
         capture_output=True,
@@ -166,7 +167,9 @@ def test_a_backup_restores_into_an_empty_instance_and_everything_checks_out(
     assert "Restored the backup" in restored.stdout
     assert "migrate" not in restored.stdout  # same code: nothing pending
 
-    verified = _manage(env, "audit_verify")
+    head = json.loads(manifest)["audit_head"]
+    assert f"audit_verify --expect {head}" in restored.stdout
+    verified = _manage(env, "audit_verify", "--expect", head)
     assert verified.returncode == 0, verified.stderr
     assert "chain intact" in verified.stdout
 
@@ -246,3 +249,20 @@ def test_the_check_finds_a_damaged_blob_and_a_broken_seal(instance):
     assert any(problem.startswith(f"decision {decision.pk}: seal") for problem in check.problems)
     with pytest.raises(CommandError, match="2 problem"):
         call_command("backup_check")
+
+
+def test_a_blob_missing_from_the_storage_fails_the_backup_unless_allowed(instance, tmp_path):
+    document = Document.objects.order_by("pk").first()
+    assert document is not None
+    lost = document.previews.order_by("page_number").first()
+    assert lost is not None
+    storage().delete(lost.storage_name)
+    backup, keys = tmp_path / "backup", tmp_path / "keys"
+    with pytest.raises(CommandError, match="1 blob\\(s\\) named by the database are missing"):
+        call_command("backup_create", to=str(backup), keys=str(keys))
+    assert not backup.exists() and not keys.exists()  # nothing half-written is left
+
+    call_command("backup_create", to=str(backup), keys=str(keys), allow_missing_blobs=True)
+    assert lost.storage_name in (backup / "manifest.json").read_text()
+    check = instance_check()
+    assert check.problems == [f"document {document.pk}: blob {lost.storage_name} is missing"]

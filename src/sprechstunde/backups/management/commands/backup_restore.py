@@ -52,4 +52,5 @@ class Command(BaseCommand):
                     "lacks: run `manage.py migrate` now."
                 )
             )
-        self.stdout.write("Next: `manage.py audit_verify` and `manage.py backup_check`.")
+        expect = f" --expect {manifest['audit_head']}" if manifest.get("audit_head") else ""
+        self.stdout.write(f"Next: `manage.py audit_verify{expect}` and `manage.py backup_check`.")
