@@ -19,13 +19,16 @@ from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.storage import InMemoryStorage
 from django.core.management import CommandError, call_command
 from django.db import connection
 
 from sprechstunde.agreements import services as agreements
 from sprechstunde.agreements.factories import DecisionTemplateFactory, portal_client
 from sprechstunde.agreements.models import Decision
+from sprechstunde.backups.blobs import blob_copy_in, blob_copy_out, blob_names, safe_name
 from sprechstunde.backups.checks import instance_check
+from sprechstunde.backups.errors import BackupError
 from sprechstunde.documents import services as documents
 from sprechstunde.documents.factories import pdf_bytes, png_bytes
 from sprechstunde.documents.models import Document
@@ -192,6 +195,12 @@ def test_a_backup_restores_into_an_empty_instance_and_everything_checks_out(
     assert refused.returncode == 1
     assert "document master key 'old-1' differs" in refused.stderr
     assert "'new-2' is not configured" in refused.stderr
+    # With --force it replaces what is there, and the result checks out again.
+    forced = _manage(env, "backup_restore", "--from", str(backup), "--force")
+    assert forced.returncode == 0, forced.stderr
+    rechecked = _manage(env, "backup_check")
+    assert rechecked.returncode == 0, rechecked.stdout + rechecked.stderr
+    assert "Documents: 2 (7 blobs decrypted)" in rechecked.stdout
 
 
 def test_a_changed_backup_is_refused_before_anything_changes(instance, tmp_path):
@@ -266,3 +275,21 @@ def test_a_blob_missing_from_the_storage_fails_the_backup_unless_allowed(instanc
     assert lost.storage_name in (backup / "manifest.json").read_text()
     check = instance_check()
     assert check.problems == [f"document {document.pk}: blob {lost.storage_name} is missing"]
+
+
+def test_blobs_are_copied_through_the_storage_api_alone(tmp_path):
+    """No file-system paths on the storage side: an in-memory storage works like a bucket."""
+    source, target = InMemoryStorage(), InMemoryStorage()
+    names = ["pdf/ab/ab12.bin", "preview/cd/cd34.bin", "top.bin"]
+    for name in names:
+        source.save(name, ContentFile(name.encode() * 3))
+    assert sorted(blob_names(source)) == sorted(names)
+    for name in names:
+        blob_copy_out(source, name, tmp_path / name)
+        blob_copy_in(target, name, tmp_path / name, replace=False)
+    assert sorted(blob_names(target)) == sorted(names)
+    assert target.open("pdf/ab/ab12.bin").read() == b"pdf/ab/ab12.bin" * 3
+    with pytest.raises(BackupError, match="already holds"):
+        blob_copy_in(target, names[0], tmp_path / names[0], replace=False)
+    with pytest.raises(BackupError, match="unsafe"):
+        safe_name("../etc/passwd")
