@@ -104,7 +104,8 @@ def _check_data_exports(check: InstanceCheck) -> None:
 
 def _check_seals(check: InstanceCheck) -> None:
     for model, kind in ((Decision, "decision"), (Confirmation, "confirmation")):
-        for pk, pdf in model.objects.exclude(pdf=None).order_by("pk").values_list("pk", "pdf"):
+        rows = model.objects.exclude(pdf=None).order_by("pk").values_list("pk", "pdf")
+        for pk, pdf in rows.iterator(chunk_size=20):  # a few PDFs in memory at a time
             check.seals += 1
             report = pdf_validate(pdf=bytes(pdf or b""), platform_only=True)
             if not report.is_valid:

@@ -24,7 +24,7 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.documents.storage_crypto import storage
 
 from .blobs import blob_copy_in, blob_copy_out, blob_names, file_sha256, safe_name
-from .database import database_dump, database_is_empty, database_restore
+from .database import database_dump, database_is_empty, database_restore, engine_of
 from .errors import BackupError
 from .keys import configured_fingerprints, keys_check, keys_write
 
@@ -238,6 +238,12 @@ def backup_restore(
     directory = directory.absolute()
     manifest = manifest_read(directory)
     blobs = backup_verify(directory, manifest)
+    engine = engine_of(using)
+    if manifest["database"]["engine"] != engine:
+        raise BackupError(
+            f"The backup holds a {manifest['database']['engine']} database, but this instance "
+            f"is configured for {engine}. Restore into the same kind of database."
+        )
     pending = _migration_gap(manifest, using)
     keys_check(
         expected=manifest["keys"]["fingerprints"],

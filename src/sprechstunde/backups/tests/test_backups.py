@@ -220,7 +220,15 @@ def test_restore_refuses_a_non_empty_database_unless_forced(instance, tmp_path):
     call_command("backup_create", to=str(backup), keys=str(keys))
     with pytest.raises(CommandError, match="The target database is not empty"):
         call_command("backup_restore", source=str(backup))
-    (backup / "manifest.json").unlink()
+    manifest_path = backup / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    other = "sqlite" if manifest["database"]["engine"] == "postgresql" else "postgresql"
+    manifest["database"]["engine"] = other
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(CommandError, match=f"holds a {other} database, but this instance"):
+        call_command("backup_restore", source=str(backup), force=True)
+    assert Document.objects.count() == 2
+    manifest_path.unlink()
     with pytest.raises(CommandError, match="not a backup, or one that did not finish"):
         call_command("backup_restore", source=str(backup))
 
