@@ -79,26 +79,28 @@ def backup_create(
     keys_directory = keys_directory.absolute()
     _empty_or_absent(directory, "backup folder")
     _empty_or_absent(keys_directory, "keys folder")
-    if keys_directory.resolve().is_relative_to(directory.resolve()) or directory.resolve() == (
-        keys_directory.resolve()
-    ):
+    data, keys = directory.resolve(), keys_directory.resolve()
+    if data == keys or keys.is_relative_to(data) or data.is_relative_to(keys):
         raise BackupError(
             "The key material must not go into the data backup: choose a --keys folder "
             "outside the backup folder (and store it somewhere else)."
         )
-    created = not directory.exists()
+    created = [path for path in (directory, keys_directory) if not path.exists()]
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     directory.chmod(0o700)
     try:
-        return _backup_into(directory, keys_directory, allow_missing_blobs, using)
+        summary = _backup_into(directory, keys_directory, allow_missing_blobs, using)
     except BaseException:
         # Nothing half-written stays behind that could be taken for a backup.
-        if created:
-            shutil.rmtree(directory, ignore_errors=True)
-        else:
-            for child in directory.iterdir():
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        for folder in (directory, keys_directory):
+            if folder in created:
+                shutil.rmtree(folder, ignore_errors=True)
+            elif folder.exists():
+                for child in folder.iterdir():
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
         raise
+    audit_record(actor=None, action="backup.create")
+    return summary
 
 
 def _backup_into(
@@ -168,7 +170,6 @@ def _backup_into(
     partial = directory / (MANIFEST + ".partial")
     partial.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     partial.rename(manifest_path)
-    audit_record(actor=None, action="backup.create")
     return BackupSummary(directory=directory, keys_directory=keys_directory, manifest=manifest)
 
 
