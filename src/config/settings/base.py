@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "sprechstunde.retention",
     "sprechstunde.desk",
     "sprechstunde.efile",
+    "sprechstunde.backups",
 ]
 
 MIDDLEWARE = [

@@ -38,6 +38,7 @@ ENTITY_LABELS: dict[str, Promise] = {
     "restriction_request": _("Restriction request"),
     "retention": _("Retention"),
     "desk": _("Today page"),
+    "backup": _("Backup"),
     "invitation": _("Invitation"),
     "login": _("Login"),
     "mfa": _("Second factor"),
@@ -112,6 +113,9 @@ ACTION_LABELS: dict[str, Promise] = {
     "client.language_change": _("Client's language changed"),
     "client.contact_given": _("Client gave her own contact for login codes"),
     "client.search": _("Caseload searched"),
+    "backup.create": _("Backup made"),
+    "backup.restore": _("Backup restored"),
+    "backup.check": _("Stored data checked (audit trail, documents, seals)"),
 }
 
 

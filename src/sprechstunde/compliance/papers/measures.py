@@ -224,15 +224,18 @@ def _availability(config: Configuration) -> Section:
     backups = (
         f"backups are kept {config.backup_retention_days} days, then age out"
         if config.backup_retention_days
-        else "backups are taken and aged out by operations outside the app "
-        "(docs/operations.md, Backups)"
+        else "operations schedule them, store them and age them out (docs/operations.md, Backups)"
     )
     rows = [
         (
             "Backups (Verfügbarkeitskontrolle)",
-            backups + "; the audit head is kept apart from the database",
+            "`manage.py backup_create` takes one consistent snapshot of the database and the "
+            "encrypted documents, with the key material in a separate folder; a restore is "
+            "checked with `backup_check` (audit chain, every document decrypts, every seal "
+            "validates, ADR 0083); " + backups + "; the audit head is kept apart from the database",
             f"BACKUP_RETENTION_DAYS = {config.backup_retention_days or 'not set'}",
-            "-",
+            "src/sprechstunde/backups/tests/test_backups.py::"
+            "test_a_backup_restores_into_an_empty_instance_and_everything_checks_out",
         ),
         (
             "Mode of operation",
