@@ -14,6 +14,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from sprechstunde.core.pdfa_metadata import pdf_with_local_xmp_namespaces
+
 from .models import Client, Consent, ConsentText
 
 
@@ -44,4 +46,4 @@ def consent_receipt_pdf(*, client: Client, consents: list[Consent]) -> bytes:
     stylesheet = CSS(string=render_to_string("clients/pdf/receipt.css"))
     document = HTML(string=html, url_fetcher=_no_fetching)
     pdf = document.write_pdf(stylesheets=[stylesheet], pdf_variant="pdf/a-2b")
-    return bytes(pdf or b"")
+    return pdf_with_local_xmp_namespaces(bytes(pdf or b""))

@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-import xml.etree.ElementTree as ET  # noqa: N817 - parses the validator's own report
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -50,6 +50,11 @@ PDFA1_ONLY = (
         "ISO 19005-1 6.7.2 forbids a compressed XMP stream; ISO 19005-2 6.6.2.1 does not",
     ),
     (
+        "7.11.2",
+        re.compile(r"part must be 1"),
+        "a PDF/A-1 file says part 1 (ISO 19005-1 6.7.11); ours say part 2, checked below",
+    ),
+    (
         "3.1.11",
         re.compile(r"The CIDSet entry is missing for the Composite Subset"),
         "ISO 19005-1 6.3.5 requires a CIDSet; in ISO 19005-2 6.2.11.4.2 it is optional",
@@ -61,6 +66,13 @@ PDFA1_ONLY = (
 # whose rectangle has no width and no height, as the invisible seal (pyHanko) has. Tolerated
 # only when every annotation without an appearance in the file is such a zero-size one.
 NO_APPEARANCE = ("5.3.1", re.compile(r"widget annotation lacks an appearance dictionary"))
+
+
+# Preflight's XMP parser (xmpbox) takes namespace declarations only from rdf:Description
+# elements. pyHanko, sealing, declares some (dc:) on the property element itself: valid XML and
+# RDF, which xmpbox calls "Schema is not set". Tolerated only when the XMP is well-formed and the
+# namespace is declared on such a property element; the identification is checked here anyway.
+NAMESPACE_ON_PROPERTY = ("7.3", re.compile(r"Schema is not set in this document : (\S+)"))
 
 
 class PreflightMissing(RuntimeError):
@@ -161,6 +173,22 @@ def _only_zero_size_annotations_lack_an_appearance(pdf: bytes) -> bool:
     return True
 
 
+def _declared_on_a_property(pdf: bytes, uri: str) -> bool:
+    with pikepdf.open(BytesIO(pdf)) as document:
+        if "/Metadata" not in document.Root:
+            return False
+        xmp = document.Root.Metadata.read_bytes()
+    start, end = xmp.find(b"<x:xmpmeta"), xmp.find(b"</x:xmpmeta>")
+    try:
+        ET.fromstring(xmp[start : end + len(b"</x:xmpmeta>")])  # noqa: S314 - our own file
+    except ET.ParseError:
+        return False
+    declaration = rb"<(?!rdf:Description\b)[\w.-]+:[\w.-]+\b[^>]*xmlns:[\w.-]+=\"" + re.escape(
+        uri.encode()
+    )
+    return start >= 0 and re.search(declaration, xmp) is not None
+
+
 def pdfa_check(pdf: bytes) -> PdfaReport:
     """Preflight's verdict on `pdf` as a PDF/A-2b file."""
     part, conformance = pdfa_identification(pdf)
@@ -172,6 +200,9 @@ def pdfa_check(pdf: bytes) -> PdfaReport:
             and finding.code == NO_APPEARANCE[0]
             and NO_APPEARANCE[1].search(finding.details)
         )
+        unseen = NAMESPACE_ON_PROPERTY[1].search(finding.details)
+        if finding.code == NAMESPACE_ON_PROPERTY[0] and unseen:
+            exempt = _declared_on_a_property(pdf, unseen.group(1))
         if exempt or any(
             finding.code == code and pattern.search(finding.details)
             for code, pattern, _reason in PDFA1_ONLY
