@@ -13,8 +13,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from io import BytesIO
 
-import pikepdf
-
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 NAMESPACES = {
     "rdf": RDF,
@@ -55,6 +53,9 @@ def xmp_with_local_namespaces(xmp: bytes) -> bytes:
 
 def pdf_with_local_xmp_namespaces(pdf: bytes) -> bytes:
     """`pdf` (a fresh WeasyPrint PDF/A, before any seal) with its XMP laid out as above."""
+    # Imported here, like WeasyPrint: the receipt's module is loaded with every portal page.
+    import pikepdf
+
     with pikepdf.open(BytesIO(pdf)) as document:
         metadata = document.Root.Metadata
         metadata.write(xmp_with_local_namespaces(metadata.read_bytes()))

@@ -195,7 +195,7 @@ def pdfa_check(pdf: bytes) -> PdfaReport:
     report = PdfaReport(part=part, conformance=conformance)
     zero_size_exemption = _only_zero_size_annotations_lack_an_appearance(pdf)
     for finding in preflight_findings(pdf):
-        exempt = (
+        exempt = bool(
             zero_size_exemption
             and finding.code == NO_APPEARANCE[0]
             and NO_APPEARANCE[1].search(finding.details)
