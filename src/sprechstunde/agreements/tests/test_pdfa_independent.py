@@ -147,11 +147,24 @@ def test_a_good_file_passes_and_only_pdfa1_rules_are_tolerated():
     assert {finding.code for finding in report.tolerated} <= {"1.4", "1.2.7", "3.1.11", "7.11.2"}
 
 
+def test_transparency_is_allowed_as_in_pdfa2_but_not_without_an_output_intent():
+    html = (
+        '<html lang="de"><head><title>B</title><style>.mark { position: fixed; top: 40%; '
+        'font-size: 60pt; opacity: 0.3 }</style></head><body><div class="mark">DEMO</div>'
+        "<h1>Bescheid</h1><p>Text</p></body></html>"
+    )
+    pdf = html_to_pdfa(html)
+    report = pdfa_check(pdf)
+    assert report.is_pdfa_2b, str(report)
+    assert any(finding.code.startswith("4.1") for finding in report.tolerated)  # PDF/A-1 only
+    assert not pdfa_check(_edited(pdf, _drop_output_intent)).is_pdfa_2b
+
+
 @pytest.mark.parametrize(
     ("change", "code"),
     [
         (_drop_output_intent, "2.4"),  # device colours without an OutputIntent
-        (_drop_pdfa_identification, "7."),  # Preflight: the XMP metadata is wrong
+        (_drop_pdfa_identification, "7.11"),  # PDF/A identification schema missing
         (_unembed_fonts, "3.1"),  # font program missing
     ],
 )

@@ -68,6 +68,21 @@ PDFA1_ONLY = (
 NO_APPEARANCE = ("5.3.1", re.compile(r"widget annotation lacks an appearance dictionary"))
 
 
+# ISO 19005-1 6.4 forbids transparency (soft masks, constant alpha, transparency groups);
+# ISO 19005-2 6.2.10 allows it, and needs no group colour space when the file has a PDF/A
+# OutputIntent. Tolerated only in a file with one (a semi-transparent DEMO mark, for instance).
+TRANSPARENCY = re.compile(r"^(4\.1(\.\d+)?|2\.2\.1)$")
+TRANSPARENCY_WORDING = re.compile(r"[Tt]ransparency|SMask")
+
+
+def _has_pdfa_output_intent(pdf: bytes) -> bool:
+    with pikepdf.open(BytesIO(pdf)) as document:
+        return any(
+            intent.get("/S") == "/GTS_PDFA1" and "/DestOutputProfile" in intent
+            for intent in document.Root.get("/OutputIntents", [])
+        )
+
+
 # Preflight's XMP parser (xmpbox) takes namespace declarations only from rdf:Description
 # elements. pyHanko, sealing, declares some (dc:) on the property element itself: valid XML and
 # RDF, which xmpbox calls "Schema is not set". Tolerated only when the XMP is well-formed and the
@@ -194,12 +209,19 @@ def pdfa_check(pdf: bytes) -> PdfaReport:
     part, conformance = pdfa_identification(pdf)
     report = PdfaReport(part=part, conformance=conformance)
     zero_size_exemption = _only_zero_size_annotations_lack_an_appearance(pdf)
+    transparency_allowed = _has_pdfa_output_intent(pdf)
     for finding in preflight_findings(pdf):
         exempt = bool(
             zero_size_exemption
             and finding.code == NO_APPEARANCE[0]
             and NO_APPEARANCE[1].search(finding.details)
         )
+        if (
+            transparency_allowed
+            and TRANSPARENCY.match(finding.code)
+            and TRANSPARENCY_WORDING.search(finding.details)
+        ):
+            exempt = True
         unseen = NAMESPACE_ON_PROPERTY[1].search(finding.details)
         if finding.code == NAMESPACE_ON_PROPERTY[0] and unseen:
             exempt = _declared_on_a_property(pdf, unseen.group(1))
