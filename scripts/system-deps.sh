@@ -25,9 +25,11 @@ case "$what" in
   # poppler-utils (pdfsig, the independent signature validator) + libnss3-tools (certutil: pdfsig's
   # trust store), iproute2/nftables (network emulation), nginx-light + systemd + openssl (the
   # deployment files in deploy/ are checked with nginx -t and systemd-analyze verify)
+  # PDF/A check (ADR 0078): Apache PDFBox Preflight on a headless Java, plus the JAXB and
+  # activation jars Java 11+ no longer ships
   test) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium gettext radicale redis-server \
     clamav clamav-daemon coturn softhsm2 opensc poppler-utils libnss3-tools iproute2 nftables \
-    nginx-light systemd openssl ;;
+    nginx-light systemd openssl default-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java ;;
   services) want postgresql postgresql-client redis-server ;;
   bench) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core wrk softhsm2 opensc \
     chromium coturn clamav-daemon iproute2 nftables ;;

@@ -7,7 +7,8 @@ case manager typed (ADR 0031). Anything else that looks like template syntax (`{
 `{{` or `}}`, an unknown name) is a syntax error shown to the admin on save; a template with
 errors is never offered to staff, so it never reaches a client.
 
-PDFs are rendered by WeasyPrint as PDF/A-2b and may fetch nothing (no URL fetcher).
+PDFs are rendered by WeasyPrint as PDF/A-2b and may fetch nothing (no URL fetcher); the app's
+own documents are tagged PDF (PDF/UA-1) as well.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from django.utils import formats, timezone, translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
+
+from sprechstunde.core.pdfa_metadata import pdf_with_local_xmp_namespaces
 
 from .choices import FieldType
 
@@ -352,22 +355,36 @@ def _no_fetching(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     raise ValueError(f"Documents do not load external resources ({url[:40]}).")
 
 
-def html_to_pdfa(html: str, *, stylesheet_template: str = "agreements/pdf/document.css") -> bytes:
+def html_to_pdfa(
+    html: str,
+    *,
+    stylesheet_template: str = "agreements/pdf/document.css",
+    tagged: bool = False,
+) -> bytes:
     """Render HTML (with a print stylesheet, by default the agreements one) to PDF/A-2b.
-    The client letters (clients.letters) come through here too."""
+    The client letters (clients.letters) come through here too.
+
+    `tagged`: also a tagged PDF for screen readers, built to the structure rules of PDF/UA-1:
+    a structure tree from the HTML elements (headings, paragraphs, tables, lists), MarkInfo
+    /Marked true, /Lang from `<html lang>`, the title shown. It does not claim PDF/UA in its
+    metadata: no validator for that runs here (ADR 0078). The seal is an incremental update,
+    so tags and the PDF/A claim stay."""
     # Imported here: loading WeasyPrint parses its stylesheets, which would slow every start.
     from weasyprint import CSS, HTML
 
     stylesheet = CSS(string=render_to_string(stylesheet_template))
     document = HTML(string=html, url_fetcher=_no_fetching)
-    pdf = document.write_pdf(stylesheets=[stylesheet], pdf_variant="pdf/a-2b")
-    return bytes(pdf or b"")
+    pdf = bytes(
+        document.write_pdf(stylesheets=[stylesheet], pdf_variant="pdf/a-2b", pdf_tags=tagged) or b""
+    )
+    return pdf_with_local_xmp_namespaces(pdf)
 
 
 def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
-    """A PDF/A-2b document from one of the app's print templates, in the office language."""
+    """A tagged PDF/A-2b document from one of the app's print templates (decisions, plans,
+    confirmations, delivery logs), in the office language."""
     with translation.override(settings.LANGUAGE_CODE):
         html = render_to_string(
             template_name, {**context, "jobcenter_name": settings.JOBCENTER_NAME}
         )
-    return html_to_pdfa(html)
+    return html_to_pdfa(html, tagged=True)
