@@ -480,3 +480,44 @@ def test_other_roles_cannot_create_through_the_service(db):
             values={"title": "Plan", "intro": "", "support_suggestions": "", "closing": ""},
         )
     assert PlanTemplate.objects.count() == 2
+
+
+def test_the_load_command_adds_only_missing_keys(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    DecisionTemplate.objects.create(
+        key="ablehnung",
+        version=1,
+        title="Eigene Ablehnung",
+        body="Text",
+        fields=[],
+        legal_remedy=LEGAL_REMEDY,
+        published_at=timezone.now(),
+    )
+    out = StringIO()
+    call_command("agreements_templates_load", stdout=out)
+
+    total = len(DECISION_TEMPLATES) + len(PLAN_TEMPLATES)
+    assert f"templates created: {total - 1}" in out.getvalue()
+    assert DecisionTemplate.objects.get(key="ablehnung").title == "Eigene Ablehnung"
+    call_command("agreements_templates_load", stdout=out)
+    assert "templates created: 0" in out.getvalue()
+
+
+def test_a_save_in_the_django_admin_is_a_draft_too(admin_client_logged_in, shipped):
+    v1 = PlanTemplate.objects.get(key="kooperationsplan")
+    url = reverse("admin:agreements_plantemplate_change", args=[v1.pk])
+    data = {
+        "key": v1.key,
+        "title": "Plan 2",
+        "intro": "Neu",
+        "support_suggestions": "",
+        "closing": "",
+    }
+    assert admin_client_logged_in.post(url, {**data, "is_active": "on"}).status_code == 302
+
+    v2 = PlanTemplate.objects.get(key="kooperationsplan", version=2)
+    assert not v2.is_published
+    assert v1 in selectors.plan_templates_offered()
