@@ -487,6 +487,30 @@ NOT_ADMIN = frozenset(LOGGED_IN - {"admin"})
 _APPOINTMENT_DENIED = ("appointment.access_denied",)
 _CLIENT_DENIED = ("client.access_denied",)
 _RETENTION_DENIED = ("retention.access_denied",)
+_TEMPLATE_DENIED = ("template.access_denied",)
+# Templates belong to the whole office: team leads and administrators manage every one of
+# them (agreements/tests/test_templates.py); every other logged-in role is refused, audited.
+_TEMPLATE_MANAGERS = {
+    "team_lead": "team leads manage the office's decision and plan templates",
+    "admin": "administrators manage the office's decision and plan templates",
+}
+TEMPLATE_REFUSED = frozenset({"case_manager", "dpo", "client"})
+
+
+def _template(kind: str) -> Callable[[World, str], dict[str, Any]]:
+    def build(world: World, role: str) -> dict[str, Any]:
+        from sprechstunde.agreements.factories import DecisionTemplateFactory, PlanTemplateFactory
+
+        factory = DecisionTemplateFactory if kind == "bescheid" else PlanTemplateFactory
+        return {"kind": kind, "pk": factory(title=f"Vorlage {FOREIGN_MARK}").pk}
+
+    return build
+
+
+def _template_manager(world: World, role: str) -> User:
+    return world.users["team_lead"]
+
+
 _DPO_EXEMPT = {"dpo": "the data-protection officer decides requests and holds for every client"}
 _STAFF_DENIED = ("staff.access_denied", "team.access_denied")
 _ADMIN_MANAGES = "administrators manage every staff account, team and substitution"
@@ -646,6 +670,42 @@ REGISTRY: dict[str, Rule] = {
         _agreement("postal"), ("postal_delivery.access_denied",), CASELOAD
     ),
     # The portal pages also need consents, so a client may be refused with the 403 page.
+    # --- agreements: templates are the office's, managed by team leads and administrators
+    "agreements:template_create": Rule(
+        lambda w, r: {"kind": "plan"},
+        _TEMPLATE_DENIED,
+        TEMPLATE_REFUSED,
+        exempt_roles=_TEMPLATE_MANAGERS,
+        denial_names_object=False,
+        owner=_template_manager,
+    ),
+    "agreements:template_detail": Rule(
+        _template("bescheid"),
+        _TEMPLATE_DENIED,
+        TEMPLATE_REFUSED,
+        exempt_roles=_TEMPLATE_MANAGERS,
+        owner=_template_manager,
+    ),
+    "agreements:template_edit": Rule(
+        _template("plan"),
+        _TEMPLATE_DENIED,
+        TEMPLATE_REFUSED,
+        exempt_roles=_TEMPLATE_MANAGERS,
+        owner=_template_manager,
+    ),
+    "agreements:template_preview": Rule(
+        _template("bescheid"),
+        _TEMPLATE_DENIED,
+        TEMPLATE_REFUSED,
+        exempt_roles=_TEMPLATE_MANAGERS,
+        owner=_template_manager,
+    ),
+    "agreements:template_preview_pdf": Rule(
+        _template("plan"), _TEMPLATE_DENIED, TEMPLATE_REFUSED, exempt_roles=_TEMPLATE_MANAGERS
+    ),
+    "agreements:template_publish": Rule(
+        _template("bescheid"), _TEMPLATE_DENIED, TEMPLATE_REFUSED, exempt_roles=_TEMPLATE_MANAGERS
+    ),
     "agreements:portal_plan": Rule(_agreement("plan")),
     "agreements:portal_plan_pdf": Rule(_agreement("plan", number=1)),
     "agreements:portal_decision": Rule(_agreement("decision")),

@@ -66,7 +66,11 @@ definitions = st.one_of(_json, _nearly_sound, st.lists(st.one_of(_field, _json),
 
 def _template(fields: object) -> DecisionTemplate:
     return DecisionTemplate(
-        key="fuzz", title="Fuzz", body="Text", legal_remedy="Widerspruch", fields=fields
+        key="fuzz",
+        title="Fuzz",
+        body="Text",
+        legal_remedy="Widerspruch binnen eines Monats.",
+        fields=fields,
     )
 
 

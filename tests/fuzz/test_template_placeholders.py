@@ -86,7 +86,11 @@ def field_values(draw: st.DrawFn) -> dict[str, str]:
     }
 
 
-def _template(body: str, legal_remedy: str = "Widerspruch") -> DecisionTemplate:
+# The lint wants a Rechtsbehelfsbelehrung naming the Widerspruch and its one-month limit.
+REMEDY = "Widerspruch binnen eines Monats. "
+
+
+def _template(body: str, legal_remedy: str = REMEDY) -> DecisionTemplate:
     return DecisionTemplate(
         key="fuzz", title="Fuzz", body=body, legal_remedy=legal_remedy, fields=FIELDS
     )
@@ -99,15 +103,18 @@ def _expected_text(body: str, template: DecisionTemplate, values: dict[str, str]
     position = 0
     for match in re.finditer(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}", body):
         pieces.append(body[position : match.start()])
-        spec = specs[match.group(1)]  # accepted templates use declared fields only
-        pieces.append(rendering.value_display(spec, values.get(spec.name, "")))
+        if match.group(1) in rendering.OFFICE_PLACEHOLDERS:
+            pieces.append(rendering.office_values()[match.group(1)])
+        else:
+            spec = specs[match.group(1)]  # accepted templates use declared fields only
+            pieces.append(rendering.value_display(spec, values.get(spec.name, "")))
         position = match.end()
     pieces.append(body[position:])
     return "".join(pieces)
 
 
 @budget(ci=500)
-@given(body=texts, legal_remedy=texts, values=field_values())
+@given(body=texts, legal_remedy=st.one_of(texts, texts.map(REMEDY.__add__)), values=field_values())
 def test_any_template_text_is_rendered_with_field_values_only_or_reported(
     body, legal_remedy, values
 ):
@@ -123,7 +130,8 @@ def test_any_template_text_is_rendered_with_field_values_only_or_reported(
     event("accepted")
     for text in (body, legal_remedy):
         # What the check accepts holds no template syntax but whole, known placeholders.
-        rest = re.sub(r"\{\{\s*(betrag|datum|text|anzahl)\s*\}\}", "", text)
+        names = "betrag|datum|text|anzahl|" + "|".join(rendering.OFFICE_PLACEHOLDERS)
+        rest = re.sub(r"\{\{\s*(" + names + r")\s*\}\}", "", text)
         assert not re.search(r"\{\{|\}\}|\{%|%\}|\{#|#\}", rest)
     filled = rendering.fill_placeholders(body, template, values)
     assert filled == _expected_text(body, template, values)

@@ -1,4 +1,5 @@
-"""Admin for the templates: editing a version in use saves a new version; the checks
+"""Admin for the templates (the app's own pages are agreements/template_pages.py): editing
+saves a new draft version, published there; the checks
 (Rechtsfolgenbelehrung lint for plans, placeholder syntax for decisions) run on every save
 and show their errors at the field."""
 
@@ -14,9 +15,9 @@ from .models import DecisionTemplate, PlanTemplate
 
 
 class VersionedTemplateAdmin(admin.ModelAdmin):
-    list_display = ("title", "key", "version", "is_active", "created_at")
+    list_display = ("title", "key", "version", "is_active", "published_at", "created_at")
     list_filter = ("is_active",)
-    readonly_fields = ("version", "created_at")
+    readonly_fields = ("version", "created_at", "published_at")
     search_fields = ("title", "key")
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -27,6 +28,10 @@ class VersionedTemplateAdmin(admin.ModelAdmin):
             obj._state.adding = True
         newest = model.objects.filter(key=obj.key).aggregate(newest=Max("version"))["newest"]
         obj.version = (newest or 0) + 1
+        # A saved version is a draft; it is published on the app's template pages.
+        obj.published_at = None
+        obj.published_by = None
+        obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -1,5 +1,5 @@
-"""Starter templates: a plan template and a decision template, in German as the office
-uses them. Loaded by `manage.py load_demo_data` (idempotent); admins edit them as data."""
+"""Starter templates: a plan template and a decision template (test factories build on
+them). `manage.py load_demo_data` loads all shipped templates (shipped_templates.py)."""
 
 from __future__ import annotations
 
@@ -59,11 +59,14 @@ DECISION_TEMPLATE = {
 
 
 def agreement_templates_ensure() -> tuple[PlanTemplate, DecisionTemplate]:
-    """The starter templates (version 1), created once."""
-    plan, _created = PlanTemplate.objects.get_or_create(
-        key=PLAN_TEMPLATE["key"], version=1, defaults=PLAN_TEMPLATE
+    """The shipped templates (shipped_templates.py), each key created once; returns the
+    offered general plan template and the application costs decision template."""
+    from .shipped_templates import shipped_templates_ensure
+
+    shipped_templates_ensure()
+    plan = PlanTemplate.objects.filter(key=PLAN_TEMPLATE["key"]).order_by("-version").first()
+    decision = (
+        DecisionTemplate.objects.filter(key=DECISION_TEMPLATE["key"]).order_by("-version").first()
     )
-    decision, _created = DecisionTemplate.objects.get_or_create(
-        key=DECISION_TEMPLATE["key"], version=1, defaults=DECISION_TEMPLATE
-    )
+    assert plan is not None and decision is not None  # created above if missing
     return plan, decision

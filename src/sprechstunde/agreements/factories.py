@@ -5,6 +5,7 @@ import datetime
 from typing import Any, cast
 
 import factory
+from django.utils import timezone
 
 from .demo import DECISION_TEMPLATE, PLAN_TEMPLATE
 from .models import DecisionTemplate, PlanTemplate
@@ -20,6 +21,7 @@ class PlanTemplateFactory(factory.django.DjangoModelFactory):
     intro = PLAN_TEMPLATE["intro"]
     support_suggestions = PLAN_TEMPLATE["support_suggestions"]
     closing = PLAN_TEMPLATE["closing"]
+    published_at = factory.LazyFunction(timezone.now)
 
 
 class DecisionTemplateFactory(factory.django.DjangoModelFactory):
@@ -32,6 +34,7 @@ class DecisionTemplateFactory(factory.django.DjangoModelFactory):
     body = DECISION_TEMPLATE["body"]
     fields = factory.LazyFunction(lambda: copy.deepcopy(DECISION_TEMPLATE["fields"]))
     legal_remedy = DECISION_TEMPLATE["legal_remedy"]
+    published_at = factory.LazyFunction(timezone.now)
 
 
 def consent_give(client, purpose):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import json
 from typing import Any
 
 from django import forms
+from django.forms.fields import InvalidJSONInput
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -209,3 +211,82 @@ class CodeForm(forms.Form):
         max_length=12,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )
+
+
+# --- Template management --------------------------------------------------------------------
+
+
+class ReadableJSONField(forms.JSONField):
+    """JSON shown indented and with umlauts as they are (not as \\u escapes)."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, InvalidJSONInput):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+TEMPLATE_KEY_HELP = _(
+    "A short name that stays the same across versions: small letters, digits and hyphens."
+)
+
+
+class DecisionTemplateForm(forms.Form):
+    """The text of a decision template; the checks (placeholders, typed fields and the
+    Rechtsbehelfsbelehrung) run in the service and show at the fields."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    body = forms.CharField(
+        label=_("Text"),
+        widget=forms.Textarea(attrs={"rows": 14}),
+        help_text=_(
+            "Placeholders: {{ field_name }} for each field below, {{ jobcenter_name }}, "
+            "{{ jobcenter_address }} and {{ objection_address }}. A blank line starts a new "
+            "paragraph."
+        ),
+    )
+    # Not `fields`: a form's `fields` is its own field list.
+    field_definitions = ReadableJSONField(
+        label=_("Fields"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
+        help_text=_(
+            'A list like [{"name": "amount", "label": "Amount", "type": "money", '
+            '"required": true}]; types: text, textarea, date, money, number, choice '
+            '(with "choices": [...]).'
+        ),
+    )
+    legal_remedy = forms.CharField(
+        label=_("Legal remedy instruction (Rechtsbehelfsbelehrung)"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "Required: the objection (Widerspruch), its time limit of one month and where to "
+            "lodge it; {{ objection_address }} names that place."
+        ),
+    )
+
+
+class PlanTemplateForm(forms.Form):
+    """The frame of a cooperation plan; the lint (no Rechtsfolgenbelehrung, no
+    Rechtsbehelfsbelehrung, no signature line) runs in the service."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    intro = forms.CharField(
+        label=_("Introduction"), required=False, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    support_suggestions = forms.CharField(
+        label=_("Support the Jobcenter usually offers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("One per line; the case manager picks and edits them."),
+    )
+    closing = forms.CharField(
+        label=_("Closing words"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class TemplateKeyForm(forms.Form):
+    key = forms.SlugField(label=_("Key"), max_length=60, help_text=TEMPLATE_KEY_HELP)
+
+
+def template_form_class(kind: str) -> type[forms.Form]:
+    return DecisionTemplateForm if kind == "bescheid" else PlanTemplateForm

@@ -24,8 +24,9 @@ from .choices import (
 
 
 class VersionedTemplate(models.Model):
-    """A template version. Versions in use are never changed: an admin edit saves a new
-    version (see admin.py), so every plan and decision names the exact text it was made from."""
+    """A template version. Published versions are never changed: an edit saves a new draft
+    version (services/templates.py), so every plan and decision names the exact text it was
+    made from."""
 
     key = models.SlugField(_("key"), max_length=60, help_text=_("Same key = same template."))
     version = models.PositiveIntegerField(_("version"), default=1)
@@ -34,12 +35,25 @@ class VersionedTemplate(models.Model):
         _("offered to staff"), default=True, help_text=_("Only the newest active version is.")
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # A version is a draft until it is published; only the newest published version of a
+    # key is offered to staff, older ones stay for the documents made from them (ADR 0079).
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         abstract = True
 
     def __str__(self) -> str:
         return f"{self.title} (v{self.version})"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
 
 
 class PlanTemplate(VersionedTemplate):

@@ -81,3 +81,9 @@ def can_use_portal(*, client: Client) -> bool:
         and account.is_active
         and has_consent(client=client, purpose=ConsentPurpose.PORTAL)
     )
+
+
+def can_manage_templates(*, user: Any) -> bool:
+    """Create, edit, preview and publish decision and plan templates: team leads and
+    administrators. Case managers use the published versions but never change them."""
+    return _is_active(user) and getattr(user, "role", None) in (Role.TEAM_LEAD, Role.ADMIN)

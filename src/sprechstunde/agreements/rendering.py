@@ -64,14 +64,47 @@ def legal_consequences_terms_in(text: str) -> list[str]:
     return [term for term in LEGAL_CONSEQUENCES_TERMS if term in lowered]
 
 
+# Wording of a Rechtsbehelfsbelehrung (instruction on legal remedies). A cooperation plan is
+# no administrative act (§ 15 SGB II since 2023), so there is nothing to object to: such a
+# text would mislead the client about what the plan is.
+LEGAL_REMEDY_TERMS = (
+    "rechtsbehelf",
+    "widerspruch",
+    "sozialgericht",
+    "klage",
+    "legal remedy",
+    "objection",
+)
+# A signature line: the plan is handed over in text form and never signed (§ 15 SGB II).
+SIGNATURE_LINE = re.compile(
+    r"unterschrift|unterzeichn|signatur|signature|sign here|\bgez\.|_{4,}|\.{8,}|…{3,}",
+    re.IGNORECASE,
+)
+# The parts a Rechtsbehelfsbelehrung cannot do without (§ 36 SGB X, § 84 SGG): the remedy
+# (Widerspruch) and its time limit of one month.
+REMEDY_REQUIRED_TERMS = ("widerspruch", "monat")
+# Placeholders every decision template may use besides its own fields; filled from the
+# settings, so the legal remedy text names the place to lodge an objection.
+OFFICE_PLACEHOLDERS = ("jobcenter_name", "jobcenter_address", "objection_address")
+
+
+def legal_remedy_terms_in(text: str) -> list[str]:
+    """The Rechtsbehelfsbelehrung wording found in `text` (case-insensitive), in order."""
+    lowered = text.casefold()
+    return [term for term in LEGAL_REMEDY_TERMS if term in lowered]
+
+
 def plan_template_lint(template: Any) -> None:
     """Raise ValidationError (per field) when a plan template contains wording of a
-    Rechtsfolgenbelehrung. Run by the model's clean(), i.e. on every save in the admin."""
+    Rechtsfolgenbelehrung or a Rechtsbehelfsbelehrung, or a signature line. Run by the
+    model's clean(), i.e. on every save in the app's template pages and in the admin."""
     errors: dict[str, list[str]] = {}
     for name in ("title", "intro", "support_suggestions", "closing"):
-        found = legal_consequences_terms_in(getattr(template, name, "") or "")
+        text = getattr(template, name, "") or ""
+        messages: list[str] = []
+        found = legal_consequences_terms_in(text)
         if found:
-            errors[name] = [
+            messages.append(
                 str(
                     _(
                         "A cooperation plan must not contain a Rechtsfolgenbelehrung "
@@ -80,7 +113,32 @@ def plan_template_lint(template: Any) -> None:
                     )
                     % {"terms": ", ".join(f"“{term}”" for term in found)}
                 )
-            ]
+            )
+        remedy = legal_remedy_terms_in(text)
+        if remedy:
+            messages.append(
+                str(
+                    _(
+                        "A cooperation plan must not contain a Rechtsbehelfsbelehrung "
+                        "(found: %(terms)s). It is no decision, so there is nothing to "
+                        "object to."
+                    )
+                    % {"terms": ", ".join(f"“{term}”" for term in remedy)}
+                )
+            )
+        signature = SIGNATURE_LINE.search(text)
+        if signature:
+            messages.append(
+                str(
+                    _(
+                        "A cooperation plan has no signature line (found: “%(text)s”). It is "
+                        "handed over in text form and needs no signature (§ 15 SGB II)."
+                    )
+                    % {"text": signature.group(0)[:20]}
+                )
+            )
+        if messages:
+            errors[name] = messages
     if errors:
         raise ValidationError(errors)
 
@@ -135,6 +193,13 @@ def _field_errors(raw: Any) -> tuple[list[FieldSpec], list[str]]:
             continue
         if name in seen:
             errors.append(str(_("The field name “%(name)s” is used twice.") % {"name": name}))
+        if name in OFFICE_PLACEHOLDERS:
+            errors.append(
+                str(
+                    _("The field name “%(name)s” is reserved for the Jobcenter's details.")
+                    % {"name": name}
+                )
+            )
         seen.add(name)
         if kind not in FieldType.values:
             errors.append(
@@ -224,15 +289,26 @@ def decision_template_check(template: Any) -> None:
     errors: dict[str, list[str]] = {}
     if field_errors:
         errors["fields"] = field_errors
-    known = {spec.name for spec in specs}
+    known = {spec.name for spec in specs} | set(OFFICE_PLACEHOLDERS)
     body_errors = syntax_errors(template.body or "", known=known)
     if not (template.body or "").strip():
         body_errors.append(str(_("The text is empty.")))
     if body_errors:
         errors["body"] = body_errors
-    remedy_errors = syntax_errors(template.legal_remedy or "", known=set())
-    if not (template.legal_remedy or "").strip():
+    remedy = template.legal_remedy or ""
+    remedy_errors = syntax_errors(remedy, known=set(OFFICE_PLACEHOLDERS))
+    if not remedy.strip():
         remedy_errors.append(str(_("A decision needs its legal remedy instruction.")))
+    elif not all(term in remedy.casefold() for term in REMEDY_REQUIRED_TERMS):
+        remedy_errors.append(
+            str(
+                _(
+                    "This is no complete Rechtsbehelfsbelehrung: it must name the objection "
+                    "(Widerspruch), its time limit of one month and where to lodge it "
+                    "(§ 36 SGB X, § 84 SGG)."
+                )
+            )
+        )
     if remedy_errors:
         errors["legal_remedy"] = remedy_errors
     if errors:
@@ -328,11 +404,37 @@ def _paragraphs(text: str) -> SafeString:
     return mark_safe(html)  # noqa: S308 - built from escaped text only
 
 
+def _one_line(name: str, address: str) -> str:
+    lines = [line.strip() for line in address.splitlines() if line.strip()]
+    return ", ".join([name, *lines]) if lines else name
+
+
+def office_values() -> dict[str, str]:
+    """The values of the office placeholders: the Jobcenter's name, its address on one line
+    (JOBCENTER_ADDRESS) and the place to lodge an objection (JOBCENTER_OBJECTION_ADDRESS
+    where set, else the Jobcenter's address)."""
+    name = str(getattr(settings, "JOBCENTER_NAME", "") or "")
+    address = str(getattr(settings, "JOBCENTER_ADDRESS", "") or "")
+    objection = str(getattr(settings, "JOBCENTER_OBJECTION_ADDRESS", "") or "")
+    return {
+        "jobcenter_name": name,
+        "jobcenter_address": _one_line(name, address),
+        # The objection address names its office itself ("Jobcenter X, Widerspruchsstelle, …").
+        "objection_address": ", ".join(
+            line.strip() for line in objection.splitlines() if line.strip()
+        )
+        or _one_line(name, address),
+    }
+
+
 def fill_placeholders(text: str, template: Any, values: dict[str, str]) -> str:
     """Plain text with every placeholder replaced by its displayed value."""
     specs = {spec.name: spec for spec in field_specs(template)}
+    office = office_values()
 
     def replace(match: re.Match[str]) -> str:
+        if match.group(1) in office:
+            return office[match.group(1)]
         spec = specs.get(match.group(1))
         return value_display(spec, values.get(spec.name, "")) if spec else ""
 
@@ -342,6 +444,11 @@ def fill_placeholders(text: str, template: Any, values: dict[str, str]) -> str:
 def decision_body_html(template: Any, values: dict[str, str]) -> SafeString:
     """The decision text as HTML paragraphs: placeholders filled, everything escaped."""
     return _paragraphs(fill_placeholders(template.body, template, values))
+
+
+def decision_remedy_html(template: Any) -> SafeString:
+    """The legal remedy instruction as HTML, with the Jobcenter placeholders filled."""
+    return _paragraphs(fill_placeholders(template.legal_remedy, template, {}))
 
 
 def text_html(text: str) -> SafeString:

@@ -113,18 +113,22 @@ def plan_version_get(*, plan: CooperationPlan, number: Any) -> PlanVersion:
 
 
 def plan_templates_offered() -> list[PlanTemplate]:
-    """The newest active version of each plan template."""
+    """The newest published, active version of each plan template."""
     newest: dict[str, PlanTemplate] = {}
-    for template in PlanTemplate.objects.filter(is_active=True).order_by("key", "-version"):
+    for template in PlanTemplate.objects.filter(
+        is_active=True, published_at__isnull=False
+    ).order_by("key", "-version"):
         newest.setdefault(template.key, template)
     return sorted(newest.values(), key=lambda template: template.title)
 
 
 def decision_templates_offered() -> list[DecisionTemplate]:
-    """The newest active version of each decision template that passes the syntax check:
+    """The newest published, active version of each decision template that passes the check:
     a template with errors is never offered, so it never reaches a client."""
     newest: dict[str, DecisionTemplate] = {}
-    for template in DecisionTemplate.objects.filter(is_active=True).order_by("key", "-version"):
+    for template in DecisionTemplate.objects.filter(
+        is_active=True, published_at__isnull=False
+    ).order_by("key", "-version"):
         newest.setdefault(template.key, template)
     return sorted(
         (template for template in newest.values() if template_is_valid(template)),
@@ -435,3 +439,51 @@ def confirmation_is_open(confirmation: Confirmation) -> bool:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+# --- Template management (team leads and administrators) -----------------------------------
+
+
+@dataclass(frozen=True)
+class TemplateSummary:
+    """One template key: its newest version and the version offered to staff (if any)."""
+
+    key: str
+    newest: Any
+    offered: Any
+
+
+def template_summaries(model: Any) -> list[TemplateSummary]:
+    """Every key of a template model with its newest and its offered (newest published,
+    active) version, by title."""
+    newest: dict[str, Any] = {}
+    offered: dict[str, Any] = {}
+    for template in model.objects.order_by("key", "-version"):
+        newest.setdefault(template.key, template)
+        if template.is_published and template.is_active:
+            offered.setdefault(template.key, template)
+    return sorted(
+        (
+            TemplateSummary(key=key, newest=item, offered=offered.get(key))
+            for key, item in newest.items()
+        ),
+        key=lambda summary: summary.newest.title,
+    )
+
+
+def template_versions(model: Any, *, key: str) -> list[Any]:
+    """All versions of one template, newest first."""
+    return list(
+        model.objects.filter(key=key)
+        .select_related("created_by", "published_by")
+        .order_by("-version")
+    )
+
+
+def template_get(model: Any, *, pk: Any) -> Any:
+    """One template version by its id; Http404 if there is none."""
+    key = _key(pk)
+    template = model.objects.filter(pk=key).first() if key else None
+    if template is None:
+        raise Http404
+    return template

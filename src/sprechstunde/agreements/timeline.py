@@ -126,7 +126,7 @@ def actions(*, user: Any, client: Any) -> list[ClientAction]:
     if not permissions.can_edit_agreements(user=user, client=client):
         return []
     offered = []
-    if PlanTemplate.objects.filter(is_active=True).exists():
+    if PlanTemplate.objects.filter(is_active=True, published_at__isnull=False).exists():
         offered.append(
             ClientAction(
                 label=_("Draft a plan"),

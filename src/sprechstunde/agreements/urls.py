@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from . import views
+from . import template_pages, views
 
 app_name = "agreements"
 
@@ -41,6 +41,38 @@ urlpatterns = [
         "post/einladung/<int:client_pk>/",
         views.InvitationLetterView.as_view(),
         name="invitation_letter",
+    ),
+    # Templates (team leads and administrators)
+    path("vorlagen/", template_pages.TemplateListView.as_view(), name="template_list"),
+    re_path(
+        r"^vorlagen/(?P<kind>bescheid|plan)/neu/$",
+        template_pages.TemplateCreateView.as_view(),
+        name="template_create",
+    ),
+    re_path(
+        r"^vorlagen/(?P<kind>bescheid|plan)/(?P<pk>[0-9]+)/$",
+        template_pages.TemplateDetailView.as_view(),
+        name="template_detail",
+    ),
+    re_path(
+        r"^vorlagen/(?P<kind>bescheid|plan)/(?P<pk>[0-9]+)/bearbeiten/$",
+        template_pages.TemplateEditView.as_view(),
+        name="template_edit",
+    ),
+    re_path(
+        r"^vorlagen/(?P<kind>bescheid|plan)/(?P<pk>[0-9]+)/vorschau/$",
+        template_pages.TemplatePreviewView.as_view(),
+        name="template_preview",
+    ),
+    re_path(
+        r"^vorlagen/(?P<kind>bescheid|plan)/(?P<pk>[0-9]+)/vorschau\.pdf$",
+        template_pages.TemplatePreviewPdfView.as_view(),
+        name="template_preview_pdf",
+    ),
+    re_path(
+        r"^vorlagen/(?P<kind>bescheid|plan)/(?P<pk>[0-9]+)/veroeffentlichen/$",
+        template_pages.TemplatePublishView.as_view(),
+        name="template_publish",
     ),
     # The client portal
     path("portal/", views.PortalView.as_view(), name="portal"),

@@ -124,6 +124,18 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     # the letters' forms (GET shows the address form; the PDF comes from the POST)
     "agreements:appointment_letter": lambda w: {"pk": w.sample("appointment").pk},
     "agreements:invitation_letter": lambda w: {"client_pk": w.client.pk},
+    "agreements:template_create": lambda w: {"kind": "bescheid"},
+    "agreements:template_detail": lambda w: {
+        "kind": "bescheid",
+        "pk": w.sample("decision_template").pk,
+    },
+    "agreements:template_edit": lambda w: {"kind": "plan", "pk": w.sample("plan_template").pk},
+    "agreements:template_preview": lambda w: {
+        "kind": "bescheid",
+        "pk": w.sample("decision_template").pk,
+    },
+    "agreements:template_preview_pdf": Skip("a file download, not a page; test_templates"),
+    "agreements:template_publish": Skip("POST only (publishes a draft); agreements test_templates"),
     "agreements:portal_plan": lambda w: {"pk": w.sample("agreements_plan").pk},
     "agreements:portal_plan_pdf": lambda w: {"pk": w.sample("agreements_plan").pk, "number": 1},
     "agreements:portal_decision": lambda w: {"pk": w.sample("agreements_decision").pk},

@@ -317,6 +317,22 @@ def _agreements_decision(world: World) -> Any:
     return decision_in_postbox_for(world.client)
 
 
+@sample("decision_template")
+def _decision_template(world: World) -> Any:
+    """A published decision template (the template pages of team leads and admins)."""
+    from sprechstunde.agreements.factories import DecisionTemplateFactory
+
+    return DecisionTemplateFactory()
+
+
+@sample("plan_template")
+def _plan_template(world: World) -> Any:
+    """A published plan template."""
+    from sprechstunde.agreements.factories import PlanTemplateFactory
+
+    return PlanTemplateFactory()
+
+
 @sample("agreements_postal")
 def _agreements_postal(world: World) -> Any:
     """A decision of the sample client waiting to be sent by post."""

@@ -32,6 +32,15 @@ from .plans import (
     plan_update,
     review_date_latest,
 )
+from .templates import (
+    decision_template_preview_context,
+    decision_template_preview_pdf,
+    plan_template_preview_content,
+    plan_template_preview_pdf,
+    template_create,
+    template_draft_save,
+    template_publish,
+)
 
 __all__ = [
     "confirmation_code_send",
@@ -43,6 +52,8 @@ __all__ = [
     "decision_mark_opened",
     "decision_notice_deliver",
     "decision_seal_attempt",
+    "decision_template_preview_context",
+    "decision_template_preview_pdf",
     "decision_update",
     "delivery_log_verify",
     "plan_comment_add",
@@ -52,8 +63,13 @@ __all__ = [
     "plan_offer_talk",
     "plan_review_reminders_send_due",
     "plan_share",
+    "plan_template_preview_content",
+    "plan_template_preview_pdf",
     "plan_update",
     "postal_mark_sent",
     "review_date_latest",
     "seals_due_ids",
+    "template_create",
+    "template_draft_save",
+    "template_publish",
 ]

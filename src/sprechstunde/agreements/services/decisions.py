@@ -28,10 +28,10 @@ from ..choices import DecisionStatus, DeliveryChannel, DeliveryEventKind
 from ..models import Decision, DecisionTemplate, DeliveryEvent, PostalDelivery
 from ..rendering import (
     decision_body_html,
+    decision_remedy_html,
     decision_values_clean,
     render_pdf,
     template_is_valid,
-    text_html,
 )
 from .common import client_notice_send, require_editor, retry_delay
 
@@ -83,7 +83,7 @@ def decision_create(
 ) -> Decision:
     """Fill a template for a client: a draft the case manager can preview and issue."""
     require_editor(actor, client)
-    if not template.is_active or not template_is_valid(template):
+    if not template.is_active or not template.is_published or not template_is_valid(template):
         raise ApplicationError(_("This template cannot be used. Please choose another one."))
     if appointment is not None and appointment.client_id != client.pk:
         appointment = None
@@ -135,7 +135,7 @@ def document_context(decision: Decision, *, issued_at: datetime.datetime | None)
         "official_name": official.display_name if official else "",
         # The document is in the office language (the template's), whatever the UI's is.
         "body_html": _in_office_language(decision_body_html, decision.template, decision.values),
-        "remedy_html": text_html(decision.template.legal_remedy),
+        "remedy_html": decision_remedy_html(decision.template),
         "electronic_filing": channel_open,
         "jobcenter_address": getattr(settings, "JOBCENTER_ADDRESS", ""),
         "jobcenter_phone": getattr(settings, "JOBCENTER_PHONE", ""),

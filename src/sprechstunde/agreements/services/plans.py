@@ -123,6 +123,8 @@ def plan_create(
 ) -> CooperationPlan:
     """Start a draft from a template; the template's suggested support is filled in."""
     require_editor(actor, client)
+    if not template.is_active or not template.is_published:
+        raise ApplicationError(_("This template cannot be used. Please choose another one."))
     if appointment is not None and appointment.client_id != client.pk:
         appointment = None
     support = [line.strip() for line in template.support_suggestions.splitlines() if line.strip()]
