@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone, translation
+from django.utils.html import conditional_escape
 from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.appointments.models import Appointment
@@ -119,6 +120,12 @@ def decision_update(
     return decision
 
 
+def _names_address(html: str, address: str) -> bool:
+    """Does the rendered remedy text already carry the address (its first line suffices)?"""
+    first_line = next((line.strip() for line in address.splitlines() if line.strip()), "")
+    return bool(first_line) and conditional_escape(first_line) in html
+
+
 def document_context(decision: Decision, *, issued_at: datetime.datetime | None) -> dict[str, Any]:
     """What the decision's page and its PDF show (plain data and escaped HTML only)."""
     channel_open = (
@@ -127,6 +134,8 @@ def document_context(decision: Decision, *, issued_at: datetime.datetime | None)
         else permissions.portal_channel_open(client=decision.client)
     )
     official = decision.issued_by or decision.created_by
+    remedy_html = decision_remedy_html(decision.template)
+    objection_address = getattr(settings, "JOBCENTER_OBJECTION_ADDRESS", "")
     return {
         "title": decision.template.title,
         "reference": decision.reference,
@@ -135,12 +144,15 @@ def document_context(decision: Decision, *, issued_at: datetime.datetime | None)
         "official_name": official.display_name if official else "",
         # The document is in the office language (the template's), whatever the UI's is.
         "body_html": _in_office_language(decision_body_html, decision.template, decision.values),
-        "remedy_html": decision_remedy_html(decision.template),
+        "remedy_html": remedy_html,
         "electronic_filing": channel_open,
         "jobcenter_address": getattr(settings, "JOBCENTER_ADDRESS", ""),
         "jobcenter_phone": getattr(settings, "JOBCENTER_PHONE", ""),
-        # Where an objection is lodged (required once decisions are enabled: agreements.checks).
-        "objection_address": getattr(settings, "JOBCENTER_OBJECTION_ADDRESS", ""),
+        # Where an objection is lodged (required once decisions are enabled: agreements.checks);
+        # a line of its own unless the template's remedy text names it ({{ objection_address }}).
+        "objection_address": ""
+        if _names_address(remedy_html, objection_address)
+        else objection_address,
         "demo_seal": sealing.seal_is_demo(),
         # DIN 5008 window block, as on the letters: the client's name, then her address.
         "sender_line": letters.sender_line(),
