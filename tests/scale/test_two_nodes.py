@@ -89,6 +89,7 @@ class Cluster:
     https_port: int
     fixtures: dict[str, Any]
     database_url: str
+    bucket: str
     nginx: subprocess.Popen[bytes] | None = None
     folder: Path = field(default_factory=Path)
 
@@ -155,11 +156,15 @@ def _database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, s3_server: Any, clamd_daemon: Any
+) -> Iterator[Cluster]:
     nginx = nginx_binary()
     if nginx is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
     folder = tmp_path_factory.mktemp("two-nodes")
+    bucket = "nodes-" + uuid.uuid4().hex[:12]
+    s3_server.client().create_bucket(Bucket=bucket)
     with _database() as database_url:
         env = {
             key: value
@@ -180,9 +185,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 "DATABASE_POOL_MAX_SIZE": "4",
                 "REDIS_URL": REDIS,
                 "CACHE_KEY_PREFIX": f"test-nodes-{uuid.uuid4().hex[:8]}",
-                "EMBEDDED_TASK_WORKER": "false",
+                # Each node runs a task worker thread (uploads are processed where they end).
+                "EMBEDDED_TASK_WORKER": "true",
                 "LOG_LEVEL": "WARNING",
                 "PYTHONUNBUFFERED": "1",
+                # Documents, previews and upload parts in SeaweedFS (S3), shared by the nodes.
+                "DOCUMENT_S3_BUCKET": bucket,
+                "DOCUMENT_S3_ENDPOINT_URL": s3_server.url,
+                "DOCUMENT_S3_ACCESS_KEY_ID": s3_server.access_key,
+                "DOCUMENT_S3_SECRET_ACCESS_KEY": s3_server.secret_key,
+                "DOCUMENT_S3_ADDRESSING_STYLE": "path",
+                "CLAMD_SOCKET": clamd_daemon.socket,
             }
         )
         subprocess.run(
@@ -219,7 +232,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             https_port=https_port,
             nodes=[node.port for node in nodes],
         )
-        result = Cluster(nodes, https_port, fixtures, database_url, folder=folder)
+        result = Cluster(nodes, https_port, fixtures, database_url, bucket, folder=folder)
         try:
             for node in nodes:
                 node.start()
@@ -239,6 +252,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 result.nginx.wait(timeout=10)
             for node in nodes:
                 node.stop()
+            from sprechstunde.documents.object_storage_testing import bucket_remove
+
+            bucket_remove(s3_server, bucket)
 
 
 # --- sessions --------------------------------------------------------------------------------
@@ -433,3 +449,124 @@ def test_restarting_a_node_during_a_chat_loses_and_doubles_nothing(cluster):
     assert bodies == sent
     sequences = [sequence for sequence, _body in stored]
     assert sequences == list(range(sequences[0], sequences[0] + len(sent)))
+
+
+# --- uploads and downloads across nodes --------------------------------------------------------
+
+CSRF = "a" * 32
+
+
+def _request(
+    cluster: Cluster,
+    method: str,
+    path: str,
+    *,
+    node: Node | None = None,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
+    """One request as the client's phone makes it (session and CSRF cookies, Origin), straight
+    to `node` (as the proxy would send it) or through the proxy."""
+    cookie = f"{cluster.cookie('client')}; __Host-csrftoken={CSRF}"
+    base = {
+        "Cookie": cookie,
+        "Origin": f"https://{HOST}",
+        "Referer": f"https://{HOST}/dokumente/portal/hochladen/",
+        "X-CSRFToken": CSRF,
+        "Accept": "application/json",
+        "Host": HOST,
+        **(headers or {}),
+    }
+    if node is None:
+        url = cluster.proxy_url(path)
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=_tls()), _NoRedirect()
+        )
+    else:
+        url = f"http://127.0.0.1:{node.port}{path}"
+        base["X-Forwarded-Proto"] = "https"
+        opener = urllib.request.build_opener(_NoRedirect())
+    request = urllib.request.Request(url, data=data, method=method, headers=base)  # noqa: S310
+    try:
+        with opener.open(request, timeout=60) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_an_upload_goes_on_across_nodes_and_a_restart_and_the_other_node_serves_it(cluster):
+    from sprechstunde.documents.factories import jpeg_bytes
+
+    first, second = cluster.nodes
+    data = jpeg_bytes(1600, 1200)
+    form = urllib.parse.urlencode(
+        {"name": "kontoauszug.jpg", "size": str(len(data)), "batch": "b" * 22, "position": "0"}
+    ).encode()
+    status, body = _request(
+        cluster,
+        "POST",
+        "/dokumente/uploads/",
+        node=first,
+        data=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 201, body
+    session = json.loads(body)
+    chunk = max(4096, len(data) // 6)
+    offset, index = 0, 0
+    while offset < len(data):
+        piece = data[offset : offset + chunk]
+        if index == 3:
+            first.stop()  # a node goes down mid-upload; the proxy takes the rest to the other
+        target = None if index >= 3 else (first if index % 2 == 0 else second)
+        status, body = _request(
+            cluster,
+            "PUT",
+            session["url"],
+            node=target,
+            data=piece,
+            headers={"Upload-Offset": str(offset), "Content-Type": "application/octet-stream"},
+        )
+        assert status == 200, body
+        offset = json.loads(body)["offset"]
+        index += 1
+    first.start()
+    assert offset == len(data)
+
+    # Finished on node 1 (back again), processed by a node's worker, downloaded from node 2.
+    form = urllib.parse.urlencode(
+        {"title": "Kontoauszug", "upload_ids": str(session["id"]), "csrfmiddlewaretoken": CSRF}
+    ).encode()
+    status, body = _request(
+        cluster,
+        "POST",
+        "/dokumente/portal/hochladen/",
+        node=first,
+        data=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 201, body
+    document_url = json.loads(body)["url"]
+    pdf_url = document_url.rstrip("/") + "/pdf/"
+    deadline = time.monotonic() + 120
+    while True:
+        status, pdf = _request(cluster, "GET", pdf_url, node=second, headers={"Accept": "*/*"})
+        if status == 200 and pdf.startswith(b"%PDF"):
+            break
+        assert time.monotonic() < deadline, f"the document did not become ready: {status}"
+        time.sleep(1)
+    # Every byte arrived: the received file's hash is what was sent.
+    import hashlib
+
+    import psycopg
+
+    with psycopg.connect(_libpq(cluster.database_url)) as connection:
+        (sha256,) = connection.execute(
+            "SELECT sha256 FROM documents_document WHERE id = %s",
+            [int(document_url.strip("/").split("/")[-1])],
+        ).fetchone()
+    assert sha256 == hashlib.sha256(data).hexdigest()
+    # Nothing of it is on a node's disk: the nodes share only the object storage.
+    var = cluster.folder / "var"
+    leftovers = [p for p in var.rglob("*") if p.is_file() and p.suffix in {".part", ".bin"}]
+    assert leftovers == []

@@ -348,6 +348,7 @@ def test_a_draft_with_errors_cannot_be_published(admin_user, shipped):
 def test_the_preview_fills_every_typed_field_with_sample_data(team_lead, shipped, settings):
     settings.JOBCENTER_NAME = "Jobcenter Musterstadt"
     settings.JOBCENTER_ADDRESS = "Amtsweg 1\n12345 Musterstadt"
+    settings.JOBCENTER_OBJECTION_ADDRESS = ""  # then the remedy names the Jobcenter's address
     template = DecisionTemplate.objects.get(key="fahrkosten-termin")
     browser = _browser(team_lead)
     kwargs = {"kind": "bescheid", "pk": template.pk}
