@@ -74,10 +74,21 @@ def test_no_code_turns_certificate_checks_off():
 XML_READING = {"parse", "fromstring", "fromstringlist", "XML", "XMLParser", "iterparse", "HTML"}
 
 
+# Modules that read XML the app itself just wrote, never outside input.
+OWN_XML_ONLY = {
+    # the XMP packet WeasyPrint wrote into our own PDF, rewritten for PDF/A (ADR 0078)
+    "sprechstunde/core/pdfa_metadata.py",
+    # test support: the report of the PDFBox Preflight run on our own PDFs (ADR 0078)
+    "sprechstunde/core/testing/pdfa.py",
+}
+
+
 def test_no_xml_parser_reads_outside_input():
     parsers = {"xml", "lxml", "defusedxml"}
     offenders = []
     for path in _source_files():
+        if any(str(path).endswith(own) for own in OWN_XML_ONLY):
+            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         imported = []
         for node in ast.walk(tree):

@@ -162,6 +162,10 @@ def test_a_backup_restores_into_an_empty_instance_and_everything_checks_out(
             "SPRECHSTUNDE_VAR_DIR": str(tmp_path / "restored-var"),
             "DATABASE_URL": empty_database_url,
             "DOCUMENT_STORAGE_DIR": str(restored_storage),
+            # The instance's own configuration (not in a backup): with a seal key, decisions
+            # are enabled and the Jobcenter's address and phone are required at start.
+            "JOBCENTER_ADDRESS": "Musterstraße 1\n88212 Musterstadt",
+            "JOBCENTER_PHONE": "0751 123-0",
             **key_env,
         }
     )
