@@ -140,7 +140,8 @@ def test_the_log_of_a_whole_journey_holds_no_personal_data(
     document = Document.objects.get(client=record)
     assert document.original_name == FILE_NAME
 
-    # 5. The case manager (with a second factor, from the factory) finds the client and reads her page, messages and document.
+    # 5. The case manager (her second factor comes from the factory) finds the client and
+    # reads her page, the conversation and the document.
     staff = BrowserClient(headers={"accept-language": "en"})
     staff.force_login(case_manager)
     found = staff.get(reverse("clients:list"), {"q": LAST_NAME})

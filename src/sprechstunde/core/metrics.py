@@ -231,12 +231,6 @@ def process_exposition() -> bytes:
     every process that writes to that folder (this node's uvicorn workers and task workers)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         processes = CollectorRegistry()
-        multiprocess.MultiProcessCollector(processes)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(processes)
         return generate_latest(processes)
     return generate_latest(REGISTRY)
-
-
-def metrics_process_exit(pid: int | None = None) -> None:
-    """Drop a finished process's live gauges (open websockets) from the shared folder."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.mark_process_dead(pid or os.getpid())  # type: ignore[no-untyped-call]
