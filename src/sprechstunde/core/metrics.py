@@ -60,6 +60,8 @@ WEBSOCKETS_OPEN = Gauge(
     ["kind"],
     multiprocess_mode="livesum",
 )
+for _kind in ("chat", "video"):
+    WEBSOCKETS_OPEN.labels(kind=_kind)  # reported as 0 before the first socket opens
 SEAL_SECONDS = Histogram(
     "sprechstunde_seal_duration_seconds",
     "Time to seal one PDF (PAdES), by level and outcome (sealed, unavailable, refused).",
@@ -155,7 +157,7 @@ def _task_queue(now: datetime.datetime) -> Iterator[Metric]:
         labels=["queue"],
     )
     # A job without run_after waits since it was queued; a deferred one since its run_after.
-    rows = (
+    rows = list(
         DBTaskResult.objects.ready()
         .values("queue_name")
         .annotate(
@@ -165,6 +167,10 @@ def _task_queue(now: datetime.datetime) -> Iterator[Metric]:
         )
         .order_by("queue_name")
     )
+    if not rows:
+        # An empty queue is reported as 0, not as a missing series (alerts on absent data).
+        depth.add_metric(["default"], 0)
+        age.add_metric(["default"], 0.0)
     for row in rows:
         starts = [when for when in (row["oldest_queued"], row["oldest_due"]) if when]
         waited = (now - min(starts)).total_seconds() if starts else 0.0

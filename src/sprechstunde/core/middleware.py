@@ -3,6 +3,7 @@ and the request id and timing of every answer."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from functools import wraps
@@ -15,6 +16,8 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from .metrics import REQUEST_SECONDS, RESPONSES, status_label, view_label
 from .request_ids import HEADER, request_id_accept, request_id_set
+
+access_logger = logging.getLogger("sprechstunde.access")
 
 # No 'unsafe-inline' anywhere: scripts and styles come only from our own static files.
 _CSP = "; ".join(
@@ -157,6 +160,12 @@ class RequestObservationMiddleware:
             label = "static"
         else:
             label = view_label(None)
-        REQUEST_SECONDS.labels(view=label).observe(time.monotonic() - started)
+        seconds = time.monotonic() - started
+        REQUEST_SECONDS.labels(view=label).observe(seconds)
         RESPONSES.labels(status=status_label(response.status_code)).inc()
+        # The access line: the route's name, never the path (paths carry ids and one-time
+        # tokens); the proxy's log has the rest, joined by the request id.
+        access_logger.info(
+            "%s %s %s %.1f ms", request.method, label, response.status_code, seconds * 1000
+        )
         return response

@@ -107,6 +107,35 @@ def test_log_lines_written_during_a_request_name_its_id(client):
     assert {record.request_id for record in records} == {"proxy-id-0001"}  # type: ignore[attr-defined]
 
 
+def test_the_access_line_names_the_route_and_the_request_id_never_the_path(client, case_manager):
+    client.force_login(case_manager)
+    handler = JsonLinesForTest()
+    logger = logging.getLogger("sprechstunde.access")
+    logger.addHandler(handler)
+    try:
+        client.get(
+            reverse("documents:client_documents", kwargs={"client_pk": 424242}),
+            headers={"X-Request-ID": "access-line-01"},
+        )
+    finally:
+        logger.removeHandler(handler)
+    (entry,) = [json.loads(line) for line in handler.lines]
+    assert entry["message"].startswith("GET documents:client_documents 404 ")
+    assert entry["request_id"] == "access-line-01"
+    assert "424242" not in json.dumps(entry)
+
+
+class JsonLinesForTest(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(JsonFormatter())
+        self.addFilter(RequestIdFilter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
 def test_a_log_record_is_one_json_line_with_the_request_id():
     formatter = JsonFormatter()
     record = logging.LogRecord("sprechstunde.x", logging.WARNING, __file__, 1, "a %s", ("b",), None)
@@ -238,6 +267,13 @@ def test_levels_come_from_the_database_at_scrape_time(client, settings, case_man
     assert 42 <= heartbeat < 120
     assert metric_lines(body, "sprechstunde_calls_in_progress") == {"": 0.0}
     assert metric_lines(body, "sprechstunde_documents_by_virus_check")['{result="pending"}'] == 0
+
+
+def test_an_empty_queue_is_reported_as_zero_not_left_out(client, settings):
+    settings.METRICS_ALLOWED_IPS = ["127.0.0.1"]
+    body = scrape(client).content.decode()
+    assert metric_lines(body, "sprechstunde_task_queue_depth") == {'{queue="default"}': 0.0}
+    assert 'sprechstunde_websockets_open{kind="video"}' in body
 
 
 def test_a_call_with_people_in_it_and_documents_waiting_are_counted(client, settings, case_manager):

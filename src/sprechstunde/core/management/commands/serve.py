@@ -42,5 +42,9 @@ class Command(BaseCommand):
             workers=options["workers"],
             lifespan="off",
             log_level="info",
+            # uvicorn's lines go through Django's logging (JSON, ADR 0081); its access line
+            # names the path, ours (sprechstunde.access) the route and the request id.
+            log_config=None,
+            access_log=False,
             proxy_headers=True,
         )
