@@ -312,6 +312,18 @@ def test_a_seal_attempt_is_timed_by_level_and_outcome():
     assert sample("sprechstunde_seal_duration_seconds_count", **labels) == before + 1
 
 
+def test_a_made_seal_is_timed_as_sealed(seal_pki):
+    from sprechstunde.signatures.services import pdf_seal
+    from sprechstunde.signatures.tests.pdfs import decision_pdf
+
+    labels = {"level": "B-B", "outcome": "sealed"}
+    before = sample("sprechstunde_seal_duration_seconds_count", **labels)
+    sum_before = sample("sprechstunde_seal_duration_seconds_sum", **labels)
+    pdf_seal(pdf=decision_pdf(pages=1), level="B-B")
+    assert sample("sprechstunde_seal_duration_seconds_count", **labels) == before + 1
+    assert sample("sprechstunde_seal_duration_seconds_sum", **labels) > sum_before
+
+
 def test_a_virus_check_without_clamd_counts_as_unavailable(settings):
     from sprechstunde.documents import virus_scan
 
@@ -321,6 +333,18 @@ def test_a_virus_check_without_clamd_counts_as_unavailable(settings):
     with pytest.raises(virus_scan.ScannerUnavailable):
         virus_scan.scan_bytes(b"hello")
     assert sample("sprechstunde_virus_scans_total", result="unavailable") == before + 1
+
+
+def test_virus_checks_by_the_real_clamd_are_counted_by_result(documents_configured):
+    from sprechstunde.documents import virus_scan
+    from sprechstunde.documents.factories import EICAR
+
+    clean = sample("sprechstunde_virus_scans_total", result="clean")
+    infected = sample("sprechstunde_virus_scans_total", result="infected")
+    assert virus_scan.scan_bytes(b"an ordinary letter").is_clean
+    assert not virus_scan.scan_bytes(EICAR).is_clean
+    assert sample("sprechstunde_virus_scans_total", result="clean") == clean + 1
+    assert sample("sprechstunde_virus_scans_total", result="infected") == infected + 1
 
 
 def test_counters_of_several_processes_add_up_in_multiprocess_mode(tmp_path):
