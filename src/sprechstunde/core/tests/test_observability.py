@@ -504,3 +504,26 @@ def test_old_heartbeats_of_gone_workers_are_forgotten():
     worker_heartbeat_record(worker_id="gone:1", now=timezone.now() - datetime.timedelta(days=2))
     worker_heartbeat_record(worker_id="here:1")
     assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["here:1"]
+
+
+# --- readiness against the real S3 server (SeaweedFS) --------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readiness_checks_the_s3_document_storage_and_leaves_no_probe(client, object_storage):
+    worker_heartbeat_record(worker_id="host:1")
+    response = client.get(reverse("core:readiness"))
+    assert response.json()["checks"]["object_storage"] == "ok"
+    assert object_storage.object_keys() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readiness_finds_the_s3_storage_unreachable(client, object_storage, settings):
+    unreachable = dict(settings.STORAGES["documents"])
+    unreachable["OPTIONS"] = {**unreachable["OPTIONS"], "endpoint_url": "http://127.0.0.1:1"}
+    settings.STORAGES = {**settings.STORAGES, "documents": unreachable}
+    worker_heartbeat_record(worker_id="host:1")
+    response = client.get(reverse("core:readiness"))
+    assert response.status_code == 503
+    assert response.json()["checks"]["object_storage"] == "unavailable"
+    assert "127.0.0.1:1" not in response.content.decode()
