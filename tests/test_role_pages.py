@@ -50,6 +50,8 @@ ALLOW_LIST: dict[str, str] = {
     "core:outbox": "the development outbox: a tool of embedded mode, not a role's page; 404 "
     "wherever it is switched off",
     "core:sms_status": "the SMS gateway's delivery callback: POST only, no page",
+    "core:metrics": "Prometheus' scrape: 404 for every address outside METRICS_ALLOWED_IPS",
+    "core:readiness": "the load balancer's probe: 503 while a part (here the worker) is down",
     "set_language": "the footer's language switch: POST only, no page",
     "documents:upload_session_create": "starts a resumable upload: POST only, no page",
 }

@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP through Django, websockets through Channels.
 
-Websockets pass the origin check (same hosts as ALLOWED_HOSTS) and get the session's user
+Websockets are counted for /metrics and get a request id for their log lines, then pass the
+origin check (same hosts as ALLOWED_HOSTS) and get the session's user
 from the cookie; each app's consumer then checks access itself.
 """
 
@@ -16,6 +17,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from sprechstunde.core.websocket_observation import WebsocketObservation  # noqa: E402
 from sprechstunde.messaging.routing import websocket_urlpatterns as messaging_websockets  # noqa: E402
 from sprechstunde.video_calls.routing import websocket_urlpatterns as video_websockets  # noqa: E402
 
@@ -24,8 +26,9 @@ websocket_urlpatterns = [*messaging_websockets, *video_websockets]
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        # Outermost: every socket counted and logging under its request id (ADR 0081).
+        "websocket": WebsocketObservation(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -85,6 +85,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the request id for every log line, and the time of the whole answer.
+    "sprechstunde.core.middleware.RequestObservationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "sprechstunde.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -338,6 +340,8 @@ if USE_TLS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Probes and the metrics scraper may ask a node directly over plain HTTP (ADR 0081).
+    SECURE_REDIRECT_EXEMPT = [r"^gesundheit/", r"^metrics$"]
 
 # --- Invitations and consent ----------------------------------------------------------------
 INVITATION_VALID_DAYS = int(os.environ.get("INVITATION_VALID_DAYS", "7"))
@@ -705,14 +709,42 @@ RETENTION_RUN_HOUR = int(os.environ.get("RETENTION_RUN_HOUR", "3"))
 # true: the daily job only lists what is due in the log and deletes nothing.
 RETENTION_DRY_RUN = env_bool("RETENTION_DRY_RUN", False)
 
+# --- Logs, metrics, health (ADR 0081, docs/operations.md "Logs and monitoring") ------------
+# "json": one JSON object per line with the request id (the default); "plain": for reading
+# by eye in development.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json").strip().lower()
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured('LOG_FORMAT must be "json" or "plain".')
+# Addresses and networks that may read /metrics (e.g. "127.0.0.1,10.0.5.0/24"); nobody while
+# empty: behind a proxy on the same machine every request could come from 127.0.0.1.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
+# The heartbeat job runs this often; readiness fails when no worker took it for longer than
+# WORKER_HEARTBEAT_MAX_AGE_SECONDS (0: readiness leaves the workers out).
+WORKER_HEARTBEAT_SECONDS = int(os.environ.get("WORKER_HEARTBEAT_SECONDS", "30"))
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = int(os.environ.get("WORKER_HEARTBEAT_MAX_AGE_SECONDS", "120"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "sprechstunde.core.request_ids.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "sprechstunde.core.log_format.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django_tasks_db": {"level": "WARNING"},
+        # At DEBUG these write a template's whole context (names, message texts) and every
+        # query's parameters: never, whatever LOG_LEVEL says (tests/test_log_privacy.py).
+        "django.template": {"level": "INFO"},
+        "django.db.backends": {"level": "INFO"},
         # WeasyPrint logs every rendering step at INFO.
         "weasyprint": {"level": "WARNING"},
     },

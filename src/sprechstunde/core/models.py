@@ -87,3 +87,17 @@ class SmsMessage(models.Model):
 
     def __str__(self) -> str:
         return f"SMS {self.pk} ({self.kind}, {self.state})"
+
+
+class WorkerHeartbeat(models.Model):
+    """When a task worker last took a job off the queue (sprechstunde.core.heartbeat); the
+    readiness check and /metrics read it. One row per worker id, old rows pruned."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    beat_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "worker heartbeat"
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -8,6 +8,10 @@ app_name = "core"
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("gesundheit/", views.health, name="health"),
+    path("gesundheit/lebt/", views.liveness, name="liveness"),
+    path("gesundheit/bereit/", views.readiness, name="readiness"),
+    # Prometheus' usual path; only for METRICS_ALLOWED_IPS (404 for everyone else).
+    path("metrics", views.metrics, name="metrics"),
     path("sms/status/", views.SmsStatusView.as_view(), name="sms_status"),
 ]
 if settings.DEV_OUTBOX_ENABLED:

@@ -1,4 +1,4 @@
-"""Entry page, dev outbox and health check."""
+"""Entry page, dev outbox, health checks (liveness, readiness) and metrics."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import DetailView, ListView, View
 
+from .metrics import metrics_address_allowed, metrics_exposition
 from .models import OutboxAttachment, OutboxMessage
+from .readiness import readiness_report
 from .sms import sms_status_record
 
 # The roles with a caseload (accounts.Role values; core does not import accounts).
@@ -98,6 +100,31 @@ def health(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def liveness(request: HttpRequest) -> JsonResponse:
+    """For the supervisor: the process answers. Touches nothing else (no database), so a
+    database outage does not get every node restarted."""
+    return JsonResponse({"status": "ok"})
+
+
+def readiness(request: HttpRequest) -> JsonResponse:
+    """For the load balancer and monitoring: can this node do its work? 503 names the part
+    that failed (database, redis, object_storage, worker), never why in detail."""
+    ready, report = readiness_report()
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": report},
+        status=200 if ready else 503,
+    )
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics, only for the addresses in METRICS_ALLOWED_IPS; everyone else gets
+    the same 404 as for a path that does not exist."""
+    if not metrics_address_allowed(request.META.get("REMOTE_ADDR")):
+        raise Http404
+    body, content_type = metrics_exposition()
+    return HttpResponse(body, content_type=content_type)
 
 
 @method_decorator(csrf_exempt, name="dispatch")

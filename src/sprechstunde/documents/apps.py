@@ -27,3 +27,23 @@ class DocumentsConfig(AppConfig):
         from .services.sweep import documents_sweep_schedule
 
         documents_sweep_schedule()
+
+    def metrics_levels(self) -> list[Any]:
+        """Gauges for /metrics (sprechstunde.core.metrics): documents by virus check state."""
+        from django.db.models import Count
+        from prometheus_client.core import GaugeMetricFamily
+
+        from .choices import ScanStatus
+        from .models import Document
+
+        family = GaugeMetricFamily(
+            "sprechstunde_documents_by_virus_check",
+            "Documents by the state of their virus check (pending: waiting for ClamAV).",
+            labels=["result"],
+        )
+        counts = dict(
+            Document.objects.values_list("scan_status").annotate(n=Count("id")).order_by()
+        )
+        for status in ScanStatus:
+            family.add_metric([status.value], counts.get(status.value, 0))
+        return [family]

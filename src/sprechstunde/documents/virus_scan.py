@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from sprechstunde.core.metrics import VIRUS_SCANS
+
 _CHUNK = 64 * 1024
 
 
@@ -73,7 +75,18 @@ def scan_stream(chunks: Iterable[bytes]) -> ScanResult:
 
     Raises ScannerUnavailable when clamd cannot be reached or reports an error (for example
     its StreamMaxLength), so the caller keeps the file away from everyone.
+    Each check is counted by result for /metrics (clean, infected, unavailable).
     """
+    try:
+        result = _scan_stream(chunks)
+    except ScannerUnavailable:
+        VIRUS_SCANS.labels(result="unavailable").inc()
+        raise
+    VIRUS_SCANS.labels(result="clean" if result.is_clean else "infected").inc()
+    return result
+
+
+def _scan_stream(chunks: Iterable[bytes]) -> ScanResult:
     try:
         with _connect() as conn:
             conn.sendall(b"zINSTREAM\0")

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.audit.services import audit_record
 from sprechstunde.core.errors import ApplicationError
+from sprechstunde.core.metrics import SEAL_SECONDS
 
 from . import sealing
 from .validation import ValidationReport, validate_pdf
@@ -75,14 +76,20 @@ def pdf_seal(*, pdf: bytes, level: str = "", reason: str = "", location: str = "
         raise ValueError(f"level must be one of {sealing.LEVELS}, not {level!r}")
     if not pdf.startswith(PDF_MAGIC):
         raise InvalidPdfError(_("This file is not a PDF."))
+    started = time.monotonic()
+    outcome = "sealed"
     try:
         return sealing.seal(pdf=pdf, level=level, reason=reason, location=location)
     except sealing.UnreadablePdfError as exc:
+        outcome = "refused"
         raise InvalidPdfError(_("This PDF cannot be read.")) from exc
     except sealing.SealError as exc:
+        outcome = "unavailable"
         raise SealingUnavailable(
             _("The signing service is not available right now. Please try again later.")
         ) from exc
+    finally:
+        SEAL_SECONDS.labels(level=level, outcome=outcome).observe(time.monotonic() - started)
 
 
 def pdf_validate(

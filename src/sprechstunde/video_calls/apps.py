@@ -32,3 +32,23 @@ class VideoCallsConfig(AppConfig):
         from .tasks import calls_finish_due_task
 
         calls_finish_due_task.enqueue()
+
+    def metrics_levels(self) -> list[Any]:
+        """Gauges for /metrics (sprechstunde.core.metrics): calls with people in them now."""
+        from prometheus_client.core import GaugeMetricFamily
+
+        from .models import Call
+
+        in_progress = Call.objects.filter(
+            started_at__isnull=False,
+            ended_at__isnull=True,
+            closed_at__isnull=True,
+            finished_at__isnull=True,
+        ).count()
+        return [
+            GaugeMetricFamily(
+                "sprechstunde_calls_in_progress",
+                "Video calls with at least one admitted person in them now.",
+                value=in_progress,
+            )
+        ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from typing import Any
 
 import uvicorn
@@ -26,6 +28,11 @@ class Command(BaseCommand):
         if settings.EMBEDDED_TASK_WORKER:
             start_embedded_worker()
             self.stdout.write("Task worker runs in this process.")
+        if options["workers"] > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # Each worker process counts for itself; /metrics must add them all up (ADR 0081).
+            folder = tempfile.mkdtemp(prefix="sprechstunde-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+            logger.info("Metrics of the %s workers are shared in %s", options["workers"], folder)
         url = f"http://{options['host']}:{options['port']}"
         self.stdout.write(self.style.SUCCESS(f"Sprechstunde is served at {url}"))
         uvicorn.run(
@@ -35,5 +42,9 @@ class Command(BaseCommand):
             workers=options["workers"],
             lifespan="off",
             log_level="info",
+            # uvicorn's lines go through Django's logging (JSON, ADR 0081); its access line
+            # names the path, ours (sprechstunde.access) the route and the request id.
+            log_config=None,
+            access_log=False,
             proxy_headers=True,
         )
