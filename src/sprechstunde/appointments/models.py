@@ -318,7 +318,7 @@ class Reminder(models.Model):
     # Set by the one worker that sends it. Deliberately no expiry: after a crash mid-send a
     # reminder is lost rather than sent twice (a reminder is a courtesy, a duplicate annoys).
     claimed_at = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=32, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

@@ -129,24 +129,75 @@ def _skip_reason(
     return ""
 
 
+class _HandoverBusy(Exception):
+    """Another live worker is handing this reminder over right now."""
+
+
 def _send(reminder: Reminder) -> str:
-    """Send one reminder now; "" when sent, else the reason it could not be."""
+    """Send one reminder now; "" when sent (or handed over before), else the reason it
+    could not be. The hand-over goes through `handover_once`: a reminder whose worker was
+    killed while sending it is never sent a second time (ADR 0082)."""
+    from sprechstunde.core.handover import handover_once
+
     from .mails import reminder_mail_message, reminder_sms_text
 
     client = reminder.appointment.client
     if client.processing_restricted_at is not None:
         return "restricted"  # Art. 18 GDPR: nothing goes out while restricted (ADR 0062)
+    key = f"reminder:{reminder.pk}"
     if reminder.channel == ReminderChannel.EMAIL:
         message = reminder_mail_message(reminder)
         if message is None:
             return "no-address"
-        message.send(fail_silently=False)
-        return ""
-    gateway = sms_gateway()
-    if gateway is None or not client.mobile_number:
-        return "no-sms"
-    gateway.send(to=client.mobile_number, text=reminder_sms_text(reminder))
+        outcome = handover_once(key=key, send=lambda: message.send(fail_silently=False))
+    else:
+        gateway = sms_gateway()
+        if gateway is None or not client.mobile_number:
+            return "no-sms"
+        text = reminder_sms_text(reminder)
+        outcome = handover_once(
+            key=key, send=lambda: gateway.send(to=client.mobile_number, text=text)
+        )
+    if outcome == "busy":
+        raise _HandoverBusy(key)
     return ""
+
+
+def _claimer_id() -> str:
+    """Who claims reminders: the task worker's id (its heartbeat tells whether it lives),
+    or, outside a worker, "-" and a random part (such claims lapse after HANDOVER_CLAIM)."""
+    from sprechstunde.core.task_worker import current_worker_id
+
+    return current_worker_id() or f"-{uuid.uuid4().hex}"
+
+
+def reminder_claims_release_dead(*, now: datetime.datetime | None = None) -> int:
+    """Free the claims of workers that died before finishing their batch: such reminders go
+    out on this run unless they were already handed over (then they are only marked)."""
+    from sprechstunde.core.handover import HANDOVER_CLAIM
+    from sprechstunde.core.task_worker import live_worker_ids
+
+    now = now or timezone.now()
+    stuck = Reminder.objects.filter(
+        claimed_at__isnull=False, sent_at__isnull=True, skipped_at__isnull=True
+    )
+    claimers = set(stuck.values_list("claimed_by", flat=True).distinct())
+    if not claimers:
+        return 0
+    alive = live_worker_ids(now=now)
+    dead_workers = [c for c in claimers if c and not c.startswith("-") and c not in alive]
+    released = 0
+    if dead_workers:
+        released += stuck.filter(claimed_by__in=dead_workers).update(claimed_at=None, claimed_by="")
+    released += stuck.filter(
+        claimed_by__startswith="-", claimed_at__lt=now - HANDOVER_CLAIM
+    ).update(claimed_at=None, claimed_by="")
+    released += stuck.filter(claimed_by="", claimed_at__lt=now - HANDOVER_CLAIM).update(
+        claimed_at=None
+    )
+    if released:
+        logger.warning("Released %s reminder claims of stopped workers", released)
+    return released
 
 
 def _deliver_batch(ids: list[int], *, worker: str) -> dict[int, str]:
@@ -187,6 +238,10 @@ def _deliver_batch(ids: list[int], *, worker: str) -> dict[int, str]:
             if not reason:
                 try:
                     reason = _send(reminder)
+                except _HandoverBusy:
+                    failed.append(reminder.pk)
+                    outcomes[reminder.pk] = "failed"
+                    continue
                 except Exception:
                     logger.warning("Reminder %s could not be sent", reminder.pk, exc_info=True)
                     failed.append(reminder.pk)
@@ -214,7 +269,8 @@ def _deliver_batch(ids: list[int], *, worker: str) -> dict[int, str]:
 
 def reminder_deliver(*, reminder_id: int) -> str:
     """Send one due reminder if it is still right to; return what happened."""
-    return _deliver_batch([reminder_id], worker=uuid.uuid4().hex)[reminder_id]
+    reminder_claims_release_dead()
+    return _deliver_batch([reminder_id], worker=_claimer_id())[reminder_id]
 
 
 def reminder_due_ids(*, now: datetime.datetime | None = None) -> list[int]:
@@ -230,7 +286,8 @@ def _due(now: datetime.datetime) -> QuerySet[Reminder]:
 
 def reminders_send_due(*, batch_size: int = BATCH_SIZE) -> dict[str, int]:
     """Send every due reminder once, in batches; failures are retried on the next run."""
-    worker = uuid.uuid4().hex
+    reminder_claims_release_dead()
+    worker = _claimer_id()
     now = timezone.now()
     outcomes: dict[str, int] = {}
     last_pk = 0
