@@ -23,9 +23,11 @@ case "$what" in
   runtime) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core ;;
   # test: ClamAV (clamd scans uploads), coturn (TURN relay tests), SoftHSM2 + OpenSC (PKCS#11 seals),
   # poppler-utils (pdfsig, the independent signature validator) + libnss3-tools (certutil: pdfsig's
-  # trust store), iproute2/nftables (network emulation)
+  # trust store), iproute2/nftables (network emulation), systemd (systemd-analyze verify) and
+  # nginx-light (nginx -t) for the deployment files in deploy/
   test) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium gettext radicale redis-server \
-    clamav clamav-daemon coturn softhsm2 opensc poppler-utils libnss3-tools iproute2 nftables ;;
+    clamav clamav-daemon coturn softhsm2 opensc poppler-utils libnss3-tools iproute2 nftables \
+    systemd nginx-light ;;
   services) want postgresql postgresql-client redis-server ;;
   bench) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core wrk softhsm2 opensc \
     chromium coturn clamav-daemon iproute2 nftables ;;
