@@ -7,6 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0003_smsmessage'),
+        ('django_tasks_database', '0021_conditional_partial_index_ordering'),
     ]
 
     operations = [
@@ -32,5 +33,14 @@ class Migration(migrations.Migration):
                 ('started_at', models.DateTimeField(auto_now_add=True)),
                 ('beat_at', models.DateTimeField(db_index=True)),
             ],
+        ),
+        # Every worker's heartbeat looks for RUNNING jobs of dead workers; finished results
+        # pile up in the same table, so the look-up reads this small partial index (ADR 0082).
+        migrations.RunSQL(
+            sql=(
+                "CREATE INDEX IF NOT EXISTS core_running_task_results "
+                "ON django_tasks_database_dbtaskresult (started_at) WHERE status = 'RUNNING'"
+            ),
+            reverse_sql="DROP INDEX IF EXISTS core_running_task_results",
         ),
     ]
