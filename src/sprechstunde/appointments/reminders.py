@@ -18,9 +18,10 @@ import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from sprechstunde.core.fault_points import fault_point
 from sprechstunde.core.sms_gateway import sms_gateway
 
 from .choices import AppointmentStatus, ReminderChannel
@@ -129,37 +130,44 @@ def _skip_reason(
     return ""
 
 
-class _HandoverBusy(Exception):
-    """Another live worker is handing this reminder over right now."""
-
-
 def _send(reminder: Reminder) -> str:
-    """Send one reminder now; "" when sent (or handed over before), else the reason it
-    could not be. The hand-over goes through `handover_once`: a reminder whose worker was
-    killed while sending it is never sent a second time (ADR 0082)."""
-    from sprechstunde.core.handover import handover_once
+    """Send one reminder now; "" when sent, else the reason it could not be.
 
+    The reminder is marked handed over (committed) just before the mail server or the SMS
+    gateway is called, and unmarked when that call fails: a worker killed in between leaves
+    the mark, and the reminder is then never sent again (ADR 0082).
+    """
     from .mails import reminder_mail_message, reminder_sms_text
 
     client = reminder.appointment.client
     if client.processing_restricted_at is not None:
         return "restricted"  # Art. 18 GDPR: nothing goes out while restricted (ADR 0062)
-    key = f"reminder:{reminder.pk}"
     if reminder.channel == ReminderChannel.EMAIL:
         message = reminder_mail_message(reminder)
         if message is None:
             return "no-address"
-        outcome = handover_once(key=key, send=lambda: message.send(fail_silently=False))
+
+        def send() -> None:
+            message.send(fail_silently=False)
+
     else:
         gateway = sms_gateway()
         if gateway is None or not client.mobile_number:
             return "no-sms"
         text = reminder_sms_text(reminder)
-        outcome = handover_once(
-            key=key, send=lambda: gateway.send(to=client.mobile_number, text=text)
-        )
-    if outcome == "busy":
-        raise _HandoverBusy(key)
+
+        def send() -> None:
+            gateway.send(to=client.mobile_number, text=text)
+
+    fault_point("handover.claimed", "reminder")
+    mark = Reminder.objects.filter(pk=reminder.pk)
+    mark.update(handed_over_at=timezone.now())
+    try:
+        send()
+    except BaseException:
+        mark.update(handed_over_at=None)  # known not taken: a later run tries again
+        raise
+    fault_point("handover.sent", "reminder")
     return ""
 
 
@@ -178,23 +186,28 @@ def reminder_claims_release_dead(*, now: datetime.datetime | None = None) -> int
     from sprechstunde.core.task_worker import live_worker_ids
 
     now = now or timezone.now()
+    # Only due reminders are ever claimed: the due_at index keeps this look-up small.
     stuck = Reminder.objects.filter(
-        claimed_at__isnull=False, sent_at__isnull=True, skipped_at__isnull=True
+        due_at__lte=now, claimed_at__isnull=False, sent_at__isnull=True, skipped_at__isnull=True
     )
-    claimers = set(stuck.values_list("claimed_by", flat=True).distinct())
+    claimers = set(stuck.order_by().values_list("claimed_by", flat=True).distinct())
     if not claimers:
         return 0
     alive = live_worker_ids(now=now)
     dead_workers = [c for c in claimers if c and not c.startswith("-") and c not in alive]
-    released = 0
-    if dead_workers:
-        released += stuck.filter(claimed_by__in=dead_workers).update(claimed_at=None, claimed_by="")
-    released += stuck.filter(
-        claimed_by__startswith="-", claimed_at__lt=now - HANDOVER_CLAIM
-    ).update(claimed_at=None, claimed_by="")
-    released += stuck.filter(claimed_by="", claimed_at__lt=now - HANDOVER_CLAIM).update(
-        claimed_at=None
+    lapsed = Q(claimed_by__startswith="-") | Q(claimed_by="")
+    orphaned = stuck.filter(
+        Q(claimed_by__in=dead_workers) | (lapsed & Q(claimed_at__lt=now - HANDOVER_CLAIM))
     )
+    # Handed over when the worker died: it may have gone out. Never again (ADR 0082).
+    uncertain = orphaned.filter(handed_over_at__isnull=False).update(
+        skipped_at=now, skip_reason="uncertain"
+    )
+    if uncertain:
+        logger.error(
+            "%s reminders were being sent when their worker died; not sent again", uncertain
+        )
+    released = orphaned.filter(handed_over_at__isnull=True).update(claimed_at=None, claimed_by="")
     if released:
         logger.warning("Released %s reminder claims of stopped workers", released)
     return released
@@ -238,10 +251,6 @@ def _deliver_batch(ids: list[int], *, worker: str) -> dict[int, str]:
             if not reason:
                 try:
                     reason = _send(reminder)
-                except _HandoverBusy:
-                    failed.append(reminder.pk)
-                    outcomes[reminder.pk] = "failed"
-                    continue
                 except Exception:
                     logger.warning("Reminder %s could not be sent", reminder.pk, exc_info=True)
                     failed.append(reminder.pk)
