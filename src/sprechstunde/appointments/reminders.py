@@ -142,13 +142,17 @@ def _send(reminder: Reminder) -> str:
     client = reminder.appointment.client
     if client.processing_restricted_at is not None:
         return "restricted"  # Art. 18 GDPR: nothing goes out while restricted (ADR 0062)
+    connection = None
     if reminder.channel == ReminderChannel.EMAIL:
         message = reminder_mail_message(reminder)
         if message is None:
             return "no-address"
+        # Connect and log in before the mark: an unreachable server is a plain failure.
+        connection = message.get_connection(fail_silently=False)
+        connection.open()
 
         def send() -> None:
-            message.send(fail_silently=False)
+            connection.send_messages([message])
 
     else:
         gateway = sms_gateway()
@@ -159,14 +163,18 @@ def _send(reminder: Reminder) -> str:
         def send() -> None:
             gateway.send(to=client.mobile_number, text=text)
 
-    fault_point("handover.claimed", "reminder")
-    mark = Reminder.objects.filter(pk=reminder.pk)
-    mark.update(handed_over_at=timezone.now())
     try:
-        send()
-    except BaseException:
-        mark.update(handed_over_at=None)  # known not taken: a later run tries again
-        raise
+        fault_point("handover.claimed", "reminder")
+        mark = Reminder.objects.filter(pk=reminder.pk)
+        mark.update(handed_over_at=timezone.now())
+        try:
+            send()
+        except BaseException:
+            mark.update(handed_over_at=None)  # known not taken: a later run tries again
+            raise
+    finally:
+        if connection is not None:
+            connection.close()
     fault_point("handover.sent", "reminder")
     return ""
 

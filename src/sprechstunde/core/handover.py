@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -83,6 +84,18 @@ def handover_once(*, key: str, send: Callable[[], object]) -> str:
     fault_point("handover.sent", key.split(":", 1)[0])
     Handover.objects.filter(key=key).update(sent_at=timezone.now())
     return "sent"
+
+
+def mail_handover_once(*, key: str, message: Any) -> str:
+    """`handover_once` for one e-mail (a Django EmailMessage). The connection to the mail
+    server is opened (connect, TLS, login) before the hand-over is marked, so an unreachable
+    or refusing server never leaves a mail uncertain: only the SMTP transaction is inside."""
+    connection = message.get_connection(fail_silently=False)
+    connection.open()
+    try:
+        return handover_once(key=key, send=lambda: connection.send_messages([message]))
+    finally:
+        connection.close()
 
 
 def handover_state(*, key: str) -> str:

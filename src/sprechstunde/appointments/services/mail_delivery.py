@@ -98,7 +98,7 @@ def appointment_mail_deliver(*, mail_id: int) -> str:
     hand-over itself goes through `handover_once`, so a worker killed while sending never
     leads to a second copy (ADR 0082).
     """
-    from sprechstunde.core.handover import handover_once
+    from sprechstunde.core.handover import mail_handover_once
     from sprechstunde.core.task_worker import current_worker_id
 
     from ..mails import appointment_mail_message
@@ -128,9 +128,7 @@ def appointment_mail_deliver(*, mail_id: int) -> str:
         AppointmentMail.objects.filter(pk=mail_id).update(superseded_at=now, claimed_until=None)
         return "superseded"
     try:
-        outcome = handover_once(
-            key=f"appointment-mail:{mail_id}", send=lambda: message.send(fail_silently=False)
-        )
+        outcome = mail_handover_once(key=f"appointment-mail:{mail_id}", message=message)
     except Exception:
         AppointmentMail.objects.filter(pk=mail_id).update(
             claimed_until=None, last_failed_at=timezone.now()
