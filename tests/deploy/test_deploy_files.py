@@ -7,6 +7,7 @@ this checkout, certificate paths by a self-signed pair, ports by free ones)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -95,6 +96,21 @@ def test_systemd_analyze_verify_accepts_every_unit(tmp_path):
     ]
     assert result.returncode == 0, result.stderr
     assert complaints == []
+
+
+def test_every_unit_runs_a_management_command_that_exists():
+    """systemd checks the program, not its arguments: the manage.py command is checked here."""
+    from django.core.management import get_commands
+
+    commands = get_commands()
+    started = []
+    for unit in UNITS:
+        for line in unit.read_text().splitlines():
+            match = re.match(r"ExecStart=\S+ manage\.py (\S+)", line)
+            if match:
+                started.append(match.group(1))
+                assert match.group(1) in commands, f"{unit.name}: no command {match.group(1)}"
+    assert {"serve", "db_worker", "agreements_dispatch", "audit_verify"} <= set(started)
 
 
 def test_a_unit_with_a_mistake_is_refused(tmp_path):

@@ -206,6 +206,11 @@ else:
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # make run starts a worker thread inside the server process; production runs db_worker.
 EMBEDDED_TASK_WORKER = env_bool("EMBEDDED_TASK_WORKER", False)
+# Every worker beats this often; a job whose worker has not beaten for the lease is put back
+# into the queue, and given up after this many dead workers (ADR 0082).
+TASK_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("TASK_WORKER_HEARTBEAT_SECONDS", "10"))
+TASK_WORKER_LEASE_SECONDS = float(os.environ.get("TASK_WORKER_LEASE_SECONDS", "60"))
+TASK_MAX_WORKER_LOSSES = int(os.environ.get("TASK_MAX_WORKER_LOSSES", "5"))
 
 # --- Authentication -------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

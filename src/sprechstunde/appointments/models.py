@@ -315,10 +315,13 @@ class Reminder(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     skipped_at = models.DateTimeField(null=True, blank=True)
     skip_reason = models.CharField(max_length=30, blank=True)
-    # Set by the one worker that sends it. Deliberately no expiry: after a crash mid-send a
-    # reminder is lost rather than sent twice (a reminder is a courtesy, a duplicate annoys).
+    # Set by the one worker that sends it: its task worker id, so that the claim of a worker
+    # that died is freed (`reminder_claims_release_dead`). `handed_over_at` is written just
+    # before the mail server or SMS gateway is called: a reminder whose worker died after it
+    # may have gone out and is never sent again (a duplicate annoys; ADR 0082).
     claimed_at = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=32, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    handed_over_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

@@ -18,9 +18,10 @@ import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from sprechstunde.core.fault_points import fault_point
 from sprechstunde.core.sms_gateway import sms_gateway
 
 from .choices import AppointmentStatus, ReminderChannel
@@ -130,23 +131,94 @@ def _skip_reason(
 
 
 def _send(reminder: Reminder) -> str:
-    """Send one reminder now; "" when sent, else the reason it could not be."""
+    """Send one reminder now; "" when sent, else the reason it could not be.
+
+    The reminder is marked handed over (committed) just before the mail server or the SMS
+    gateway is called, and unmarked when that call fails: a worker killed in between leaves
+    the mark, and the reminder is then never sent again (ADR 0082).
+    """
     from .mails import reminder_mail_message, reminder_sms_text
 
     client = reminder.appointment.client
     if client.processing_restricted_at is not None:
         return "restricted"  # Art. 18 GDPR: nothing goes out while restricted (ADR 0062)
+    connection = None
     if reminder.channel == ReminderChannel.EMAIL:
         message = reminder_mail_message(reminder)
         if message is None:
             return "no-address"
-        message.send(fail_silently=False)
-        return ""
-    gateway = sms_gateway()
-    if gateway is None or not client.mobile_number:
-        return "no-sms"
-    gateway.send(to=client.mobile_number, text=reminder_sms_text(reminder))
+        # Connect and log in before the mark: an unreachable server is a plain failure.
+        connection = message.get_connection(fail_silently=False)
+        connection.open()
+
+        def send() -> None:
+            connection.send_messages([message])
+
+    else:
+        gateway = sms_gateway()
+        if gateway is None or not client.mobile_number:
+            return "no-sms"
+        text = reminder_sms_text(reminder)
+
+        def send() -> None:
+            gateway.send(to=client.mobile_number, text=text)
+
+    try:
+        fault_point("handover.claimed", "reminder")
+        mark = Reminder.objects.filter(pk=reminder.pk)
+        mark.update(handed_over_at=timezone.now())
+        try:
+            send()
+        except BaseException:
+            mark.update(handed_over_at=None)  # known not taken: a later run tries again
+            raise
+    finally:
+        if connection is not None:
+            connection.close()
+    fault_point("handover.sent", "reminder")
     return ""
+
+
+def _claimer_id() -> str:
+    """Who claims reminders: the task worker's id (its heartbeat tells whether it lives),
+    or, outside a worker, "-" and a random part (such claims lapse after HANDOVER_CLAIM)."""
+    from sprechstunde.core.task_worker import current_worker_id
+
+    return current_worker_id() or f"-{uuid.uuid4().hex}"
+
+
+def reminder_claims_release_dead(*, now: datetime.datetime | None = None) -> int:
+    """Free the claims of workers that died before finishing their batch: such reminders go
+    out on this run unless they were already handed over (then they are only marked)."""
+    from sprechstunde.core.handover import HANDOVER_CLAIM
+    from sprechstunde.core.task_worker import live_worker_ids
+
+    now = now or timezone.now()
+    # Only due reminders are ever claimed: the due_at index keeps this look-up small.
+    stuck = Reminder.objects.filter(
+        due_at__lte=now, claimed_at__isnull=False, sent_at__isnull=True, skipped_at__isnull=True
+    )
+    claimers = set(stuck.order_by().values_list("claimed_by", flat=True).distinct())
+    if not claimers:
+        return 0
+    alive = live_worker_ids(now=now)
+    dead_workers = [c for c in claimers if c and not c.startswith("-") and c not in alive]
+    lapsed = Q(claimed_by__startswith="-") | Q(claimed_by="")
+    orphaned = stuck.filter(
+        Q(claimed_by__in=dead_workers) | (lapsed & Q(claimed_at__lt=now - HANDOVER_CLAIM))
+    )
+    # Handed over when the worker died: it may have gone out. Never again (ADR 0082).
+    uncertain = orphaned.filter(handed_over_at__isnull=False).update(
+        skipped_at=now, skip_reason="uncertain"
+    )
+    if uncertain:
+        logger.error(
+            "%s reminders were being sent when their worker died; not sent again", uncertain
+        )
+    released = orphaned.filter(handed_over_at__isnull=True).update(claimed_at=None, claimed_by="")
+    if released:
+        logger.warning("Released %s reminder claims of stopped workers", released)
+    return released
 
 
 def _deliver_batch(ids: list[int], *, worker: str) -> dict[int, str]:
@@ -214,7 +286,8 @@ def _deliver_batch(ids: list[int], *, worker: str) -> dict[int, str]:
 
 def reminder_deliver(*, reminder_id: int) -> str:
     """Send one due reminder if it is still right to; return what happened."""
-    return _deliver_batch([reminder_id], worker=uuid.uuid4().hex)[reminder_id]
+    reminder_claims_release_dead()
+    return _deliver_batch([reminder_id], worker=_claimer_id())[reminder_id]
 
 
 def reminder_due_ids(*, now: datetime.datetime | None = None) -> list[int]:
@@ -230,7 +303,8 @@ def _due(now: datetime.datetime) -> QuerySet[Reminder]:
 
 def reminders_send_due(*, batch_size: int = BATCH_SIZE) -> dict[str, int]:
     """Send every due reminder once, in batches; failures are retried on the next run."""
-    worker = uuid.uuid4().hex
+    reminder_claims_release_dead()
+    worker = _claimer_id()
     now = timezone.now()
     outcomes: dict[str, int] = {}
     last_pk = 0

@@ -90,8 +90,10 @@ class SmsMessage(models.Model):
 
 
 class WorkerHeartbeat(models.Model):
-    """When a task worker last took a job off the queue (sprechstunde.core.heartbeat); the
-    readiness check and /metrics read it. One row per worker id, old rows pruned."""
+    """When a task worker last took the heartbeat job off the queue (sprechstunde.core.heartbeat):
+    proof that the whole path works (queue, a polling worker, its write). The readiness check
+    and /metrics read it. One row per worker id, old rows pruned. Not the same as `TaskWorker`
+    below, the per-process lease a worker's own thread renews to keep its running jobs."""
 
     worker_id = models.CharField(max_length=64, unique=True)
     beat_at = models.DateTimeField()
@@ -101,3 +103,42 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker_id} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class TaskWorker(models.Model):
+    """A running task worker process (or the embedded worker thread) and its heartbeat.
+
+    A job marked RUNNING by a worker whose heartbeat is older than the lease is put back
+    into the queue (`task_worker.task_results_recover`); a claim to send something, held by
+    such a worker, may be taken over (`handover.py`). ADR 0082.
+    """
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    hostname = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    beat_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.worker_id
+
+
+class Handover(models.Model):
+    """One message handed to a third party (mail server, SMS gateway) at most once.
+
+    `key` names the message ("appointment-mail:12"). The row is claimed by one worker, then
+    marked `handed_over_at` just before the hand-over starts and `sent_at` when it ended.
+    A row with `handed_over_at` but no `sent_at` belongs to a worker that died during the
+    hand-over: whether the server took the message is unknown, so it is not sent again
+    (ADR 0082).
+    """
+
+    key = models.CharField(max_length=120, unique=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    handed_over_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.key

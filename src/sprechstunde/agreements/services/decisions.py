@@ -23,6 +23,9 @@ from sprechstunde.appointments.models import Appointment
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.core.fault_points import fault_point
+from sprechstunde.core.handover import handover_once
+from sprechstunde.core.models import Handover
 
 from .. import letters, permissions, sealing
 from ..choices import DecisionStatus, DeliveryChannel, DeliveryEventKind
@@ -267,6 +270,8 @@ def decision_seal_attempt(*, decision_id: int) -> str:
             _event_append(decision, DeliveryEventKind.PRINTED, actor=None)
         decision.save()
         audit_record(actor=None, action="decision.seal", target=decision)
+        # A worker killed here rolls all of it back: the next attempt seals anew (ADR 0082).
+        fault_point("decision_seal.before_commit")
     return "sealed"
 
 
@@ -286,13 +291,25 @@ def decision_notice_deliver(*, decision_id: int) -> str:
         return "nothing to do"
     if DeliveryEvent.objects.filter(decision=decision, kind=DeliveryEventKind.NOTIFIED).exists():
         return "already notified"
-    if not client_notice_send(
-        client=decision.client,
-        kind="decision",
-        path_name="agreements:portal",
-        dedupe_key=f"decision:{decision.pk}:notice",
-    ):
+    told: list[bool] = []
+    key = f"decision:{decision.pk}:notice"
+    outcome = handover_once(
+        key=key,
+        send=lambda: told.append(
+            client_notice_send(
+                client=decision.client,
+                kind="decision",
+                path_name="agreements:portal",
+                dedupe_key=key,
+            )
+        ),
+    )
+    if outcome == "busy":
+        return "busy"
+    if told == [False]:
+        Handover.objects.filter(key=key).delete()  # nothing went out: free for a later try
         return "no address"
+    # "sent", "already" or "uncertain": the notice went (or may have gone) out; never again.
     with transaction.atomic():
         locked = Decision.objects.select_for_update().get(pk=decision.pk)
         if DeliveryEvent.objects.filter(decision=locked, kind=DeliveryEventKind.NOTIFIED).exists():

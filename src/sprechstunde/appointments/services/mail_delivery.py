@@ -91,18 +91,29 @@ def _mail_is_outdated(mail: AppointmentMail) -> bool:
 
 
 def appointment_mail_deliver(*, mail_id: int) -> str:
-    """Send one stored mail once. Returns 'sent', 'superseded' or 'skipped'.
+    """Send one stored mail once. Returns 'sent', 'superseded', 'skipped' or 'uncertain'.
 
     A short claim keeps two workers from sending the same mail; a failure releases the
-    claim and re-raises, so the mail stays unsent and is retried from the task queue.
+    claim and re-raises, so the mail stays unsent and is retried from the task queue. The
+    hand-over itself goes through `handover_once`, so a worker killed while sending never
+    leads to a second copy (ADR 0082).
     """
+    from sprechstunde.core.handover import mail_handover_once
+    from sprechstunde.core.task_worker import current_worker_id
+
     from ..mails import appointment_mail_message
 
     now = timezone.now()
-    claimed = (
-        AppointmentMail.objects.filter(pk=mail_id, sent_at__isnull=True, superseded_at__isnull=True)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + MAIL_CLAIM, attempts=F("attempts") + 1)
+    pending = AppointmentMail.objects.filter(
+        pk=mail_id, sent_at__isnull=True, superseded_at__isnull=True
+    )
+    claimable = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    if current_worker_id():
+        # A task worker's claim on the mail is only advisory: the hand-over row decides,
+        # and it lets a job put back after its worker died take over at once.
+        claimable = Q()
+    claimed = pending.filter(claimable).update(
+        claimed_until=now + MAIL_CLAIM, attempts=F("attempts") + 1
     )
     if not claimed:
         return "skipped"
@@ -117,14 +128,17 @@ def appointment_mail_deliver(*, mail_id: int) -> str:
         AppointmentMail.objects.filter(pk=mail_id).update(superseded_at=now, claimed_until=None)
         return "superseded"
     try:
-        message.send(fail_silently=False)
+        outcome = mail_handover_once(key=f"appointment-mail:{mail_id}", message=message)
     except Exception:
         AppointmentMail.objects.filter(pk=mail_id).update(
             claimed_until=None, last_failed_at=timezone.now()
         )
         raise
+    if outcome == "busy":
+        return "skipped"
+    # "already" and "uncertain": the mail server has (or may have) it; never again.
     AppointmentMail.objects.filter(pk=mail_id).update(sent_at=timezone.now(), claimed_until=None)
-    return "sent"
+    return "uncertain" if outcome == "uncertain" else "sent"
 
 
 def appointment_mail_pending_ids() -> list[int]:

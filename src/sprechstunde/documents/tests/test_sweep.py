@@ -238,7 +238,9 @@ def test_the_embedded_worker_queues_and_runs_the_sweep(db_queue, portal_client, 
     assert not thread.is_alive()
     sweep.refresh_from_db()
     assert sweep.status == "SUCCESSFUL"
-    assert sweep.worker_ids == ["embedded"]
+    # One id per process, so that several `serve` processes' workers are told apart (ADR 0082).
+    assert sweep.worker_ids == [worker.worker_id]
+    assert worker.worker_id.startswith("embedded-")
 
 
 def wait_for(probe, *, limit: float = 60.0):
