@@ -128,7 +128,15 @@ def one_minute(monkeypatch):
     from sprechstunde.signatures import services
 
     frozen = (int(services.time.time()) // 60) * 60 + 30.0
-    monkeypatch.setattr(services, "time", SimpleNamespace(time=lambda: frozen))
+    # Only the wall clock stands still; durations (the seal's latency metric) still run.
+    clock = services.time
+    monkeypatch.setattr(
+        services,
+        "time",
+        SimpleNamespace(
+            time=lambda: frozen, monotonic=clock.monotonic, perf_counter=clock.perf_counter
+        ),
+    )
 
 
 def _public_post(client, data: bytes, address: str = "203.0.113.7"):
