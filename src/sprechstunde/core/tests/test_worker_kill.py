@@ -124,7 +124,9 @@ def queue(tmp_path_factory, seal_pki_session) -> Iterator[Queue]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_", "EMAIL_", "PYTEST", "SEAL_", "TASK_"))
+        if not key.startswith(
+            ("DJANGO_", "DATABASE_", "EMAIL_", "PYTEST", "SEAL_", "TASK_", "JOBCENTER_")
+        )
     }
     env.update(
         {
@@ -146,6 +148,10 @@ def queue(tmp_path_factory, seal_pki_session) -> Iterator[Queue]:
             "TASK_WORKER_HEARTBEAT_SECONDS": "0.5",
             "TASK_WORKER_LEASE_SECONDS": str(LEASE_SECONDS),
             "LANGUAGE_CODE": "en",
+            # With a seal key, decisions are enabled and these are required at start.
+            "JOBCENTER_ADDRESS": "Musterstraße 1\n88212 Musterstadt",
+            "JOBCENTER_PHONE": "0751 123-0",
+            "JOBCENTER_OBJECTION_ADDRESS": "Jobcenter Musterstadt\nMusterstraße 1",
         }
     )
     for name, value in seal_pki_session.settings_for_pkcs12().items():
