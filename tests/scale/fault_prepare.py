@@ -1,7 +1,8 @@
 """Run by tests/scale/test_faults_database_redis.py in its nodes' environment (`python -m
 tests.scale.fault_prepare`): what tests.scale.cluster_prepare makes (case manager, client,
-conversation, login sessions), the client's language set to Ukrainian, plus a video appointment of the two that starts in five
-minutes, with the client's video consent, and its call. Prints one JSON line."""
+conversation, login sessions), the client's language set to Ukrainian, and a video
+appointment of the two that starts in five minutes, with the client's video consent, and its
+call. Prints one JSON line."""
 
 from __future__ import annotations
 

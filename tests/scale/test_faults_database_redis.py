@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import pwd
-import re
 import shutil
 import socket
 import subprocess
@@ -41,7 +40,7 @@ from typing import Any
 import pytest
 
 from tests.deploy.nginx_site import free_tcp_port
-from tests.scale.test_two_nodes import HOST, Node, _libpq, _socket, _until
+from tests.scale.test_two_nodes import HOST, Node, _libpq, _socket
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -259,7 +258,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def _page(node: Node, cookie: str, *, accept: str, language: str) -> tuple[int, str, str]:
     """One request of a phone, straight to `node` as the proxy sends it: (status, content
     type, body). A refused or broken connection raises (a node must never drop a request)."""
-    request = urllib.request.Request(  # noqa: S310
+    request = urllib.request.Request(
         f"http://127.0.0.1:{node.port}/klienten/portal/",
         headers={
             "Cookie": cookie,
@@ -306,7 +305,7 @@ def test_postgresql_restarted_under_traffic_gives_a_clear_page_and_the_pool_reco
             at = phase[0]
             try:
                 status, kind, body = _page(node, cookie, accept=accept, language=language)
-            except BaseException as error:  # noqa: BLE001 (reported below)
+            except BaseException as error:  # reported below
                 broken.append(error)
                 return
             answers[caller].append((at, status, kind, body))
@@ -374,3 +373,307 @@ def test_postgresql_restarted_under_traffic_gives_a_clear_page_and_the_pool_reco
     # Neither node was restarted.
     assert [node.process.pid for node in site.nodes if node.process is not None] == pids
     assert all(node.process is not None and node.process.poll() is None for node in site.nodes)
+
+
+# --- Redis restarted during a chat and a call --------------------------------------------------
+
+
+class ChatPage:
+    """What chat.js does, on one node: a socket that is replaced when it closes (then `sync`
+    from the last number seen), a ping when quiet (the pong says the last number; behind it,
+    `sync`), and sending until acknowledged, under the same message id."""
+
+    def __init__(self, site: Site, who: str, node: Node) -> None:
+        self.url = f"ws://127.0.0.1:{node.port}/ws/nachrichten/{site.fixtures['conversation']}/"
+        self.cookie = site.cookie(who)
+        self.who = who
+        self.connection: Any = None
+        self.seen: dict[int, str] = {}
+        self.last = 0
+        self.reconnects = 0
+        self.failure: AssertionError | None = None
+        self.acks: dict[str, asyncio.Future[int]] = {}
+        self.open = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def note(self, message: dict[str, Any]) -> None:
+        sequence = int(message["sequence"])
+        assert self.seen.get(sequence, message["body"]) == message["body"]
+        self.seen[sequence] = message["body"]
+        self.last = max(self.last, sequence)
+
+    async def start(self) -> None:
+        self.tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._pulse())]
+        await asyncio.wait_for(self.open.wait(), 30)
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                self.connection = await _socket(self.url, self.cookie, proxy=False)
+                await self.connection.send(json.dumps({"type": "sync", "after": self.last}))
+                self.open.set()
+                async for raw in self.connection:
+                    frame = json.loads(raw)
+                    kind = frame.get("type")
+                    if kind == "message":
+                        self.note(frame)
+                    elif kind == "messages":
+                        for message in frame["messages"]:
+                            self.note(message)
+                    elif kind == "pong" and frame.get("last_sequence", 0) > self.last:
+                        await self.connection.send(json.dumps({"type": "sync", "after": self.last}))
+                    elif kind == "ack":
+                        waiting = self.acks.get(frame["client_msg_id"])
+                        if waiting is not None and not waiting.done():
+                            waiting.set_result(int(frame["sequence"]))
+            except AssertionError as error:  # a message seen under two numbers
+                self.failure = error
+                raise
+            except Exception:  # noqa: S110 (closed: replaced below, as chat.js does)
+                pass
+            self.open.clear()
+            self.connection = None
+            self.reconnects += 1
+            await asyncio.sleep(0.3)
+
+    async def _pulse(self) -> None:
+        while True:
+            await asyncio.sleep(1.5)
+            if self.connection is not None:
+                with contextlib.suppress(Exception):
+                    await self.connection.send(json.dumps({"type": "ping"}))
+
+    async def send(self, body: str) -> int:
+        msg_id = uuid.uuid4().hex
+        self.acks[msg_id] = asyncio.get_running_loop().create_future()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                await asyncio.wait_for(self.open.wait(), 10)
+                await self.connection.send(
+                    json.dumps({"type": "send", "client_msg_id": msg_id, "body": body})
+                )
+                return await asyncio.wait_for(asyncio.shield(self.acks[msg_id]), 5)
+            except Exception:  # closed or no answer: again, under the same id
+                await asyncio.sleep(0.3)
+        raise AssertionError(f"{self.who}: no ack for {body!r}")
+
+    async def until_seen(self, sequence: int, timeout: float = 45) -> None:
+        deadline = time.monotonic() + timeout
+        while sequence not in self.seen:
+            assert self.failure is None, self.failure
+            assert time.monotonic() < deadline, f"{self.who} never got message {sequence}"
+            await asyncio.sleep(0.1)
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await self.connection.close()
+
+
+def test_redis_restarted_during_a_chat_loses_and_doubles_no_message(site):
+    """The client on node 1, her case manager on node 2. Redis is stopped in the middle of
+    the chat (messages are sent while it is away) and started again empty."""
+    first, second = site.nodes
+    before = len(site.messages_stored())
+
+    async def run() -> list[str]:
+        phone = ChatPage(site, "client", first)
+        desk = ChatPage(site, "staff", second)
+        await phone.start()
+        await desk.start()
+        sent: list[str] = []
+        try:
+            restart: asyncio.Task[None] | None = None
+            for number in range(12):
+                if number == 4:
+                    site.redis.stop()
+
+                    async def back_later() -> None:
+                        await asyncio.sleep(3)
+                        await asyncio.to_thread(site.redis.start)
+
+                    restart = asyncio.create_task(back_later())
+                sender, receiver = (phone, desk) if number % 2 == 0 else (desk, phone)
+                body = f"Nachricht {number} von {sender.who}"
+                sequence = await sender.send(body)
+                sent.append(body)
+                if number < 4 or number >= 8:
+                    # Before the outage and after it, each message reaches the other side.
+                    await receiver.until_seen(sequence)
+            assert restart is not None
+            await restart
+            last = max(phone.last, desk.last)
+            for page in (phone, desk):
+                await page.until_seen(last)
+                seen = list(page.seen.values())
+                assert set(sent) <= set(seen), page.who
+                assert len(seen) == len(set(seen)), page.who
+            # The outage cut the sockets, and they were replaced.
+            assert phone.reconnects >= 1 and desk.reconnects >= 1
+        finally:
+            await phone.close()
+            await desk.close()
+        return sent
+
+    sent = asyncio.run(run())
+    stored = site.messages_stored()[before:]
+    # Every message stored exactly once, in the order sent, numbered without gaps.
+    assert [body for _sequence, body in stored] == sent
+    sequences = [sequence for sequence, _body in stored]
+    assert sequences == list(range(sequences[0], sequences[0] + len(sent)))
+
+
+class CallPage:
+    """What the call page's signalling.js does, on one node: one page session id for the
+    page's life, a socket replaced when it closes (or when a ping gets no pong), frames
+    collected as they come."""
+
+    def __init__(self, site: Site, who: str, node: Node) -> None:
+        self.url = (
+            f"ws://127.0.0.1:{node.port}/ws/video/{site.fixtures['call']}/"
+            f"?s={uuid.uuid4().hex[:16]}"
+        )
+        self.cookie = site.cookie(who)
+        self.who = who
+        self.connection: Any = None
+        self.frames: list[dict[str, Any]] = []
+        self.welcomes: list[dict[str, Any]] = []
+        self.reconnects = 0
+        self.open = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> dict[str, Any]:
+        self.tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._probe())]
+        await asyncio.wait_for(self.open.wait(), 30)
+        return self.welcomes[-1]
+
+    async def _read(self) -> None:
+        from websockets.asyncio.client import connect
+
+        while True:
+            try:
+                self.connection = await connect(
+                    self.url,
+                    additional_headers={
+                        "Cookie": self.cookie,
+                        "Origin": f"https://{HOST}",
+                        "X-Forwarded-Proto": "https",
+                    },
+                    open_timeout=20,
+                    ping_interval=None,
+                    max_queue=None,
+                )
+                self.heard = time.monotonic()
+                async for raw in self.connection:
+                    frame = json.loads(raw)
+                    self.heard = time.monotonic()
+                    self.frames.append(frame)
+                    if frame.get("type") == "welcome":
+                        self.welcomes.append(frame)
+                        self.open.set()
+            except Exception:  # noqa: S110 (replaced below, as the page does)
+                pass
+            self.open.clear()
+            self.connection = None
+            self.reconnects += 1
+            await asyncio.sleep(0.3)
+
+    async def _probe(self) -> None:
+        # signalling.js: a socket with no answer to a ping within 4 s is replaced.
+        while True:
+            await asyncio.sleep(1.5)
+            connection = self.connection
+            if connection is None:
+                continue
+            pinged = time.monotonic()
+            with contextlib.suppress(Exception):
+                await connection.send(json.dumps({"type": "ping"}))
+            await asyncio.sleep(4)
+            if self.connection is connection and self.heard < pinged:
+                with contextlib.suppress(Exception):
+                    await connection.close()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await asyncio.wait_for(self.open.wait(), 30)
+        await self.connection.send(json.dumps(frame))
+
+    async def until(self, kind: str, match: Any = None, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for frame in self.frames:
+                if frame.get("type") == kind and (match is None or match(frame)):
+                    return frame
+            assert time.monotonic() < deadline, f"{self.who}: no {kind} frame"
+            await asyncio.sleep(0.1)
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await self.connection.send(json.dumps({"type": "leave"}))
+            await self.connection.close()
+
+
+OFFER = {"type": "offer", "sdp": "v=0\r\na=fingerprint:sha-256 AB:CD:EF\r\n"}
+
+
+def test_redis_restarted_during_a_call_replaces_the_sockets_and_signals_go_on(site):
+    """The case manager hosts the call on node 1, the client joins on node 2 and is let in.
+    Redis is restarted (empty): both pages' sockets are replaced, and an offer and a chat
+    frame sent afterwards reach the other side."""
+    first, second = site.nodes
+
+    async def run() -> None:
+        host = CallPage(site, "staff", first)
+        guest = CallPage(site, "client", second)
+        host_welcome = await host.start()
+        assert host_welcome["state"] == "admitted"
+        guest_welcome = await guest.start()
+        assert guest_welcome["state"] == "waiting"
+        host_id, guest_id = host_welcome["me"], guest_welcome["me"]
+        try:
+            await host.until(
+                "roster",
+                lambda f: any(p["id"] == guest_id for p in f.get("participants", [])),
+            )
+            await host.send({"type": "admit", "participant": guest_id})
+            await guest.until("admitted")
+            await guest.send(
+                {"type": "signal", "to": host_id, "cid": "before", "description": OFFER}
+            )
+            await host.until("signal", lambda f: f.get("cid") == "before")
+
+            connections = (host.connection, guest.connection)
+            await asyncio.to_thread(site.redis.stop)
+            await asyncio.sleep(2)
+            await asyncio.to_thread(site.redis.start)
+
+            # Both sockets were replaced (each page has a welcome of its new socket).
+            for page, old in zip((host, guest), connections, strict=True):
+                deadline = time.monotonic() + 60
+                while page.connection is old or page.connection is None or not page.open.is_set():
+                    assert time.monotonic() < deadline, f"{page.who}: socket not replaced"
+                    await asyncio.sleep(0.1)
+            assert len(guest.welcomes) >= 2 and len(host.welcomes) >= 2
+            assert guest.welcomes[-1]["state"] == "admitted"  # no second waiting room
+
+            # Signals and chat after the restart, both ways.
+            await guest.send(
+                {"type": "signal", "to": host_id, "cid": "after", "description": OFFER}
+            )
+            signal = await host.until("signal", lambda f: f.get("cid") == "after")
+            assert signal["from"] == guest_id and signal["description"] == OFFER
+            await host.send(
+                {"type": "signal", "to": guest_id, "cid": "answer", "description": OFFER}
+            )
+            await guest.until("signal", lambda f: f.get("cid") == "answer")
+            await host.send({"type": "chat", "text": "Hören Sie mich wieder?"})
+            chat = await guest.until("chat", lambda f: f.get("text") == "Hören Sie mich wieder?")
+            assert chat["text"] == "Hören Sie mich wieder?"
+        finally:
+            await host.close()
+            await guest.close()
+
+    asyncio.run(run())

@@ -24,7 +24,15 @@ RETRY_AFTER_SECONDS = 60
 
 # What counts as "the database is away": the connection failed or broke (OperationalError:
 # refused, terminated by a restart, pool timeout; InterfaceError: a closed connection used).
+# psycopg's own classes too, for what is raised outside Django's error wrapper (the pool's
+# PoolTimeout is a psycopg.OperationalError).
 OUTAGE_ERRORS: tuple[type[BaseException], ...] = (db.OperationalError, db.InterfaceError)
+try:
+    import psycopg
+except ImportError:  # SQLite only: the embedded installation needs no psycopg
+    pass
+else:
+    OUTAGE_ERRORS = (*OUTAGE_ERRORS, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def database_outage(exception: BaseException | None) -> bool:

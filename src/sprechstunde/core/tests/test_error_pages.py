@@ -119,3 +119,9 @@ def test_an_outage_is_found_behind_the_exception_it_caused():
         assert database_outage(outer)
     assert not database_outage(RuntimeError("other"))
     assert not database_outage(None)
+
+
+def test_the_pools_timeout_raised_outside_djangos_wrapper_is_an_outage_too():
+    psycopg_pool = pytest.importorskip("psycopg_pool")
+
+    assert database_outage(psycopg_pool.PoolTimeout("couldn't get a connection after 10.00 sec"))
