@@ -25,7 +25,6 @@ import pwd
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -40,10 +39,8 @@ from typing import Any
 import pytest
 
 from tests.deploy.nginx_site import free_tcp_port
-from tests.scale.test_two_nodes import HOST, Node, _libpq, _socket
-
-REPO = Path(__file__).resolve().parents[2]
-
+from tests.scale.harness import HOST, node_environment, prepare
+from tests.scale.test_two_nodes import Node, _libpq, _socket
 
 # --- private PostgreSQL and Redis ---------------------------------------------------------------
 
@@ -201,48 +198,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         with psycopg.connect(_libpq(postgres.url), autocommit=True) as admin:
             admin.execute('CREATE DATABASE "sprechstunde"')
         database_url = postgres.url.rsplit("/", 1)[0] + "/sprechstunde"
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CACHE_KEY_", "PYTEST"))
-        }
-        env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "bench.settings_messaging",
-                "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
-                "DEBUG": "false",
-                "SECRET_KEY": "faults-" + uuid.uuid4().hex,
-                "USE_TLS": "true",
-                "ALLOWED_HOSTS": f"{HOST},127.0.0.1",
-                "SITE_URL": f"https://{HOST}",
-                "SPRECHSTUNDE_VAR_DIR": str(folder / "var"),
-                "DATABASE_URL": database_url,
-                "DATABASE_POOL_MAX_SIZE": "4",
-                "REDIS_URL": redis.url,
-                "EMBEDDED_TASK_WORKER": "false",
-                "LOG_LEVEL": "WARNING",
-                "PYTHONUNBUFFERED": "1",
-            }
+        env = node_environment(
+            folder,
+            database_url=database_url,
+            redis_url=redis.url,
+            EMBEDDED_TASK_WORKER="false",
         )
-        for command in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
-            subprocess.run(
-                [sys.executable, "manage.py", *command],
-                cwd=REPO,
-                env=env,
-                check=True,
-                capture_output=True,
-                timeout=600,
-            )
-        prepared = subprocess.run(
-            [sys.executable, "-m", "tests.scale.fault_prepare"],
-            cwd=REPO,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        fixtures = json.loads(prepared.stdout.strip().splitlines()[-1])
+        fixtures = prepare(env, "tests.scale.fault_prepare")
         nodes = [Node(port=free_tcp_port(), env=env, log=folder / f"node-{n}.log") for n in (1, 2)]
         for node in nodes:
             node.start()
