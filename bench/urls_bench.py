@@ -20,3 +20,5 @@ urlpatterns = [
     path("__bench__/shell/", shell, name="bench_shell"),
     path("", include("config.urls")),
 ]
+
+handler500 = "sprechstunde.core.error_pages.server_error"

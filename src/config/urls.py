@@ -61,3 +61,6 @@ urlpatterns = [
     path("i18n/setlang/", client_views.LanguageSwitchView.as_view(), name="set_language"),
     path("verwaltung/", admin.site.urls),
 ]
+
+# A database outage answers 503 "briefly unavailable"; anything else the generic 500 page.
+handler500 = "sprechstunde.core.error_pages.server_error"

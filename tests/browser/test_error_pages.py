@@ -26,12 +26,13 @@ def test_not_found_page_passes_the_checks(kind, live_app, new_context, screensho
     assert page_problems(page, touch_targets=True) == []
 
 
-@pytest.mark.parametrize("template", ["400.html", "403.html", "500.html"])
+@pytest.mark.parametrize("template", ["400.html", "403.html", "500.html", "503.html"])
 def test_other_error_pages_pass_the_checks(template, live_app, phone_page, screenshots):
     request = RequestFactory().get("/irgendwo/")
     request.user = AnonymousUser()
-    # 500.html is rendered by Django without a request; the others with one.
-    html = render_to_string(template, request=None if template == "500.html" else request)
+    # 500.html and 503.html are rendered without a request; the others with one.
+    bare = template in {"500.html", "503.html"}
+    html = render_to_string(template, request=None if bare else request)
     csp = phone_page.request.get(live_app.url_for(reverse("account_login"))).headers[
         "content-security-policy"
     ]

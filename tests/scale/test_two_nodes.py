@@ -31,11 +31,11 @@ from typing import Any
 import pytest
 
 from tests.deploy.nginx_site import free_tcp_port, nginx_binary, nginx_config
+from tests.scale.harness import HOST, node_environment, prepare
 
 REPO = Path(__file__).resolve().parents[2]
 PG_SERVER = os.environ.get("SCALE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("SCALE_TEST_REDIS", "redis://127.0.0.1:6379/13")
-HOST = "sprechstunde.example"
 
 
 @dataclass
@@ -166,64 +166,21 @@ def cluster(
     bucket = "nodes-" + uuid.uuid4().hex[:12]
     s3_server.client().create_bucket(Bucket=bucket)
     with _database() as database_url:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CACHE_KEY_", "PYTEST"))
-        }
-        env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "bench.settings_messaging",
-                "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
-                "DEBUG": "false",
-                "SECRET_KEY": "two-nodes-" + uuid.uuid4().hex,
-                "USE_TLS": "true",
-                "ALLOWED_HOSTS": f"{HOST},127.0.0.1",
-                "SITE_URL": f"https://{HOST}",
-                "SPRECHSTUNDE_VAR_DIR": str(folder / "var"),
-                "DATABASE_URL": database_url,
-                "DATABASE_POOL_MAX_SIZE": "4",
-                "REDIS_URL": REDIS,
-                "CACHE_KEY_PREFIX": f"test-nodes-{uuid.uuid4().hex[:8]}",
-                # Each node runs a task worker thread (uploads are processed where they end).
-                "EMBEDDED_TASK_WORKER": "true",
-                "LOG_LEVEL": "WARNING",
-                "PYTHONUNBUFFERED": "1",
-                # Documents, previews and upload parts in SeaweedFS (S3), shared by the nodes.
-                "DOCUMENT_S3_BUCKET": bucket,
-                "DOCUMENT_S3_ENDPOINT_URL": s3_server.url,
-                "DOCUMENT_S3_ACCESS_KEY_ID": s3_server.access_key,
-                "DOCUMENT_S3_SECRET_ACCESS_KEY": s3_server.secret_key,
-                "DOCUMENT_S3_ADDRESSING_STYLE": "path",
-                "CLAMD_SOCKET": clamd_daemon.socket,
-            }
+        env = node_environment(
+            folder,
+            database_url=database_url,
+            redis_url=REDIS,
+            # Each node runs a task worker thread (uploads are processed where they end).
+            EMBEDDED_TASK_WORKER="true",
+            # Documents, previews and upload parts in SeaweedFS (S3), shared by the nodes.
+            DOCUMENT_S3_BUCKET=bucket,
+            DOCUMENT_S3_ENDPOINT_URL=s3_server.url,
+            DOCUMENT_S3_ACCESS_KEY_ID=s3_server.access_key,
+            DOCUMENT_S3_SECRET_ACCESS_KEY=s3_server.secret_key,
+            DOCUMENT_S3_ADDRESSING_STYLE="path",
+            CLAMD_SOCKET=clamd_daemon.socket,
         )
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
-            cwd=REPO,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
-            cwd=REPO,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-        prepared = subprocess.run(
-            [sys.executable, "-m", "tests.scale.cluster_prepare"],
-            cwd=REPO,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        fixtures = json.loads(prepared.stdout.strip().splitlines()[-1])
+        fixtures = prepare(env, "tests.scale.cluster_prepare")
         nodes = [Node(port=free_tcp_port(), env=env, log=folder / f"node-{n}.log") for n in (1, 2)]
         https_port = free_tcp_port()
         config = nginx_config(

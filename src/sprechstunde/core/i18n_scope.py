@@ -20,6 +20,8 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "templates/403.html",
     "templates/404.html",
     "templates/500.html",
+    "templates/503.html",
+    "core/error_pages.py",
     "templates/includes/*",
     "templates/account/*",
     "templates/allauth/*",
