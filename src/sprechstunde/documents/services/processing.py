@@ -279,7 +279,8 @@ def documents_process_pending(*, limit: int = 500) -> dict[str, int]:
 def documents_unfinished_requeue(*, now: datetime.datetime | None = None, limit: int = 500) -> int:
     """Queue the pipeline again for waiting documents nobody has worked on for the grace
     period: a run that started and never ended (its worker died), a job that was lost, or a
-    virus check that failed while clamd was down. Returns how many were queued.
+    virus check that failed while clamd was down (these at every sweep once clamd answers).
+    Returns how many were queued.
 
     A document is queued again at most once per grace period, and a run still holding it is
     left alone; the lease in document_process keeps two runs from both processing it."""
@@ -287,10 +288,18 @@ def documents_unfinished_requeue(*, now: datetime.datetime | None = None, limit:
         return 0  # they wait for a scanner; queuing them again would change nothing
     now = now or timezone.now()
     cutoff = now - _grace()
-    not_queued_lately = Q(processing_queued_at__lte=cutoff) | Q(
+    due = Q(processing_queued_at__lte=cutoff) | Q(
         processing_queued_at__isnull=True, created_at__lte=cutoff
     )
-    stale = Document.objects.filter(_waiting(), _lease_free(now), not_queued_lately)
+    # Documents whose virus check found clamd down need not wait the whole grace period:
+    # once clamd answers again, each sweep (one interval after their last try) queues them.
+    interval = now - datetime.timedelta(minutes=max(1, settings.DOCUMENT_SWEEP_INTERVAL_MINUTES))
+    scan_deferred = Q(
+        scan_status=ScanStatus.ERROR, scanned_at__lte=interval, processing_queued_at__lte=interval
+    )
+    if Document.objects.filter(_waiting(), scan_deferred).exists() and virus_scan.ping():
+        due |= scan_deferred
+    stale = Document.objects.filter(_waiting(), _lease_free(now), due)
     queued = 0
     for document_id in list(stale.order_by("created_at").values_list("pk", flat=True)[:limit]):
         with transaction.atomic():

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from sprechstunde.documents import services
 from sprechstunde.documents.choices import DocumentStatus, ScanStatus
 from sprechstunde.documents.models import Document
 from sprechstunde.documents.testing import photo_jpeg
@@ -60,6 +61,14 @@ def test_uploads_wait_for_the_virus_check_while_clamd_is_down_and_the_worker_che
         assert document.scan_attempts == 1
         assert document.incoming
         assert mail.outbox == []
+        # While clamd stays down, the sweep does not queue it again and again.
+        earlier = timezone.now() - datetime.timedelta(
+            minutes=settings.DOCUMENT_SWEEP_INTERVAL_MINUTES
+        )
+        Document.objects.filter(pk=document.pk).update(
+            processing_queued_at=earlier, scanned_at=earlier
+        )
+        assert services.documents_sweep()["requeued"] == 0
 
         detail = client_browser.get(reverse("documents:detail", kwargs={"pk": document.pk}))
         page = detail.content.decode()
@@ -79,10 +88,11 @@ def test_uploads_wait_for_the_virus_check_while_clamd_is_down_and_the_worker_che
     finally:
         clamd_daemon.start()
 
-    # clamd is back. Nobody acts: time passes, the worker's sweep comes due and queues the
-    # document again, and the worker checks it.
-    later = timezone.now() - datetime.timedelta(minutes=settings.DOCUMENT_PROCESSING_GRACE_MINUTES)
-    Document.objects.filter(pk=document.pk).update(processing_queued_at=later)
+    # clamd is back. Nobody acts: one sweep interval passes (not the whole grace period),
+    # the worker's next sweep comes due and queues the document again, the worker checks it.
+    earlier = timezone.now() - datetime.timedelta(minutes=settings.DOCUMENT_SWEEP_INTERVAL_MINUTES)
+    assert settings.DOCUMENT_SWEEP_INTERVAL_MINUTES < settings.DOCUMENT_PROCESSING_GRACE_MINUTES
+    Document.objects.filter(pk=document.pk).update(processing_queued_at=earlier, scanned_at=earlier)
     DBTaskResult.objects.filter(task_path=SWEEP, status="READY").update(run_after=timezone.now())
     run_worker()
 
