@@ -26,10 +26,12 @@ case "$what" in
   # trust store), iproute2/nftables (network emulation), nginx-light + systemd + openssl (the
   # deployment files in deploy/ are checked with nginx -t and systemd-analyze verify)
   # PDF/A check (ADR 0078): Apache PDFBox Preflight on a headless Java, plus the JAXB and
-  # activation jars Java 11+ no longer ships
+  # activation jars Java 11+ no longer ships; socat (the relay the fault tests stop and start in
+  # front of the test TSA) and mount (the small tmpfs of the "disk full" tests)
   test) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium gettext radicale redis-server \
     clamav clamav-daemon coturn softhsm2 opensc poppler-utils libnss3-tools iproute2 nftables \
-    nginx-light systemd openssl default-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java ;;
+    nginx-light systemd openssl default-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java \
+    socat mount ;;
   services) want postgresql postgresql-client redis-server ;;
   bench) want libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core wrk softhsm2 opensc \
     chromium coturn clamav-daemon iproute2 nftables ;;

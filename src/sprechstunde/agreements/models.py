@@ -278,6 +278,9 @@ class Decision(models.Model):
     pdf_sha256 = models.CharField(max_length=64, blank=True)
     seal_attempts = models.PositiveIntegerField(default=0)
     next_seal_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The outside service the last failed seal attempt could not reach, when known ("tsa":
+    # the time-stamp service), so the staff page can say what the seal waits for.
+    seal_waiting_for = models.CharField(max_length=10, blank=True, default="")
     announced_on = models.DateField(_("counts as announced on"), null=True, blank=True)
 
     class Meta:

@@ -12,7 +12,12 @@ from django.conf import settings
 
 
 class SealingOutage(Exception):
-    """The seal could not be made now; try again later. Nothing may go out unsealed."""
+    """The seal could not be made now; try again later. Nothing may go out unsealed.
+    `service` is "tsa" when the time-stamp service failed, else empty."""
+
+    def __init__(self, message: str, *, service: str = "") -> None:
+        super().__init__(message)
+        self.service = service
 
 
 def seal_is_demo() -> bool:
@@ -30,4 +35,4 @@ def seal(pdf: bytes, *, reason: str) -> bytes:
             pdf=pdf, level="B-LT", reason=reason[:200], location=settings.JOBCENTER_NAME
         )
     except SealingUnavailable as error:
-        raise SealingOutage(str(error)) from error
+        raise SealingOutage(str(error), service=getattr(error, "service", "")) from error

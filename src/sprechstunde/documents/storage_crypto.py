@@ -16,7 +16,7 @@ import os
 import secrets
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,13 +192,21 @@ def decrypt_bytes(blob: bytes, *, data_key: bytes, name: str) -> bytes:
 def blob_write(plaintext: bytes, *, data_key: bytes, kind: str) -> str:
     """Encrypt and store; returns the storage name."""
     name = new_storage_name(kind)
-    with storage_errors():
-        saved = storage().save(
-            name, ContentFile(encrypt_bytes(plaintext, data_key=data_key, name=name))
-        )
-        if saved != name:  # pragma: no cover - random names do not collide
-            storage().delete(saved)
-            raise RuntimeError("Storage renamed a document blob.")
+    try:
+        with storage_errors():
+            saved = storage().save(
+                name, ContentFile(encrypt_bytes(plaintext, data_key=data_key, name=name))
+            )
+            if saved != name:  # pragma: no cover - random names do not collide
+                storage().delete(saved)
+                raise RuntimeError("Storage renamed a document blob.")
+    except StorageUnavailable:
+        raise
+    except OSError:
+        # A local disk that filled up mid-write leaves the part written so far: remove it.
+        with suppress(OSError):
+            storage().delete(name)
+        raise
     return name
 
 

@@ -106,20 +106,33 @@ def chunk_append(
 
 
 def _local_append(session: UploadSession, *, stream: ReadableStream, limit: int) -> int:
-    # The file on disk is the truth: a write cut short is cut back to the recorded size.
+    # The file on disk is the truth: whatever a failed write left (too large, or the disk
+    # full) is cut back to the recorded size at once, so no half-stored chunk remains.
     written = 0
-    with upload_path(session).open("r+b") as handle:
-        handle.truncate(session.received_size)
-        handle.seek(session.received_size)
-        while block := stream.read(_IO_BLOCK):
-            written += len(block)
-            if written > limit:
-                handle.truncate(session.received_size)
-                raise ChunkTooLarge
-            handle.write(block)
-        handle.flush()
-        os.fsync(handle.fileno())
+    descriptor = os.open(upload_path(session), os.O_WRONLY)
+    try:
+        os.ftruncate(descriptor, session.received_size)
+        os.lseek(descriptor, session.received_size, os.SEEK_SET)
+        try:
+            while block := stream.read(_IO_BLOCK):
+                written += len(block)
+                if written > limit:
+                    raise ChunkTooLarge
+                _write_all(descriptor, block)
+            os.fsync(descriptor)
+        except BaseException:
+            os.ftruncate(descriptor, session.received_size)
+            raise
+    finally:
+        os.close(descriptor)
     return written
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    """Write all of `data`; a disk that fills up mid-way raises OSError (ENOSPC/EFBIG)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
 
 
 def assemble(session: UploadSession) -> Path:

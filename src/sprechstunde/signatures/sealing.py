@@ -48,7 +48,28 @@ T = TypeVar("T")
 
 
 class SealError(Exception):
-    """Sealing is not possible right now; `transient` says whether a retry may help."""
+    """Sealing is not possible right now. `service` names the outside service that failed
+    when it is known ("tsa": the time-stamp service), else it is empty."""
+
+    def __init__(self, message: str, *, service: str = "") -> None:
+        super().__init__(message)
+        self.service = service
+
+
+SERVICE_TSA = "tsa"
+
+
+def _failed_service(exc: BaseException) -> str:
+    """ "tsa" when the time-stamp service could not be reached or answered with an error,
+    anywhere in the chain of causes; else ""."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, timestamps.TimestampRequestError):
+            return SERVICE_TSA
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return ""
 
 
 class UnreadablePdfError(Exception):
@@ -228,4 +249,4 @@ def seal(*, pdf: bytes, level: str, reason: str = "", location: str = "") -> byt
         raise
     except _OUTAGE_ERRORS as exc:
         logger.warning("Sealing failed: %s: %s", type(exc).__name__, exc)
-        raise SealError(f"{type(exc).__name__}: {exc}") from exc
+        raise SealError(f"{type(exc).__name__}: {exc}", service=_failed_service(exc)) from exc

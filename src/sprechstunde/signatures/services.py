@@ -48,8 +48,15 @@ PUBLIC_CHECK_WINDOW_SECONDS = 60
 class SealingUnavailable(ApplicationError):
     """The seal key, the time-stamping service or the revocation services are unreachable.
 
-    Nothing was sealed; the caller keeps its document waiting and retries later.
+    Nothing was sealed; the caller keeps its document waiting and retries later. `service`
+    is "tsa" when the time-stamp service was the one that failed, else empty.
     """
+
+    TSA = sealing.SERVICE_TSA
+
+    def __init__(self, message: Any, *, service: str = "") -> None:
+        super().__init__(message)
+        self.service = service
 
 
 class InvalidPdfError(ApplicationError):
@@ -86,7 +93,8 @@ def pdf_seal(*, pdf: bytes, level: str = "", reason: str = "", location: str = "
     except sealing.SealError as exc:
         outcome = "unavailable"
         raise SealingUnavailable(
-            _("The signing service is not available right now. Please try again later.")
+            _("The signing service is not available right now. Please try again later."),
+            service=exc.service,
         ) from exc
     finally:
         SEAL_SECONDS.labels(level=level, outcome=outcome).observe(time.monotonic() - started)

@@ -244,12 +244,19 @@ def decision_seal_attempt(*, decision_id: int) -> str:
     unsealed = bytes(decision.unsealed_pdf or b"")
     try:
         sealed = sealing.seal(unsealed, reason=f"{decision.template.title} {decision.reference}")
-    except sealing.SealingOutage:
+    except sealing.SealingOutage as outage:
         attempts = decision.seal_attempts + 1
         Decision.objects.filter(pk=decision.pk, status=DecisionStatus.WAITING_FOR_SEAL).update(
-            seal_attempts=attempts, next_seal_at=timezone.now() + retry_delay(attempts)
+            seal_attempts=attempts,
+            next_seal_at=timezone.now() + retry_delay(attempts),
+            seal_waiting_for=outage.service,
         )
-        logger.warning("Sealing decision %s failed (attempt %s); will retry", decision.pk, attempts)
+        logger.warning(
+            "Sealing decision %s failed (attempt %s, service %s); will retry",
+            decision.pk,
+            attempts,
+            outage.service or "-",
+        )
         return "waiting"
     with transaction.atomic():
         locked = Decision.objects.select_for_update().get(pk=decision.pk)
@@ -259,6 +266,7 @@ def decision_seal_attempt(*, decision_id: int) -> str:
         decision.pdf_sha256 = hashlib.sha256(sealed).hexdigest()
         decision.seal_attempts += 1
         decision.next_seal_at = None
+        decision.seal_waiting_for = ""
         _event_append(decision, DeliveryEventKind.SEALED, actor=None, detail=decision.pdf_sha256)
         if decision.channel == DeliveryChannel.PORTAL:
             decision.status = DecisionStatus.IN_POSTBOX

@@ -45,6 +45,7 @@ from .sweep import (
     documents_sweep_schedule,
 )
 from .uploads import (
+    DocumentStorageFull,
     DocumentStorageUnavailable,
     ReadableStream,
     ReceivedFile,
@@ -64,6 +65,7 @@ from .uploads import (
 __all__ = [
     "NOTE_MAX_LENGTH",
     "TITLE_MAX_LENGTH",
+    "DocumentStorageFull",
     "DocumentStorageUnavailable",
     "ExportResult",
     "ReadableStream",

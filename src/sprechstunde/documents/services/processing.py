@@ -47,12 +47,10 @@ def _notify_sender(document_id: int, kind: str) -> None:
     send_mail(subject, body, None, [user.email], fail_silently=True)
 
 
-def _finish_refused(
-    document: Document, *, status: str, reason: str, kind: str, keep_incoming: bool = False
-) -> None:
-    """Record a quarantine or failure, drop the received files (unless a later virus check
-    may still release them) and tell the sender once, without content."""
-    names = [] if keep_incoming else _incoming_names(document)
+def _finish_refused(document: Document, *, status: str, reason: str, kind: str) -> None:
+    """Record a quarantine or failure, drop the received files and tell the sender once,
+    without content."""
+    names = _incoming_names(document)
     is_news = document.status != status
     with transaction.atomic():
         Document.objects.filter(pk=document.pk).update(
@@ -62,7 +60,7 @@ def _finish_refused(
             scan_detail=document.scan_detail[:300],
             scanned_at=document.scanned_at,
             scan_attempts=document.scan_attempts,
-            incoming=document.incoming if keep_incoming else [],
+            incoming=[],
         )
         audit_record(actor=None, action=f"document.{DocumentStatus(status).value}", target=document)
         transaction.on_commit(partial(_delete_blobs, names), robust=True)
@@ -73,7 +71,7 @@ def _finish_refused(
 
 def _scan(document: Document, parts: list[bytes]) -> bool:
     """Check every received file with clamd. True: all clean, go on. False: the document
-    was quarantined or waits (no scanner), its state is saved."""
+    was quarantined, or waits (no scanner configured, or clamd down); its state is saved."""
     now = timezone.now()
     if not virus_scan.is_configured():
         Document.objects.filter(pk=document.pk).update(
@@ -96,15 +94,15 @@ def _scan(document: Document, parts: list[bytes]) -> bool:
                 )
                 return False
     except virus_scan.ScannerUnavailable as error:
-        # Unscannable: quarantined (never served) but kept, so a later check can release it.
-        document.scan_status = ScanStatus.ERROR
-        document.scan_detail = str(error)
-        _finish_refused(
-            document,
-            status=DocumentStatus.QUARANTINED,
-            reason="virus check failed",
-            kind="scan",
-            keep_incoming=True,
+        # clamd is down: not a refusal. The document keeps waiting for its virus check
+        # (never served, files kept, the sender not told of a failure) and the worker's
+        # sweep checks it again once clamd answers (ADR 0086).
+        logger.warning("Document %s waits for its virus check: %s", document.pk, error)
+        Document.objects.filter(pk=document.pk).update(
+            scan_status=ScanStatus.ERROR,
+            scan_detail=str(error)[:300],
+            scanned_at=document.scanned_at,
+            scan_attempts=document.scan_attempts,
         )
         return False
     document.scan_status = ScanStatus.CLEAN
@@ -114,7 +112,8 @@ def _scan(document: Document, parts: list[bytes]) -> bool:
 
 def _waiting() -> Q:
     """Documents the pipeline still has to run for: not yet checked, or checked while clamd
-    could not be reached (quarantined but kept, so that a later check can release them)."""
+    could not be reached (they wait as PROCESSING; rows quarantined for that before ADR 0086
+    are kept, so that a later check can release them too)."""
     return Q(status=DocumentStatus.PROCESSING) | Q(
         status=DocumentStatus.QUARANTINED, scan_status=ScanStatus.ERROR
     )
@@ -280,7 +279,8 @@ def documents_process_pending(*, limit: int = 500) -> dict[str, int]:
 def documents_unfinished_requeue(*, now: datetime.datetime | None = None, limit: int = 500) -> int:
     """Queue the pipeline again for waiting documents nobody has worked on for the grace
     period: a run that started and never ended (its worker died), a job that was lost, or a
-    virus check that failed while clamd was down. Returns how many were queued.
+    virus check that failed while clamd was down (these at every sweep once clamd answers).
+    Returns how many were queued.
 
     A document is queued again at most once per grace period, and a run still holding it is
     left alone; the lease in document_process keeps two runs from both processing it."""
@@ -288,10 +288,18 @@ def documents_unfinished_requeue(*, now: datetime.datetime | None = None, limit:
         return 0  # they wait for a scanner; queuing them again would change nothing
     now = now or timezone.now()
     cutoff = now - _grace()
-    not_queued_lately = Q(processing_queued_at__lte=cutoff) | Q(
+    due = Q(processing_queued_at__lte=cutoff) | Q(
         processing_queued_at__isnull=True, created_at__lte=cutoff
     )
-    stale = Document.objects.filter(_waiting(), _lease_free(now), not_queued_lately)
+    # Documents whose virus check found clamd down need not wait the whole grace period:
+    # once clamd answers again, each sweep (one interval after their last try) queues them.
+    interval = now - datetime.timedelta(minutes=max(1, settings.DOCUMENT_SWEEP_INTERVAL_MINUTES))
+    scan_deferred = Q(
+        scan_status=ScanStatus.ERROR, scanned_at__lte=interval, processing_queued_at__lte=interval
+    )
+    if Document.objects.filter(_waiting(), scan_deferred).exists() and virus_scan.ping():
+        due |= scan_deferred
+    stale = Document.objects.filter(_waiting(), _lease_free(now), due)
     queued = 0
     for document_id in list(stale.order_by("created_at").values_list("pk", flat=True)[:limit]):
         with transaction.atomic():

@@ -8,6 +8,7 @@ of an unfinished upload wait (local disk or object storage) is `upload_parts.py`
 from __future__ import annotations
 
 import datetime
+import errno
 import hashlib
 import logging
 import secrets
@@ -61,6 +62,30 @@ class DocumentStorageUnavailable(ApplicationError):
                 "The document storage cannot be reached at the moment, so your file was not "
                 "stored. Please try again in a few minutes."
             )
+        )
+
+
+# A write that failed for want of room: the disk or a quota is full (ENOSPC, EDQUOT), or the
+# process's file size limit was reached (EFBIG, RLIMIT_FSIZE).
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def storage_is_full(error: OSError) -> bool:
+    """The write failed because there is no room left (not because of a broken disk)."""
+    return error.errno in _NO_ROOM
+
+
+class DocumentStorageFull(DocumentStorageUnavailable):
+    """The disk under uploads or documents is full: nothing was stored, and the upload stands
+    where it stood (a kind of "unavailable": it passes once the operator has made room)."""
+
+    def __init__(self) -> None:
+        ApplicationError.__init__(
+            self,
+            _(
+                "There is no room left to store your file at the moment, so it was not "
+                "stored. Please try again later."
+            ),
         )
 
 
@@ -155,7 +180,8 @@ def upload_chunk_append(*, session: UploadSession, offset: int, stream: Readable
 
     Raises UploadOffsetMismatch when `offset` is not the received size (the client asks
     again and continues from there), ApplicationError for a too large chunk or file,
-    DocumentStorageUnavailable when the object storage does not take the chunk. In each case
+    DocumentStorageUnavailable when the object storage does not take the chunk,
+    DocumentStorageFull when the disk under it is full. In each case
     the upload stays where it stood: the row (locked meanwhile) records only stored bytes,
     and a part stored for a transaction that then fails is removed again.
     """
@@ -180,6 +206,12 @@ def upload_chunk_append(*, session: UploadSession, offset: int, stream: Readable
         logger.warning("An upload chunk was refused: the document storage is unavailable.")
         upload_parts.names_delete(added)
         raise DocumentStorageUnavailable from error
+    except OSError as error:
+        upload_parts.names_delete(added)
+        if not storage_is_full(error):
+            raise
+        logger.error("An upload chunk was refused: no room left where uploads are stored.")
+        raise DocumentStorageFull from error
     except BaseException:
         upload_parts.names_delete(added)
         raise
@@ -285,7 +317,8 @@ def document_create(
     start processing. The local files are removed in every case.
 
     Raises FileRefused with a message for the sender, DocumentStorageUnavailable when the
-    storage does not take the files: then nothing is stored.
+    storage does not take the files (DocumentStorageFull when its disk is full): then
+    nothing is stored.
     """
     paths = [item.path for item in files]
     try:
@@ -310,6 +343,11 @@ def document_create(
         except storage_crypto.StorageUnavailable as error:
             logger.warning("A document was refused: the document storage is unavailable.")
             raise DocumentStorageUnavailable from error
+        except OSError as error:
+            if not storage_is_full(error):
+                raise
+            logger.error("A document was refused: no room left in the document storage.")
+            raise DocumentStorageFull from error
         try:
             with transaction.atomic():
                 document = Document.objects.create(
@@ -398,6 +436,13 @@ def document_upload_complete(
             # Parts in object storage are still there; local ones went with document_create.
             keep_sessions = upload_parts.in_storage()
             raise
+        except OSError as error:
+            # No room for the scratch file that puts object-storage parts together.
+            if not storage_is_full(error):
+                raise
+            keep_sessions = upload_parts.in_storage()
+            logger.error("An upload could not be put together: no room left on the disk.")
+            raise DocumentStorageFull from error
     finally:
         for item, received in zip(ordered, files, strict=False):
             upload_parts.release(item, received.path)

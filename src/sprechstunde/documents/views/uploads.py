@@ -5,6 +5,7 @@ resumable uploads used by upload.js.
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -130,13 +131,22 @@ class UploadPage(View):
                 form,
                 document_request=document_request,
                 error=str(error.message),
-                # 503: the storage is down; the uploads stay, sending again later works.
-                status=503 if isinstance(error, services.DocumentStorageUnavailable) else 400,
+                status=_status_for(error),
             )
         url = reverse("documents:detail", kwargs={"pk": document.pk})
         if wants_json(request):
             return JsonResponse({"url": url}, status=201)
         return redirect(url)
+
+
+def _status_for(error: ApplicationError) -> int:
+    """507 when the disk is full, 503 when the storage is down (in both cases the uploads
+    stay, and sending again later works), else 400."""
+    if isinstance(error, services.DocumentStorageFull):
+        return 507
+    if isinstance(error, services.DocumentStorageUnavailable):
+        return 503
+    return 400
 
 
 def _save_form_files(files: list[Any]) -> list[services.ReceivedFile]:
@@ -147,18 +157,26 @@ def _save_form_files(files: list[Any]) -> list[services.ReceivedFile]:
             % {"count": settings.DOCUMENT_MAX_FILES}
         )
     received: list[services.ReceivedFile] = []
+    written: list[Path] = []
     folder = services.upload_dir()
     try:
         for upload in files:
             if upload.size > settings.DOCUMENT_MAX_BYTES:
                 raise file_checks.FileRefused(file_checks.too_large_message())
             path = folder / f"form-{secrets.token_urlsafe(24)}.part"
+            written.append(path)
             with path.open("xb") as handle:
                 for chunk in upload.chunks():
                     handle.write(chunk)
             received.append(services.ReceivedFile(path=path, name=str(upload.name or "")))
+    except OSError as error:
+        # Nothing half-stored stays: the file cut short by a full disk goes too.
+        services.uploads._discard_files(written)
+        if services.uploads.storage_is_full(error):
+            raise services.DocumentStorageFull from error
+        raise
     except Exception:
-        services.uploads._discard_files(item.path for item in received)
+        services.uploads._discard_files(written)
         raise
     return received
 
@@ -243,8 +261,9 @@ class UploadSessionView(LoginRequiredMixin, View):
         except services.UploadOffsetMismatch as mismatch:
             return JsonResponse({"error": "offset", "offset": mismatch.offset}, status=409)
         except services.DocumentStorageUnavailable as error:
-            # 503: upload.js tries the same chunk again a few times before it shows this.
-            return JsonResponse({"error": str(error.message)}, status=503)
+            # 503 (storage down) or 507 (disk full): upload.js tries the same chunk again a
+            # few times before it shows this; the upload's offset has not moved.
+            return JsonResponse({"error": str(error.message)}, status=_status_for(error))
         except ApplicationError as error:
             return JsonResponse({"error": str(error.message)}, status=400)
         return JsonResponse(self._state(session))
