@@ -219,7 +219,13 @@ def test_from_the_reminder_through_the_call_with_an_interpreter_and_a_photo_to_h
     attachment = MessageAttachment.objects.select_related("document", "message").get()
     assert attachment.message.conversation.client == world.client
     assert attachment.document.client == world.client
-    assert ready.evaluate("img => img.complete && img.naturalWidth > 0")
+    # The thumbnail has loaded (or loads now: it was just put on the page) and shows pixels.
+    assert ready.evaluate(
+        """img => img.complete ? img.naturalWidth > 0 : new Promise(done => {
+            img.addEventListener("load", () => done(img.naturalWidth > 0));
+            img.addEventListener("error", () => done(false));
+        })"""
+    )
     screenshots(desk, "desk-photo-in-the-call-chat")
     # Her own page shows it as checked; the interpreter's only that a file was shared.
     phone.locator("#chat-log [data-file-state=ready]").wait_for(timeout=LONG_MS)
