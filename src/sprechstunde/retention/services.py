@@ -121,12 +121,19 @@ def _audit_keep_from(protection: Protection) -> int | None:
 
 def _orphans(now: datetime.datetime) -> list[str]:
     from sprechstunde.documents.services import document_blobs_orphaned
+    from sprechstunde.subject_access.models import DataExport
 
     try:
-        return document_blobs_orphaned(older_than=now - ORPHAN_BLOB_GRACE)
+        unnamed = document_blobs_orphaned(older_than=now - ORPHAN_BLOB_GRACE)
     except Exception:  # the storage may be unset in a fresh install: report, do not stop
         logger.exception("Could not list the document storage for orphaned blobs")
         return []
+    # The documents app knows only its own rows; a client's copy of her data (subject_access)
+    # is stored beside them and stays until its link expires (data_exports_expire deletes it).
+    exports = set(
+        DataExport.objects.exclude(storage_name="").values_list("storage_name", flat=True)
+    )
+    return [name for name in unnamed if name not in exports]
 
 
 def _span(rows: QuerySet[Any]) -> tuple[int, Any, Any]:

@@ -380,6 +380,24 @@ def test_a_blob_left_on_disk_after_its_row_is_gone_is_swept(world, document_stor
     ).exists()
 
 
+def test_a_clients_copy_of_her_data_is_not_taken_for_an_orphan(world, document_storage, only):
+    """The ZIP of a data export lies in the document storage but is named by its export row,
+    not by a document: it stays until its link expires, however old the file is."""
+    from sprechstunde.subject_access import services as export_services
+
+    only("RETENTION_UPLOAD_LEFTOVER_DAYS", 30)
+    export = export_services.data_export_request(actor=world.client.user, client=world.client)
+    export_services.data_export_build(export_id=export.pk)  # the job (queued after commit)
+    export.refresh_from_db()
+    assert export.storage_name and blob_exists(export.storage_name)
+    old = time.time() - 3 * 86400
+    os.utime(storage_crypto.storage().path(export.storage_name), (old, old))
+
+    services.retention_run()
+
+    assert blob_exists(export.storage_name)
+
+
 def test_a_fresh_blob_without_a_row_is_not_taken_for_an_orphan(world, only):
     only("RETENTION_UPLOAD_LEFTOVER_DAYS", 30)
     name = world.unfiled.pdf_storage_name
