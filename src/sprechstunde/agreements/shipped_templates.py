@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from .demo import PLAN_TEMPLATE
 from .models import DecisionTemplate, PlanTemplate
 
 LEGAL_REMEDY = (
@@ -242,23 +243,8 @@ DECISION_TEMPLATES: list[dict[str, Any]] = [
 ]
 
 PLAN_TEMPLATES: list[dict[str, Any]] = [
-    {
-        "key": "kooperationsplan",
-        "title": "Kooperationsplan nach § 15 SGB II",
-        "intro": (
-            "In diesem Plan halten wir gemeinsam fest, welche Ziele Sie haben, welche Schritte "
-            "Sie und wir gehen und wie das Jobcenter Sie unterstützt."
-        ),
-        "support_suggestions": (
-            "Übernahme von Bewerbungskosten nach Absprache\n"
-            "Vermittlungsvorschläge passend zu Ihren Zielen\n"
-            "Beratung zu Weiterbildung und Förderung"
-        ),
-        "closing": (
-            "Wir besprechen den Plan regelmäßig und passen ihn an, wenn sich etwas ändert. "
-            "Sie können jederzeit Änderungen vorschlagen."
-        ),
-    },
+    # The general plan is the starter template the test factories build on.
+    dict(PLAN_TEMPLATE),
     {
         "key": "kooperationsplan-u25",
         "title": "Kooperationsplan für junge Menschen (unter 25)",
