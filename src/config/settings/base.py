@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "sprechstunde.accessibility",
     "sprechstunde.retention",
     "sprechstunde.desk",
+    "sprechstunde.eforms",
     "sprechstunde.efile",
     "sprechstunde.backups",
 ]

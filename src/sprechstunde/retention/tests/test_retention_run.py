@@ -241,13 +241,31 @@ def test_the_client_record_goes_last_with_its_portal_account(world, case_manager
     assert not Client._meta.apps.get_model("accounts.User").objects.filter(pk=user_id).exists()
 
 
-def test_form_submissions_are_a_defined_kind_without_rows_yet(world):
-    report = next(
-        r for r in services.retention_preview(now=days_later(99999)) if r.kind == "form_submission"
+def test_form_submissions_are_erased_after_their_period_from_the_hand_over(world):
+    from sprechstunde.eforms.models import FormDefinition, FormSubmission
+
+    definition = FormDefinition.objects.create(
+        slug="sonstiges", version=1, spec={"format": 1}, spec_sha256="0" * 64
     )
-    assert report.count == 0
-    assert "no forms app" in report.note
+    handed = FormSubmission.objects.create(
+        client=world.client, definition=definition, handed_over_at=timezone.now()
+    )
+    FormSubmission.objects.create(client=world.client, definition=definition)
+
+    report = next(
+        r for r in services.retention_preview(now=days_later(181)) if r.kind == "form_submission"
+    )
+    assert report.count == 1
     assert report.rules[0].startswith("RETENTION_FORM_SUBMISSION_DAYS=180")
+    early = next(
+        r for r in services.retention_preview(now=days_later(179)) if r.kind == "form_submission"
+    )
+    assert early.count == 0
+
+    services.retention_run(now=days_later(181), dry_run=False)
+    assert list(FormSubmission.objects.values_list("pk", flat=True)) != [handed.pk]
+    assert not FormSubmission.objects.filter(pk=handed.pk).exists()
+    assert FormSubmission.objects.count() == 1
 
 
 def test_a_dry_run_lists_every_kind_and_deletes_nothing(world, case_manager):
