@@ -179,6 +179,8 @@ def cluster(
             DOCUMENT_S3_SECRET_ACCESS_KEY=s3_server.secret_key,
             DOCUMENT_S3_ADDRESSING_STYLE="path",
             CLAMD_SOCKET=clamd_daemon.socket,
+            # Each node's /metrics, asked directly: which node holds which call socket.
+            METRICS_ALLOWED_IPS="127.0.0.1",
         )
         fixtures = prepare(env, "tests.scale.cluster_prepare")
         nodes = [Node(port=free_tcp_port(), env=env, log=folder / f"node-{n}.log") for n in (1, 2)]
@@ -527,3 +529,109 @@ def test_an_upload_goes_on_across_nodes_and_a_restart_and_the_other_node_serves_
     var = cluster.folder / "var"
     leftovers = [p for p in var.rglob("*") if p.is_file() and p.suffix in {".part", ".bin"}]
     assert leftovers == []
+
+
+# --- a video call between two browsers on different nodes ------------------------------------
+
+
+@pytest.mark.browser
+def test_a_video_call_between_browsers_on_different_nodes_survives_a_node_restart(cluster):
+    """The client's phone opens the call through the proxy, which gives its socket to one node
+    (call it A; each node's /metrics says which); the case manager's desk opens it through an
+    nginx of the shipped site that leads to the other node (B) only. Offers, answers and ICE
+    candidates cross from A to B through Redis: both see each other's video, and both pages
+    show the same verification code. Then A is restarted mid-call: the phone's socket comes
+    back through the proxy (on B, the node still up), the page restarts ICE over it (a new
+    offer and answer) and the call's chat goes both ways. Media is peer to peer and goes on
+    meanwhile. So each node carried part of the call's signalling, and no node was needed
+    twice: no sticky sessions."""
+    from tests.browser.support.chromium import require_chromium
+    from tests.scale import call_browsers as call
+
+    require_chromium()
+    fixtures = cluster.fixtures
+    path, cookie_name = fixtures["call_path"], fixtures["cookie"]
+    proxy_origin = f"https://127.0.0.1:{cluster.https_port}"
+    ports = [node.port for node in cluster.nodes]
+
+    def sockets() -> list[int | None]:
+        return [call.video_sockets(port) for port in ports]
+
+    assert sockets() == [0, 0]
+    with call.chromium() as browser:
+        phone = call.page_for(
+            browser, proxy_origin, (cookie_name, fixtures["client_session"]), call.PHONE
+        )
+        phone.goto(proxy_origin + path)
+        call.join(phone)
+        call.wait_phase(phone, "waiting")
+        # The page holds one call socket (opened during the pre-join check): on which node?
+        on = call.until(sockets, lambda counts: sorted(counts) == [0, 1])
+        a, b = (0, 1) if on[0] == 1 else (1, 0)
+        node_a, node_b = cluster.nodes[a], cluster.nodes[b]
+
+        with call.front_for(cluster.folder / "front-b", node_b.port) as front_b:
+            desk_origin = f"https://127.0.0.1:{front_b}"
+            desk = call.page_for(
+                browser, desk_origin, (cookie_name, fixtures["staff_session"]), call.DESKTOP
+            )
+            desk.goto(desk_origin + path)
+            call.join(desk)
+            call.wait_phase(desk, "in-call")
+            row = desk.locator("#waiting-list li", has_text=fixtures["client_name"])
+            row.locator("[data-action=admit]").click()
+            call.wait_phase(phone, "in-call")
+
+            # One socket on each node: the phone's on A, the desk's on B.
+            expected = [0, 0]
+            expected[a], expected[b] = 1, 1
+            assert call.until(sockets, lambda counts: counts == expected) == expected
+
+            phone_id, desk_id = call.me(phone), call.me(desk)
+            for page, peer in ((phone, desk_id), (desk, phone_id)):
+                call.until(
+                    lambda page=page, peer=peer: call.connection(page, peer),
+                    lambda c: c is not None and c["state"] == "connected",
+                )
+                seen = call.remote_video_plays(page, peer)
+                assert seen["width"] > 0 and seen["frames"] >= 5
+            # The same code on both ends: the fingerprints came through unchanged.
+            phone_code, desk_code = call.codes(phone)[str(desk_id)], call.codes(desk)[str(phone_id)]
+            assert phone_code == desk_code
+            before = call.connection(desk, phone_id)
+            assert before is not None
+
+            # Node A goes down mid-call.
+            node_a.stop()
+            # Media is peer to peer: the desk goes on seeing the phone meanwhile.
+            call.remote_video_plays(desk, phone_id)
+            # The phone's socket came back through the proxy, on B (A is down).
+            call.until(
+                lambda: call.video_sockets(node_b.port), lambda count: count == 2, timeout=60
+            )
+            # Over it the page restarted ICE: a new offer and answer through the server.
+            after = call.until(
+                lambda: call.connection(desk, phone_id),
+                lambda c: c is not None
+                and c["remoteUfrag"] != before["remoteUfrag"]
+                and c["localUfrag"] != before["localUfrag"]
+                and c["state"] == "connected",
+            )
+            assert after["signalling"] == "stable"
+            call.chat(phone, "Wieder da nach dem Neustart.")
+            call.chat_arrives(desk, "Wieder da nach dem Neustart.")
+            call.chat(desk, "Ich sehe und höre Sie weiter.")
+            call.chat_arrives(phone, "Ich sehe und höre Sie weiter.")
+
+            # A comes back; nothing moves to it by itself, and the call goes on both ways.
+            node_a.start()
+            expected[a], expected[b] = 0, 2
+            assert call.until(sockets, lambda counts: counts == expected) == expected
+            for page, peer in ((phone, desk_id), (desk, phone_id)):
+                call.remote_video_plays(page, peer)
+            assert call.codes(phone)[str(desk_id)] == phone_code
+            assert call.codes(desk)[str(phone_id)] == desk_code
+            phone.context.close()
+            desk.context.close()
+    # The pages are gone, and so are their sockets.
+    assert call.until(sockets, lambda counts: counts == [0, 0]) == [0, 0]
