@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -76,6 +77,13 @@ def page_for(browser: Any, origin: str, cookie: tuple[str, str], shape: dict[str
     return context.new_page()
 
 
+def _tls() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the test's self-signed certificate
+    return context
+
+
 @contextlib.contextmanager
 def front_for(folder: Path, node_port: int) -> Iterator[int]:
     """The shipped nginx site with this one node as its whole upstream: a page loaded from
@@ -96,15 +104,10 @@ def front_for(folder: Path, node_port: int) -> Iterator[int]:
         deadline = time.monotonic() + 10
         while True:
             try:
-                import ssl
-
-                context = ssl.create_default_context()
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-                request = urllib.request.Request(  # noqa: S310
+                request = urllib.request.Request(
                     f"https://127.0.0.1:{https_port}/gesundheit/", headers={"Host": HOST}
                 )
-                with urllib.request.urlopen(request, timeout=2, context=context) as answer:  # noqa: S310
+                with urllib.request.urlopen(request, timeout=2, context=_tls()) as answer:  # noqa: S310
                     if answer.status == 200:
                         break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -125,7 +128,7 @@ _VIDEO_SOCKETS = re.compile(r'^sprechstunde_websockets_open\{kind="video"\} (\S+
 def video_sockets(port: int) -> int | None:
     """The call sockets open on the node at `port` now (its /metrics, asked directly), or
     None when the node does not answer."""
-    request = urllib.request.Request(  # noqa: S310
+    request = urllib.request.Request(
         f"http://127.0.0.1:{port}/metrics",
         headers={"Host": HOST, "X-Forwarded-Proto": "https"},
     )
@@ -187,7 +190,8 @@ VIDEO_PLAYING = """async peer => {
         const stop = setTimeout(done, 4000);
         const count = () => {
             frames += 1;
-            if (frames >= 5) { clearTimeout(stop); done(); } else video.requestVideoFrameCallback(count);
+            if (frames >= 5) { clearTimeout(stop); done(); }
+            else video.requestVideoFrameCallback(count);
         };
         video.requestVideoFrameCallback(count);
     });

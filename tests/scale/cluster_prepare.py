@@ -79,9 +79,7 @@ def main() -> None:
                 "staff_session": session_for(manager),
                 "client_first_name": client.first_name,
                 "client_name": f"{client.first_name} {client.last_name}",
-                "call_path": reverse(
-                    "video_calls:call", kwargs={"appointment_pk": appointment.pk}
-                ),
+                "call_path": reverse("video_calls:call", kwargs={"appointment_pk": appointment.pk}),
             }
         )
     )

@@ -1,12 +1,15 @@
 """Two web nodes of the app behind the shipped nginx site (deploy/nginx/sprechstunde.conf), on
-one PostgreSQL database and Redis (issue 16, item 2, first part): sessions are valid on both,
-a chat between a client on one node and her case manager on the other goes through, and
-restarting a node in the middle of a chat loses and doubles no message; the sockets come
-back through the proxy.
+one PostgreSQL database and Redis (issue 16, item 2): sessions are valid on both, a chat
+between a client on one node and her case manager on the other goes through, and restarting
+a node in the middle of a chat loses and doubles no message; the sockets come back through
+the proxy. Uploads and downloads go on across the nodes and a restart. Two Chromium pages hold
+a video call with their sockets on different nodes, and it goes on when the client's node is
+restarted mid-call.
 
 Real processes only: two `manage.py serve` (uvicorn), nginx, PostgreSQL on 127.0.0.1:5432
 (a database of its own, dropped afterwards), Redis on 127.0.0.1:6379 under a key prefix of
-its own. Runs in both CI runs (it does not depend on the suite's database)."""
+its own, SeaweedFS, clamd, headless Chromium. Runs in both CI runs (it does not depend on the
+suite's database)."""
 
 from __future__ import annotations
 
@@ -612,10 +615,12 @@ def test_a_video_call_between_browsers_on_different_nodes_survives_a_node_restar
             # Over it the page restarted ICE: a new offer and answer through the server.
             after = call.until(
                 lambda: call.connection(desk, phone_id),
-                lambda c: c is not None
-                and c["remoteUfrag"] != before["remoteUfrag"]
-                and c["localUfrag"] != before["localUfrag"]
-                and c["state"] == "connected",
+                lambda c: (
+                    c is not None
+                    and c["remoteUfrag"] != before["remoteUfrag"]
+                    and c["localUfrag"] != before["localUfrag"]
+                    and c["state"] == "connected"
+                ),
             )
             assert after["signalling"] == "stable"
             call.chat(phone, "Wieder da nach dem Neustart.")
