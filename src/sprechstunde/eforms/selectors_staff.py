@@ -69,26 +69,31 @@ def _rows(queryset: QuerySet[FormSubmission]) -> QuerySet[FormSubmission]:
 
 
 def inbox_for_user(
-    *, user: Any, status: str = "", request: HttpRequest | None = None
+    *,
+    user: Any,
+    status: str = "",
+    client_id: int | None = None,
+    request: HttpRequest | None = None,
 ) -> QuerySet[FormSubmission]:
-    """The submitted forms of every client `user` may see, newest first, optionally in one
-    state; audited once as "eforms.inbox" (the rows carry names, states and dates)."""
+    """The submitted forms of every client `user` may see (of one of them, with
+    `client_id`), newest first, optionally in one state; audited once as "eforms.inbox"
+    (the rows carry names, states and dates)."""
     queryset = permissions.submissions_visible_to_staff(user=user)
     if status in INBOX_STATES:
         queryset = queryset.filter(status=status)
+    if client_id is not None:
+        queryset = queryset.filter(client_id=client_id)
     audit_record(actor=user, action="eforms.inbox", target_type=INBOX_TARGET_TYPE, request=request)
     return _rows(queryset).order_by("-submitted_at", "-pk")
 
 
-def inbox_counts_for_user(*, user: Any) -> dict[str, int]:
+def inbox_counts_for_user(*, user: Any, client_id: int | None = None) -> dict[str, int]:
     """How many submissions are in each state, for the filter (one query)."""
     counts = {state.value: 0 for state in INBOX_STATES}
-    rows = (
-        permissions.submissions_visible_to_staff(user=user)
-        .order_by()
-        .values("status")
-        .annotate(count=Count("pk"))
-    )
+    queryset = permissions.submissions_visible_to_staff(user=user)
+    if client_id is not None:
+        queryset = queryset.filter(client_id=client_id)
+    rows = queryset.order_by().values("status").annotate(count=Count("pk"))
     for row in rows:
         if row["status"] in counts:
             counts[row["status"]] = row["count"]
