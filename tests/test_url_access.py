@@ -359,6 +359,15 @@ def _ready_document(world: World, role: str) -> dict[str, Any]:
     return {"pk": made.pk}
 
 
+def _form_submission(world: World, role: str) -> dict[str, Any]:
+    """A received form of the foreign client."""
+    from sprechstunde.eforms.tests.factories_staff import submission
+
+    client = world.client_of(role)
+    owner = world.owner_foreign_to(role)
+    return {"pk": world._once("form-submission", owner, lambda: submission(client)).pk}
+
+
 def _ready_document_page(world: World, role: str) -> dict[str, Any]:
     return {**_ready_document(world, role), "page": 1}
 
@@ -628,6 +637,10 @@ REGISTRY: dict[str, Rule] = {
     "documents:delete": Rule(_ready_document, ("document.access_denied",), LOGGED_IN),
     "documents:staff_upload": Rule(_client, _CLIENT_DENIED, CASELOAD),
     "documents:upload_session": Rule(_upload_session),
+    # --- eforms: one submitted form on the staff side (refused like its client)
+    "eforms:staff_submission": Rule(
+        _form_submission, ("eforms.access_denied",), CASELOAD, owner=_owner
+    ),
     # --- retention: one client's data-protection page and its actions (the DPO reaches every
     # client by design: she decides requests and holds, and a restricted client only she sees)
     "retention:client": Rule(

@@ -93,6 +93,7 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "documents:request_cancel": lambda w: {"pk": w.sample("document_request").pk},
     # documents: one document (D1); the sample row has no files, so previews and downloads 404
     "documents:detail": lambda w: {"pk": w.sample("efile_document").pk},
+    "eforms:staff_submission": lambda w: {"pk": w.sample("form_submission").pk},
     "documents:delete": lambda w: {"pk": w.sample("efile_document").pk},
     "documents:preview": Skip("page images need a processed file; covered by documents tests"),
     "documents:download": Skip("a file download, not a page; covered by documents tests"),

@@ -301,6 +301,14 @@ def _user_session(world: World) -> Any:
     )
 
 
+@sample("form_submission")
+def _form_submission(world: World) -> Any:
+    """A received Ortsabwesenheit of the sample client."""
+    from sprechstunde.eforms.tests.factories_staff import submission
+
+    return submission(world.client)
+
+
 @sample("agreements_plan")
 def _agreements_plan(world: World) -> Any:
     """An issued cooperation plan of the sample client."""

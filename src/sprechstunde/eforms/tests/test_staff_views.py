@@ -256,3 +256,17 @@ def test_the_client_page_has_a_forms_section(case_manager, own_client, foreign_c
     assert 'id="client-forms"' in page
     assert _detail(submission) in page
     assert "Ortsabwesenheit beantragen" in page
+
+
+def test_form_events_are_in_the_client_timeline(case_manager, own_client):
+    from sprechstunde.eforms.services import staff
+
+    submission = f.submission(own_client)
+    staff.submission_take(actor=case_manager, submission=submission)
+    browser = _browser(case_manager)
+
+    page = _main(browser.get(reverse("clients:detail", args=[own_client.pk]), {"art": "form"}))
+
+    assert "Form sent: Ortsabwesenheit beantragen" in page
+    assert "Form taken: Ortsabwesenheit beantragen" in page
+    assert _detail(submission) in page
