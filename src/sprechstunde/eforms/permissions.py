@@ -1,5 +1,8 @@
 """Who may see and handle form submissions. Built on the client access rules.
 
+- Client side: a portal user fills and reads only her own submissions, and edits only a
+  draft or a form staff reopened ("needs more").
+
 - Reading a submission follows `clients.permissions`: the case manager, colleagues standing
   in for them today, the team lead of their team. Drafts are the client's own until she
   submits them: staff never see a draft.
@@ -7,6 +10,8 @@
   whoever stands in for them today. A team lead of someone else's client only reads, as
   for messages and documents.
 """
+
+# mypy: disallow-untyped-defs, disallow-incomplete-defs
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from .choices import SubmissionStatus
 from .models import FormSubmission
 
 _STAFF_HANDLER_ROLES = frozenset({Role.CASE_MANAGER, Role.TEAM_LEAD})
+CLIENT_EDITABLE = (SubmissionStatus.DRAFT, SubmissionStatus.NEEDS_MORE)
 
 
 def _is_active_user(user: Any) -> bool:
@@ -63,3 +69,22 @@ def can_handle_submissions_of(*, user: Any, client: Client) -> bool:
         represented = client_permissions.case_managers_represented_by(user=user)
         return client.case_manager_id in represented
     return False
+
+
+# --- the client side ---------------------------------------------------------------------------
+
+
+def is_own_submission(*, user: Any, submission: FormSubmission) -> bool:
+    """The logged-in client account is the submission's client."""
+    return (
+        client_permissions.is_client_user(user=user)
+        and submission.client.user_id is not None
+        and submission.client.user_id == user.pk
+    )
+
+
+def client_can_edit(*, user: Any, submission: FormSubmission) -> bool:
+    """Her own form, while it is a draft or reopened by staff."""
+    return is_own_submission(user=user, submission=submission) and (
+        submission.status in CLIENT_EDITABLE
+    )
