@@ -441,11 +441,17 @@ def _documents_to_review(ctx: _Context) -> Section:
     """What clients sent that nobody has dealt with yet: documents not taken into the
     e-file (checked and readable), and forms nobody has taken (new, or sent again after a
     "needs more"). Two queries, each with its count; the newest of both are shown."""
-    queryset = Document.objects.filter(
-        client__in=ctx.clients,
-        uploaded_by_side=Side.CLIENT,
-        status=DocumentStatus.READY,
-        is_in_efile=False,
+    renderings = FormSubmission.objects.filter(client__in=ctx.clients)
+    queryset = (
+        Document.objects.filter(
+            client__in=ctx.clients,
+            uploaded_by_side=Side.CLIENT,
+            status=DocumentStatus.READY,
+            is_in_efile=False,
+        )
+        # A form's own PDF and data are looked at through the form, listed below.
+        .exclude(pk__in=renderings.filter(pdf_document__isnull=False).values("pdf_document"))
+        .exclude(pk__in=renderings.filter(data_document__isnull=False).values("data_document"))
     )
     documents, total = _first_entries(
         queryset.select_related("client", "client__case_manager", "request").only(

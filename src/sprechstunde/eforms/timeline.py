@@ -20,6 +20,7 @@ _TONES = {"approved": "ok", "done": "ok", "refused": "off", "needs_more": "warn"
 def _titles() -> dict[str, str]:
     return {
         "submitted": _("Form sent: %(title)s"),
+        "resubmitted": _("Form sent again: %(title)s"),
         "taken": _("Form taken: %(title)s"),
         "needs_more": _("Form needs more: %(title)s"),
         "answered": _("Form answered: %(title)s"),

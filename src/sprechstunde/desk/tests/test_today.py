@@ -343,6 +343,9 @@ def test_forms_nobody_has_taken_join_the_documents_to_look_at(
 
     testing.client_document(own_client, title="Kontoauszug")
     new = forms.submission(own_client)
+    # The form's own PDF is looked at through the form, not as a document of its own.
+    new.pdf_document = testing.client_document(own_client, title="Formular als PDF")
+    new.save(update_fields=["pdf_document"])
     again = forms.submission(own_client, spec=forms.change_spec())
     again.submission_count = 2
     again.save(update_fields=["submission_count"])

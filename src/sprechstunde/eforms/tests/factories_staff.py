@@ -141,13 +141,14 @@ def submission(
 
 
 def resubmit(made: FormSubmission) -> FormSubmission:
-    """What the client's new submission after a "needs more" leaves (as eforms-core's
-    submit does): received again, counted, with its event."""
+    """What the client's new submission after a "needs more" leaves (as
+    `services.client.submission_submit` does, without the code and the renderings):
+    received again, counted, with its event."""
     now = timezone.now()
     made.status = SubmissionStatus.RECEIVED
     made.submitted_at = now
     made.updated_at = now
     made.submission_count += 1
     made.save(update_fields=["status", "submitted_at", "updated_at", "submission_count"])
-    FormEvent.objects.create(submission=made, kind="submitted", actor=made.client.user)
+    FormEvent.objects.create(submission=made, kind="resubmitted", actor=made.client.user)
     return made

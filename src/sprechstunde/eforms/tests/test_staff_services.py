@@ -257,7 +257,7 @@ def test_the_whole_way_with_a_new_submission_after_needs_more(case_manager, away
         "submitted",
         "taken",
         "needs_more",
-        "submitted",
+        "resubmitted",
         "taken",
         "approved",
     ]
