@@ -507,7 +507,7 @@ def _forms_to_review(ctx: _Context) -> tuple[list[Entry], int]:
             kind="form",
             client=submission.client,
             title=submission.form_title,  # type: ignore[attr-defined]
-            detail=_("sent again") if submission.submission_count > 1 else _("form"),
+            detail=_("form sent again") if submission.submission_count > 1 else _("new form"),
             url=ctx.link("eforms:staff_submission", "pk", submission.pk),
             when=submission.submitted_at,
             stand_in_for=ctx.stand_in(submission.client),

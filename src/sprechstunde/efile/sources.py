@@ -109,7 +109,7 @@ def _form_matter(submission: FormSubmission) -> Matter:
     title = form_title(submission, "de")
     if submission.submitted_at is not None:
         title = f"{title} ({timezone.localtime(submission.submitted_at).date():%d.%m.%Y})"
-    return Matter(f"form-{submission.pk}", title, str(_("Form")))
+    return Matter(f"form-{submission.pk}", title, str(pgettext_lazy("efile", "Form")))
 
 
 class DocumentKind:
@@ -285,8 +285,8 @@ class FormKind:
         for submission in submissions:
             matter = _form_matter(submission)
             for kind, document, type_label in (
-                ("form", submission.pdf_document, _("Form")),
-                ("form_data", submission.data_document, _("Form data")),
+                ("form", submission.pdf_document, pgettext_lazy("efile", "Form")),
+                ("form_data", submission.data_document, pgettext_lazy("efile", "Form data")),
             ):
                 if not isinstance(document, Document) or document.status != DocumentStatus.READY:
                     continue

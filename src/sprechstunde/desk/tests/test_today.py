@@ -361,6 +361,6 @@ def test_forms_nobody_has_taken_join_the_documents_to_look_at(
     assert titles["Ortsabwesenheit beantragen"].url == reverse(
         "eforms:staff_submission", args=[new.pk]
     )
-    assert titles["Veränderungsmitteilung"].detail == "sent again"
+    assert titles["Veränderungsmitteilung"].detail == "form sent again"
     page = _main(_browser(case_manager).get(reverse("desk:today")).content.decode())
     assert reverse("eforms:staff_submission", args=[again.pk]) in page

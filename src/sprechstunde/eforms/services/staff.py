@@ -25,7 +25,6 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone, translation
 from django.utils.functional import Promise
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.audit.services import audit_record
@@ -156,25 +155,17 @@ def client_form_path(submission: FormSubmission) -> str:
 
 def _message_frame(submission: FormSubmission, *, language: str, kind: str, text: str) -> str:
     """The message as the client reads it in her conversation: which form it is about (in
-    her language), then what staff wrote."""
+    her language), then what staff wrote; for "needs more" also the way back to the form."""
     submitted = submission.submitted_at or submission.created_at
+    template = "needs_more" if kind == EVENT_NEEDS_MORE else "answer"
     with translation.override(language):
-        values = {
+        context = {
             "title": form_title(submission, language),
             "date": formats.date_format(timezone.localtime(submitted).date(), "SHORT_DATE_FORMAT"),
             "text": text,
+            "url": f"{settings.SITE_URL}{client_form_path(submission)}",
         }
-        if kind == EVENT_NEEDS_MORE:
-            values["url"] = f"{settings.SITE_URL}{client_form_path(submission)}"
-            return (
-                gettext(
-                    "Your form “%(title)s” of %(date)s needs more before it can be handled. "
-                    "What is missing:\n%(text)s\n\nPlease open the form, add what is missing and "
-                    "send it again: %(url)s"
-                )
-                % values
-            )
-        return gettext("About your form “%(title)s” of %(date)s:\n%(text)s") % values
+        return render_to_string(f"eforms/message/{template}.txt", context).strip()
 
 
 def _send_message(
