@@ -22,7 +22,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -140,17 +140,8 @@ def _client_language(client: Client) -> str:
 
 
 def client_form_path(submission: FormSubmission) -> str:
-    """The client's own page of this form (the portal pages of eforms); her forms list or
-    the portal home when that page is not there."""
-    for name, args in (
-        ("eforms:portal_submission", [submission.pk]),
-        ("eforms:portal_list", []),
-    ):
-        try:
-            return reverse(name, args=args)
-        except NoReverseMatch:
-            continue
-    return reverse("clients:portal_home")
+    """The client's own page of this form in the portal (outcome, reason, what is missing)."""
+    return reverse("eforms:portal_detail", args=[submission.pk])
 
 
 def _message_frame(submission: FormSubmission, *, language: str, kind: str, text: str) -> str:
