@@ -1,7 +1,7 @@
 """A case manager works through a request to be away (German UI, desktop): the forms inbox,
 the form's page, "needs more" with what is missing (the client reads it in her messages and
-sends the form again), taking it again, approving it with a reason. Every staff page passes
-axe and the keyboard walk; the client's messages page passes them on a phone too."""
+sends the form again), taking it again, approving it with a reason, which the client sees on
+her form's page. Every page passes axe and the keyboard walk (the client's on a phone)."""
 
 from __future__ import annotations
 
@@ -75,6 +75,9 @@ def test_a_case_manager_asks_for_more_and_approves_a_request_to_be_away(new_cont
     assert "Buchungsbestätigung der Reise" in text
     screenshots.take(phone, "client-reads-what-is-missing")
     problems += page_problems(phone, touch_targets=True)
+    # Her form is open again and says what is missing.
+    phone.goto(reverse("eforms:portal_detail", args=[submission.pk]))
+    assert "Buchungsbestätigung der Reise" in phone.locator("main").inner_text()
 
     # She sends the form again (the client side's own journey is eforms-core's test).
     forms.resubmit(FormSubmission.objects.get(pk=submission.pk))
@@ -93,6 +96,13 @@ def test_a_case_manager_asks_for_more_and_approves_a_request_to_be_away(new_cont
         assert step in history
     screenshots.take(page, "approved")
     problems += page_problems(page, touch_targets=False)
+
+    # The client sees the decision and its reason on her form's page.
+    phone.goto(reverse("eforms:portal_detail", args=[submission.pk]))
+    assert phone.get_by_test_id("form-status").inner_text() == "Genehmigt"
+    assert "Gute Reise!" in phone.get_by_test_id("outcome-reason").inner_text()
+    screenshots.take(phone, "client-sees-the-decision")
+    problems += page_problems(phone, touch_targets=True)
 
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.DONE
