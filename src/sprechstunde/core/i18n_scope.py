@@ -104,6 +104,9 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "signatures/forms.py",
     "signatures/services.py",
     "signatures/validation.py",
+    # Forms: what staff send the client about her form (the message's frame, the notice)
+    "eforms/templates/eforms/message/*",
+    "eforms/templates/eforms/mail/notice*.txt",
     # Messages, both sides
     "messaging/templates/messaging/*",
     "messaging/templates/messaging/includes/*",
@@ -125,6 +128,16 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "video_calls/forms.py",
     "video_calls/join_links.py",
     "video_calls/views.py",
+    # Forms: the client's pages, the engine's messages, her PDF, the code mail and SMS
+    "eforms/templates/eforms/portal/*",
+    "eforms/templates/eforms/portal/includes/*",
+    "eforms/templates/eforms/pdf/*",
+    "eforms/templates/eforms/mail/*",
+    "eforms/templates/eforms/includes/portal_tile.html",
+    "eforms/fields.py",
+    "eforms/rendering.py",
+    "eforms/services/client.py",
+    "eforms/views/portal.py",
 )
 
 
