@@ -50,7 +50,9 @@ class BenchServer:
         return f"{self.fixtures['session_cookie_name']}={self.fixtures['session_key']}"
 
 
-def bench_env(var_dir: Path, port: int, database_url: str | None) -> dict[str, str]:
+def bench_env(
+    var_dir: Path, port: int, database_url: str | None, redis_url: str | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(
         {
@@ -69,6 +71,8 @@ def bench_env(var_dir: Path, port: int, database_url: str | None) -> dict[str, s
     )
     if database_url:
         env["DATABASE_URL"] = database_url
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     return env
 
 
@@ -127,12 +131,15 @@ def serve_and_wait(
 
 @contextlib.contextmanager
 def running_server(
-    *, database_url: str | None = None, quiet: bool = False
+    *, database_url: str | None = None, redis_url: str | None = None, quiet: bool = False
 ) -> Iterator[BenchServer]:
-    """Prepare a fresh database and serve it; everything is removed again on exit."""
+    """Prepare a fresh database and serve it; everything is removed again on exit.
+
+    `database_url` must name an empty database (PostgreSQL); `redis_url` puts the cache on
+    Redis (the scaled configuration)."""
     var_dir = Path(tempfile.mkdtemp(prefix="sprechstunde-bench-"))
     port = free_port()
-    env = bench_env(var_dir, port, database_url)
+    env = bench_env(var_dir, port, database_url, redis_url)
     log_path = var_dir / "server.log"
 
     def note(text: str) -> None:

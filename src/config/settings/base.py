@@ -100,7 +100,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "sprechstunde.accounts.middleware.UserLanguageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # allauth's session tracking, written at most once per interval (ADR 0092).
+    "sprechstunde.accounts.middleware.UserSessionActivityMiddleware",
     "sprechstunde.accounts.middleware.StaffMFARequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -317,6 +318,9 @@ if os.environ.get("OIDC_SERVER_URL"):
     ]
 
 USERSESSIONS_TRACK_ACTIVITY = True
+# The list of active sessions: last activity written at most this often per session (a
+# changed IP address or browser at once); 0 writes on every request (ADR 0092).
+USERSESSIONS_ACTIVITY_INTERVAL = 300
 
 # --- Sessions, cookies, security headers ----------------------------------------------------
 USE_TLS = env_bool("USE_TLS", not DEBUG)

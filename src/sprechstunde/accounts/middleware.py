@@ -1,11 +1,13 @@
-"""Per-user language, the rule that staff cannot work without a second factor, and the
-"other role" page for refused role pages."""
+"""Per-user language, the rule that staff cannot work without a second factor, the
+"other role" page for refused role pages, and the throttled record of session activity."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -33,6 +35,52 @@ class UserLanguageMiddleware:
             translation.activate(language)
             request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
+
+
+class UserSessionActivityMiddleware:
+    """allauth's session tracking (`UserSessionsMiddleware`), written at most once per
+    `USERSESSIONS_ACTIVITY_INTERVAL` seconds per session, and at once when the session's IP
+    address or browser changed (ADR 0092).
+
+    allauth writes the session's row on every request (a write transaction each time);
+    here the cache remembers, per session, the address and browser last written, so the
+    list of active sessions shows a changed device at once and a last activity at most
+    one interval old. A session without a row gets one on its first request, as before.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        self._track(request)
+        return self.get_response(request)
+
+    def _track(self, request: HttpRequest) -> None:
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if user is None or session is None or not user.is_authenticated:
+            return
+        session_key = session.session_key
+        if not session_key:
+            return
+        from allauth.account.adapter import get_adapter
+        from allauth.usersessions.internal import usersessionkit
+
+        interval = settings.USERSESSIONS_ACTIVITY_INTERVAL
+        if interval <= 0:
+            usersessionkit.track_activity(request, user=user, session=session)
+            return
+        # The key and the value are digests: the cache never holds a session key.
+        key = "usersessions:seen:" + hashlib.sha256(session_key.encode()).hexdigest()
+        client = hashlib.sha256(
+            "\0".join(
+                (get_adapter().get_client_ip(request), request.META.get("HTTP_USER_AGENT", ""))
+            ).encode()
+        ).hexdigest()
+        if cache.get(key) == client:
+            return
+        usersessionkit.track_activity(request, user=user, session=session)
+        cache.set(key, client, timeout=interval)
 
 
 class StaffMFARequiredMiddleware:

@@ -8,7 +8,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from sprechstunde.appointments.models import Appointment
 from sprechstunde.audit.models import AuditEntry
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
+from sprechstunde.core.compiled_queries import CompiledQuery
 from sprechstunde.core.sms import sms_enabled
 
 from . import permissions
@@ -373,25 +375,45 @@ class PostboxNews:
         return self.unread_decisions + self.new_plans
 
 
+def _count_of(queryset: QuerySet[Any]) -> Coalesce:
+    """A scalar subquery counting `queryset`'s rows for the outer client."""
+    counted = queryset.order_by().values("client_id").annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+# The three counts of the home tile in one query, compiled once: it runs on every portal
+# home (ADR 0092).
+_POSTBOX_NEWS = CompiledQuery(
+    lambda client_id: Client.objects.filter(pk=client_id).values_list(
+        _count_of(
+            Decision.objects.filter(
+                client=OuterRef("pk"), status=DecisionStatus.IN_POSTBOX
+            ).exclude(events__kind=DeliveryEventKind.OPENED)
+        ),
+        _count_of(
+            CooperationPlan.objects.filter(
+                client=OuterRef("pk"), current_version__gt=F("client_seen_version")
+            )
+        ),
+        _count_of(
+            Confirmation.objects.filter(client=OuterRef("pk"), status=ConfirmationStatus.OPEN)
+        ),
+    ),
+    arguments=("client_id",),
+    count=False,
+)
+
+
 def postbox_news_for_client(*, client: Client, has_delivery: bool) -> PostboxNews:
-    """Counts for the home tile, in three small queries: decisions in the postbox never
-    opened (only with the consent to electronic delivery), issued plan versions the client
-    has not opened, and confirmations waiting for the client."""
-    unread = 0
-    if has_delivery:
-        unread = (
-            Decision.objects.filter(client=client, status=DecisionStatus.IN_POSTBOX)
-            .exclude(events__kind=DeliveryEventKind.OPENED)
-            .count()
-        )
-    new_plans = CooperationPlan.objects.filter(
-        client=client, current_version__gt=F("client_seen_version")
-    ).count()
-    open_confirmations = Confirmation.objects.filter(
-        client=client, status=ConfirmationStatus.OPEN
-    ).count()
+    """Counts for the home tile, in one query: decisions in the postbox never opened (only
+    with the consent to electronic delivery), issued plan versions the client has not
+    opened, and confirmations waiting for the client."""
+    rows = _POSTBOX_NEWS.rows(client_id=client.pk)
+    unread, new_plans, open_confirmations = (int(n) for n in rows[0]) if rows else (0, 0, 0)
     return PostboxNews(
-        unread_decisions=unread, new_plans=new_plans, open_confirmations=open_confirmations
+        unread_decisions=unread if has_delivery else 0,
+        new_plans=new_plans,
+        open_confirmations=open_confirmations,
     )
 
 

@@ -21,6 +21,7 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.choices import ConsentPurpose
 from sprechstunde.clients.models import Client
 from sprechstunde.clients.permissions import active_purposes_of
+from sprechstunde.core.compiled_queries import CompiledQuery
 
 from . import permissions
 from .choices import BLOCKING_STATUSES, AppointmentStatus, CancellationClass, Channel
@@ -126,14 +127,38 @@ def appointment_list_for_client_user(*, user: Any) -> dict[str, list[Appointment
     return {"proposals": proposals, "upcoming": upcoming, "cancelled": cancelled, "past": past}
 
 
+# The key of a client's next appointment, compiled once: the portal home asks on every
+# request, and most often the answer is "none" (ADR 0092). The stand-in account goes
+# through the same access rules as the real one.
+_NEXT_FOR_CLIENT = CompiledQuery(
+    lambda user_id, now: (
+        permissions.appointments_visible_to(user=User(pk=user_id, role=Role.CLIENT, is_active=True))
+        .filter(status=AppointmentStatus.BOOKED, ends_at__gt=now)
+        .order_by("starts_at", "pk")
+        .values_list("pk")[:1]
+    ),
+    arguments=("user_id",),
+    times=("now",),
+    count=False,
+)
+
+
 def appointment_next_for_client_user(*, user: Any) -> Appointment | None:
     """The client's next booked appointment that has not ended (the card on portal home);
     None for anyone else or when nothing is booked. Audited as a read."""
+    if not (
+        getattr(user, "is_authenticated", False)
+        and getattr(user, "is_active", False)
+        and getattr(user, "role", None) == Role.CLIENT
+    ):
+        return None
+    found = _NEXT_FOR_CLIENT.rows(user_id=user.pk, now=timezone.now())
+    if not found:
+        return None
     appointment = (
         permissions.appointments_visible_to(user=user)
-        .filter(status=AppointmentStatus.BOOKED, ends_at__gt=timezone.now())
+        .filter(pk=found[0][0])
         .select_related("case_manager", "client")
-        .order_by("starts_at", "pk")
         .first()
     )
     if appointment is not None:

@@ -31,6 +31,7 @@ from sprechstunde.accounts import selectors as accounts_selectors
 from sprechstunde.accounts.choices import Role
 from sprechstunde.accounts.models import User
 from sprechstunde.accounts.role_pages import CLIENT_ONLY
+from sprechstunde.core.compiled_queries import CompiledQuery
 
 from .choices import REQUIRED_PURPOSES, ConsentPurpose
 from .models import Client, Consent
@@ -148,18 +149,24 @@ def client_profile_of(*, user: Any) -> Client | None:
     """The Client record behind a logged-in client account, if there is one."""
     if not is_client_user(user=user):
         return None
-    return (
-        Client.objects.filter(UNRESTRICTED, user_id=user.pk).select_related("case_manager").first()
-    )
+    # At most one row (a one-to-one link): no ordering needed.
+    found = Client.objects.filter(UNRESTRICTED, user_id=user.pk).select_related("case_manager")
+    return next(iter(found.order_by()[:1]), None)
+
+
+# Read on every portal request, so compiled once (ADR 0092).
+_ACTIVE_PURPOSES = CompiledQuery(
+    lambda client_id: Consent.objects.filter(
+        client_id=client_id, withdrawn_at__isnull=True
+    ).values_list("purpose"),
+    arguments=("client_id",),
+    count=False,
+)
 
 
 def active_purposes_of(*, client: Client) -> frozenset[str]:
     """The purposes the client currently consents to."""
-    return frozenset(
-        Consent.objects.filter(client=client, withdrawn_at__isnull=True).values_list(
-            "purpose", flat=True
-        )
-    )
+    return frozenset(str(row[0]) for row in _ACTIVE_PURPOSES.rows(client_id=client.pk))
 
 
 # --- "Without a consent, the matching feature is refused" -----------------------------------

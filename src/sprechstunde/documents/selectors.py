@@ -15,6 +15,7 @@ from sprechstunde.accounts.choices import Role
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients import permissions as client_permissions
 from sprechstunde.clients.models import Client
+from sprechstunde.core.compiled_queries import CompiledQuery
 
 from . import file_checks, permissions, storage_crypto
 from .choices import RequestStatus
@@ -369,10 +370,20 @@ def document_request_for_upload(*, user: Any, pk: Any) -> DocumentRequest | None
     return found if can_change_client_documents(user=user, client=found.client) else None
 
 
+_OPEN_REQUESTS = CompiledQuery(
+    lambda client_id: DocumentRequest.objects.filter(
+        client_id=client_id, status=RequestStatus.OPEN
+    ),
+    arguments=("client_id",),
+    count=True,
+)
+
+
 def document_requests_open_count(*, client: Client) -> int:
     """How many requests the client still has to answer (the portal's card; the caller has
-    the client from the logged-in account). Not audited: a number."""
-    return DocumentRequest.objects.filter(client=client, status=RequestStatus.OPEN).count()
+    the client from the logged-in account). Not audited: a number. Compiled once: it runs
+    on every portal home (ADR 0092)."""
+    return _OPEN_REQUESTS.count(client_id=client.pk)
 
 
 def document_request_counts_for_clients(*, client_ids: list[int]) -> dict[int, dict[str, int]]:

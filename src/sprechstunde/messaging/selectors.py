@@ -19,8 +19,12 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
+from sprechstunde.accounts.choices import Role
+from sprechstunde.accounts.models import User
 from sprechstunde.audit.services import audit_record
+from sprechstunde.clients import permissions as client_permissions
 from sprechstunde.clients.models import Client
+from sprechstunde.core.compiled_queries import CompiledQuery
 from sprechstunde.core.errors import PermissionDeniedError
 from sprechstunde.documents import permissions as document_permissions
 
@@ -238,20 +242,34 @@ def conversation_list_for_user(
     return queryset
 
 
-def unread_count_for_user(*, user: Any) -> int:
-    """All messages from the other side that `user` has not read, over every conversation
-    they may see (the client: their own; staff: their caseload). Not audited: a number."""
+def _unread_messages(*, user: Any) -> QuerySet[Message]:
+    """The messages from the other side after `user`'s read position, over every
+    conversation they may see."""
     side = permissions.side_of(user=user)
-    # One COUNT over the messages themselves (shown in the navigation of every page, so
-    # kept cheap): the other side's messages after the user's read position there.
     own_read = ReadState.objects.filter(
         conversation=OuterRef("conversation_id"), user_id=getattr(user, "pk", 0) or 0
     ).values("last_read_sequence")[:1]
-    return (
-        Message.objects.filter(
-            conversation__in=permissions.conversations_visible_to(user=user),
-            sender_side=side.other,
-        )
-        .filter(sequence__gt=Coalesce(Subquery(own_read), Value(0)))
-        .count()
-    )
+    return Message.objects.filter(
+        conversation__in=permissions.conversations_visible_to(user=user),
+        sender_side=side.other,
+    ).filter(sequence__gt=Coalesce(Subquery(own_read), Value(0)))
+
+
+# A client's count depends on nothing but their account's key, so its query is compiled
+# once (it runs in the navigation of every portal page; ADR 0092). The stand-in account
+# goes through the same access rules as the real one.
+_CLIENT_UNREAD = CompiledQuery(
+    lambda user_id: _unread_messages(user=User(pk=user_id, role=Role.CLIENT, is_active=True)),
+    arguments=("user_id",),
+    count=True,
+)
+
+
+def unread_count_for_user(*, user: Any) -> int:
+    """All messages from the other side that `user` has not read, over every conversation
+    they may see (the client: their own; staff: their caseload). Not audited: a number."""
+    # One COUNT over the messages themselves (shown in the navigation of every page, so
+    # kept cheap): the other side's messages after the user's read position there.
+    if client_permissions.is_client_user(user=user):
+        return _CLIENT_UNREAD.count(user_id=user.pk)
+    return _unread_messages(user=user).count()

@@ -226,6 +226,41 @@ def test_home_query_count_does_not_grow_with_the_data(portal, kim):
     assert len(few) <= 40, [query["sql"] for query in few.captured_queries]
 
 
+def _page_queries(captured) -> list[str]:
+    """The home's own queries: without the session and the account every page loads."""
+    return [
+        query["sql"]
+        for query in captured.captured_queries
+        if "django_session" not in query["sql"] and 'FROM "accounts_user"' not in query["sql"]
+    ]
+
+
+def test_home_reads_one_query_per_section_and_writes_no_session_activity(portal, kim):
+    """Client and consents, unread messages, next appointment, postbox news, document
+    requests: one query each (ADR 0092); the session's activity row is not written again."""
+    _home(portal)
+    with CaptureQueriesContext(connection) as empty:
+        _home(portal)
+    assert len(_page_queries(empty)) == 6, _page_queries(empty)
+    assert not [sql for sql in _page_queries(empty) if "usersession" in sql]
+
+    _fill(kim, 2)
+    with CaptureQueriesContext(connection) as full:
+        page = _home(portal)
+    # Only when there is an appointment: the appointment by its key, the head of the audit
+    # chain for its read entry (PostgreSQL takes the chain's lock first), and the video
+    # card's consent and call checks.
+    reads = [
+        sql
+        for sql in _page_queries(full)
+        if sql.startswith("SELECT") and "pg_advisory_xact_lock" not in sql
+    ]
+    assert len(reads) == 10, "\n".join(sql[:90] for sql in _page_queries(full))
+    assert len([sql for sql in _page_queries(full) if sql.startswith("INSERT")]) == 1
+    assert 'id="next-appointment" data-appointment=' in page
+    assert not [sql for sql in _page_queries(full) if "usersession" in sql]
+
+
 # --- Home: which place has news ----------------------------------------------------------------
 
 
