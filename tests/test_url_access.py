@@ -320,6 +320,46 @@ def _agreement(kind: str, **extra: Any) -> Callable[[World, str], dict[str, Any]
     return build
 
 
+_FORM_DENIED = ("eforms.access_denied",)
+
+
+def _form_submission(**extra: Any) -> Callable[[World, str], dict[str, Any]]:
+    """A form (the engine's sample) of the foreign client, with a file attached."""
+
+    def build(world: World, role: str) -> dict[str, Any]:
+        from sprechstunde.documents.models import Document
+        from sprechstunde.eforms.factories import FormDefinitionFactory, FormSubmissionFactory
+        from sprechstunde.eforms.models import FormAttachment
+
+        client = world.client_of(role)
+        owner = world.owner_foreign_to(role)
+
+        def make() -> Any:
+            submission = FormSubmissionFactory(
+                client=client,
+                definition=FormDefinitionFactory(version=next(world._counter)),
+            )
+            document = Document.objects.create(
+                client=client, title=f"{FOREIGN_MARK} Nachweis", uploaded_by_side="client"
+            )
+            FormAttachment.objects.create(
+                submission=submission, field_key="payslip", document=document
+            )
+            return submission
+
+        submission = world._once("eforms-submission", owner, make)
+        kwargs: dict[str, Any] = {"pk": submission.pk}
+        if "section" in extra:
+            kwargs["section"] = extra["section"]
+        if "field" in extra:
+            kwargs["field"] = extra["field"]
+        if extra.get("attachment"):
+            kwargs["attachment_pk"] = submission.attachments.get().pk
+        return kwargs
+
+    return build
+
+
 def _owner(world: World, role: str) -> User:
     return world.owner_foreign_to(role)
 
@@ -712,6 +752,14 @@ REGISTRY: dict[str, Rule] = {
     "agreements:portal_decision_pdf": Rule(_agreement("decision")),
     "agreements:portal_confirmation": Rule(_agreement("confirmation")),
     "agreements:portal_confirmation_pdf": Rule(_agreement("confirmation")),
+    # --- forms: the client's own submissions (portal)
+    "eforms:portal_detail": Rule(_form_submission(), _FORM_DENIED, CLIENT),
+    "eforms:portal_section": Rule(_form_submission(section="bank"), _FORM_DENIED, CLIENT),
+    "eforms:portal_attach": Rule(_form_submission(field="payslip"), _FORM_DENIED, CLIENT),
+    "eforms:portal_detach": Rule(_form_submission(attachment=True), _FORM_DENIED, CLIENT),
+    "eforms:portal_review": Rule(_form_submission(), _FORM_DENIED, CLIENT),
+    "eforms:portal_confirm": Rule(_form_submission(), _FORM_DENIED, CLIENT),
+    "eforms:portal_done": Rule(_form_submission(), _FORM_DENIED, CLIENT),
     # --- copies of a client's own data (Art. 15 GDPR)
     "subject_access:client": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
     "subject_access:detail": Rule(_data_export, _EXPORT_DENIED, LOGGED_IN, owner=_owner),
@@ -725,6 +773,8 @@ REGISTRY: dict[str, Rule] = {
 # Routes that take arguments but protect no object of anyone's, and why. A key ending in
 # ":*" covers a whole namespace.
 ALLOW_LIST: dict[str, str] = {
+    "eforms:portal_start": "starts a form by its slug for the logged-in client herself; a "
+    "definition is public content, not anyone's object (eforms/tests/test_portal_views.py)",
     # Django admin: only admins (is_staff) with a second factor get in at all, see
     # test_django_admin_is_closed_to_everyone_but_admins; inside, model permissions rule.
     "admin:*": "Django admin, closed to all but admins (tested below)",

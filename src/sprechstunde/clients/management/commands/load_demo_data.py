@@ -37,6 +37,8 @@ class Command(BaseCommand):
         from sprechstunde.agreements.demo import agreement_templates_ensure
 
         agreement_templates_ensure()
+        # The shipped form definitions (eforms app); unchanged files load nothing.
+        call_command("eforms_load", stdout=self.stdout)
         # A year of past appointments, so the figures page has charts from the first start;
         # the command leaves a case manager alone who already has a past year (idempotent).
         call_command("appointments_demo_year", stdout=self.stdout)
