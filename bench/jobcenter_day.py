@@ -357,6 +357,8 @@ class Day:
         self.digests: dict[str, str] = {}
         self.csrf = secrets.token_hex(16)  # a 32-character secret, as the cookie holds one
         self.photo = _photo()
+        # Shared by the steps of a run: a form is sent once.
+        self.forms: list[dict[str, Any]] = fixtures.setdefault("forms", [])
 
     def _node(self) -> int:
         self.turn = (self.turn + 1) % len(self.pools)
@@ -570,7 +572,27 @@ class Day:
                     await connection.close()
 
     async def form_submission(self) -> None:
-        self.record.error("form submission", "not wired up")
+        """The last step of a filled-in form: the one-time code entered, the form sent
+        (each prepared form is sent once; when they run out, the kind is an error)."""
+        if not self.forms:
+            self.record.error("form submission", "no prepared form left (seed more: --forms)")
+            return
+        form = self.forms.pop()
+        body = urllib.parse.urlencode({"code": form["code"], "revision": form["revision"]})
+        sent = await self._timed(
+            "form submission",
+            "POST",
+            f"/formulare/portal/{form['submission']}/bestaetigen/",
+            form["session"],
+            expect=(302,),
+            body=body.encode(),
+            **{"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        location = sent.headers.get("location", "") if sent else ""
+        if sent is not None and not location.endswith("/gesendet/"):
+            # A redirect elsewhere (back to the review) is a refusal, not a submission.
+            self.record.latencies["form submission"].pop()
+            self.record.error("form submission", f"redirected to {location}")
 
 
 async def _until(connection: Any, kind: str, match: Callable[[dict], bool] | None = None) -> dict:

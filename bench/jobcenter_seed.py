@@ -58,14 +58,55 @@ def _sessions(users: list, *, tag: str) -> list[str]:
     return keys
 
 
+FORM_CODE = "246810"
+
+
 def _eforms_ready() -> bool:
     """Whether this branch has the eforms app's submit service (the form submission kind)."""
-    import importlib.util
+    try:
+        from sprechstunde.eforms.services import submission_submit
+    except ImportError:
+        return False
+    return callable(submission_submit)
 
-    return importlib.util.find_spec("sprechstunde.eforms.services") is not None
+
+def seed_forms(*, clients: list, count: int) -> list[dict]:
+    """`count` forms filled in completely (the engine's sample form, with its payslip
+    attached), each waiting for its one-time code, which is set to FORM_CODE here: the code
+    goes out by mail, which the generator cannot read. What the generator then does is the
+    submission itself (code check, PDF/A and JSON stored as her documents)."""
+    from django.utils import timezone
+
+    from sprechstunde.eforms.factories import FormDefinitionFactory, FormSubmissionFactory
+    from sprechstunde.eforms.models import FormSubmission
+    from sprechstunde.eforms.services import attachment_add
+    from sprechstunde.eforms.services.client import _code_hash
+    from sprechstunde.eforms.testing.filling import COMPLETE_ANSWERS, ready_document
+
+    definition = FormDefinitionFactory()
+    forms = []
+    for client in clients[:count]:
+        submission = FormSubmissionFactory(
+            client=client, definition=definition, answers={**COMPLETE_ANSWERS}
+        )
+        attachment_add(
+            actor=client.user,
+            submission=submission,
+            field_key="payslip",
+            document=ready_document(client),
+        )
+        submission.refresh_from_db()
+        FormSubmission.objects.filter(pk=submission.pk).update(
+            code_hash=_code_hash(submission, FORM_CODE),
+            code_expires_at=timezone.now() + datetime.timedelta(hours=8),
+        )
+        forms.append({"submission": submission.pk, "revision": submission.revision})
+    return forms
 
 
-def seed_day(*, staff: int, clients: int, appointments: int, active: int, seed: int) -> dict:
+def seed_day(
+    *, staff: int, clients: int, appointments: int, active: int, forms: int, seed: int
+) -> dict:
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
     from django.conf import settings
     from django.contrib.auth.hashers import make_password
@@ -216,6 +257,12 @@ def seed_day(*, staff: int, clients: int, appointments: int, active: int, seed: 
         if len(caseload[person.case_manager_id]) < 40:
             caseload[person.case_manager_id].append(person.pk)
     assert all(user_by_client.values())
+    forms_started = time.perf_counter()
+    forms = seed_forms(clients=active_people, count=forms) if _eforms_ready() else []
+    forms_seconds = time.perf_counter() - forms_started
+    by_client = {}
+    for person, form in zip(active_people, forms, strict=False):
+        by_client[person.pk] = form
     return {
         "eforms": _eforms_ready(),
         "session_cookie": settings.SESSION_COOKIE_NAME,
@@ -230,9 +277,14 @@ def seed_day(*, staff: int, clients: int, appointments: int, active: int, seed: 
             "client_sessions": len(client_keys),
         },
         "staff": [{"session": staff_session[m.pk], "clients": caseload[m.pk]} for m in managers],
+        "seconds_forms": round(forms_seconds, 1),
         "clients": [
             {"id": pk, "session": key, "conversation": conversations[pk]}
             for pk, key in client_session.items()
+        ],
+        "forms": [
+            {**form, "session": client_session[pk], "code": FORM_CODE}
+            for pk, form in by_client.items()
         ],
         "calls": [
             {
@@ -309,6 +361,7 @@ def main() -> None:
     day.add_argument("--clients", type=int, default=5000)
     day.add_argument("--appointments", type=int, default=1000)
     day.add_argument("--active", type=int, default=1000)
+    day.add_argument("--forms", type=int, default=100, help="forms ready to be submitted")
     day.add_argument("--seed", type=int, default=16)
     reminders = sub.add_parser("reminders")
     reminders.add_argument("--start", type=float, required=True)
@@ -322,6 +375,7 @@ def main() -> None:
             clients=options.clients,
             appointments=options.appointments,
             active=options.active,
+            forms=options.forms,
             seed=options.seed,
         )
     else:
