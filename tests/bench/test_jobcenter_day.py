@@ -30,7 +30,9 @@ def database_url() -> str:
     return urllib.parse.urlunsplit(parts._replace(path=f"/test_day_{uuid.uuid4().hex[:8]}"))
 
 
-def test_a_tiny_day_plays_every_kind_without_errors(database_url):
+def test_a_tiny_day_plays_every_kind_without_errors(database_url, monkeypatch):
+    # The machine may be busy: this test is about every kind working, not about its time.
+    monkeypatch.setattr(jobcenter_day, "REQUEST_TIMEOUT", 120.0)
     day = {"staff": 2, "clients": 24, "appointments": 12, "active": 12}
     with jobcenter_day.running_stack(
         database_url=database_url, redis_url=REDIS, nodes=2, day=day
@@ -38,9 +40,9 @@ def test_a_tiny_day_plays_every_kind_without_errors(database_url):
         assert stack.fixtures["counts"]["clients"] == 24
         assert stack.fixtures["counts"]["appointments"] == 12
         assert stack.fixtures["calls"], "no video call is open now"
-        # One of each kind of work every two seconds, for a few seconds (the first of each
-        # kind comes early, so each runs even on a busy machine).
-        rates = dict.fromkeys(jobcenter_day.PEAK_RATES, 0.5)
+        # One of each kind of work every four seconds, for a few seconds (the first of each
+        # kind comes early, so each runs even in so short a time).
+        rates = dict.fromkeys(jobcenter_day.PEAK_RATES, 0.25)
         step = jobcenter_day.play_step(stack, scale=1, duration=6, rates=rates)
     played = {row["work"] for row in step.rows}
     expected = set(jobcenter_day.PEAK_RATES)
