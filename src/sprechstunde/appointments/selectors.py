@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from sprechstunde.accounts.choices import Role
 from sprechstunde.accounts.models import User
-from sprechstunde.audit.services import audit_record
+from sprechstunde.audit.services import audit_record, audit_record_each
 from sprechstunde.clients.choices import ConsentPurpose
 from sprechstunde.clients.models import Client
 from sprechstunde.clients.permissions import active_purposes_of
@@ -41,10 +41,8 @@ def local_zone() -> ZoneInfo:
 
 
 def _audit_reads(actor: Any, appointments: Iterable[Appointment], action: str) -> None:
-    for appointment in appointments:
-        audit_record(
-            actor=actor, action=action, target=appointment, client_id=appointment.client_id
-        )
+    # One entry per appointment (its client's data was read), under one hold of the lock.
+    audit_record_each(actor=actor, action=action, targets=appointments)
 
 
 def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:

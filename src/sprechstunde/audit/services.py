@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import ipaddress
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -22,6 +23,8 @@ GENESIS_HASH = "0" * 64
 # Arbitrary constant key for PostgreSQL's advisory lock that serialises chain appends.
 _PG_LOCK_KEY = 0x5A_0D17
 _CLIENT_MODEL_LABEL = "clients.client"
+# `_append` reads the chain's head unless the caller passes the entry it just appended.
+_HEAD_UNREAD = object()
 DENIAL_SUFFIX = "access_denied"
 # A summary entry names the entry of the window's first refusal as its object.
 SUMMARY_TARGET_TYPE = "audit.auditentry"
@@ -125,9 +128,13 @@ def _append(
     client_id: int | None,
     ip_address: str | None,
     repeat_count: int = 0,
+    last: AuditEntry | object | None = _HEAD_UNREAD,
 ) -> AuditEntry:
-    """Link one entry to the chain's head. The caller holds the chain lock (`_lock_chain`)."""
-    last = AuditEntry.objects.order_by("-sequence").only("sequence", "entry_hash").first()
+    """Link one entry to the chain's head (`last`, read here unless the caller just wrote
+    it). The caller holds the chain lock (`_lock_chain`)."""
+    if last is _HEAD_UNREAD:
+        last = AuditEntry.objects.order_by("-sequence").only("sequence", "entry_hash").first()
+    assert last is None or isinstance(last, AuditEntry)
     entry = AuditEntry(
         sequence=(last.sequence + 1) if last else 1,
         at=at or timezone.now(),
@@ -185,6 +192,46 @@ def audit_record(
             client_id=client_id,
             ip_address=_client_ip(request),
         )
+
+
+def audit_record_each(
+    *,
+    actor: Any,
+    action: str,
+    targets: Iterable[models.Model],
+    request: HttpRequest | None = None,
+) -> list[AuditEntry]:
+    """One entry per target, the same entries `audit_record` appends one call at a time, but
+    under one hold of the chain lock and one read of the chain's head: a list page of 40
+    appointments took the lock 40 times, with five queries each (issue 16, point 7)."""
+    targets = list(targets)
+    if action.endswith(DENIAL_SUFFIX):
+        return [
+            audit_record(actor=actor, action=action, target=target, request=request)
+            for target in targets
+        ]
+    if not targets:
+        return []
+    actor_id, actor_label = _actor_fields(actor)
+    ip_address = _client_ip(request)
+    entries: list[AuditEntry] = []
+    with transaction.atomic():
+        _lock_chain()
+        last: AuditEntry | object | None = _HEAD_UNREAD
+        for target in targets:
+            target_type, target_id, client_id = _target_fields(target, "", "", None)
+            last = _append(
+                actor_id=actor_id,
+                actor_label=actor_label,
+                action=action,
+                target_type=target_type,
+                target_id=target_id,
+                client_id=client_id,
+                ip_address=ip_address,
+                last=last,
+            )
+            entries.append(last)
+    return entries
 
 
 def _route(request: HttpRequest | None) -> str:

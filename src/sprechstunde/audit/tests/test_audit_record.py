@@ -106,3 +106,28 @@ def test_a_remote_address_that_is_no_ip_address_is_left_out(case_manager):
     entry = audit_record(actor=case_manager, action="client.read", request=request)
 
     assert AuditEntry.objects.get(pk=entry.pk).ip_address is None
+
+
+def test_entries_for_each_target_are_the_entries_of_one_call_each_and_keep_the_chain(
+    case_manager, django_assert_max_num_queries
+):
+    from sprechstunde.audit.selectors import audit_chain_verify
+    from sprechstunde.audit.services import audit_record_each
+
+    before = audit_record(actor=case_manager, action="client.read", target_type="clients.client")
+    clients = [ClientFactory(case_manager=case_manager) for _ in range(5)]
+    # One lock, one read of the head, one insert per target (and the savepoint's two).
+    with django_assert_max_num_queries(1 + 1 + 5 + 2):
+        entries = audit_record_each(actor=case_manager, action="client.list", targets=clients)
+
+    assert [entry.sequence for entry in entries] == list(
+        range(before.sequence + 1, before.sequence + 6)
+    )
+    assert [entry.client_id for entry in entries] == [client.pk for client in clients]
+    assert [entry.target_id for entry in entries] == [str(client.pk) for client in clients]
+    assert {entry.action for entry in entries} == {"client.list"}
+    assert entries[0].previous_hash == before.entry_hash
+    stored = list(AuditEntry.objects.filter(sequence__gt=before.sequence).order_by("sequence"))
+    assert [entry.entry_hash for entry in stored] == [entry.entry_hash for entry in entries]
+    assert audit_chain_verify().problem is None
+    assert audit_record_each(actor=case_manager, action="client.list", targets=[]) == []
