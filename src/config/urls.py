@@ -30,6 +30,7 @@ urlpatterns = [
     path("barrierefreiheit/", include("sprechstunde.accessibility.urls")),
     path("aufbewahrung/", include("sprechstunde.retention.urls")),
     path("e-akte/", include("sprechstunde.efile.urls")),
+    path("formulare/", include("sprechstunde.eforms.urls")),
     # The e-mail address is the login: admins change staff addresses, not allauth's page.
     path("accounts/email/", account_views.EmailChangeDisabledView.as_view(), name="email_locked"),
     # Password pages are for staff only: clients log in by code (and optionally a passkey).

@@ -125,6 +125,16 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "video_calls/forms.py",
     "video_calls/join_links.py",
     "video_calls/views.py",
+    # Forms: the client's pages, the engine's messages, her PDF, the code mail and SMS
+    "eforms/templates/eforms/portal/*",
+    "eforms/templates/eforms/portal/includes/*",
+    "eforms/templates/eforms/pdf/*",
+    "eforms/templates/eforms/mail/*",
+    "eforms/templates/eforms/includes/portal_tile.html",
+    "eforms/fields.py",
+    "eforms/rendering.py",
+    "eforms/services/client.py",
+    "eforms/views/portal.py",
 )
 
 

@@ -29,7 +29,7 @@ MAX_ATTEMPTS = 8
 TEXT_LIMIT = 640  # four concatenated SMS parts
 # Texts that carry a secret (a login code, an invitation token, whose hash alone is stored):
 # once the message has left the queue, the stored copy keeps only what kind it was.
-SECRET_KINDS = frozenset({"login_code", "invitation"})
+SECRET_KINDS = frozenset({"login_code", "invitation", "form_code"})
 REDACTED = "[redacted after sending]"
 
 

@@ -195,7 +195,7 @@ def parse_integer(spec: Mapping[str, Any], raw: Any) -> tuple[int | None, Messag
     if not text:
         return None, None
     if not INTEGER.match(text):
-        return None, _("Please enter a whole number.")
+        return None, _("Please enter a whole number, such as 12.")
     value = int(text)
     low, high = spec.get("min"), spec.get("max")
     if low is not None and value < int(low):

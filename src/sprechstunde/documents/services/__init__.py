@@ -11,6 +11,7 @@ from .export import (
     exportable_documents,
     read_for_export,
 )
+from .generated import document_store_generated
 from .processing import (
     document_process,
     documents_process_pending,
@@ -89,6 +90,7 @@ __all__ = [
     "document_request_remind",
     "document_request_reminders_schedule",
     "document_request_reminders_send_due",
+    "document_store_generated",
     "document_upload_complete",
     "documents_efile_mark_handed_over",
     "documents_efile_unmark_handed_over",

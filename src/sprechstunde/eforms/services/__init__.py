@@ -1,0 +1,40 @@
+"""Writes of the eforms app. The client's side (`client`): start, save a section, attach,
+code, submit. Callers import from this package."""
+
+from .client import (
+    STALE_MESSAGE,
+    CodeChannel,
+    Problem,
+    SectionOutcome,
+    StaleRevision,
+    attachment_add,
+    attachment_counts,
+    attachment_remove,
+    attachment_room,
+    code_channel,
+    section_keys_visible,
+    submission_code_send,
+    submission_problems,
+    submission_section_save,
+    submission_start,
+    submission_submit,
+)
+
+__all__ = [
+    "STALE_MESSAGE",
+    "CodeChannel",
+    "Problem",
+    "SectionOutcome",
+    "StaleRevision",
+    "attachment_add",
+    "attachment_counts",
+    "attachment_remove",
+    "attachment_room",
+    "code_channel",
+    "section_keys_visible",
+    "submission_code_send",
+    "submission_problems",
+    "submission_section_save",
+    "submission_start",
+    "submission_submit",
+]

@@ -1,0 +1,1 @@
+"""Views of the eforms app: the client's pages (`portal`)."""
