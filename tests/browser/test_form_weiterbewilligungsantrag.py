@@ -50,9 +50,14 @@ def test_client_applies_again_with_a_higher_rent_and_a_new_account(
     journey.fill("new_heating", "85")
     journey.fill("housing_from", "2027-01-01")
     journey.check("housing")
-    journey.attach("rent_letter", [photo("mieterhoehung-1.jpg"), photo("mieterhoehung-2.jpg")])
-    # The answers typed before the upload page are kept.
+    # Going on without the landlord's letter: the missing attachment is named at its field,
+    # the amounts are kept.
+    journey.next()
+    journey.on_section("housing")
+    assert journey.errors() == ["rent_letter"]
     assert journey.value("new_rent") == "612,40"
+    journey.attach("rent_letter", [photo("mieterhoehung-1.jpg"), photo("mieterhoehung-2.jpg")])
+    assert journey.value("new_heating") == "85,00"
     journey.next()
 
     journey.on_section("assets")

@@ -107,7 +107,7 @@ class FormJourney:
         page.goto(reverse("eforms:portal_list"))
         self.check("list")
         page.get_by_test_id(f"start-{self.slug}").click()
-        page.wait_for_url(re.compile(r"/formulare/portal/\d+/abschnitt/"))
+        self.wait_path(r"/formulare/portal/\d+/abschnitt/")
         match = re.search(r"/portal/(\d+)/abschnitt/", page.url)
         assert match, page.url
         self.submission_pk = int(match.group(1))
@@ -117,8 +117,16 @@ class FormJourney:
         match = re.search(r"/abschnitt/([^/]+)/", self.page.url)
         return match.group(1) if match else ""
 
+    def wait_path(self, pattern: str) -> None:
+        """Waits until the page's path matches (polling: a navigation that ended before the
+        wait began counts too), then for the page to be loaded."""
+        self.page.wait_for_function(
+            "(pattern) => new RegExp(pattern).test(location.pathname)", arg=pattern
+        )
+        self.page.wait_for_load_state()
+
     def on_section(self, key: str) -> None:
-        self.page.wait_for_url(re.compile(rf"/abschnitt/{re.escape(key)}/"))
+        self.wait_path(rf"/abschnitt/{re.escape(key)}/$")
 
     def next(self) -> None:
         self.page.get_by_test_id("next").click()
@@ -154,19 +162,19 @@ class FormJourney:
         page = self.page
         section = self.section_key()
         page.get_by_test_id(f"attach-{key}").click()
-        page.wait_for_url(re.compile(rf"/anhang/{re.escape(key)}/"))
+        self.wait_path(rf"/anhang/{re.escape(key)}/$")
         self.check(f"attach-{key}")
         page.locator("#id_files").set_input_files(files)
         page.locator("[data-upload-item]").nth(len(files) - 1).wait_for()
         page.get_by_test_id("attach-send").click()
-        page.wait_for_url(re.compile(rf"/abschnitt/{re.escape(section)}/"))
+        self.on_section(section)
         page.get_by_test_id(f"attachment-{key}").first.wait_for()
 
     # --- review, code, sent -----------------------------------------------------------------
 
     def review(self) -> Any:
         page = self.page
-        page.wait_for_url(re.compile(r"/pruefen/$"))
+        self.wait_path(r"/pruefen/$")
         assert page.get_by_test_id("problems").count() == 0, page.get_by_test_id(
             "problems"
         ).inner_text()
@@ -178,7 +186,7 @@ class FormJourney:
         stays as it is), and lands on the "sent" page."""
         page = self.page
         page.get_by_test_id("send-code").click()
-        page.wait_for_url(re.compile(r"/bestaetigen/$"))
+        self.wait_path(r"/bestaetigen/$")
         code = latest_code_for(email)
         self.check("code")
         if wrong_code_first:
@@ -189,7 +197,7 @@ class FormJourney:
             assert page.locator("#id_code").get_attribute("aria-invalid") == "true"
         page.locator("#id_code").fill(code)
         page.get_by_test_id("submit-form").click()
-        page.wait_for_url(re.compile(r"/gesendet/$"))
+        self.wait_path(r"/gesendet/$")
         page.get_by_test_id("done").wait_for()
         self.check("sent")
 
