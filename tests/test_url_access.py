@@ -320,6 +320,46 @@ def _agreement(kind: str, **extra: Any) -> Callable[[World, str], dict[str, Any]
     return build
 
 
+_FORM_DENIED = ("eforms.access_denied",)
+
+
+def _form_submission(**extra: Any) -> Callable[[World, str], dict[str, Any]]:
+    """A form (the engine's sample) of the foreign client, with a file attached."""
+
+    def build(world: World, role: str) -> dict[str, Any]:
+        from sprechstunde.documents.models import Document
+        from sprechstunde.eforms.factories import FormDefinitionFactory, FormSubmissionFactory
+        from sprechstunde.eforms.models import FormAttachment
+
+        client = world.client_of(role)
+        owner = world.owner_foreign_to(role)
+
+        def make() -> Any:
+            submission = FormSubmissionFactory(
+                client=client,
+                definition=FormDefinitionFactory(version=next(world._counter)),
+            )
+            document = Document.objects.create(
+                client=client, title=f"{FOREIGN_MARK} Nachweis", uploaded_by_side="client"
+            )
+            FormAttachment.objects.create(
+                submission=submission, field_key="payslip", document=document
+            )
+            return submission
+
+        submission = world._once("eforms-submission", owner, make)
+        kwargs: dict[str, Any] = {"pk": submission.pk}
+        if "section" in extra:
+            kwargs["section"] = extra["section"]
+        if "field" in extra:
+            kwargs["field"] = extra["field"]
+        if extra.get("attachment"):
+            kwargs["attachment_pk"] = submission.attachments.get().pk
+        return kwargs
+
+    return build
+
+
 def _owner(world: World, role: str) -> User:
     return world.owner_foreign_to(role)
 
@@ -357,6 +397,15 @@ def _ready_document(world: World, role: str) -> dict[str, Any]:
         ),
     )
     return {"pk": made.pk}
+
+
+def _staff_form_submission(world: World, role: str) -> dict[str, Any]:
+    """A received form of the foreign client."""
+    from sprechstunde.eforms.tests.factories_staff import submission
+
+    client = world.client_of(role)
+    owner = world.owner_foreign_to(role)
+    return {"pk": world._once("form-submission", owner, lambda: submission(client)).pk}
 
 
 def _ready_document_page(world: World, role: str) -> dict[str, Any]:
@@ -628,6 +677,10 @@ REGISTRY: dict[str, Rule] = {
     "documents:delete": Rule(_ready_document, ("document.access_denied",), LOGGED_IN),
     "documents:staff_upload": Rule(_client, _CLIENT_DENIED, CASELOAD),
     "documents:upload_session": Rule(_upload_session),
+    # --- eforms: one submitted form on the staff side (refused like its client)
+    "eforms:staff_submission": Rule(
+        _staff_form_submission, ("eforms.access_denied",), CASELOAD, owner=_owner
+    ),
     # --- retention: one client's data-protection page and its actions (the DPO reaches every
     # client by design: she decides requests and holds, and a restricted client only she sees)
     "retention:client": Rule(
@@ -712,6 +765,14 @@ REGISTRY: dict[str, Rule] = {
     "agreements:portal_decision_pdf": Rule(_agreement("decision")),
     "agreements:portal_confirmation": Rule(_agreement("confirmation")),
     "agreements:portal_confirmation_pdf": Rule(_agreement("confirmation")),
+    # --- forms: the client's own submissions (portal)
+    "eforms:portal_detail": Rule(_form_submission(), _FORM_DENIED, CLIENT),
+    "eforms:portal_section": Rule(_form_submission(section="bank"), _FORM_DENIED, CLIENT),
+    "eforms:portal_attach": Rule(_form_submission(field="payslip"), _FORM_DENIED, CLIENT),
+    "eforms:portal_detach": Rule(_form_submission(attachment=True), _FORM_DENIED, CLIENT),
+    "eforms:portal_review": Rule(_form_submission(), _FORM_DENIED, CLIENT),
+    "eforms:portal_confirm": Rule(_form_submission(), _FORM_DENIED, CLIENT),
+    "eforms:portal_done": Rule(_form_submission(), _FORM_DENIED, CLIENT),
     # --- copies of a client's own data (Art. 15 GDPR)
     "subject_access:client": Rule(_client, _CLIENT_DENIED, CASELOAD, owner=_owner),
     "subject_access:detail": Rule(_data_export, _EXPORT_DENIED, LOGGED_IN, owner=_owner),
@@ -725,6 +786,8 @@ REGISTRY: dict[str, Rule] = {
 # Routes that take arguments but protect no object of anyone's, and why. A key ending in
 # ":*" covers a whole namespace.
 ALLOW_LIST: dict[str, str] = {
+    "eforms:portal_start": "starts a form by its slug for the logged-in client herself; a "
+    "definition is public content, not anyone's object (eforms/tests/test_portal_views.py)",
     # Django admin: only admins (is_staff) with a second factor get in at all, see
     # test_django_admin_is_closed_to_everyone_but_admins; inside, model permissions rule.
     "admin:*": "Django admin, closed to all but admins (tested below)",

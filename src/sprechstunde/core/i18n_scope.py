@@ -104,6 +104,9 @@ CLIENT_FACING_PATTERNS: tuple[str, ...] = (
     "signatures/forms.py",
     "signatures/services.py",
     "signatures/validation.py",
+    # Forms: what staff send the client about her form (the message's frame, the notice)
+    "eforms/templates/eforms/message/*",
+    "eforms/templates/eforms/mail/notice*.txt",
     # Messages, both sides
     "messaging/templates/messaging/*",
     "messaging/templates/messaging/includes/*",

@@ -26,6 +26,7 @@ from django.db.models import (
     Value,
     Window,
 )
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -44,6 +45,8 @@ from sprechstunde.clients import permissions as client_permissions
 from sprechstunde.clients.models import Client
 from sprechstunde.documents.choices import DocumentStatus, RequestStatus, Side
 from sprechstunde.documents.models import Document, DocumentRequest
+from sprechstunde.eforms.choices import SubmissionStatus
+from sprechstunde.eforms.models import FormSubmission
 from sprechstunde.messaging.choices import Side as MessageSide
 from sprechstunde.messaging.models import Conversation, Message, ReadState
 from sprechstunde.video_calls import permissions as call_permissions
@@ -431,19 +434,24 @@ def _messages(ctx: _Context) -> Section:
     return Section(entries=entries, total=total)
 
 
-# --- documents (and, once the eforms app exists, form submissions) ---------------------------
+# --- documents and form submissions ----------------------------------------------------------
 
 
 def _documents_to_review(ctx: _Context) -> Section:
-    """What clients sent that nobody has taken into the e-file yet (checked and readable).
-
-    Form submissions join this section as a second source once `eforms` exists.
-    """
-    queryset = Document.objects.filter(
-        client__in=ctx.clients,
-        uploaded_by_side=Side.CLIENT,
-        status=DocumentStatus.READY,
-        is_in_efile=False,
+    """What clients sent that nobody has dealt with yet: documents not taken into the
+    e-file (checked and readable), and forms nobody has taken (new, or sent again after a
+    "needs more"). Two queries, each with its count; the newest of both are shown."""
+    renderings = FormSubmission.objects.filter(client__in=ctx.clients)
+    queryset = (
+        Document.objects.filter(
+            client__in=ctx.clients,
+            uploaded_by_side=Side.CLIENT,
+            status=DocumentStatus.READY,
+            is_in_efile=False,
+        )
+        # A form's own PDF and data are looked at through the form, listed below.
+        .exclude(pk__in=renderings.filter(pdf_document__isnull=False).values("pdf_document"))
+        .exclude(pk__in=renderings.filter(data_document__isnull=False).values("data_document"))
     )
     documents, total = _first_entries(
         queryset.select_related("client", "client__case_manager", "request").only(
@@ -472,7 +480,42 @@ def _documents_to_review(ctx: _Context) -> Section:
         )
         for document in documents
     ]
-    return Section(entries=entries, total=total)
+    forms, forms_total = _forms_to_review(ctx)
+    entries = sorted([*entries, *forms], key=_entry_time, reverse=True)[:SECTION_LIMIT]
+    return Section(entries=entries, total=total + forms_total)
+
+
+def _entry_time(entry: Entry) -> datetime.datetime:
+    when = entry.when
+    assert isinstance(when, datetime.datetime)
+    return when
+
+
+def _forms_to_review(ctx: _Context) -> tuple[list[Entry], int]:
+    queryset = FormSubmission.objects.filter(
+        client__in=ctx.clients, status=SubmissionStatus.RECEIVED
+    ).annotate(form_title=KeyTextTransform("de", KeyTransform("title", "definition__spec")))
+    submissions, total = _first_entries(
+        queryset.select_related("client", "client__case_manager").only(
+            "pk", "submitted_at", "submission_count", *_CLIENT_FIELDS
+        ),
+        "-submitted_at",
+        "-pk",
+    )
+    entries = [
+        Entry(
+            kind="form",
+            client=submission.client,
+            title=submission.form_title,  # type: ignore[attr-defined]
+            detail=_("form sent again") if submission.submission_count > 1 else _("new form"),
+            url=ctx.link("eforms:staff_submission", "pk", submission.pk),
+            when=submission.submitted_at,
+            stand_in_for=ctx.stand_in(submission.client),
+            case_manager=ctx.owner(submission.client),
+        )
+        for submission in submissions
+    ]
+    return entries, total
 
 
 def _overdue_requests(ctx: _Context) -> Section:

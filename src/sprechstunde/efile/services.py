@@ -9,6 +9,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -20,12 +21,16 @@ from sprechstunde.documents.services import (
     documents_efile_mark_handed_over,
     documents_efile_unmark_handed_over,
 )
+from sprechstunde.eforms.models import FormSubmission
 
 from .models import Handover, HandoverItem
 from .permissions import can_hand_over
 from .selectors import records_pending
+from .sources import DOCUMENT_KINDS
 from .xdomea import PrimaryDocument, message_file_name, message_write
 
+# The records that are a form's own files (its retention starts with the hand-over).
+FORM_KINDS = ("form", "form_data")
 # Up to this size the message stays in memory; beyond, it goes to an unlinked temp file.
 SPOOL_MAX_BYTES = 8 * 1024 * 1024
 
@@ -94,11 +99,21 @@ def _mark(
         with transaction.atomic():
             handover.save()
             document_ids = [
-                int(item.record.key) for item in documents if item.record.kind == "document"
+                int(item.record.key) for item in documents if item.record.kind in DOCUMENT_KINDS
             ]
             newly_marked = documents_efile_mark_handed_over(
                 actor=actor, document_ids=document_ids, at=handover.created_at
             )
+            # The forms' retention period starts when they reach the e-file.
+            form_documents = [
+                int(item.record.key) for item in documents if item.record.kind in FORM_KINDS
+            ]
+            if form_documents:
+                FormSubmission.objects.filter(
+                    Q(pdf_document_id__in=form_documents) | Q(data_document_id__in=form_documents),
+                    client=handover.client,
+                    handed_over_at__isnull=True,
+                ).update(handed_over_at=handover.created_at)
             HandoverItem.objects.bulk_create(
                 HandoverItem(
                     handover=handover,
@@ -107,7 +122,7 @@ def _mark(
                     object_id=item.object_id,
                     file_name=item.file_name,
                     sha256=item.sha256,
-                    set_document_mark=item.record.kind == "document"
+                    set_document_mark=item.record.kind in DOCUMENT_KINDS
                     and int(item.record.key) in newly_marked,
                 )
                 for item in documents
@@ -132,11 +147,12 @@ def efile_handover_withdraw(
     with transaction.atomic():
         document_ids = [
             int(key)
-            for key in handover.items.filter(kind="document", set_document_mark=True).values_list(
-                "key", flat=True
-            )
+            for key in handover.items.filter(
+                kind__in=DOCUMENT_KINDS, set_document_mark=True
+            ).values_list("key", flat=True)
         ]
         documents_efile_unmark_handed_over(document_ids=document_ids)
+        _forms_unmark(handover)
         audit_record(
             actor=actor,
             action="efile.handover_withdraw",
@@ -144,3 +160,28 @@ def efile_handover_withdraw(
             request=request,
         )
         handover.delete()
+
+
+def _forms_unmark(handover: Handover) -> None:
+    """A withdrawn hand-over: forms none of whose records went in another one count as not
+    handed over again (their retention period has not started)."""
+    withdrawn = {
+        int(key) for key in handover.items.filter(kind__in=FORM_KINDS).values_list("key", flat=True)
+    }
+    if not withdrawn:
+        return
+    elsewhere = {
+        int(key)
+        for key in HandoverItem.objects.filter(
+            kind__in=FORM_KINDS, handover__client=handover.client
+        )
+        .exclude(handover=handover)
+        .values_list("key", flat=True)
+    }
+    for submission in FormSubmission.objects.filter(
+        Q(pdf_document_id__in=withdrawn) | Q(data_document_id__in=withdrawn),
+        client=handover.client,
+    ):
+        if {submission.pdf_document_id, submission.data_document_id} & elsewhere:
+            continue
+        FormSubmission.objects.filter(pk=submission.pk).update(handed_over_at=None)

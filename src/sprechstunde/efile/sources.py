@@ -1,7 +1,7 @@
 """What goes into the e-file: one `SourceKind` per kind of record. Each lists a client's
 records that may leave (as `Record`s, without reading their files) and reads one record's
-file on demand. A new kind (the forms of the eforms app) plugs in by adding a class to
-`SOURCE_KINDS`; the message builder, the marks and the pages need no change."""
+file on demand. A new kind plugs in by adding a class to `SOURCE_KINDS`; the message
+builder, the marks and the pages need no change (the forms of the eforms app did so)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -22,8 +23,13 @@ from sprechstunde.agreements.models import Decision, DeliveryEvent, PlanVersion
 from sprechstunde.agreements.pdf_exports import delivery_log_pdf
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError
-from sprechstunde.documents.choices import Side
+from sprechstunde.documents.choices import DocumentStatus, Side
+from sprechstunde.documents.models import Document
 from sprechstunde.documents.services import exportable_documents, read_for_export
+from sprechstunde.eforms.choices import SubmissionStatus
+from sprechstunde.eforms.models import FormAttachment, FormSubmission
+
+from .models import HandoverItem
 
 # Matters (Vorgänge) under the client's file (Akte): every document the client or staff
 # sent goes into one; each decision and each plan is a matter of its own.
@@ -75,21 +81,61 @@ def _checked(data: bytes, expected: str) -> bytes:
     return data
 
 
+# Kinds whose key is a document's id: handing them over sets the documents' e-file mark.
+DOCUMENT_KINDS = frozenset({"document", "form", "form_data"})
+
+
+def _form_rendering_ids(client: Client) -> set[int]:
+    """The documents that are a form's PDF or data, or were when they went to the e-file
+    (a form sent again has new ones): they go, or went, as the form's records."""
+    ids: set[int] = set()
+    for pdf_id, data_id in FormSubmission.objects.filter(client=client).values_list(
+        "pdf_document_id", "data_document_id"
+    ):
+        ids.update(pk for pk in (pdf_id, data_id) if pk is not None)
+    ids.update(
+        int(key)
+        for key in HandoverItem.objects.filter(
+            handover__client=client, kind__in=("form", "form_data")
+        ).values_list("key", flat=True)
+    )
+    return ids
+
+
+def _form_matter(submission: FormSubmission) -> Matter:
+    """Each submitted form is a matter of its own: its PDF, its data and its attachments."""
+    from sprechstunde.eforms.services.staff import form_title
+
+    title = form_title(submission, "de")
+    if submission.submitted_at is not None:
+        title = f"{title} ({timezone.localtime(submission.submitted_at).date():%d.%m.%Y})"
+    return Matter(f"form-{submission.pk}", title, str(pgettext_lazy("efile", "Form")))
+
+
 class DocumentKind:
     """The documents sent by the client or staff: READY and found clean, as the ZIP export
-    takes them (the checked PDF, else the original)."""
+    takes them (the checked PDF, else the original). A form's attachments go into the
+    form's matter; a form's own PDF and data are the form's records (FormKind)."""
 
     key = "document"
 
     def records(self, *, client: Client) -> Iterator[Record]:
 
         matter = Matter(DOCUMENTS_MATTER, str(_("Documents sent")), str(_("Documents")))
+        renderings = _form_rendering_ids(client)
+        attached: dict[int, Matter] = {}
+        for attachment in FormAttachment.objects.filter(submission__client=client).select_related(
+            "submission__definition"
+        ):
+            attached[attachment.document_id] = _form_matter(attachment.submission)
         for document in exportable_documents(client=client):
+            if document.pk in renderings:
+                continue
             incoming = document.uploaded_by_side == Side.CLIENT
             yield Record(
                 kind=self.key,
                 key=str(document.pk),
-                matter=matter,
+                matter=attached.get(document.pk, matter),
                 title=document.title,
                 type_label=str(_("Document")),
                 created_at=document.created_at,
@@ -221,7 +267,51 @@ class PlanKind:
             )
 
 
-SOURCE_KINDS: list[SourceKind] = [DocumentKind(), DecisionKind(), DeliveryLogKind(), PlanKind()]
+class FormKind:
+    """Submitted forms: the PDF/A-2b of the newest submission and its answers as JSON, each
+    a record keyed by its document (a form sent again after a "needs more" has new ones, so
+    a later hand-over adds them)."""
+
+    key = "form"
+
+    def records(self, *, client: Client) -> Iterator[Record]:
+
+        submissions = (
+            FormSubmission.objects.filter(client=client)
+            .exclude(status=SubmissionStatus.DRAFT)
+            .select_related("definition", "pdf_document", "data_document")
+            .order_by("submitted_at", "pk")
+        )
+        for submission in submissions:
+            matter = _form_matter(submission)
+            for kind, document, type_label in (
+                ("form", submission.pdf_document, pgettext_lazy("efile", "Form")),
+                ("form_data", submission.data_document, pgettext_lazy("efile", "Form data")),
+            ):
+                if not isinstance(document, Document) or document.status != DocumentStatus.READY:
+                    continue
+                yield Record(
+                    kind=kind,
+                    key=str(document.pk),
+                    matter=matter,
+                    title=f"{matter.title}, {type_label}",
+                    type_label=str(type_label),
+                    created_at=submission.submitted_at or document.created_at,
+                    incoming=True,
+                    original_name=document.original_name,
+                    author=str(_("Client")),
+                    reference="",
+                    read=partial(read_for_export, document),
+                )
+
+
+SOURCE_KINDS: list[SourceKind] = [
+    DocumentKind(),
+    DecisionKind(),
+    DeliveryLogKind(),
+    PlanKind(),
+    FormKind(),
+]
 
 
 def client_records(*, client: Client) -> list[Record]:

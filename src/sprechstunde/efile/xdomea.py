@@ -44,11 +44,13 @@ _FORMATS = {
     "image/jpeg": ("011", "jpg"),
     "image/png": ("019", "png"),
     "image/tiff": ("023", "tif"),
+    # The list has no code for JSON (a form's answers): "Sonstiges" with its media type.
+    "application/json": ("100", "json"),
 }
 _TRANSLITERATION = str.maketrans(
     {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
 )
-_PDF_A_KINDS = {"decision", "plan_version", "delivery_log"}
+_PDF_A_KINDS = {"decision", "plan_version", "delivery_log", "form"}
 _OTHER_FORMAT = "100"
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import portal
+from .views import portal, staff
 
 app_name = "eforms"
 
@@ -27,4 +27,7 @@ urlpatterns = [
     path("portal/<int:pk>/pruefen/", portal.PortalReviewView.as_view(), name="portal_review"),
     path("portal/<int:pk>/bestaetigen/", portal.PortalConfirmView.as_view(), name="portal_confirm"),
     path("portal/<int:pk>/gesendet/", portal.PortalDoneView.as_view(), name="portal_done"),
+    # Staff: the inbox of the caseload's submitted forms, and one submission with its steps
+    path("eingang/", staff.InboxView.as_view(), name="staff_inbox"),
+    path("<int:pk>/", staff.SubmissionDetailView.as_view(), name="staff_submission"),
 ]

@@ -93,6 +93,7 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "documents:request_cancel": lambda w: {"pk": w.sample("document_request").pk},
     # documents: one document (D1); the sample row has no files, so previews and downloads 404
     "documents:detail": lambda w: {"pk": w.sample("efile_document").pk},
+    "eforms:staff_submission": lambda w: {"pk": w.sample("eforms_sent").pk},
     "documents:delete": lambda w: {"pk": w.sample("efile_document").pk},
     "documents:preview": Skip("page images need a processed file; covered by documents tests"),
     "documents:download": Skip("a file download, not a page; covered by documents tests"),
@@ -144,6 +145,14 @@ KWARGS_RULES: dict[str, KwargsRule | Skip] = {
     "agreements:portal_confirmation_pdf": lambda w: {"pk": w.sample("agreements_confirmation").pk},
     # copies of a client's own data (Art. 15 GDPR); one copy's pages are walked, with axe, by
     # tests/browser/test_journey_data_export.py
+    "eforms:portal_start": Skip("POST only (starts a form); eforms view tests"),
+    "eforms:portal_detail": lambda w: {"pk": w.sample("eforms_draft").pk},
+    "eforms:portal_section": lambda w: {"pk": w.sample("eforms_draft").pk, "section": "household"},
+    "eforms:portal_attach": lambda w: {"pk": w.sample("eforms_draft").pk, "field": "payslip"},
+    "eforms:portal_detach": Skip("POST only (takes a file off a form); eforms view tests"),
+    "eforms:portal_review": lambda w: {"pk": w.sample("eforms_draft").pk},
+    "eforms:portal_confirm": lambda w: {"pk": w.sample("eforms_draft").pk},
+    "eforms:portal_done": lambda w: {"pk": w.sample("eforms_sent").pk},
     "subject_access:client": lambda w: {"client_pk": w.client.pk},
     "subject_access:detail": Skip("one copy's page; test_journey_data_export checks it"),
     "subject_access:state": Skip("JSON API of progress.js; subject_access tests"),

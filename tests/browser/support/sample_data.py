@@ -375,3 +375,39 @@ def _efile_document(world: World) -> Any:
         status="ready",
         scan_status="clean",
     )
+
+
+def _engine_definition() -> Any:
+    from sprechstunde.eforms.factories import FormDefinitionFactory
+    from sprechstunde.eforms.models import FormDefinition
+
+    return FormDefinition.objects.filter(slug="engine_sample").first() or FormDefinitionFactory(
+        version=1
+    )
+
+
+@sample("eforms_draft")
+def _eforms_draft(world: World) -> Any:
+    """A form the sample client has begun (the engine's sample definition), with a
+    household entry so that the group's inputs are on the page."""
+    from sprechstunde.eforms.factories import FormSubmissionFactory
+
+    return FormSubmissionFactory(
+        client=world.client,
+        definition=_engine_definition(),
+        answers={"account_holder": "Klara Klient", "has_household": "yes", "members": [{}]},
+    )
+
+
+@sample("eforms_sent")
+def _eforms_sent(world: World) -> Any:
+    """A form the sample client has sent (status received)."""
+    from sprechstunde.eforms.factories import FormSubmissionFactory
+
+    return FormSubmissionFactory(
+        client=world.client,
+        definition=_engine_definition(),
+        status="received",
+        submitted_at=timezone.now(),
+        submission_count=1,
+    )

@@ -17,6 +17,7 @@ from sprechstunde.appointments.choices import AppointmentStatus, Channel
 from sprechstunde.audit.models import AuditEntry
 from sprechstunde.clients.factories import ClientFactory
 from sprechstunde.desk import selectors, testing
+from sprechstunde.eforms.tests.factories_staff import submission as form_submission
 from sprechstunde.messaging.factories import portal_client_create
 from sprechstunde.video_calls.factories import video_consent
 
@@ -38,6 +39,7 @@ def _fill(client, *, waiting: bool = True):
         testing.client_waiting_in_call(appointment)
     testing.client_messages(client, 2)
     testing.client_document(client, title=f"Kontoauszug {client.last_name}")
+    form_submission(client)
     testing.overdue_request(client, title=f"Mietvertrag {client.last_name}")
     testing.decision_waiting_for_seal(client)
     testing.plan_review_due(client)
@@ -98,7 +100,10 @@ def test_the_desk_collects_every_kind_of_work_of_the_caseload(case_manager, own_
     )
     assert desk.waiting_count == 1
     assert [e.title for e in desk.messages.entries] == ["2 unread"]
-    assert [e.title for e in desk.to_review.entries] == ["Kontoauszug Özdemir"]
+    assert [e.title for e in desk.to_review.entries] == [
+        "Ortsabwesenheit beantragen",
+        "Kontoauszug Özdemir",
+    ]
     assert [e.title for e in desk.overdue_requests.entries] == ["Mietvertrag Özdemir"]
     assert desk.decisions.total == 1
     assert desk.plan_reviews.total == 1
@@ -301,11 +306,12 @@ def test_the_desk_needs_the_same_number_of_queries_whatever_the_caseload(
     large = _queries_for(user)
 
     assert small == large
-    # 11 reads (today's substitutions, the two substitution rules of a stand-in, the
-    # appointments with their calls and presences, one per section with its count), and
+    # 12 reads (today's substitutions, the two substitution rules of a stand-in, the
+    # appointments with their calls and presences, one per section with its count, and
+    # one more for the forms that join the documents to look at), and
     # the audit entry (its chain read, insert, savepoint pair; on PostgreSQL also the advisory
     # lock that orders the chain)
-    assert large <= (16 if connection.vendor == "postgresql" else 15)
+    assert large <= (17 if connection.vendor == "postgresql" else 16)
 
 
 def test_a_long_section_lists_the_first_ten_and_counts_all(
@@ -328,3 +334,33 @@ def test_a_long_section_lists_the_first_ten_and_counts_all(
     page = _main(_browser(case_manager).get(reverse("desk:today")).content.decode())
     assert "(13)" in page
     assert "3 more" in page or "3 weitere" in page
+
+
+def test_forms_nobody_has_taken_join_the_documents_to_look_at(
+    case_manager, own_client, foreign_client
+):
+    from sprechstunde.eforms.tests import factories_staff as forms
+
+    testing.client_document(own_client, title="Kontoauszug")
+    new = forms.submission(own_client)
+    # The form's own PDF is looked at through the form, not as a document of its own.
+    new.pdf_document = testing.client_document(own_client, title="Formular als PDF")
+    new.save(update_fields=["pdf_document"])
+    again = forms.submission(own_client, spec=forms.change_spec())
+    again.submission_count = 2
+    again.save(update_fields=["submission_count"])
+    for status in ("draft", "in_progress", "needs_more", "done"):
+        forms.submission(own_client, status=status)
+    forms.submission(foreign_client)
+
+    desk = selectors.desk_for_user(user=case_manager, action=None)
+
+    assert desk.to_review.total == 3
+    titles = {entry.title: entry for entry in desk.to_review.entries}
+    assert set(titles) == {"Kontoauszug", "Ortsabwesenheit beantragen", "Veränderungsmitteilung"}
+    assert titles["Ortsabwesenheit beantragen"].url == reverse(
+        "eforms:staff_submission", args=[new.pk]
+    )
+    assert titles["Veränderungsmitteilung"].detail == "form sent again"
+    page = _main(_browser(case_manager).get(reverse("desk:today")).content.decode())
+    assert reverse("eforms:staff_submission", args=[again.pk]) in page

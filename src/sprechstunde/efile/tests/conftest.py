@@ -75,3 +75,42 @@ def issued_plan(client) -> PlanVersion:
         pdf=pdf,
         pdf_sha256=hashlib.sha256(pdf).hexdigest(),
     )
+
+
+def submitted_form(client, *, with_attachment: bool = False):
+    """A sent form as eforms leaves it: its PDF and its answers as JSON stored as the
+    client's documents (encrypted like every document), and optionally a photo attached."""
+    import json
+
+    from sprechstunde.documents import storage_crypto
+    from sprechstunde.documents.models import Document
+    from sprechstunde.documents.tests.test_export import stored_document
+    from sprechstunde.eforms.models import FormAttachment
+    from sprechstunde.eforms.tests.factories_staff import change_spec, submission
+
+    made = submission(client, spec=change_spec())
+    made.pdf_document = stored_document(client, title="Veränderungsmitteilung (PDF)")
+    data = json.dumps({"format": 1, "slug": "veraenderung", "answers": made.answers}).encode()
+    data_key = storage_crypto.new_data_key()
+    wrapped, key_id = storage_crypto.wrap_key(data_key)
+    made.data_document = Document.objects.create(
+        client=client,
+        uploaded_by=client.user,
+        uploaded_by_side="client",
+        title="Veränderungsmitteilung (Daten)",
+        original_name="antworten.json",
+        content_type="application/json",
+        original_content_type="application/json",
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        status="ready",
+        scan_status="clean",
+        original_storage_name=storage_crypto.blob_write(data, data_key=data_key, kind="original"),
+        wrapped_key=wrapped,
+        key_id=key_id,
+    )
+    made.save(update_fields=["pdf_document", "data_document"])
+    if with_attachment:
+        photo = stored_document(client, title="Lohnzettel")
+        FormAttachment.objects.create(submission=made, field_key="proof", document=photo)
+    return made

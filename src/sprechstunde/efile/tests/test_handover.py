@@ -20,7 +20,7 @@ from sprechstunde.documents.models import Document
 from sprechstunde.documents.tests.test_export import stored_document
 from sprechstunde.efile.models import Handover, HandoverItem
 from sprechstunde.efile.services import efile_handover_for_user, efile_handover_withdraw
-from sprechstunde.efile.tests.conftest import issued_plan, sealed_decision
+from sprechstunde.efile.tests.conftest import issued_plan, sealed_decision, submitted_form
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +61,7 @@ def test_the_message_is_valid_xdomea_with_known_codes(case_manager, client_recor
     stored_document(client_record, title="Foto", data=jpeg_bytes(60, 40), as_pdf=False)
     sealed_decision(client_record)
     issued_plan(client_record)
+    submitted_form(client_record, with_attachment=True)
 
     result = efile_handover_for_user(user=case_manager, client=client_record)
     _archive, tree = open_message(result)
@@ -71,10 +72,15 @@ def test_the_message_is_valid_xdomea_with_known_codes(case_manager, client_recor
     assert root.xpath("x:Kopf/x:Nachrichtentyp/code/text()", namespaces=NS) == ["0401"]
     assert "0401" in code_list("Nachrichtentyp_2.0.xml")
     formats = set(root.xpath("//x:Format/x:Name/code/text()", namespaces=NS))
-    assert formats == {"018", "011", "044"}  # PDF, JPEG, PDF/A (decision, log, plan)
+    # PDF, JPEG, PDF/A (decision, log, plan, form), other (the form's answers as JSON)
+    assert formats == {"018", "011", "044", "100"}
     assert formats <= code_list("Dateiformat_1.0.xml")
+    assert root.xpath("//x:Format[x:Name/code='100']/x:SonstigerName/text()", namespaces=NS) == [
+        "application/json"
+    ]
     vorgaenge = root.xpath("//x:Akte/x:Akteninhalt/x:Vorgang", namespaces=NS)
-    assert len(vorgaenge) == 3  # documents, the decision with its log, the plan
+    # documents, the decision with its log, the plan, the form with its attachment
+    assert len(vorgaenge) == 4
     assert root.xpath("//x:Akte/x:AllgemeineMetadaten/x:Betreff/text()", namespaces=NS) == [
         "Kim Kunde"
     ]
@@ -222,3 +228,72 @@ def test_a_big_message_is_spooled_to_disk_not_memory(case_manager, client_record
 
     assert result.file._rolled  # the spooled file moved to an (unlinked) file on disk
     assert len(zipfile.ZipFile(result.file).namelist()) == 4
+
+
+def test_a_form_goes_as_its_own_matter_with_pdf_data_and_attachments(case_manager, client_record):
+
+    form = submitted_form(client_record, with_attachment=True)
+    [photo] = [item.document for item in form.attachments.all()]
+
+    result = efile_handover_for_user(user=case_manager, client=client_record)
+    archive, tree = open_message(result)
+
+    found = {}
+    for dokument in tree.getroot().iter(DOKUMENT):
+        name = dokument.findtext("x:Version/x:Format/x:Primaerdokument/x:Dateiname", namespaces=NS)
+        vorgang = dokument.getparent()
+        subject = vorgang.findtext("x:AllgemeineMetadaten/x:Betreff", namespaces=NS)
+        found[(field(dokument, "Art"), field(dokument, "Schluessel"))] = (subject, name)
+    # The PDF, the JSON and the attachment, once each, all in the form's matter.
+    assert set(found) == {
+        ("form", str(form.pdf_document_id)),
+        ("form_data", str(form.data_document_id)),
+        ("document", str(photo.pk)),
+    }
+    subjects = {subject for subject, _name in found.values()}
+    assert len(subjects) == 1 and subjects.pop().startswith("Veränderungsmitteilung (")
+    data_name = found[("form_data", str(form.data_document_id))][1]
+    assert data_name.endswith(".json")
+    assert b'"slug": "veraenderung"' in archive.read(data_name)
+    form.refresh_from_db()
+    assert form.handed_over_at == result.handover.created_at
+    assert Document.objects.get(pk=form.pdf_document_id).is_in_efile
+
+
+def test_a_form_sent_again_hands_over_only_its_new_files_and_withdrawal_resets(
+    case_manager, client_record
+):
+    from sprechstunde.eforms.models import FormSubmission
+
+    form = submitted_form(client_record)
+    first = efile_handover_for_user(user=case_manager, client=client_record)
+    handed_over_at = FormSubmission.objects.get(pk=form.pk).handed_over_at
+    assert handed_over_at is not None
+    with pytest.raises(ApplicationError):
+        efile_handover_for_user(user=case_manager, client=client_record)
+
+    # Sent again after a "needs more": a new PDF (the data document stays the same here).
+    form.pdf_document = stored_document(client_record, title="Veränderungsmitteilung (PDF 2)")
+    form.save(update_fields=["pdf_document"])
+    second = efile_handover_for_user(user=case_manager, client=client_record)
+
+    assert [(d.record.kind, d.record.key) for d in second.documents] == [
+        ("form", str(form.pdf_document_id))
+    ]
+    assert FormSubmission.objects.get(pk=form.pk).handed_over_at == handed_over_at
+
+    efile_handover_withdraw(actor=case_manager, handover=second.handover)
+    assert FormSubmission.objects.get(pk=form.pk).handed_over_at == handed_over_at
+    efile_handover_withdraw(actor=case_manager, handover=first.handover)
+    assert FormSubmission.objects.get(pk=form.pk).handed_over_at is None
+    assert not Document.objects.get(pk=form.data_document_id).is_in_efile
+
+
+def test_a_draft_never_leaves(case_manager, client_record):
+    from sprechstunde.eforms.models import FormSubmission
+
+    form = submitted_form(client_record)
+    FormSubmission.objects.filter(pk=form.pk).update(status="draft")
+
+    with pytest.raises(ApplicationError):
+        efile_handover_for_user(user=case_manager, client=client_record)

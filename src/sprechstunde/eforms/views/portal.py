@@ -72,6 +72,10 @@ class PortalFormMixin(ConsentRequiredMixin):
         return submission
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any):
+        # Another client's form is refused (and audited) before anything else, also for a
+        # client whose missing consent would otherwise be the answer.
+        if "pk" in kwargs and client_permissions.is_client_user(user=request.user):
+            self.get_submission(request, kwargs["pk"])
         try:
             return super().dispatch(request, *args, **kwargs)
         except _Closed as closed:
