@@ -46,6 +46,7 @@ from sprechstunde.core.errors import ApplicationError
 from sprechstunde.documents.models import Document, DocumentRequest
 from sprechstunde.documents.services import read_for_export
 from sprechstunde.documents.services.export import export_file_name
+from sprechstunde.eforms.models import FormAttachment, FormEvent, FormSubmission
 from sprechstunde.messaging.models import Message, MessageAttachment
 from sprechstunde.video_calls.models import Call, InterpreterInvitation, Participant, Presence
 
@@ -377,6 +378,26 @@ def collect(client: Client, *, progress: Progress | None = None) -> Package:
     sections["confirmations"] = confirmation_rows
     step(55)
 
+    # Her forms: the answers as stored, and where their PDF and JSON are in this copy (both
+    # are her documents, above).
+    file_of = {row["id"]: row["file"] for row in document_rows}
+    form_rows = []
+    submissions = FormSubmission.objects.filter(client=client).select_related("definition")
+    for submission in submissions.order_by("created_at", "pk"):
+        row = record(submission, users)
+        row["form"] = submission.definition.slug
+        row["form_version"] = submission.definition.version
+        row["pdf_file"] = file_of.get(submission.pdf_document_id)
+        row["data_file"] = file_of.get(submission.data_document_id)
+        form_rows.append(row)
+    sections["form_submissions"] = form_rows
+    sections["form_attachments"] = _rows(
+        FormAttachment.objects.filter(submission__client=client).order_by("pk"), users
+    )
+    sections["form_events"] = _rows(
+        FormEvent.objects.filter(submission__client=client).order_by("created_at", "pk"), users
+    )
+
     package.access_log = access_log_for(client)
     step(60)
     return package
@@ -445,6 +466,9 @@ SECTION_TITLES = {
     "delivery_events": _("Delivery log of decisions"),
     "postal_deliveries": _("Decisions sent by post"),
     "confirmations": _("Confirmations"),
+    "form_submissions": _("Your forms"),
+    "form_attachments": _("Files attached to forms"),
+    "form_events": _("History of forms"),
 }
 
 
