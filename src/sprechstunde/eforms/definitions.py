@@ -14,9 +14,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from django.conf import settings
 from django.db import transaction
 
 from .models import FormDefinition
@@ -223,7 +222,7 @@ class _Checker:
         if self.key(key, f"{path}.key"):
             if key in self.seen_sections:
                 self.problem(f"{path}.key", f'"{key}" is used by another section')
-            self.seen_sections.add(key)
+            self.seen_sections.add(str(key))
         self.text(section.get("title"), f"{path}.title")
         self.text(section.get("intro"), f"{path}.intro", required=False)
         if "show_if" in section:
@@ -260,7 +259,7 @@ class _Checker:
             self.problem(f"{path}.key", f'"{key}" is used by another field')
             key_ok = False
         if key_ok:
-            self.all_keys.add(key)
+            self.all_keys.add(str(key))
         if kind == "info":
             if "label" not in spec and "text" not in spec:
                 self.problem(path, 'an info field needs a "text" (or a "label")')
@@ -274,7 +273,7 @@ class _Checker:
             self.show_if(spec["show_if"], f"{path}.show_if", scope)
         getattr(self, f"options_{kind}")(spec, path, scope)
         if key_ok:
-            scope[key] = spec
+            scope[str(key)] = spec
 
     # --- per-type options -------------------------------------------------------------
 
@@ -392,7 +391,7 @@ def definition_parse(text: str, *, source: str) -> dict[str, Any]:
     except ValueError as error:
         raise DefinitionError(source, [f"$: {error}"]) from error
     definition_validate(spec, source=source)
-    return spec  # type: ignore[no-any-return]
+    return cast(dict[str, Any], spec)
 
 
 def definition_validate(spec: Any, *, source: str) -> None:
@@ -460,7 +459,7 @@ def definition_store(*, spec: dict[str, Any]) -> LoadResult:
 def definitions_load(directory: Path | None = None) -> list[LoadResult]:
     """Validate every `*.json` in the directory, then store them. One invalid file stops
     the whole load (nothing is stored), so a release never half-updates the forms."""
-    folder = directory or Path(getattr(settings, "EFORMS_DEFINITIONS_DIR", "") or DEFINITIONS_DIR)
+    folder = directory or DEFINITIONS_DIR
     problems: list[str] = []
     specs: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.json")):

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -51,8 +51,9 @@ LATEST_DATE = datetime.date(2100, 12, 31)
 REQUIRED = _("Please answer this question.")
 
 
-class Getter(Protocol):
-    def get(self, key: str, default: Any = None, /) -> Any: ...
+# What a section is parsed from: request.POST, or a dict of input names (the answers put
+# back into inputs); anything with `.get(name)`.
+Getter = Any
 
 
 def _clean_text(raw: Any, *, multiline: bool) -> str:

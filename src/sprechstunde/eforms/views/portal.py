@@ -149,7 +149,7 @@ class PortalListView(ConsentRequiredMixin, View):
             }
             for definition in selectors.form_definitions_offered()
         ]
-        offered.sort(key=lambda item: item["title"])
+        offered.sort(key=lambda item: str(item["title"]))
         return render(
             request,
             "eforms/portal/list.html",
