@@ -130,9 +130,9 @@ def test_a_line_typed_without_a_socket_waits_then_goes_once_in_order(new_context
 
     # Back: both go out, in order, and show once on the desk.
     link.restore()
-    own_line(phone, "Zweite Zeile ohne Netz").and_(
-        phone.locator("[data-sent=yes]")
-    ).wait_for(timeout=TIMEOUT_MS)
+    own_line(phone, "Zweite Zeile ohne Netz").and_(phone.locator("[data-sent=yes]")).wait_for(
+        timeout=TIMEOUT_MS
+    )
     assert own_line(phone, "Erste Zeile ohne Netz").get_attribute("data-sent") == "yes"
     assert own_line(phone, "Erste Zeile ohne Netz").locator("em").inner_text() == ""
     desk.locator("#chat-log li", has_text="Zweite Zeile ohne Netz").wait_for(timeout=TIMEOUT_MS)
@@ -144,16 +144,14 @@ def test_a_line_typed_without_a_socket_waits_then_goes_once_in_order(new_context
     # socket, the desk receives it twice and shows it once.
     link.swallow_echo = True
     send_line(phone, "Angekommen, aber ohne Echo")
-    desk.locator("#chat-log li", has_text="Angekommen, aber ohne Echo").wait_for(
-        timeout=TIMEOUT_MS
-    )
+    desk.locator("#chat-log li", has_text="Angekommen, aber ohne Echo").wait_for(timeout=TIMEOUT_MS)
     assert own_line(phone, "Angekommen, aber ohne Echo").get_attribute("data-sent") == "no"
     link.swallow_echo = False
     link.cut()
     link.restore()
-    own_line(phone, "Angekommen, aber ohne Echo").and_(
-        phone.locator("[data-sent=yes]")
-    ).wait_for(timeout=TIMEOUT_MS)
+    own_line(phone, "Angekommen, aber ohne Echo").and_(phone.locator("[data-sent=yes]")).wait_for(
+        timeout=TIMEOUT_MS
+    )
     send_line(phone, "Danach")  # after the resent line on the same path: it has arrived too
     desk.locator("#chat-log li", has_text="Danach").wait_for(timeout=TIMEOUT_MS)
     resent = [f for f in desk_chats if f["text"] == "Angekommen, aber ohne Echo"]
