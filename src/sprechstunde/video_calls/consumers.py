@@ -10,8 +10,10 @@ Frames from the browser (JSON objects):
   {"type": "signal", "to": <participant id>, "cid": "…", "description": {"type", "sdp"}}
   {"type": "signal", "to": <participant id>, "cid": "…", "candidate": {…} | null}
       → forwarded to that participant's pages only (both must be admitted and connected)
-  {"type": "chat", "text": "…"}        → to everyone admitted (never stored; a shared photo
-      comes as a chat frame with "file" from views.CallFileView, ADR 0057)
+  {"type": "chat", "text": "…", "id": "<8-32 hex>"}  → to everyone admitted (never stored; a
+      shared photo comes as a chat frame with "file" from views.CallFileView, ADR 0057). The
+      page's own id for the line goes along: a line sent again after a reconnect has the same
+      id, and pages show it once; the sender's echo tells it the line went out.
   {"type": "media", "audio": bool, "video": bool}  → peers show mute indicators
   {"type": "admit" | "remove", "participant": id}, {"type": "admit_all"},
   {"type": "lock", "locked": bool}, {"type": "end"}   (staff hosting the call only)
@@ -76,6 +78,7 @@ DEFAULT_FRAME_RATE = (200, 10.0)
 # How long a full check from the database covers signalling frames (ADR 0033).
 AUTH_MAX_AGE = 2.0
 _SESSION_RE = re.compile(r"^[0-9a-f]{8,32}$")
+_LINE_ID_RE = re.compile(r"^[0-9a-f]{8,32}$")
 _FINGERPRINT_RE = re.compile(r"(a=fingerprint:sha-256 )([0-9A-F]{2})")
 
 # What an interpreter's chat shows instead of a file the client or staff shared.
@@ -532,6 +535,10 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
         if len(text) > MAX_CHAT_CHARS:
             await self._error("too_large")
             return
+        line_id = content.get("id")
+        if line_id is not None and not (isinstance(line_id, str) and _LINE_ID_RE.match(line_id)):
+            await self._error("invalid")
+            return
         assert self.participant is not None and self.group is not None
         # _fresh has just read the sender with user, call, appointment and client.
         name, name_for_interpreters = events.participant_names(
@@ -548,6 +555,7 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
                     events.INTERPRETER_NAME_KEY: name_for_interpreters,
                     "text": text.strip(),
                     "at": timezone.now().isoformat(),
+                    **({"id": line_id} if line_id else {}),
                 },
             },
         )

@@ -88,6 +88,11 @@ def _texts(*, is_host: bool) -> dict[str, Any]:
             "poor": _("weak"),
         },
         "you": _("You"),
+        # A chat line of one's own until the server has passed it on (chat.js), and the
+        # lines that could not go out before the call was over.
+        "pending": _("not sent yet"),
+        "unsent": _("not sent"),
+        "unsentHelp": _("These messages were not sent. You can copy them from here:"),
     }
     if not is_host:
         return texts

@@ -86,6 +86,39 @@ def test_admitted_participants_exchange_signals_and_chat(call, case_manager, por
     assert not Presence.objects.filter(left_at__isnull=True).exists()
 
 
+def test_a_chat_line_carries_the_page_s_id_to_everyone_and_a_bad_id_is_refused(
+    call, case_manager, portal_client
+):
+    """The id lets the sender see its line went out and lets pages show a line sent again
+    after a reconnect once (chat.js); the server passes it on, and only a plain id."""
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+
+    async def scenario():
+        host, _host_id, guest, guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        await guest.send_json_to({"type": "chat", "id": "0a1b2c3d4e5f6071", "text": "Hallo"})
+        echo, _ = await receive_until(guest, "chat")
+        line, _ = await receive_until(host, "chat")
+        errors = []
+        for bad in (5, "", "UPPERCASE1", "x" * 8, "a" * 33, ["0a1b2c3d"]):
+            await guest.send_json_to({"type": "chat", "id": bad, "text": "nochmal"})
+            error, _ = await receive_until(guest, "error")
+            errors.append(error["code"])
+        await guest.send_json_to({"type": "chat", "text": "ohne"})
+        plain, _ = await receive_until(host, "chat")
+        for socket in (host, guest):
+            await socket.disconnect()
+        return echo, line, errors, plain, guest_id
+
+    echo, line, errors, plain, guest_id = run(scenario)
+    for frame in (echo, line):
+        assert frame["id"] == "0a1b2c3d4e5f6071"
+        assert frame["from"] == guest_id and frame["text"] == "Hallo"
+    assert errors == ["invalid"] * 6
+    # The refused lines reached nobody (the next chat the host gets is the one after them);
+    # a line without an id (an older page) still goes.
+    assert plain["text"] == "ohne" and "id" not in plain
+
+
 def test_client_of_another_case_manager_is_refused(call, foreign_client):
     cookie = session_cookie(foreign_client.user)
 
