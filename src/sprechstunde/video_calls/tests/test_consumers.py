@@ -685,3 +685,82 @@ def test_join_link_socket_is_put_out_when_the_appointment_is_moved(call, appoint
     welcome, refused, code = run(scenario)
     assert welcome["type"] == "welcome"
     assert refused["code"] == "moved" and code == CLOSE_FORBIDDEN
+
+
+def test_the_offer_reaches_the_page_in_the_call_while_its_check_ahead_runs(
+    call, case_manager, portal_client, settings, monkeypatch
+):
+    """A newcomer's roster push makes the page already in the call check its person ahead of
+    the answer. The newcomer's offer must not wait behind that database read: it reaches the
+    page while the read is held; the page's answer then goes on that same check, with no
+    second read (ADR 0094)."""
+    import asyncio
+    import threading
+
+    from sprechstunde.video_calls.consumers import CallConsumer
+
+    settings.VIDEO_WS_AUTH_MAX_AGE = 60.0
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+    hold = {"participant": None, "read": False}
+    entered, release = threading.Event(), threading.Event()
+    reads = []
+    original_read, original_recent = CallConsumer._read_sender, CallConsumer._checked_recently
+
+    def held(self):
+        if self.participant.pk == hold["participant"]:
+            reads.append(self.participant.pk)
+            entered.set()
+            release.wait(timeout=10)
+            hold["read"] = True
+        return original_read(self)
+
+    def recent(self):
+        # The host's last check counts as old when the guest comes back (as after 2 s).
+        if self.participant.pk == hold["participant"] and not hold["read"]:
+            return False
+        return original_recent(self)
+
+    monkeypatch.setattr(CallConsumer, "_read_sender", held)
+    monkeypatch.setattr(CallConsumer, "_checked_recently", recent)
+
+    async def scenario():
+        host, host_id, guest, guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        await guest.disconnect()
+        await receive_until(host, "roster")
+        hold["participant"] = host_id
+        lobby = lobby_socket(call, guest_cookie)
+        assert (await lobby.connect())[0]
+        await lobby.receive_json_from()  # hello
+        await lobby.send_json_to({"type": "join"})
+        welcome = await lobby.receive_json_from()
+        await lobby.send_json_to(
+            {"type": "signal", "to": host_id, "cid": "c", "description": OFFER}
+        )
+        offer, _ = await receive_until(host, "signal")
+        not_checked_yet = not hold["read"]
+        for _attempt in range(100):  # the check made ahead is under way (and held)
+            if entered.is_set():
+                break
+            await asyncio.sleep(0.05)
+        held_while_offered = not_checked_yet and entered.is_set()
+        answer_sdp = {"type": "answer", "sdp": "v=0\r\n"}
+        await host.send_json_to(
+            {"type": "signal", "to": welcome["me"], "cid": "c", "description": answer_sdp}
+        )
+        release.set()
+        answer, _ = await receive_until(lobby, "signal")
+        for socket in (host, lobby):
+            await socket.disconnect()
+        return held_while_offered, offer, answer, host_id, guest_id
+
+    release_anyway = threading.Timer(15, release.set)  # never hang the suite
+    release_anyway.start()
+    try:
+        held_while_offered, offer, answer, host_id, guest_id = run(scenario)
+    finally:
+        release_anyway.cancel()
+        release.set()
+    assert held_while_offered
+    assert offer["description"] == OFFER and offer["from"] == guest_id
+    assert answer["description"]["type"] == "answer" and answer["from"] == host_id
+    assert reads == [host_id]  # the answer went on the check made ahead

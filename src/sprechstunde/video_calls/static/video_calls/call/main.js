@@ -5,8 +5,8 @@ import {
   dropMic, flipCamera, listDevices, setAudioOnly, setBoth, setCamera, setMic, setScreen, stopAll, syncButtons
 } from "./media.js";
 import {
-  applyIce, closePeer, collectStats, dropSpare, onRoster, onSignal, prewarm, restart, restartAll,
-  snapshot, startStatsLoop, useIce
+  applyIce, closePeer, collectStats, dropSpare, onRoster, onSignal, prepareAnswer, prewarm, restart,
+  restartAll, snapshot, startStatsLoop, useIce
 } from "./negotiation.js";
 import { $, config, connect, later, noop, probe, root, send, sendJoin, setStatus, state, T } from "./signalling.js";
 
@@ -71,6 +71,7 @@ function enterCall(participants) {
     setPhase("in-call");
     startStatsLoop();
     later(lateModules);
+    later(prepareAnswer);
   }
   setStatus(root.dataset.media === "down" ? T.reconnecting : T.inCall);
   if (participants.length) roster(participants, state.locked);
@@ -172,12 +173,13 @@ function wire() {
 }
 
 if (root && config) {
-  wire();
-  setPhase("prejoin");
-  syncButtons();
+  // The socket first: its handshake and "hello" run while the page wires up (ADR 0094).
   // Opened early by the join link (ADR 0057): the pre-join check now, the socket at opening.
   if (config.opensIn) import(config.opening).then(function (m) { m.whenOpen(config.opensIn, function () { connect(handle); }); });
   else connect(handle);
+  wire();
+  setPhase("prejoin");
+  syncButtons();
   later(function () { listDevices().catch(noop); });
 
   /* Read-only hook for tests and benchmarks. */

@@ -33,6 +33,7 @@ export var state = {
   hello: false,
   welcomed: false,
   spare: null,
+  answerPc: null, // made ahead for the next offer to answer (ADR 0094)
   stopped: false,
   waitingCount: 0,
   weakChecks: 0,
