@@ -194,13 +194,21 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
         refusal = services.participant_refusal(participant=participant)
         if refusal is not None:
             return refusal.code, self._text(refusal.message)
-        return {
+        hello: dict[str, Any] = {
             "type": "hello",
             "me": participant.pk,
             "role": participant.role,
+            "state": participant.state,
             "ice_servers": turn.ice_servers_for(participant_id=participant.pk),
             "ice_transport_policy": turn.ice_transport_policy(),
         }
+        if participant.state == ParticipantState.ADMITTED and call is not None:
+            # Admitted before: who is there, as the welcome would say, so that the page can
+            # send its first offers right behind its join (ADR 0094). Nobody sees this page.
+            hello["participants"] = events.roster_for_viewer(
+                events.roster(call), role=participant.role
+            )
+        return hello
 
     def _enter_and_welcome(self, call_id: int) -> dict[str, Any] | tuple[str, str]:
         result = self._enter(call_id)

@@ -386,6 +386,7 @@ def test_lobby_connects_unseen_and_joins_only_on_the_join_frame(
     assert too_early["type"] == "error" and too_early["code"] == "not_admitted"
     assert joined["type"] == "welcome" and joined["state"] == "waiting"
     assert joined["me"] == hello["me"]
+    assert hello["state"] == "waiting" and "participants" not in hello  # shows nobody
     assert roster["type"] == "roster"
     assert [p["id"] for p in roster["participants"] if p["state"] == "waiting"] == [hello["me"]]
     assert refused["type"] == "refused" and refused["code"] == "forbidden"
@@ -764,3 +765,36 @@ def test_the_offer_reaches_the_page_in_the_call_while_its_check_ahead_runs(
     assert offer["description"] == OFFER and offer["from"] == guest_id
     assert answer["description"]["type"] == "answer" and answer["from"] == host_id
     assert reads == [host_id]  # the answer went on the check made ahead
+
+
+def test_an_admitted_page_offers_right_behind_its_join(call, case_manager, portal_client):
+    """Admitted before and back in the lobby: the hello says who is there (as the welcome
+    would), so the page sends its join and its first offer back to back; the offer is
+    handled after the join and reaches the host right after the roster push (ADR 0094)."""
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+
+    async def scenario():
+        host, host_id, guest, _guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        await guest.disconnect()
+        await receive_until(host, "roster")
+        lobby = lobby_socket(call, guest_cookie)
+        assert (await lobby.connect())[0]
+        hello = await lobby.receive_json_from()
+        await lobby.send_json_to({"type": "join"})
+        await lobby.send_json_to(
+            {"type": "signal", "to": host_id, "cid": "early", "description": OFFER}
+        )
+        welcome = await lobby.receive_json_from()
+        offer, before = await receive_until(host, "signal")
+        for socket in (host, lobby):
+            await socket.disconnect()
+        return hello, welcome, offer, before, host_id
+
+    hello, welcome, offer, before, host_id = run(scenario)
+    assert hello["state"] == "admitted"
+    there = [p["id"] for p in hello["participants"] if p["present"] and p["id"] != hello["me"]]
+    assert there == [host_id]
+    assert welcome["type"] == "welcome" and welcome["state"] == "admitted"
+    assert offer["cid"] == "early" and offer["from"] == hello["me"]
+    pushed = [frame for frame in before if frame["type"] == "roster"]
+    assert pushed and hello["me"] in [p["id"] for p in pushed[-1]["participants"] if p["present"]]

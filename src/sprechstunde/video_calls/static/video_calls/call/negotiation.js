@@ -88,6 +88,21 @@ function rtcConfig(pool) {
   };
 }
 
+/* Admitted before, and the hello said who is there: the first offers leave right behind
+ * the join instead of after the welcome's round trip; the welcome's roster then keeps or
+ * closes them (ADR 0094). Once per socket, only before the call has started. */
+export function offerEarly() {
+  var list = state.early;
+  var ws = state.ws;
+  if (!list || !ws || !ws.joinSent || ws.offeredEarly || state.phase !== "prejoin" || state.peers.size) return;
+  ws.offeredEarly = true;
+  state.early = null;
+  state.roster = list;
+  list.forEach(function (p) {
+    if (p.id !== state.me && p.state === "admitted" && p.present) initiate(p);
+  });
+}
+
 export function applyIce(peer) {
   try {
     // The pool size cannot change after the first offer.
