@@ -44,6 +44,7 @@ from bench.video_bare import BareServer
 from bench.video_harness import (
     BARE_PC,
     DESK,
+    DESK_MARKS_JS,
     OURS_PC,
     PhoneLink,
     VideoServer,
@@ -108,8 +109,11 @@ class Session:
         self._stack.callback(phone_browser.close)
         desk = desk_browser.new_context(**DESK)
         desk.add_cookies([server.cookie("staff")])
+        desk.add_init_script(script=DESK_MARKS_JS)
         self.desk = desk.new_page()
-        self.desk_bare = desk_browser.new_context(**DESK).new_page()
+        desk_bare = desk_browser.new_context(**DESK)
+        desk_bare.add_init_script(script=DESK_MARKS_JS)
+        self.desk_bare = desk_bare.new_page()
         self.ours = phone_context(
             phone_browser, OURS_VIDEO, server.cookie("client"), auto_join=True, tap=tap
         )
@@ -126,6 +130,7 @@ class Session:
         )
 
     def run_ours(self, *, first_time: bool = False, keep: bool = False) -> tuple[dict, Any]:
+        self.desk.evaluate("() => window.__deskReset()")
         page = self.ours.new_page()
         join_call(page, self.call_url, auto=True)
         if first_time:
@@ -141,6 +146,7 @@ class Session:
                 row.locator("[data-action=admit]").click(timeout=60_000)
         marks = first_frame(page)
         marks["pair"] = (stats(page, OURS_PC) or {}).get("local")
+        marks["desk"] = self.desk.evaluate("() => window.__deskMarks()")
         if not keep:
             page.close()
             time.sleep(1.0)  # the desk page drops the peer, as after any leave
@@ -155,6 +161,7 @@ class Session:
         page.goto(url)
         marks = first_frame(page)
         marks["pair"] = (stats(page, BARE_PC) or {}).get("local")
+        marks["desk"] = self.desk_bare.evaluate("() => window.__deskMarks()")
         if not keep:
             page.close()
             time.sleep(1.0)
@@ -218,6 +225,19 @@ def describe(name: str) -> str:
     return f"{PROFILES[name].describe()}, relay-only through coturn"
 
 
+def _span(runs: list[dict], side: str, start: str, end: str) -> str:
+    """p50 of end - start in ms over the runs that have both marks, on one browser's clock."""
+    values = []
+    for m in runs:
+        if side == "desk":
+            marks = m.get("desk") or {}
+        else:
+            marks = {**m["marks"], "join": m["join"], "first": m["first"]}
+        if marks.get(start) is not None and marks.get(end) is not None:
+            values.append(marks[end] - marks[start])
+    return f"{percentile(values, 50):.0f}" if values else "-"
+
+
 def report_profile(name: str, result: dict[str, Any]) -> str:
     lines = [f"### {describe(name)}", ""]
     names = {"bare": "bare WebRTC page (baseline)", "ours": "call page"}
@@ -272,6 +292,27 @@ def report_profile(name: str, result: dict[str, Any]) -> str:
                 values = [mk[key] / 1000 for mk in marks if mk.get(key) is not None]
                 cells.append(f"{percentile(values, 50):.2f}" if values else "-")
             lines.append(f"| {names[kind]} | " + " | ".join(cells) + f" | {p50[kind]:.2f} |")
+        lines += [
+            "",
+            "Spans, p50 in ms (phone: ask = getUserMedia called, tap = join tap, offerOut,"
+            " answerIn; desk, on its own clock: rosterIn = the push that the phone is there,"
+            " offerIn, answerOut):",
+            "",
+            "| page | ask → offerOut | tap → offerOut | offerOut → answerIn (phone) |"
+            " desk rosterIn → offerIn | desk offerIn → answerOut | answerIn → frame |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for kind in ("bare", "ours"):
+            cells = [
+                _span(times[kind], "phone", a, b)
+                for a, b in (("ask", "offerOut"), ("join", "offerOut"), ("offerOut", "answerIn"))
+            ]
+            cells += [
+                _span(times[kind], "desk", a, b)
+                for a, b in (("rosterIn", "offerIn"), ("offerIn", "answerOut"))
+            ]
+            cells.append(_span(times[kind], "phone", "answerIn", "first"))
+            lines.append(f"| {names[kind]} | " + " | ".join(cells) + " |")
     if result["steady"]:
         lines += [
             "",

@@ -128,6 +128,38 @@ FIRST_FRAME_JS = r"""(() => {
   }
 })();"""
 
+# The answering desk's side (since 2026-12-07 16:50), in the desk page's performance.now()
+# time: the first push that a newcomer is there (the call page's roster, the bare page's
+# "start"), offer and candidate received, answer and candidate sent, over its websocket;
+# window.__deskReset() starts a run.
+DESK_MARKS_JS = r"""(() => {
+  let marks = {};
+  window.__deskReset = () => { marks = {}; };
+  window.__deskMarks = () => marks;
+  const mark = key => { if (!(key in marks)) marks[key] = performance.now(); };
+  const NativeWS = window.WebSocket;
+  const WS = function (url, protocols) {
+    const ws = protocols === undefined ? new NativeWS(url) : new NativeWS(url, protocols);
+    ws.addEventListener("message", e => {
+      const text = typeof e.data === "string" ? e.data : "";
+      if (/^\{"type":\s*"(roster|start)"/.test(text)) mark("rosterIn");
+      if (/"type":\s*"offer"/.test(text) && text.includes('"sdp"')) mark("offerIn");
+      else if (/"candidate":\s*\{/.test(text)) mark("candIn");
+    });
+    const nativeSend = ws.send.bind(ws);
+    ws.send = data => {
+      const text = typeof data === "string" ? data : "";
+      if (/"type":\s*"answer"/.test(text) && text.includes('"sdp"')) mark("answerOut");
+      else if (/"candidate":\s*\{/.test(text) && "answerOut" in marks) mark("candOut");
+      nativeSend(data);
+    };
+    return ws;
+  };
+  WS.prototype = NativeWS.prototype;
+  ["CONNECTING", "OPEN", "CLOSING", "CLOSED"].forEach(k => { WS[k] = NativeWS[k]; });
+  window.WebSocket = WS;
+})();"""
+
 STATS_JS = """async pc => {
   const r = await pc.getStats();
   const o = {t: performance.now(), vBytes: 0, frames: 0, w: 0, h: 0, freezes: 0,

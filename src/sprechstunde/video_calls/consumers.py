@@ -37,12 +37,14 @@ a JSON object), and the rate of frames is limited per connection.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -128,9 +130,23 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
     # When the sender was last read from the database and found allowed (time.monotonic());
     # None forces a read at the next frame. Cleared when a push changes this person's state.
     checked_at: float | None = None
+    # Counts the times a push made the last check void: a check that ran meanwhile is not kept.
+    check_generation = 0
+    # The check made ahead of an expected offer (see call_roster), while it runs.
+    ahead: asyncio.Future[None] | None = None
     locked = False
     found_role: str | None = None  # the role the person was found in when connecting
     join_grant: join_links.Grant | None = None  # came by the join link, not logged in
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch without its turn on the database thread for every message
+        (close_old_connections): that one thread also runs every join and check, so each
+        signal forwarded waited behind them. This consumer reaches the database only through
+        database_sync_to_async, which closes old connections around each call (ADR 0094)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         self.errors = 0
@@ -181,13 +197,21 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
         refusal = services.participant_refusal(participant=participant)
         if refusal is not None:
             return refusal.code, self._text(refusal.message)
-        return {
+        hello: dict[str, Any] = {
             "type": "hello",
             "me": participant.pk,
             "role": participant.role,
+            "state": participant.state,
             "ice_servers": turn.ice_servers_for(participant_id=participant.pk),
             "ice_transport_policy": turn.ice_transport_policy(),
         }
+        if participant.state == ParticipantState.ADMITTED and call is not None:
+            # Admitted before: who is there, as the welcome would say, so that the page can
+            # send its first offers right behind its join (ADR 0094). Nobody sees this page.
+            hello["participants"] = events.roster_for_viewer(
+                events.roster(call), role=participant.role
+            )
+        return hello
 
     def _enter_and_welcome(self, call_id: int) -> dict[str, Any] | tuple[str, str]:
         result = self._enter(call_id)
@@ -284,6 +308,17 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
 
     def _fresh(self) -> services.CallRefusedError | None:
         """Re-read the sender from the database: removed, call ended, link withdrawn?"""
+        participant, refusal = self._read_sender()
+        if participant is not None:
+            self.participant = participant
+            self.state = participant.state
+        return refusal
+
+    def _read_sender(
+        self,
+    ) -> tuple[Participant | None, services.CallRefusedError | None]:
+        """The sender as the database has it now, and why they may not go on (or None);
+        changes nothing on this connection."""
         assert self.participant is not None
         participant = (
             Participant.objects.select_related(
@@ -293,9 +328,7 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
             .first()
         )
         if participant is None:  # the call's records were deleted meanwhile
-            return services.CallRefusedError(_("This call has ended."), code="closed")
-        self.participant = participant
-        self.state = participant.state
+            return None, services.CallRefusedError(_("This call has ended."), code="closed")
         refusal = services.participant_refusal(participant=participant)
         if refusal is None and participant.user is not None and not self._session_alive():
             # A socket outlives the page: after a logout it must not go on.
@@ -316,7 +349,7 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
             still_open = Presence.objects.filter(pk=self.presence.pk, left_at__isnull=True)
             if not still_open.exists():
                 refusal = services.CallRefusedError(_("This call has ended."), code="closed")
-        return refusal
+        return participant, refusal
 
     def _session_alive(self) -> bool:
         session = self.scope.get("session")
@@ -326,6 +359,8 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
     # --- leaving --------------------------------------------------------------------------
 
     async def disconnect(self, code: int) -> None:
+        if self.ahead is not None:
+            self.ahead.cancel()
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
         self.closed = True
@@ -369,14 +404,36 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
         if self.participant is None:
             await self._in_lobby(content)
             return
+        if self.ahead is not None:  # a check under way covers this frame once it is done
+            ahead, self.ahead = self.ahead, None
+            await ahead
         if not (content["type"] == "signal" and self._checked_recently()):
             refusal = await database_sync_to_async(self._fresh)()
             if refusal is not None:
-                self.checked_at = None
+                self._forget_check()
                 await self._refuse(refusal.code, self._text(refusal.message))
                 return
             self.checked_at = time.monotonic()
         await self.receive_json(content)
+
+    def _forget_check(self) -> None:
+        """The next frame reads the database; a check still running is not kept."""
+        self.checked_at = None
+        self.check_generation += 1
+
+    async def _check_ahead(self) -> None:
+        """The full check of call_roster, beside the pushes and signals that follow it: kept
+        only if no push changed this person's state while it ran, and dated from its start."""
+        generation, started = self.check_generation, time.monotonic()
+        participant, refusal = await database_sync_to_async(self._read_sender)()
+        if refusal is not None:
+            self._forget_check()
+            await self._refuse(refusal.code, self._text(refusal.message))
+            return
+        if generation == self.check_generation and participant is not None:
+            self.participant = participant
+            self.state = participant.state
+            self.checked_at = started
 
     def _checked_recently(self) -> bool:
         """May a signalling frame go on the last full check? Only while nothing pushed has
@@ -627,7 +684,7 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
                     self.target_channels.setdefault(participant_id, []).append(channel)
         me = next((p for p in event["participants"] if p["id"] == self.participant.pk), None)
         if me is None:
-            self.checked_at = None
+            self._forget_check()
             refusal = await database_sync_to_async(self._fresh)()
             if refusal is not None:
                 await self._refuse(refusal.code, self._text(refusal.message))
@@ -635,7 +692,7 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
         was, was_locked = self.state, self.locked
         self.state, self.locked = me["state"], bool(event["locked"])
         if self.state != was or self.locked != was_locked:
-            self.checked_at = None  # admitted, locked, ...: the next frame reads the database
+            self._forget_check()  # admitted, locked, ...: the next frame reads the database
         if self.state == ParticipantState.ADMITTED:
             if was != ParticipantState.ADMITTED:
                 await self.send_json(
@@ -658,14 +715,18 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
             await self.send_json({"type": "waiting", "locked": event["locked"]})
         if self.state == ParticipantState.ADMITTED and not self._checked_recently():
             # Someone new is likely to send an offer now: check this person ahead of the
-            # answer, while the offer is on its way (a full read, as for any frame).
-            check = self._fresh if pairs is not None else self._fresh_with_targets
-            refusal = await database_sync_to_async(check)()
-            if refusal is not None:
-                self.checked_at = None
-                await self._refuse(refusal.code, self._text(refusal.message))
-                return
-            self.checked_at = time.monotonic()
+            # answer, while the offer is on its way (a full read, as for any frame). The
+            # check runs beside this consumer, so that the offer reaches the page without
+            # waiting for it; the page's answer waits for it in receive() (ADR 0094).
+            if pairs is None:
+                refusal = await database_sync_to_async(self._fresh_with_targets)()
+                if refusal is not None:
+                    self._forget_check()
+                    await self._refuse(refusal.code, self._text(refusal.message))
+                    return
+                self.checked_at = time.monotonic()
+            elif self.ahead is None or self.ahead.done():
+                self.ahead = asyncio.ensure_future(self._check_ahead())
 
     async def call_signal(self, event: dict[str, Any]) -> None:
         if self._admitted():
@@ -689,7 +750,7 @@ class CallConsumer(ClosingJsonWebsocketConsumer):
 
     async def call_ended(self, event: dict[str, Any]) -> None:
         self.presence = None  # call_end has closed every presence already
-        self.checked_at = None
+        self._forget_check()
         self.target_channels = {}
         await self.send_json({"type": "ended", "message": self._text(_("The call has ended."))})
         await self.close(code=CLOSE_ENDED)

@@ -419,6 +419,7 @@ def test_lobby_connects_unseen_and_joins_only_on_the_join_frame(
     assert too_early["type"] == "error" and too_early["code"] == "not_admitted"
     assert joined["type"] == "welcome" and joined["state"] == "waiting"
     assert joined["me"] == hello["me"]
+    assert hello["state"] == "waiting" and "participants" not in hello  # shows nobody
     assert roster["type"] == "roster"
     assert [p["id"] for p in roster["participants"] if p["state"] == "waiting"] == [hello["me"]]
     assert refused["type"] == "refused" and refused["code"] == "forbidden"
@@ -718,3 +719,115 @@ def test_join_link_socket_is_put_out_when_the_appointment_is_moved(call, appoint
     welcome, refused, code = run(scenario)
     assert welcome["type"] == "welcome"
     assert refused["code"] == "moved" and code == CLOSE_FORBIDDEN
+
+
+def test_the_offer_reaches_the_page_in_the_call_while_its_check_ahead_runs(
+    call, case_manager, portal_client, settings, monkeypatch
+):
+    """A newcomer's roster push makes the page already in the call check its person ahead of
+    the answer. The newcomer's offer must not wait behind that database read: it reaches the
+    page while the read is held; the page's answer then goes on that same check, with no
+    second read (ADR 0094)."""
+    import asyncio
+    import threading
+
+    from sprechstunde.video_calls.consumers import CallConsumer
+
+    settings.VIDEO_WS_AUTH_MAX_AGE = 60.0
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+    hold = {"participant": None, "read": False}
+    entered, release = threading.Event(), threading.Event()
+    reads = []
+    original_read, original_recent = CallConsumer._read_sender, CallConsumer._checked_recently
+
+    def held(self):
+        if self.participant.pk == hold["participant"]:
+            reads.append(self.participant.pk)
+            entered.set()
+            release.wait(timeout=10)
+            hold["read"] = True
+        return original_read(self)
+
+    def recent(self):
+        # The host's last check counts as old when the guest comes back (as after 2 s).
+        if self.participant.pk == hold["participant"] and not hold["read"]:
+            return False
+        return original_recent(self)
+
+    monkeypatch.setattr(CallConsumer, "_read_sender", held)
+    monkeypatch.setattr(CallConsumer, "_checked_recently", recent)
+
+    async def scenario():
+        host, host_id, guest, guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        await guest.disconnect()
+        await receive_until(host, "roster")
+        hold["participant"] = host_id
+        lobby = lobby_socket(call, guest_cookie)
+        assert (await lobby.connect())[0]
+        await lobby.receive_json_from()  # hello
+        await lobby.send_json_to({"type": "join"})
+        welcome = await lobby.receive_json_from()
+        await lobby.send_json_to(
+            {"type": "signal", "to": host_id, "cid": "c", "description": OFFER}
+        )
+        offer, _ = await receive_until(host, "signal")
+        not_checked_yet = not hold["read"]
+        for _attempt in range(100):  # the check made ahead is under way (and held)
+            if entered.is_set():
+                break
+            await asyncio.sleep(0.05)
+        held_while_offered = not_checked_yet and entered.is_set()
+        answer_sdp = {"type": "answer", "sdp": "v=0\r\n"}
+        await host.send_json_to(
+            {"type": "signal", "to": welcome["me"], "cid": "c", "description": answer_sdp}
+        )
+        release.set()
+        answer, _ = await receive_until(lobby, "signal")
+        for socket in (host, lobby):
+            await socket.disconnect()
+        return held_while_offered, offer, answer, host_id, guest_id
+
+    release_anyway = threading.Timer(15, release.set)  # never hang the suite
+    release_anyway.start()
+    try:
+        held_while_offered, offer, answer, host_id, guest_id = run(scenario)
+    finally:
+        release_anyway.cancel()
+        release.set()
+    assert held_while_offered
+    assert offer["description"] == OFFER and offer["from"] == guest_id
+    assert answer["description"]["type"] == "answer" and answer["from"] == host_id
+    assert reads == [host_id]  # the answer went on the check made ahead
+
+
+def test_an_admitted_page_offers_right_behind_its_join(call, case_manager, portal_client):
+    """Admitted before and back in the lobby: the hello says who is there (as the welcome
+    would), so the page sends its join and its first offer back to back; the offer is
+    handled after the join and reaches the host right after the roster push (ADR 0094)."""
+    host_cookie, guest_cookie = session_cookie(case_manager), session_cookie(portal_client.user)
+
+    async def scenario():
+        host, host_id, guest, _guest_id = await admitted_pair(call, host_cookie, guest_cookie)
+        await guest.disconnect()
+        await receive_until(host, "roster")
+        lobby = lobby_socket(call, guest_cookie)
+        assert (await lobby.connect())[0]
+        hello = await lobby.receive_json_from()
+        await lobby.send_json_to({"type": "join"})
+        await lobby.send_json_to(
+            {"type": "signal", "to": host_id, "cid": "early", "description": OFFER}
+        )
+        welcome = await lobby.receive_json_from()
+        offer, before = await receive_until(host, "signal")
+        for socket in (host, lobby):
+            await socket.disconnect()
+        return hello, welcome, offer, before, host_id
+
+    hello, welcome, offer, before, host_id = run(scenario)
+    assert hello["state"] == "admitted"
+    there = [p["id"] for p in hello["participants"] if p["present"] and p["id"] != hello["me"]]
+    assert there == [host_id]
+    assert welcome["type"] == "welcome" and welcome["state"] == "admitted"
+    assert offer["cid"] == "early" and offer["from"] == hello["me"]
+    pushed = [frame for frame in before if frame["type"] == "roster"]
+    assert pushed and hello["me"] in [p["id"] for p in pushed[-1]["participants"] if p["present"]]

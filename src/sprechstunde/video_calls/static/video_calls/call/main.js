@@ -5,8 +5,8 @@ import {
   dropMic, flipCamera, listDevices, setAudioOnly, setBoth, setCamera, setMic, setScreen, stopAll, syncButtons
 } from "./media.js";
 import {
-  applyIce, closePeer, collectStats, dropSpare, onRoster, onSignal, prewarm, restart, restartAll,
-  snapshot, startStatsLoop, useIce
+  applyIce, closePeer, collectStats, dropSpare, offerEarly, onRoster, onSignal, prepareAnswer, prewarm,
+  restart, restartAll, snapshot, startStatsLoop, useIce
 } from "./negotiation.js";
 import { $, config, connect, later, noop, probe, root, send, sendJoin, setStatus, state, T } from "./signalling.js";
 
@@ -15,14 +15,19 @@ function handle(frame) {
     case "hello":
       state.me = frame.me;
       state.hello = true;
+      state.early = frame.state === "admitted" ? frame.participants || null : null;
       useIce(frame);
       prewarm();
+      offerEarly(); // the join left already (the tap came before the socket was open)
       break;
     case "welcome":
       state.me = frame.me;
       useIce(frame);
       if (frame.state === "admitted") enterCall(frame.participants || []);
-      else showWaiting(frame.locked);
+      else {
+        if (!state.welcomed) state.peers.forEach(closePeer); // offered early, not let in now
+        showWaiting(frame.locked);
+      }
       if (state.welcomed) {
         // Back after a drop: the network likely changed; restart ICE before ICE notices.
         state.peers.forEach(function (p) { applyIce(p); restart(p); });
@@ -45,7 +50,11 @@ function handle(frame) {
       break;
     case "ended": over("ended", frame.message || T.ended); break;
     case "refused": over("refused", frame.message); break;
-    case "error": setStatus(frame.message || ""); break;
+    case "error":
+      // A signal to someone who has gone meanwhile (an early offer, ADR 0094): closed already.
+      if (frame.code === "no_peer" && !state.peers.has(frame.participant)) break;
+      setStatus(frame.message || "");
+      break;
     default: break;
   }
 }
@@ -71,6 +80,7 @@ function enterCall(participants) {
     setPhase("in-call");
     startStatsLoop();
     later(lateModules);
+    later(prepareAnswer);
   }
   setStatus(root.dataset.media === "down" ? T.reconnecting : T.inCall);
   if (participants.length) roster(participants, state.locked);
@@ -115,6 +125,7 @@ function wire() {
     state.joinRequested = true;
     if (!state.ws) connect();
     else sendJoin();
+    offerEarly();
   }
   $("join-button").addEventListener("click", joinNow);
   // The main actions (ADR 0049): devices on and into the call in one tap; a device that fails
@@ -172,12 +183,13 @@ function wire() {
 }
 
 if (root && config) {
-  wire();
-  setPhase("prejoin");
-  syncButtons();
+  // The socket first: its handshake and "hello" run while the page wires up (ADR 0094).
   // Opened early by the join link (ADR 0057): the pre-join check now, the socket at opening.
   if (config.opensIn) import(config.opening).then(function (m) { m.whenOpen(config.opensIn, function () { connect(handle); }); });
   else connect(handle);
+  wire();
+  setPhase("prejoin");
+  syncButtons();
   later(function () { listDevices().catch(noop); });
 
   /* Read-only hook for tests and benchmarks. */

@@ -2,7 +2,7 @@
  * offers to whom, ICE restarts. Why it is done so: ADR 0022 and 0033. */
 import { label, tile, untile } from "./layout.js";
 import { sendVideoTrack } from "./media.js";
-import { $, BITRATE, noop, probe, randomHex, root, send, setStatus, state, T } from "./signalling.js";
+import { $, BITRATE, later, noop, probe, randomHex, root, send, setStatus, state, T } from "./signalling.js";
 
 var RESTART_GRACE_MS = 2000;
 var PEER_GONE_MS = 20000;
@@ -11,13 +11,19 @@ var OFFER_WAIT_MS = 3000;
 export function useIce(frame) {
   if (frame.ice_servers) state.iceServers = frame.ice_servers;
   if (frame.ice_transport_policy) state.policy = frame.ice_transport_policy;
+  if (frame.ice_servers && state.answerPc) { // made with the old credentials
+    state.answerPc.close();
+    state.answerPc = null;
+    later(prepareAnswer);
+  }
 }
 /* The spare: TURN allocation and first offer made in advance, taken by the next peer this
  * page offers to; its candidates wait in spare.held (ADR 0033). */
 export function prewarm() {
   if (state.spare || state.stopped || !window.RTCPeerConnection) return;
-  // Not while camera and microphone start: the first connection slows them (ADR 0055).
-  if (state.asking) {
+  // Not while camera and microphone start: the first connection slows them (ADR 0055);
+  // but once the join is asked for, the offer waits for this connection (ADR 0094).
+  if (state.asking && !state.joinRequested) {
     state.asking.then(soon, soon);
     return;
   }
@@ -40,9 +46,22 @@ export function prewarm() {
 }
 function soon() { setTimeout(prewarm, 0); }
 export function dropSpare() {
+  if (state.answerPc) { state.answerPc.close(); state.answerPc = null; }
   if (!state.spare) return;
   try { state.spare.pc.close(); } catch (e) { /* closed already */ }
   state.spare = null;
+}
+/* The answering side's connection, made ahead for the next offer of a newcomer: the offer
+ * lands on a connection that exists (no TURN allocation before the answer; ADR 0094). */
+export function prepareAnswer() {
+  if (state.answerPc || state.stopped || state.phase !== "in-call" || !window.RTCPeerConnection) return;
+  try { state.answerPc = new RTCPeerConnection(rtcConfig(0)); } catch (e) { state.answerPc = null; }
+}
+function takeAnswerPc() {
+  var pc = state.answerPc;
+  state.answerPc = null;
+  later(prepareAnswer);
+  return pc && pc.signalingState === "stable" ? pc : null;
 }
 function takeSpare() {
   var spare = state.spare;
@@ -69,6 +88,21 @@ function rtcConfig(pool) {
   };
 }
 
+/* Admitted before, and the hello said who is there: the first offers leave right behind
+ * the join instead of after the welcome's round trip; the welcome's roster then keeps or
+ * closes them (ADR 0094). Once per socket, only before the call has started. */
+export function offerEarly() {
+  var list = state.early;
+  var ws = state.ws;
+  if (!list || !ws || !ws.joinSent || ws.offeredEarly || state.phase !== "prejoin" || state.peers.size) return;
+  ws.offeredEarly = true;
+  state.early = null;
+  state.roster = list;
+  list.forEach(function (p) {
+    if (p.id !== state.me && p.state === "admitted" && p.present) initiate(p);
+  });
+}
+
 export function applyIce(peer) {
   try {
     // The pool size cannot change after the first offer.
@@ -93,6 +127,7 @@ export function onRoster(list, locked) {
     } else if (offersTo(p, list)) {
       initiate(p);
     } else {
+      prepareAnswer();
       awaitOffer(p);
     }
   });
@@ -124,10 +159,10 @@ function awaitOffer(p) {
   }, OFFER_WAIT_MS));
 }
 
-function makePeer(id, cid, spare) {
+function makePeer(id, cid, spare, made) {
   clearTimeout(state.offerWaits.get(id));
   state.offerWaits.delete(id);
-  var pc = spare ? spare.pc : new RTCPeerConnection(rtcConfig(0));
+  var pc = spare ? spare.pc : made || new RTCPeerConnection(rtcConfig(0));
   var peer = {
     id: id, cid: cid, pc: pc, polite: state.me > id, makingOffer: false, ignoreOffer: false,
     stream: new MediaStream(), queue: Promise.resolve(), audioT: null, videoT: null,
@@ -250,7 +285,7 @@ export function onSignal(frame) {
       return;
     }
     if (peer) closePeer(peer);
-    peer = makePeer(frame.from, frame.cid);
+    peer = makePeer(frame.from, frame.cid, null, takeAnswerPc());
   }
   if (!peer || peer.cid !== frame.cid) return;
   peer.queue = peer.queue.then(function () { return applySignal(peer, frame); }).catch(noop);

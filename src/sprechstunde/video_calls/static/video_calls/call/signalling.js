@@ -33,6 +33,8 @@ export var state = {
   hello: false,
   welcomed: false,
   spare: null,
+  answerPc: null, // made ahead for the next offer to answer (ADR 0094)
+  early: null, // who was there at "hello", for offers right behind the join (ADR 0094)
   stopped: false,
   waitingCount: 0,
   weakChecks: 0,
