@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -73,3 +73,14 @@ def submissions_closed_recently(*, client: Client, days: int = 14) -> int:
     return FormSubmission.objects.filter(
         client=client, status=SubmissionStatus.DONE, closed_at__gte=since
     ).count()
+
+
+def submissions_news_counts(*, client: Client, days: int = 14) -> tuple[int, int]:
+    """The home page's news in one query: (forms that need more from her, forms staff
+    finished in the last `days` days)."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    counts = FormSubmission.objects.filter(client=client).aggregate(
+        needs_more=Count("pk", filter=Q(status=SubmissionStatus.NEEDS_MORE)),
+        closed=Count("pk", filter=Q(status=SubmissionStatus.DONE, closed_at__gte=since)),
+    )
+    return int(counts["needs_more"]), int(counts["closed"])

@@ -237,11 +237,12 @@ def _page_queries(captured) -> list[str]:
 
 def test_home_reads_one_query_per_section_and_writes_no_session_activity(portal, kim):
     """Client and consents, unread messages, next appointment, postbox news, document
-    requests: one query each (ADR 0092); the session's activity row is not written again."""
+    requests, forms news: one query each (ADR 0092); the session's activity row is not
+    written again."""
     _home(portal)
     with CaptureQueriesContext(connection) as empty:
         _home(portal)
-    assert len(_page_queries(empty)) == 6, _page_queries(empty)
+    assert len(_page_queries(empty)) == 7, _page_queries(empty)
     assert not [sql for sql in _page_queries(empty) if "usersession" in sql]
 
     _fill(kim, 2)
@@ -255,7 +256,7 @@ def test_home_reads_one_query_per_section_and_writes_no_session_activity(portal,
         for sql in _page_queries(full)
         if sql.startswith("SELECT") and "pg_advisory_xact_lock" not in sql
     ]
-    assert len(reads) == 10, "\n".join(sql[:90] for sql in _page_queries(full))
+    assert len(reads) == 11, "\n".join(sql[:90] for sql in _page_queries(full))
     assert len([sql for sql in _page_queries(full) if sql.startswith("INSERT")]) == 1
     assert 'id="next-appointment" data-appointment=' in page
     assert not [sql for sql in _page_queries(full) if "usersession" in sql]

@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 
 from sprechstunde.clients.models import Client
-from sprechstunde.eforms.selectors import submissions_closed_recently, submissions_needing_client
+from sprechstunde.eforms.selectors import submissions_news_counts
 
 register = template.Library()
 
@@ -17,7 +17,5 @@ register = template.Library()
 def forms_tile(client: Client) -> dict[str, Any]:
     """The portal home view passes the client of the logged-in account; nothing else
     reaches this tag."""
-    return {
-        "needs_more": submissions_needing_client(client=client),
-        "closed": submissions_closed_recently(client=client),
-    }
+    needs_more, closed = submissions_news_counts(client=client)
+    return {"needs_more": needs_more, "closed": closed}
