@@ -127,9 +127,9 @@ def _append(
     repeat_count: int = 0,
 ) -> AuditEntry:
     """Link one entry to the chain's head. The caller holds the chain lock (`_lock_chain`)."""
-    last = AuditEntry.objects.order_by("-sequence").only("sequence", "entry_hash").first()
+    last = AuditEntry.objects.order_by("-sequence").values_list("sequence", "entry_hash").first()
     entry = AuditEntry(
-        sequence=(last.sequence + 1) if last else 1,
+        sequence=(last[0] + 1) if last else 1,
         at=at or timezone.now(),
         actor_id=actor_id,
         actor_label=actor_label[:200],
@@ -139,7 +139,7 @@ def _append(
         client_id=client_id,
         ip_address=ip_address,
         repeat_count=repeat_count,
-        previous_hash=last.entry_hash if last else GENESIS_HASH,
+        previous_hash=last[1] if last else GENESIS_HASH,
     )
     entry.entry_hash = entry_digest(entry)
     entry.save(force_insert=True)
@@ -174,7 +174,9 @@ def audit_record(
         )
     target_type, target_id, client_id = _target_fields(target, target_type, target_id, client_id)
     actor_id, actor_label = _actor_fields(actor)
-    with transaction.atomic():
+    # No savepoint: an append that fails fails the caller's whole transaction (a change
+    # without its entry must not commit), and a savepoint would cost two more statements.
+    with transaction.atomic(savepoint=False):
         _lock_chain()
         return _append(
             actor_id=actor_id,
