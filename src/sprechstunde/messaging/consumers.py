@@ -190,7 +190,9 @@ class ConversationConsumer(ClosingJsonWebsocketConsumer):
         # A socket outlives the page: after a logout (or a revoked session) it must not go on.
         # Frames that go to the database check the session in that same trip (`_trip`);
         # the others check it here.
-        if content.get("type") not in _CHECKED_IN_TRIP and not await self._session_check():
+        kind = content.get("type")
+        in_trip = isinstance(kind, str) and kind in _CHECKED_IN_TRIP
+        if not in_trip and not await self._session_check():
             return
         await self.receive_json(content)
 

@@ -177,3 +177,22 @@ def test_a_resend_after_the_numbers_moved_on_returns_the_stored_message(
     assert conversation.last_sequence == 2  # the resend took no number
     assert Message.objects.count() == 2
     assert AuditEntry.objects.filter(action="message.send").count() == 2
+
+
+def test_a_frame_whose_type_is_not_a_string_gets_an_error_frame(conversation, portal_client):
+    cookie = session_cookie(portal_client.user)
+
+    async def scenario():
+        phone, _ = await open_socket(conversation, cookie)
+        await phone.send_json_to({"type": ["send"], "body": "Hallo"})
+        answer = await phone.receive_json_from()
+        await phone.send_json_to({"type": "ping"})
+        pong = await phone.receive_json_from()
+        await phone.disconnect()
+        return answer, pong
+
+    answer, pong = run(scenario)
+
+    assert (answer["type"], answer["code"]) == ("error", "unknown_type")
+    assert pong["type"] == "pong"
+    assert not Message.objects.exists()
