@@ -136,9 +136,18 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE") or "0"),
     )
 }
+# SQLite (the embedded configuration) keeps its connection for a minute unless told otherwise:
+# opening the file again for every websocket frame and closing it after (the last connection
+# to close checkpoints the write-ahead log) cost a chat message more than its own statements
+# (ADR 0091). PostgreSQL uses the pool below instead.
+SQLITE_DEFAULT_CONN_MAX_AGE = 60
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not os.environ.get(
+    "DATABASE_CONN_MAX_AGE"
+):
+    DATABASES["default"]["CONN_MAX_AGE"] = SQLITE_DEFAULT_CONN_MAX_AGE
 DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE:
     # A connection pool per process (psycopg_pool). Under ASGI, persistent connections

@@ -35,6 +35,9 @@ from .base import DATABASES, VAR_DIR
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so the browser tests' server thread sees the same database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # Tests keep opening and closing connections as before (the server default is 60 s).
+    if not os.environ.get("DATABASE_CONN_MAX_AGE"):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     # Parallel runs (several developers, CI) must not share one test database.
     DATABASES["default"]["TEST"] = {

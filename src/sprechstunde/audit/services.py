@@ -132,11 +132,18 @@ def _append(
 ) -> AuditEntry:
     """Link one entry to the chain's head (`last`, read here unless the caller just wrote
     it). The caller holds the chain lock (`_lock_chain`)."""
+    head: tuple[int, str] | None
     if last is _HEAD_UNREAD:
-        last = AuditEntry.objects.order_by("-sequence").only("sequence", "entry_hash").first()
-    assert last is None or isinstance(last, AuditEntry)
+        head = (
+            AuditEntry.objects.order_by("-sequence").values_list("sequence", "entry_hash").first()
+        )
+    elif last is None:
+        head = None
+    else:
+        assert isinstance(last, AuditEntry)
+        head = (last.sequence, last.entry_hash)
     entry = AuditEntry(
-        sequence=(last.sequence + 1) if last else 1,
+        sequence=(head[0] + 1) if head else 1,
         at=at or timezone.now(),
         actor_id=actor_id,
         actor_label=actor_label[:200],
@@ -146,7 +153,7 @@ def _append(
         client_id=client_id,
         ip_address=ip_address,
         repeat_count=repeat_count,
-        previous_hash=last.entry_hash if last else GENESIS_HASH,
+        previous_hash=head[1] if head else GENESIS_HASH,
     )
     entry.entry_hash = entry_digest(entry)
     entry.save(force_insert=True)
@@ -181,7 +188,9 @@ def audit_record(
         )
     target_type, target_id, client_id = _target_fields(target, target_type, target_id, client_id)
     actor_id, actor_label = _actor_fields(actor)
-    with transaction.atomic():
+    # No savepoint: an append that fails fails the caller's whole transaction (a change
+    # without its entry must not commit), and a savepoint would cost two more statements.
+    with transaction.atomic(savepoint=False):
         _lock_chain()
         return _append(
             actor_id=actor_id,

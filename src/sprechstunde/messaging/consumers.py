@@ -38,7 +38,7 @@ from sprechstunde.core.websockets import (
     json_frame_parse,
 )
 
-from . import frames, permissions, selectors, services
+from . import frames, permissions, push, selectors, services
 from .choices import MESSAGE_MAX_LENGTH, Side
 from .models import Conversation
 
@@ -51,6 +51,10 @@ MAX_FRAME_BYTES = 4 * MESSAGE_MAX_LENGTH + 1024
 MAX_FRAME_DEPTH = 8
 # Connections that keep sending nonsense are closed after this many error frames.
 MAX_ERRORS = 100
+# Frames whose work runs in the database thread: their session check runs in the same trip.
+_CHECKED_IN_TRIP = frozenset({"send", "sync", "read", "ping"})
+# What a trip to the database thread answers when the login session has ended.
+_LOGGED_OUT = object()
 DEFAULT_SEND_RATE = (20, 10.0)  # at most 20 messages in 10 seconds per connection
 DEFAULT_FRAME_RATE = (60, 10.0)  # and at most 60 frames of any kind
 
@@ -184,10 +188,35 @@ class ConversationConsumer(ClosingJsonWebsocketConsumer):
             await self._error(error.code)
             return
         # A socket outlives the page: after a logout (or a revoked session) it must not go on.
-        if not await database_sync_to_async(self._session_alive)():
-            await self.close(code=CLOSE_LOGGED_OUT)
+        # Frames that go to the database check the session in that same trip (`_trip`);
+        # the others check it here.
+        kind = content.get("type")
+        in_trip = isinstance(kind, str) and kind in _CHECKED_IN_TRIP
+        if not in_trip and not await self._session_check():
             return
         await self.receive_json(content)
+
+    async def _session_check(self) -> bool:
+        """The login session still exists; else the socket is closed with 4401."""
+        if await database_sync_to_async(self._session_alive)():
+            return True
+        await self.close(code=CLOSE_LOGGED_OUT)
+        return False
+
+    async def _trip(self, work: Any, *args: Any) -> Any:
+        """Run `work` in the database thread behind the session check, in one trip; answers
+        `_LOGGED_OUT` (and closes with 4401) when the session has ended. Pushes that `work`
+        makes after its commit go out from this event loop without holding that thread."""
+        push.bind_event_loop()
+        result = await database_sync_to_async(self._in_session)(work, *args)
+        if result is _LOGGED_OUT:
+            await self.close(code=CLOSE_LOGGED_OUT)
+        return result
+
+    def _in_session(self, work: Any, *args: Any) -> Any:
+        if not self._session_alive():
+            return _LOGGED_OUT
+        return work(*args)
 
     def _session_alive(self) -> bool:
         session = self.scope.get("session")
@@ -224,7 +253,9 @@ class ConversationConsumer(ClosingJsonWebsocketConsumer):
         elif kind == "read":
             await self._on_read(content)
         elif kind == "ping":
-            last_sequence = await database_sync_to_async(self._pulse)()
+            last_sequence = await self._trip(self._pulse)
+            if last_sequence is _LOGGED_OUT:
+                return
             if last_sequence is None:
                 await self.close(code=CLOSE_FORBIDDEN)
                 return
@@ -240,14 +271,18 @@ class ConversationConsumer(ClosingJsonWebsocketConsumer):
         client_msg_id = content.get("client_msg_id")
         echo = client_msg_id[:64] if isinstance(client_msg_id, str) else None
         if echo is None or not isinstance(content.get("body"), str):
-            await self._error("invalid", client_msg_id=echo)
+            if await self._session_check():
+                await self._error("invalid", client_msg_id=echo)
             return
         if not self.send_rate.allow():
-            await self._error(
-                "rate_limited", client_msg_id=echo, retry_after=self.send_rate.retry_after()
-            )
+            if await self._session_check():
+                await self._error(
+                    "rate_limited", client_msg_id=echo, retry_after=self.send_rate.retry_after()
+                )
             return
-        result = await database_sync_to_async(self._store)(echo, content["body"])
+        result = await self._trip(self._store, echo, content["body"])
+        if result is _LOGGED_OUT:
+            return
         if "sequence" in result:
             await self.send_json(
                 {"type": "ack", "client_msg_id": echo, "sequence": result["sequence"]}
@@ -273,9 +308,12 @@ class ConversationConsumer(ClosingJsonWebsocketConsumer):
     async def _on_sync(self, content: dict[str, Any]) -> None:
         after = _non_negative_int(content.get("after"))
         if after is None:
-            await self._error("invalid")
+            if await self._session_check():
+                await self._error("invalid")
             return
-        answer = await database_sync_to_async(self._messages_after)(after)
+        answer = await self._trip(self._messages_after, after)
+        if answer is _LOGGED_OUT:
+            return
         if answer is None:
             await self._error("forbidden", message=self._text(_FORBIDDEN))
             return
@@ -309,9 +347,13 @@ class ConversationConsumer(ClosingJsonWebsocketConsumer):
     async def _on_read(self, content: dict[str, Any]) -> None:
         sequence = _non_negative_int(content.get("sequence"))
         if sequence is None:
-            await self._error("invalid")
+            if await self._session_check():
+                await self._error("invalid")
             return
-        if not await database_sync_to_async(self._mark_read)(sequence):
+        marked = await self._trip(self._mark_read, sequence)
+        if marked is _LOGGED_OUT:
+            return
+        if not marked:
             await self._error("forbidden", message=self._text(_FORBIDDEN))
 
     def _mark_read(self, sequence: int) -> bool:
@@ -327,6 +369,11 @@ class ConversationConsumer(ClosingJsonWebsocketConsumer):
     # --- pushes from the channel layer ------------------------------------------------------
 
     async def conversation_event(self, event: dict[str, Any]) -> None:
+        if "text_own" in event:
+            # A message frame, encoded once for all its members by push.conversation_event.
+            own = self.user is not None and event.get("sender_id") == self.user.pk
+            await self.send(text_data=event["text_own"] if own else event["text_other"])
+            return
         frame = event["frame"]
         if frame.get("type") == "message":
             frame = frames.for_viewer(frame, viewer_id=self.user.pk)

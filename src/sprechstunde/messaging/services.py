@@ -3,7 +3,9 @@
 The rules that keep a conversation whole: a message is stored before it is acknowledged;
 its number comes from the conversation's counter, taken under a row lock in the same
 transaction; the sender's `client_msg_id` makes a resend return the stored message instead
-of a copy. Pushes to open websockets and notice jobs start only after the commit.
+of a copy. Pushes to open websockets start only after the commit (push.py); the notice job
+is written in the message's own transaction when the queue lives in the same database
+(ADR 0091).
 """
 
 from __future__ import annotations
@@ -17,12 +19,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import Max
+from django.db import IntegrityError, connection, router, transaction
+from django.db.models import F, Max
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -30,6 +30,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_tasks import task_backends
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from sprechstunde.accounts.models import Substitution, User
 from sprechstunde.audit.services import audit_record
@@ -43,7 +45,7 @@ from sprechstunde.documents import services as document_services
 from sprechstunde.documents.choices import UploadStatus
 from sprechstunde.documents.models import UploadSession
 
-from . import frames, permissions
+from . import frames, permissions, push
 from .choices import MESSAGE_MAX_ATTACHMENTS, MESSAGE_MAX_LENGTH, Side
 from .models import Conversation, Message, MessageAttachment, ReadState
 
@@ -151,8 +153,6 @@ def message_send(
                 sessions=sessions,
                 request=request,
             )
-        except _AlreadySent as already:
-            return already.message
         finally:
             # Turning an upload into a document uses its file up, even when the transaction
             # is then rolled back: whatever is left of these uploads is of no further use.
@@ -167,14 +167,6 @@ def message_send(
         sessions=[],
         request=request,
     )
-
-
-class _AlreadySent(Exception):
-    """Rolls back the documents made for a message that a parallel resend stored first."""
-
-    def __init__(self, message: Message) -> None:
-        super().__init__("already sent")
-        self.message = message
 
 
 def _message_already_sent(
@@ -239,6 +231,34 @@ def _attachment_uploads_check(
     return sessions
 
 
+def _conversation_number_take(*, conversation_id: int, now: datetime.datetime) -> int:
+    """The conversation's next message number, counted up in one statement. The UPDATE
+    takes the row's lock until the transaction ends: senders of one conversation are
+    serialised, so numbers have neither gaps nor duplicates. (SQLite has no row locks, but
+    its IMMEDIATE transactions serialise all writers.)"""
+    if not connection.features.can_return_columns_from_insert:
+        # An SQLite older than 3.35 knows no RETURNING: count up, then read back.
+        Conversation.objects.filter(pk=conversation_id).update(
+            last_sequence=F("last_sequence") + 1, last_message_at=now
+        )
+        return int(
+            Conversation.objects.filter(pk=conversation_id)
+            .values_list("last_sequence", flat=True)
+            .get()
+        )
+    table = connection.ops.quote_name(Conversation._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_sequence = last_sequence + 1, "  # noqa: S608
+            "last_message_at = %s WHERE id = %s RETURNING last_sequence",
+            [connection.ops.adapt_datetimefield_value(now), conversation_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Conversation.DoesNotExist(f"Conversation {conversation_id} does not exist.")
+    return int(row[0])
+
+
 def _message_store(
     *,
     conversation: Conversation,
@@ -249,78 +269,66 @@ def _message_store(
     sessions: list[UploadSession],
     request: HttpRequest | None,
 ) -> Message:
+    """Store the message, its attachments, its audit entry and its notice job in one
+    transaction. A resend with a `client_msg_id` already stored meets the unique constraint
+    on (conversation, client_msg_id): everything of this try is rolled back (documents made
+    from the uploads included) and the stored message is returned."""
     client = conversation.client
-    with transaction.atomic():
-        # Documents first, outside the conversation's lock (checking and encrypting files
-        # takes a moment). Should anything below fail, their rows go with the rollback, and
-        # with them the keys: a blob already written stays unreadable.
-        documents = [
-            document_services.document_upload_complete(
-                uploader=sender, client=client, session_ids=[session.pk], request=request
-            )
-            for session in sessions
-        ]
-        # The row lock serialises senders of one conversation: numbers without gaps or
-        # duplicates, and the duplicate check below cannot race with another resend.
-        # (SQLite has no row locks, but its IMMEDIATE transactions serialise all writers.)
-        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        existing = (
-            Message.objects.filter(conversation=locked, client_msg_id=message_id)
-            .select_related("sender")
-            .first()
-        )
-        if existing is not None:
-            if existing.sender_id != sender.pk:
-                raise ApplicationError(
-                    _("The message could not be sent. Please reload the page and try again."),
-                    field="client_msg_id",
+    try:
+        with transaction.atomic():
+            # Documents first (checking and encrypting files takes a moment). Should anything
+            # below fail, their rows go with the rollback, and with them the keys: a blob
+            # already written stays unreadable.
+            documents = [
+                document_services.document_upload_complete(
+                    uploader=sender, client=client, session_ids=[session.pk], request=request
                 )
-            existing.conversation = conversation
-            if documents:
-                raise _AlreadySent(existing)
-            return existing
-        now = timezone.now()
-        sequence = locked.last_sequence + 1
-        Conversation.objects.filter(pk=locked.pk).update(
-            last_sequence=sequence, last_message_at=now
+                for session in sessions
+            ]
+            now = timezone.now()
+            sequence = _conversation_number_take(conversation_id=conversation.pk, now=now)
+            message = Message.objects.create(
+                conversation=conversation,
+                sequence=sequence,
+                client_msg_id=message_id,
+                sender=sender,
+                sender_side=side,
+                body=text,
+                created_at=now,
+            )
+            attachments = (
+                MessageAttachment.objects.bulk_create(
+                    MessageAttachment(message=message, document=document, position=position)
+                    for position, document in enumerate(documents)
+                )
+                if documents
+                else []
+            )
+            audit_record(
+                actor=sender,
+                action="message.send",
+                target=message,
+                client_id=client.pk,
+                request=request,
+            )
+            _notice_schedule(message_id=message.pk)
+            frame = frames.message_frame(message, attachments=attachments)
+            transaction.on_commit(partial(_broadcast, conversation.pk, frame), robust=True)
+    except IntegrityError:
+        existing = _message_already_sent(
+            conversation=conversation, sender=sender, message_id=message_id
         )
-        message = Message.objects.create(
-            conversation=conversation,
-            sequence=sequence,
-            client_msg_id=message_id,
-            sender=sender,
-            sender_side=side,
-            body=text,
-            created_at=now,
-        )
-        attachments = MessageAttachment.objects.bulk_create(
-            MessageAttachment(message=message, document=document, position=position)
-            for position, document in enumerate(documents)
-        )
-        audit_record(
-            actor=sender,
-            action="message.send",
-            target=message,
-            client_id=client.pk,
-            request=request,
-        )
-        frame = frames.message_frame(message, attachments=attachments)
-        transaction.on_commit(partial(_broadcast, conversation.pk, frame), robust=True)
-        transaction.on_commit(partial(_enqueue_notice, message.pk), robust=True)
+        if existing is None:
+            raise
+        return existing
     conversation.last_sequence = sequence
     conversation.last_message_at = now
     return message
 
 
 def _broadcast(conversation_id: int, frame: dict[str, Any]) -> None:
-    """Push a frame to everyone connected to the conversation. A push that gets lost is
-    no loss: chat.js asks for what it missed whenever it sees a gap or reconnects."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    async_to_sync(layer.group_send)(
-        frames.group_name(conversation_id), {"type": "conversation.event", "frame": frame}
-    )
+    """Push a frame to everyone connected to the conversation (see push.py)."""
+    push.publish(conversation_id, frame)
 
 
 def conversation_mark_read(
@@ -370,6 +378,24 @@ def notice_delay() -> datetime.timedelta:
     """How long a message may stay unread before its addressee gets an e-mail notice."""
     seconds = getattr(settings, "MESSAGE_NOTICE_DELAY_SECONDS", DEFAULT_NOTICE_DELAY_SECONDS)
     return datetime.timedelta(seconds=max(0, int(seconds)))
+
+
+def _notice_schedule(*, message_id: int) -> None:
+    """Queue the notice check for a message, from inside the transaction that stores it.
+
+    The database queue's job is a row in the same database: written in the message's
+    transaction it costs no commit of its own, and a rolled-back message leaves no job.
+    Any other queue (one that runs jobs at once, in tests and `make run` without a worker)
+    is handed the job after the commit, so that it never runs for a message not stored.
+    """
+    from .tasks import message_notice_send
+
+    backend = task_backends[message_notice_send.backend]
+    same_database = router.db_for_write(DBTaskResult) == connection.alias
+    if isinstance(backend, DatabaseBackend) and same_database:
+        _enqueue_notice(message_id)
+    else:
+        transaction.on_commit(partial(_enqueue_notice, message_id), robust=True)
 
 
 def _enqueue_notice(message_id: int) -> None:
