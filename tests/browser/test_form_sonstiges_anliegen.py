@@ -39,7 +39,7 @@ def test_client_sends_a_free_request_with_a_photo(new_context, screenshots, docu
     journey.keep_screenshot()
 
     # The photo first: the upload page is a page of its own, and what is typed on this
-    # screen but not saved yet does not survive going there (see the xfail test below).
+    # screen is saved on the way there (see the test below).
     journey.attach("files", [photo("brief.jpg")])
     assert journey.value("message") == MESSAGE
     journey.fill("subject", "Frage zum Brief vom 3. Dezember")
@@ -60,11 +60,6 @@ def test_client_sends_a_free_request_with_a_photo(new_context, screenshots, docu
     journey.assert_fine()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eforms-core: the 'Add a photo or file' link leaves the screen without saving it, "
-    "so answers typed on it since the last save are lost",
-)
 def test_answers_typed_before_adding_a_photo_are_kept(
     new_context, screenshots, documents_configured
 ):

@@ -220,3 +220,47 @@ def test_home_tile_shows_needs_more(kim_phone, kim, definition):
     assert "needs more for 1 form" in home
     listed = kim_phone.get(reverse("eforms:portal_list")).content.decode()
     assert "Page 2 please" in listed
+
+
+def test_the_file_buttons_save_the_screen_first_and_point_only_at_its_own_files(
+    kim_phone, kim, definition
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from sprechstunde.documents.factories import jpeg_bytes
+
+    submission = FormSubmissionFactory(client=kim, definition=definition)
+    proof = section_url(submission, "proof")
+    go = kim_phone.post(proof, {"action": "attach:payslip", "revision": submission.revision})
+    assert go.status_code == 302
+    assert go["Location"] == reverse(
+        "eforms:portal_attach", kwargs={"pk": submission.pk, "field": "payslip"}
+    )
+    # The screen was saved on the way (the draft's revision moved on).
+    submission.refresh_from_db()
+    assert submission.revision >= 1
+    # A button naming another screen's question, or no attachment question, is not found
+    # and saves nothing.
+    bank = section_url(submission, "bank")
+    before = submission.revision
+    for url, action in ((bank, "attach:payslip"), (proof, "attach:iban"), (proof, "detach:x")):
+        response = kim_phone.post(
+            url, {"action": action, "revision": before, "account_holder": "Kim"}
+        )
+        assert response.status_code == 404
+    submission.refresh_from_db()
+    assert submission.revision == before
+    assert "account_holder" not in submission.answers
+
+    kim_phone.post(
+        go["Location"],
+        {"files": SimpleUploadedFile("photo.jpg", jpeg_bytes(), content_type="image/jpeg")},
+    )
+    attachment = submission.attachments.get()
+    submission.refresh_from_db()
+    removed = kim_phone.post(
+        proof, {"action": f"detach:{attachment.pk}", "revision": submission.revision}
+    )
+    assert removed.status_code == 302
+    assert removed["Location"].endswith("#field-payslip")
+    assert not submission.attachments.exists()

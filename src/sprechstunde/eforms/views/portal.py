@@ -319,9 +319,6 @@ class PortalSectionView(PortalFormMixin, View):
                 mine = [a for a in attachments if a.field_key == item["key"]]
                 widget["attachments"] = mine
                 widget["can_add"] = len(mine) < int(item.get("max_files") or 5)
-                widget["add_url"] = reverse(
-                    "eforms:portal_attach", kwargs={"pk": submission.pk, "field": item["key"]}
-                )
             widgets.append(widget)
         general = errors.get("__all__")
         return {
@@ -364,6 +361,15 @@ class PortalSectionView(PortalFormMixin, View):
         submission = self.editable(request, pk)
         current = self._section(submission, section)
         action, _sep, argument = str(request.POST.get("action", "save")).partition(":")
+        # "Add a photo or file" and "Remove" sit in the section's form: what she typed on
+        # this screen is saved first (as "save and continue later"), then the file step runs.
+        file_step = action if action in ("attach", "detach") else ""
+        file_target = None
+        if file_step:
+            file_target = self._file_target(submission, section, file_step, argument)
+            if file_target is None:
+                raise Http404
+            action = "save"
         revision_value = request.POST.get("revision", "")
         revision = (
             int(revision_value) if revision_value.isascii() and revision_value.isdigit() else None
@@ -391,6 +397,8 @@ class PortalSectionView(PortalFormMixin, View):
                 context,
                 status=409 if outcome.stale else 400,
             )
+        if file_step:
+            return self._file_step(request, outcome.submission, section, file_step, file_target)
         if outcome.go_to == "leave":
             messages.success(
                 request,
@@ -404,6 +412,44 @@ class PortalSectionView(PortalFormMixin, View):
         # An entry added or removed: the same screen again, at the group.
         url = reverse("eforms:portal_section", kwargs={"pk": pk, "section": section})
         return redirect(f"{url}#group-{argument.partition(':')[0]}")
+
+    @staticmethod
+    def _file_target(submission: Any, section: str, step: str, argument: str) -> Any:
+        """What a file step on this screen points at: the key of an attachment question of
+        this section ("attach"), or a file attached to one ("detach"); None if neither."""
+        spec_section = next(
+            (item for item in submission.definition.spec["sections"] if item["key"] == section),
+            None,
+        )
+        keys = {
+            item["key"]
+            for item in (spec_section or {}).get("fields", [])
+            if item["type"] == "attachment"
+        }
+        if step == "attach":
+            return argument if argument in keys else None
+        if not (argument.isascii() and argument.isdigit()):
+            return None
+        return submission.attachments.filter(pk=int(argument), field_key__in=keys).first()
+
+    def _file_step(
+        self, request: HttpRequest, submission: Any, section: str, step: str, target: Any
+    ) -> HttpResponse:
+        """After the screen was saved: open the upload page of the attachment question, or
+        take the file off the form (it stays among her documents)."""
+        if step == "attach":
+            return redirect("eforms:portal_attach", pk=submission.pk, field=target)
+        try:
+            services.attachment_remove(
+                actor=request.user,
+                submission=submission,
+                attachment_id=target.pk,
+                request=request,
+            )
+        except ApplicationError as error:
+            messages.error(request, str(error.message))
+        url = reverse("eforms:portal_section", kwargs={"pk": submission.pk, "section": section})
+        return redirect(f"{url}#field-{target.field_key}")
 
 
 # --- attachments --------------------------------------------------------------------------
