@@ -53,10 +53,18 @@ def test_client_reports_new_income_with_a_payslip(new_context, screenshots, docu
     journey.check("income-error")
     journey.keep_screenshot()
 
-    journey.attach("payslip", [photo("lohnabrechnung-november.jpg")])
-    # The valid answers were saved with the wrong one; she corrects the amount.
-    assert journey.value("income_net") == "538,00"
+    # "Add a photo or file" saves the screen first: with the wrong amount still there she
+    # stays, with the message, and loses nothing.
+    with page.expect_navigation():
+        page.get_by_test_id("attach-payslip").click()
+    journey.on_section("income")
+    assert journey.errors() == ["income_gross"]
+    assert journey.value("income_gross") == "fünfhundert"
+    # She corrects the amount; then the photo.
     journey.fill("income_gross", "538")
+    journey.attach("payslip", [photo("lohnabrechnung-november.jpg")])
+    assert journey.value("income_net") == "538,00"
+    assert journey.value("income_gross") == "538,00"  # saved, shown as an amount
     journey.next()
     journey.on_section("more")
     journey.check("more")
