@@ -21,14 +21,14 @@ def main() -> None:
 
     from sprechstunde.messaging.models import Conversation
     from sprechstunde.video_calls import services
-    from sprechstunde.video_calls.factories import VideoAppointmentFactory, video_consent
+    from sprechstunde.video_calls.factories import VideoAppointmentFactory
 
     conversation = Conversation.objects.select_related("client").get(pk=fixtures["conversation"])
     client = conversation.client
     # A Ukrainian client (her own setting): what she is shown in an outage is Ukrainian.
     client.user.preferred_language = "uk"
     client.user.save(update_fields=["preferred_language"])
-    video_consent(client)
+    # The cluster's client accepted the invitation with video consent (cluster_prepare).
     appointment = VideoAppointmentFactory(case_manager=client.case_manager, client=client)
     call = services.call_get_or_create(appointment=appointment)
     print(json.dumps({**fixtures, "call": call.pk}))

@@ -63,10 +63,12 @@ def prepare(env: dict[str, str], data_module: str) -> dict[str, Any]:
         [sys.executable, "-m", data_module],
         cwd=REPO,
         env=env,
-        check=True,
         capture_output=True,
         text=True,
         timeout=300,
     )
+    if prepared.returncode:
+        # Say why: the exception alone names only the command.
+        raise AssertionError(f"{data_module} failed:\n{prepared.stderr[-4000:]}")
     result: dict[str, Any] = json.loads(prepared.stdout.strip().splitlines()[-1])
     return result
