@@ -44,6 +44,9 @@ def test_a_tiny_day_plays_every_kind_without_errors(database_url, monkeypatch):
         # kind comes early, so each runs even in so short a time).
         rates = dict.fromkeys(jobcenter_day.PEAK_RATES, 0.25)
         step = jobcenter_day.play_step(stack, scale=1, duration=6, rates=rates)
+        # The nodes' and the worker's error lines, to say why if a kind had errors (the
+        # stack's folder is removed when it stops).
+        failures = _error_lines(stack.folder)
     played = {row["work"] for row in step.rows}
     expected = set(jobcenter_day.PEAK_RATES)
     if not stack.fixtures["eforms"]:
@@ -51,5 +54,15 @@ def test_a_tiny_day_plays_every_kind_without_errors(database_url, monkeypatch):
     assert played == expected
     for row in step.rows:
         assert row["count"] > 0, (row, step.samples)
-        assert row["errors"] == 0, (row, step.samples)
+        assert row["errors"] == 0, (row, step.samples, failures)
     assert "ready" in step.documents
+
+
+def _error_lines(folder) -> list[str]:
+    lines: list[str] = []
+    for log in sorted(folder.glob("*.log")):
+        text = log.read_text(errors="replace").splitlines()
+        for number, line in enumerate(text):
+            if "Traceback" in line or '"level": "ERROR"' in line:
+                lines.append(f"{log.name}: " + " | ".join(text[number : number + 40])[-3000:])
+    return lines[-5:]
