@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import datetime
-import re
 from typing import Any
 
 from django.conf import settings
@@ -16,30 +15,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from sprechstunde.clients.models import Client
-from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.core.errors import PermissionDeniedError
 from sprechstunde.core.sms import sms_enabled, sms_notice_queue
 
 from .. import permissions
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 MAX_RETRY_DELAY_MINUTES = 60
-
-
-def clean_text(value: Any, *, limit: int, field: str, required: bool = False) -> str:
-    """Text as stored: line ends unified, control characters removed, trimmed, bounded."""
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ApplicationError(_("Please enter text."), field=field)
-    value = value.encode("utf-8", errors="replace").decode("utf-8")
-    text = _CONTROL_CHARACTERS.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
-    if required and not text:
-        raise ApplicationError(_("Please fill in this field."), field=field)
-    if len(text) > limit:
-        raise ApplicationError(
-            _("At most %(limit)d characters, please.") % {"limit": limit}, field=field
-        )
-    return text
 
 
 def require_editor(actor: Any, client: Client) -> None:

@@ -26,12 +26,13 @@ from django.utils.translation import gettext_lazy as _
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.core.text_input import clean_text
 
 from .. import permissions, sealing
 from ..choices import ConfirmationStatus
 from ..models import Confirmation
 from ..rendering import render_pdf, text_html
-from .common import clean_text, client_address, require_editor, retry_delay
+from .common import client_address, require_editor, retry_delay
 
 logger = logging.getLogger(__name__)
 

@@ -22,13 +22,13 @@ from sprechstunde.appointments.models import Appointment
 from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
+from sprechstunde.core.text_input import clean_text
 
 from .. import permissions
 from ..choices import COMMENT_MAX_LENGTH, PLAN_REVIEW_MAX_MONTHS, CommentSide, PlanStatus
 from ..models import CooperationPlan, PlanComment, PlanReviewReminder, PlanTemplate, PlanVersion
 from ..rendering import legal_consequences_terms_in, render_pdf
 from .common import (
-    clean_text,
     client_address,
     client_notice_send,
     content_free_mail,

@@ -11,7 +11,6 @@ content-free notice where she has news on her form page.
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from functools import partial
@@ -31,6 +30,7 @@ from sprechstunde.audit.services import audit_record
 from sprechstunde.clients.models import Client
 from sprechstunde.core.errors import ApplicationError, PermissionDeniedError
 from sprechstunde.core.sms import sms_enabled, sms_notice_queue
+from sprechstunde.core.text_input import clean_text
 from sprechstunde.messaging import services as messaging_services
 from sprechstunde.messaging.models import Message
 from sprechstunde.messaging.permissions import client_uses_portal
@@ -42,7 +42,6 @@ from ..models import FormEvent, FormSubmission
 # What staff write: long enough for a careful list of what is missing, short enough for
 # a message (messaging's own limit is larger and also holds the frame around it).
 NOTE_MAX_LENGTH = 2000
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 # FormEvent kinds of the staff side (the client side adds "submitted").
 EVENT_TAKEN = "taken"
@@ -56,22 +55,6 @@ OPEN_STATES = (SubmissionStatus.RECEIVED, SubmissionStatus.IN_PROGRESS)
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _clean_note(value: Any, *, field: str, required: bool) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ApplicationError(_("Please enter text."), field=field)
-    value = value.encode("utf-8", errors="replace").decode("utf-8")
-    text = _CONTROL_CHARACTERS.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
-    if required and not text:
-        raise ApplicationError(_("Please fill in this field."), field=field)
-    if len(text) > NOTE_MAX_LENGTH:
-        raise ApplicationError(
-            _("At most %(limit)d characters, please.") % {"limit": NOTE_MAX_LENGTH}, field=field
-        )
-    return text
 
 
 def _require_handler(actor: Any, submission: FormSubmission) -> None:
@@ -229,7 +212,7 @@ def submission_ask_more(
     form reopens for her to add it and send again; a message in her conversation names it
     too, and a notice tells her there is news."""
     _require_handler(actor, submission)
-    text = _clean_note(note, field="note", required=True)
+    text = clean_text(note, limit=NOTE_MAX_LENGTH, field="note", required=True)
     with transaction.atomic():
         submission = _locked(submission)
         _require_state(submission, OPEN_STATES)
@@ -265,7 +248,7 @@ def submission_answer(
     """A message to the client about this form, in her conversation, naming the form and
     the day she sent it. The state does not change; the history records the answer."""
     _require_handler(actor, submission)
-    body = _clean_note(text, field="text", required=True)
+    body = clean_text(text, limit=NOTE_MAX_LENGTH, field="text", required=True)
     with transaction.atomic():
         submission = _locked(submission)
         if submission.status == SubmissionStatus.DRAFT:
@@ -294,7 +277,7 @@ def submission_decide(
     if outcome not in (SubmissionOutcome.APPROVED, SubmissionOutcome.REFUSED):
         raise ApplicationError(_("Please choose: approve or refuse."), field="outcome")
     refused = outcome == SubmissionOutcome.REFUSED
-    text = _clean_note(reason, field="reason", required=refused)
+    text = clean_text(reason, limit=NOTE_MAX_LENGTH, field="reason", required=refused)
     with transaction.atomic():
         submission = _locked(submission)
         if not is_decided_by_staff(submission):
