@@ -47,6 +47,12 @@ def _language() -> str:
     return translation.get_language() or settings.LANGUAGE_CODE
 
 
+def _posted_revision(request: HttpRequest) -> int | None:
+    """The draft's revision the page was made from (a hidden field); None if unreadable."""
+    value = request.POST.get("revision", "")
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
 class PortalFormMixin(ConsentRequiredMixin):
     """The logged-in client's own form by `pk`; anyone else's is a 404, audited."""
 
@@ -370,10 +376,7 @@ class PortalSectionView(PortalFormMixin, View):
             if file_target is None:
                 raise Http404
             action = "save"
-        revision_value = request.POST.get("revision", "")
-        revision = (
-            int(revision_value) if revision_value.isascii() and revision_value.isdigit() else None
-        )
+        revision = _posted_revision(request)
         try:
             outcome = services.submission_section_save(
                 actor=request.user,
@@ -635,10 +638,7 @@ class PortalReviewView(PortalFormMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         submission = self.editable(request, pk)
-        revision_value = request.POST.get("revision", "")
-        revision = (
-            int(revision_value) if revision_value.isascii() and revision_value.isdigit() else None
-        )
+        revision = _posted_revision(request)
         try:
             services.submission_code_send(
                 actor=request.user, submission=submission, revision=revision, request=request
@@ -680,10 +680,7 @@ class PortalConfirmView(PortalFormMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         submission = self.editable(request, pk)
-        revision_value = request.POST.get("revision", "")
-        revision = (
-            int(revision_value) if revision_value.isascii() and revision_value.isdigit() else None
-        )
+        revision = _posted_revision(request)
         try:
             services.submission_submit(
                 actor=request.user,
